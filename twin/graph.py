@@ -203,7 +203,7 @@ def _topology(site: Site, zones: dict[str, Zone], space_zones: dict[str, list[st
     for zid, z in zones.items():
         topo.add_node(zid, kind="zone", space=z.space, storey=z.storey, area=z.area, volume=z.volume,
                       ach=z.ach, elevation=z.elevation, height=z.height)
-    for sid, zs in space_zones.items():
+    for zs in space_zones.values():
         for i, a in enumerate(zs):
             for b in zs[i + 1:]:
                 shared = zones[a].polygon.boundary.intersection(zones[b].polygon.buffer(1e-6)).length
