@@ -696,6 +696,8 @@ class _Builder:
                                  f"outside space {top.name!r}; change 'heading', 'at' or 'length'", path)
         else:
             end = self._auto_heading(start, run, top, path)
+        self._warn_near(s_lo, spec.name, Point(start), {bottom.name}, "stair")
+        self._warn_near(s_hi, spec.name, Point(end), {top.name}, "stair")
         n = max(1, round(rise / RISER_TARGET))
         return Stair(
             id=sketch_guid("stair", s_lo.building, s_lo.storey.name, spec.name),
