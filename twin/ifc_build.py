@@ -95,15 +95,23 @@ ALARM_TYPES = {"siren": "SIREN", "bell": "BELL", "light": "LIGHT", "beacon": "LI
 """Alarm kind -> IfcAlarmTypeEnum; other kinds are USERDEFINED."""
 
 
-def build_ifc(site: Site, out_path: str | os.PathLike) -> None:
+def build_ifc(site: Site, out_path: str | os.PathLike, *, timestamp: str | None = None) -> None:
     """Write ``site`` as an IFC4 file at ``out_path`` (folders are created as needed).
 
     Every IfcSpace, IfcDoor, IfcStair, IfcBuildingStorey, IfcBuilding, equipment item, IfcSensor, IfcAlarm
-    and muster IfcAnnotation takes the id of the site item it stands for as its GlobalId.
+    and muster IfcAnnotation takes the id of the site item it stands for as its GlobalId. ``timestamp``
+    (ISO 8601) goes into the file header instead of the current time, so that rebuilding an unchanged
+    site gives an identical file.
     """
     writer = _Writer(site)
     writer.write_all()
     out = Path(out_path)
+    header = writer.f.header.file_name
+    header.name = out.name
+    header.originating_system = "drilltwin twin.ifc_build"
+    header.author = ("drilltwin",)
+    if timestamp is not None:
+        header.time_stamp = timestamp
     out.parent.mkdir(parents=True, exist_ok=True)
     writer.f.write(str(out))
 
@@ -117,6 +125,7 @@ class _Writer:
         self.storeys: dict[str, ifcopenshell.entity_instance] = {}
         self.spaces: dict[str, ifcopenshell.entity_instance] = {}
         self.walls: dict[str, list[tuple[LineString, ifcopenshell.entity_instance]]] = {}
+        self.named: set[int] = set()  # step ids of entities whose GlobalId is a site id
 
     # -- helpers ----------------------------------------------------------------------------------------
 
@@ -125,7 +134,15 @@ class _Writer:
         ent = ifcopenshell.api.root.create_entity(self.f, ifc_class=ifc_class, name=name,
                                                   predefined_type=predefined_type)
         ent.GlobalId = guid
+        self.named.add(ent.id())
         return ent
+
+    def fix_guids(self) -> None:
+        """Derive the GlobalIds that ifcopenshell.api made at random (relations, property sets) from the
+        site name and the entity's step number, so that the same site always gives the same file."""
+        for ent in self.f.by_type("IfcRoot"):
+            if ent.id() not in self.named:
+                ent.GlobalId = sketch_guid("ifc", self.site.name, str(ent.id()))
 
     def place(self, product: ifcopenshell.entity_instance, origin: Sequence[float],
               x_axis: Sequence[float] = (1.0, 0.0, 0.0)) -> None:
@@ -192,6 +209,7 @@ class _Writer:
             self.alarm(al)
         for mp in self.site.muster.values():
             self.muster(mp)
+        self.fix_guids()
 
     def setup(self) -> None:
         f = self.f
@@ -284,9 +302,10 @@ class _Writer:
             properties={"IsExternal": bool(d.external)})
         self.pset(ent, "DrillTwin_Door", {"Open": bool(d.open), "Exit": bool(d.exit)})
         for sid in d.spaces:
-            self.f.createIfcRelSpaceBoundary(
+            boundary = self.f.createIfcRelSpaceBoundary(
                 sketch_guid("boundary", d.id, sid), None, None, None, self.spaces[sid], ent, None,
                 "PHYSICAL", "EXTERNAL" if d.external else "INTERNAL")
+            self.named.add(boundary.id())
 
     def stair(self, st: Stair) -> None:
         bottom = self.site.spaces[st.bottom]
