@@ -15,10 +15,12 @@ The file follows the conventions that :mod:`twin.ifc` reads, so it loads back to
   Exit}; it fills an IfcOpeningElement whose box (width x 0.2 m x height) is centred on the door point in
   XY, lies along the space edge the door sits on, and voids the wall there. An IfcRelSpaceBoundary joins
   the door to each of its spaces.
-* IfcStair aggregating one IfcStairFlight: a sloped wedge of the stair's width from the bottom point on
-  the bottom floor to the top point on the top floor (its lowest vertices are the bottom point, its
-  highest the top point), a walking line as its ``Axis`` representation, NumberOfRisers, RiserHeight and
-  TreadLength; Pset ``DrillTwin_Stair`` {Length, Width, BottomSpace, TopSpace} (GlobalIds of the spaces).
+* IfcStair (contained in the bottom storey) aggregating one IfcStairFlight: a sloped prism of the stair's
+  width whose section is a parallelogram with horizontal ends, from the bottom point on the bottom floor
+  to the top point on the top floor (the centroid of its lowest vertices is the bottom point, of its
+  highest the top point, and it has no vertex in between), a walking line as its ``Axis``
+  representation, NumberOfRisers, RiserHeight and TreadLength; Pset ``DrillTwin_Stair`` {Length, Width,
+  BottomSpace, TopSpace} (the last two are the spaces' GlobalIds).
 * Equipment as IfcPump, IfcValve, IfcTank, IfcPipeSegment, IfcCompressor, ... (IfcFlowController for
   other kinds) with a small box centred on its position and Pset ``DrillTwin_Equipment`` {Kind}; IfcSensor
   (GASSENSOR, SMOKESENSOR, ...) with Pset ``DrillTwin_Sensor`` {Kind, Gas, Setpoints ``"10 ppm;20 ppm"``,
@@ -61,8 +63,8 @@ OPENING_DEPTH = 0.2
 """m: the opening box is deeper than the wall so that it cuts cleanly through it."""
 DOOR_LEAF = 0.05
 """m: thickness of the door body."""
-STAIR_WAIST = 0.2
-"""m: vertical thickness of the flight wedge at its top end."""
+STAIR_NOSING = 0.3
+"""m: horizontal thickness of the sloped flight body (about one tread)."""
 
 EQUIPMENT_CLASSES: dict[str, tuple[str, str | None]] = {
     "pump": ("IfcPump", None),
@@ -326,11 +328,13 @@ class _Writer:
         flight.NumberOfTreads = int(max(risers - 1, 0))
         flight.RiserHeight = float(rise / risers)
         flight.TreadLength = float(st.tread if st.tread is not None else run / risers)
-        # The wedge's section lies in the local XZ plane (x along the run, z up) and is swept across the
-        # width; its only lowest vertices sit at the bottom point and its highest at the top point, so
-        # readers that take "lowest and highest vertices" as the ends find exactly the stair's ends.
-        waist = min(STAIR_WAIST, rise / 2)
-        section = [(0.0, 0.0), (run, rise), (run, rise - waist), (0.0, 0.0)]
+        # The section (local XZ plane: x along the run, z up, swept across the width) is a parallelogram
+        # with horizontal ends: all its vertices lie on the bottom floor, centred on the bottom point, or
+        # on the top floor, centred on the top point. Readers that take the centroid of the lowest and of
+        # the highest vertices as the stair's ends, or trace the walking line through horizontal slices,
+        # get exactly the stair's points and its length along the slope.
+        half = STAIR_NOSING / 2
+        section = [(-half, 0.0), (half, 0.0), (run + half, rise), (run - half, rise), (-half, 0.0)]
         curve = self.f.createIfcPolyline([self.point2(u, v) for u, v in section])
         profile = self.f.createIfcArbitraryClosedProfileDef("AREA", None, curve)
         solid = self.f.createIfcExtrudedAreaSolid(
