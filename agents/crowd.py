@@ -1,0 +1,922 @@
+"""Event-driven crowd movement on the navigation graph (the hydraulic model, one person at a time).
+
+Nobody ticks. Each person has one pending event in a heap: the end of pre-movement, the arrival at the next
+node, or the end of a passage through a door or onto a stair. Passing a door or stair is a flow gate: a
+person arriving at ``t`` is served at ``max(t, free)`` and leaves ``1 / capacity`` seconds later, so a
+queue discharges at exactly the SFPE (or measured) capacity, as in the hand calculation. Walking speed on
+an edge is the person's free speed scaled by the speed-density law of the space being crossed, taken when
+the person sets off. The cost is O(nodes on the path) per person.
+
+State lives in numpy arrays indexed by person; the Mesa agents of ``agents.people`` are thin views.
+
+Routes are chosen by descent on a cost-to-go field: a Dijkstra from the exits (or from a target node)
+whose edge weights are ``max(length, v_ref * backlog / capacity)`` for the gate at the edge's end, where
+the backlog counts people queued at or walking to that gate. A person picks the next node with the live
+backlog, so a crowd leaving at once spreads over the doors, and the field is refreshed every
+``replan_interval`` seconds while queues exist and at once when a door is locked or a node turns
+hazardous. People walking towards a newly locked door or hazardous node turn back from where they are.
+
+**Clock.** The crowd is one SimPy process. It runs its own events ahead while they come before the next
+event anything else has scheduled in the SimPy environment (``env.peek()``), so a pure evacuation costs
+no SimPy events at all, while a door locked by an inject at ``t`` sees every movement before ``t``
+already done. Callers that change the crowd (``alarm``, ``block``, ``set_hazard``, ``send``) do so from
+SimPy processes at ``env.now``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from twin.graph import SiteGraph
+
+from .flow import Calibration
+
+__all__ = ["Crowd", "STATES", "ROLES", "Person"]
+
+# states
+UNAWARE, PREMOVE, MOVING, QUEUED, SAFE, TRAPPED, INCAPACITATED, IDLE = range(8)
+STATES = ("unaware", "premovement", "moving", "queued", "safe", "trapped", "incapacitated", "idle")
+ROLES = ("occupant", "warden", "operator", "responder", "supervisor")
+# event kinds
+_START, _ARRIVE, _GATE, _REPLAN = range(4)
+# targets
+_T_EXIT, _T_NODE, _T_STAY = range(3)
+# edge kinds
+_WALK, _STAIR, _OUTDOOR = range(3)
+
+V_REF = 1.2  # m/s: converts queue waits into metres of walking in the cost field
+_INF = math.inf
+
+
+@dataclass
+class Person:
+    """Where one person starts and how they move (all SI)."""
+
+    space: str
+    xy: tuple[float, float]
+    speed: float
+    premovement: float
+    role: str = "occupant"
+    exit: str | None = None  # a door id: static exit assignment (RiMEA 10)
+    stair_up: float | None = None  # m/s along the slope; None: from speed and the stair's k
+    stair_down: float | None = None
+    protected: bool = False  # breathing apparatus: ignores hazardous nodes
+    zone: tuple[str, ...] = ()  # wardens: the spaces they sweep
+
+
+class Crowd:
+    """All people of one run and their movement. Build, :meth:`add` people, then :meth:`start`."""
+
+    def __init__(self, env: simpy.Environment, graph: SiteGraph, calibration: Calibration, *,
+                 closed: Sequence[str] = (), replan_interval: float = 30.0, log_trajectories: bool = True,
+                 refresh_min: int = 5, refresh_share: float = 0.2):
+        self.env = env
+        self.g = graph
+        self.cal = calibration
+        self.replan_interval = float(replan_interval)
+        self.refresh_min = refresh_min
+        self.refresh_share = refresh_share
+        self.log_trajectories = log_trajectories
+        self.now = 0.0
+        self._heap: list[tuple[float, int, int, int, int]] = []
+        self._seq = 0
+        self._wake: simpy.Event | None = None
+        self._proc: simpy.Process | None = None
+        self.events: list[tuple[float, str, int, str, str]] = []  # t, kind, person, node, detail
+        self.traj: list[tuple[int, float, int]] = []  # person, t, node index
+        self.on_exit: list[Callable[[int, float], None]] = []
+        self.on_muster: list[Callable[[int, float], None]] = []
+        self._build_arrays(closed)
+        self._init_people()
+        self._fields: dict[tuple, np.ndarray] = {}
+        self._epoch = 0
+        self._replan_pending = False
+
+    # ------------------------------------------------------------------------------------ the graph
+    def _build_arrays(self, closed: Sequence[str]) -> None:
+        g = self.g
+        nav = g.nav
+        self.node_ids = g.nodes
+        idx = g.index
+        n = len(self.node_ids)
+        self.n_nodes = n
+        # spaces: real spaces first, then one pseudo-space per stair (its density slows the stair)
+        self.space_ids = sorted(g.space_zones)
+        self.space_index = {s: i for i, s in enumerate(self.space_ids)}
+        areas = [g.site.spaces[s].area for s in self.space_ids]
+        self.stair_ids = sorted({a["stair"] for _, _, a in nav.edges(data=True) if a["kind"] == "stair"})
+        self.stair_index = {s: len(areas) + i for i, s in enumerate(self.stair_ids)}
+        for s in self.stair_ids:
+            st = g.site.stairs[s]
+            areas.append(max(st.length * st.width, 1.0))
+        self.area = np.asarray(areas, dtype=float)
+        self.count = np.zeros(len(areas), dtype=np.int64)
+        # gates: a door node or a stair; capacity in persons per second
+        cap = []
+        self.gate_of_node = np.full(n, -1, dtype=np.int64)
+        for i, nid in enumerate(self.node_ids):
+            a = nav.nodes[nid]
+            if a["kind"] == "door":
+                self.gate_of_node[i] = len(cap)
+                cap.append(self.cal.door_capacity(float(a["width"])))
+        self.gate_of_stair = {}
+        for s in self.stair_ids:
+            st = g.site.stairs[s]
+            self.gate_of_stair[s] = len(cap)
+            cap.append(self.cal.stair_capacity(st.width, st.riser, st.tread))
+        self.gate_cap = np.asarray(cap, dtype=float)
+        self.gate_free = np.zeros(len(cap))
+        self.gate_backlog = np.zeros(len(cap), dtype=np.int64)
+        self._snap = self.gate_backlog.copy()
+        self.gate_passed = np.zeros(len(cap), dtype=np.int64)
+        # adjacency as python lists (small per node, fast to scan) plus arrays for the Dijkstra
+        self.adj: list[list[tuple[int, float, int, int, int]]] = [[] for _ in range(n)]  # (v, len, space, kind, gate)
+        us, vs, ls, gs = [], [], [], []
+        self.muster_of_exit = np.full(n, -1, dtype=np.int64)
+        self.muster_len = np.zeros(n)
+        for a, b, attr in nav.edges(data=True):
+            ia, ib = idx[a], idx[b]
+            kind = attr["kind"]
+            length = float(attr["length"])
+            if kind == "outdoor":
+                ex, mu = (ia, ib) if nav.nodes[a]["kind"] == "door" else (ib, ia)
+                if self.muster_of_exit[ex] < 0 or length < self.muster_len[ex]:
+                    self.muster_of_exit[ex] = mu
+                    self.muster_len[ex] = length
+                continue
+            if kind == "stair":
+                sp = self.stair_index[attr["stair"]]
+                gate = self.gate_of_stair[attr["stair"]]
+                k = _STAIR
+            else:
+                sp = self.space_index[attr["space"]]
+                k = _WALK
+                gate = -1
+            for u, v in ((ia, ib), (ib, ia)):
+                gv = gate if k == _STAIR else int(self.gate_of_node[v])
+                self.adj[u].append((v, length, sp, k, gate))
+                us.append(u)
+                vs.append(v)
+                ls.append(length)
+                gs.append(gv)
+        self._eu = np.asarray(us, dtype=np.int64)
+        self._ev = np.asarray(vs, dtype=np.int64)
+        self._elen = np.asarray(ls, dtype=float)
+        self._egate = np.asarray(gs, dtype=np.int64)
+        self.stair_up_node = {}
+        for a, b, attr in nav.edges(data=True):
+            if attr["kind"] == "stair":
+                self.stair_up_node[(idx[a], idx[b])] = idx[attr["up"]] == idx[b]
+                self.stair_up_node[(idx[b], idx[a])] = idx[attr["up"]] == idx[a]
+        # Cell centres are useful waypoints only in big spaces joined cell to cell; in a space whose nodes
+        # are joined all-to-all a direct edge is never longer, and a detour via a centre would only dodge
+        # the live queue penalty of the door it leads to.
+        from twin.graph import COMPLETE_LIMIT
+
+        per_space: dict[str, int] = {}
+        for nid in self.node_ids:
+            a = nav.nodes[nid]
+            for sid in ((a["space"],) if a["kind"] in ("cell", "stair_end") else a.get("spaces", ())):
+                per_space[sid] = per_space.get(sid, 0) + 1
+        self.waypoint_ok = np.ones(n, dtype=bool)
+        for i, nid in enumerate(self.node_ids):
+            a = nav.nodes[nid]
+            if a["kind"] == "cell" and per_space.get(a["space"], 0) <= COMPLETE_LIMIT:
+                self.waypoint_ok[i] = False
+        self.is_exit = np.zeros(n, dtype=bool)
+        for e in g.exits:
+            self.is_exit[idx[e]] = True
+        self.blocked = np.zeros(n, dtype=bool)
+        self.hazard = np.zeros(n, dtype=bool)
+        door_node = {nav.nodes[nid]["door"]: i for i, nid in enumerate(self.node_ids)
+                     if nav.nodes[nid]["kind"] == "door"}
+        self.door_node = door_node
+        for d in closed:
+            if d in door_node:
+                self.blocked[door_node[d]] = True
+
+    # ----------------------------------------------------------------------------------- the people
+    def _init_people(self) -> None:
+        self.n = 0
+        self._cap = 0
+        z = lambda dt=float: np.zeros(0, dtype=dt)  # noqa: E731
+        self.state = z(np.int8)
+        self.role = z(np.int8)
+        self.node = z(np.int64)
+        self.nxt = z(np.int64)
+        self.space = z(np.int64)
+        self.v0 = z()
+        self.premove = z()
+        self.t_dep = z()
+        self.t_arr = z()
+        self.version = z(np.int64)
+        self.target = z(np.int8)
+        self.target_node = z(np.int64)
+        self.gate = z(np.int64)  # gate the person is queued at / committed to (-1 none)
+        self.t_aware = z()
+        self.t_start = z()
+        self.t_exit = z()
+        self.t_muster = z()
+        self.exit_node = z(np.int64)
+        self.assigned_exit = z(np.int64)
+        self.protected = z(bool)
+        self.up_speed = z()
+        self.down_speed = z()
+        self.start_xy = np.zeros((0, 2))
+        self.must_leave = z(bool)
+        self.waypoints: dict[int, list[int]] = {}
+        self.on_arrival: dict[int, Callable[[int, float], None]] = {}
+        self.sweep_spaces: dict[int, list[int]] = {}
+
+    def _grow(self, m: int) -> None:
+        need = self.n + m
+        if need <= self._cap:
+            return
+        cap = max(need, 2 * self._cap, 64)
+        for name, fill in (("state", UNAWARE), ("role", 0), ("node", -1), ("nxt", -1), ("space", -1),
+                           ("v0", 0.0), ("premove", 0.0), ("t_dep", 0.0), ("t_arr", 0.0), ("version", 0),
+                           ("target", _T_EXIT), ("target_node", -1), ("gate", -1), ("t_aware", np.nan),
+                           ("t_start", np.nan), ("t_exit", np.nan), ("t_muster", np.nan), ("exit_node", -1),
+                           ("assigned_exit", -1), ("protected", False), ("up_speed", np.nan),
+                           ("down_speed", np.nan), ("must_leave", False)):
+            old = getattr(self, name)
+            new = np.full(cap, fill, dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        xy = np.zeros((cap, 2))
+        xy[: self.n] = self.start_xy[: self.n]
+        self.start_xy = xy
+        self._cap = cap
+
+    def add(self, people: Sequence[Person]) -> np.ndarray:
+        """Add people; returns their indices. Occupants and wardens must leave on the alarm; operators,
+        responders and supervisors stay at their post (``idle``) until sent somewhere."""
+        m = len(people)
+        self._grow(m)
+        ids = np.arange(self.n, self.n + m)
+        for i, p in zip(ids, people, strict=True):
+            self.role[i] = ROLES.index(p.role)
+            self.space[i] = self.space_index[p.space]
+            self.v0[i] = p.speed
+            self.premove[i] = p.premovement
+            self.start_xy[i] = p.xy
+            self.protected[i] = p.protected
+            self.up_speed[i] = np.nan if p.stair_up is None else p.stair_up
+            self.down_speed[i] = np.nan if p.stair_down is None else p.stair_down
+            self.must_leave[i] = p.role in ("occupant", "warden")
+            self.state[i] = UNAWARE if self.must_leave[i] else IDLE
+            if p.exit is not None:
+                self.assigned_exit[i] = self.door_node[p.exit]
+                self.target[i] = _T_NODE
+                self.target_node[i] = self.door_node[p.exit]
+            if p.role == "warden":
+                self.sweep_spaces[int(i)] = [self.space_index[s] for s in p.zone if s in self.space_index]
+            self.count[self.space[i]] += 1
+        self.n += m
+        return ids
+
+    # ------------------------------------------------------------------------------------- the clock
+    def start(self) -> simpy.Process:
+        """Register the crowd's SimPy process (call once, before ``env.run``)."""
+        self._proc = self.env.process(self._run())
+        return self._proc
+
+    def _push(self, t: float, kind: int, i: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, kind, i, int(self.version[i]) if i >= 0 else 0))
+
+    def _poke(self) -> None:
+        self.now = max(self.now, self.env.now)
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    def _run(self):
+        env = self.env
+        heap = self._heap
+        handlers = (self._on_start, self._on_arrive, self._on_gate, self._on_replan)
+        while True:
+            if not heap:
+                self._wake = env.event()
+                yield self._wake
+                continue
+            t = heap[0][0]
+            if t < env.peek() or (t <= env.now):
+                t, _, kind, i, ver = heapq.heappop(heap)
+                if i >= 0 and ver != self.version[i]:
+                    continue  # superseded (turned back, re-planned, cancelled)
+                self.now = max(t, env.now)
+                handlers[kind](i)
+            else:
+                self._wake = env.event()
+                yield env.timeout(t - env.now) | self._wake
+                self.now = env.now
+
+    # ------------------------------------------------------------------------------------ the field
+    def _weights(self, protected: bool) -> np.ndarray:
+        """Edge weights (m) with queue penalties at gates; ``inf`` into locked or hazardous nodes."""
+        w = self._elen.copy()
+        g = self._egate
+        has = g >= 0
+        pen = np.zeros(len(w))
+        pen[has] = V_REF * self._snap[g[has]] / self.gate_cap[g[has]]
+        w = np.maximum(w, pen)
+        bad = self.blocked[self._ev] | self.blocked[self._eu]
+        if not protected:
+            bad |= self.hazard[self._ev]
+        w[bad] = _INF
+        return w
+
+    def _field(self, key: tuple) -> np.ndarray:
+        f = self._fields.get(key)
+        if f is not None:
+            return f
+        kind, protected = key[0], key[-1]
+        w = self._weights(protected)
+        ok = np.isfinite(w)
+        # Dijkstra *from* the targets over reversed edges: cost of going from each node to a target
+        mat = csr_matrix((w[ok] + 1e-9, (self._ev[ok], self._eu[ok])), shape=(self.n_nodes, self.n_nodes))
+        if kind == "exit":
+            src = np.flatnonzero(self.is_exit & ~self.blocked)
+            if not protected:
+                src = src[~self.hazard[src]]
+        else:
+            src = np.array([key[1]]) if not self.blocked[key[1]] else np.zeros(0, dtype=np.int64)
+        if len(src) == 0:
+            f = np.full(self.n_nodes, _INF)
+        else:
+            f = dijkstra(mat, directed=True, indices=src, min_only=True)
+        self._fields[key] = f
+        return f
+
+    def _invalidate(self) -> None:
+        self._fields.clear()
+        self._epoch += 1
+        self._snap = self.gate_backlog.copy()
+
+    def _backlog_add(self, g: int, delta: int) -> None:
+        """Change a gate's backlog; refresh the fields once it drifts from the snapshot they used, so
+        routes see queues as they build (geometrically fewer refreshes as queues grow)."""
+        b = self.gate_backlog[g] + delta
+        self.gate_backlog[g] = b
+        snap = self._snap[g]
+        if abs(b - snap) > max(self.refresh_min, self.refresh_share * snap):
+            self._invalidate()
+
+    def _field_for(self, i: int) -> np.ndarray:
+        prot = bool(self.protected[i])
+        if self.target[i] == _T_EXIT:
+            return self._field(("exit", prot))
+        return self._field(("node", int(self.target_node[i]), prot))
+
+    def _choose(self, i: int, u: int) -> tuple[int, float, int, int, int] | None:
+        """Best next edge out of node ``u`` for person ``i``: (v, len, space, kind, gate) or None."""
+        f = self._field_for(i)
+        best = None
+        best_cost = _INF
+        cur_space = self.space[i]
+        at_locked = self.blocked[u]
+        prot = self.protected[i]
+        backlog = self.gate_backlog
+        cap = self.gate_cap
+        via = self.waypoint_ok
+        tn = int(self.target_node[i]) if self.target[i] == _T_NODE else -1
+        gate_of_node = self.gate_of_node
+        for e in self.adj[u]:
+            v, length, sp, kind, sgate = e
+            if self.blocked[v] or (self.hazard[v] and not prot):
+                continue
+            if at_locked and sp != cur_space:
+                continue  # standing at a locked door: only back into the space one came from
+            if not via[v] and v != tn:
+                continue
+            fv = f[v]
+            if fv == _INF:
+                continue
+            gate = sgate if kind == _STAIR else gate_of_node[v]
+            w = length
+            if gate >= 0:
+                q = V_REF * backlog[gate] / cap[gate]
+                if q > w:
+                    w = q
+            c = w + fv
+            if c < best_cost - 1e-9:
+                best_cost = c
+                best = e
+        return best
+
+    # ---------------------------------------------------------------------------------- the events
+    def _start_moving(self, i: int) -> None:
+        """End of pre-movement (or a new order): leave the start point for the best first node."""
+        t = self.now
+        if np.isnan(self.t_start[i]):
+            self.t_start[i] = t
+            self.events.append((t, "start", i, "", ""))
+        self.state[i] = MOVING
+        if self.node[i] >= 0:
+            self._decide(i, int(self.node[i]))
+            return
+        # first leg: from the start point straight (or around the corner) to a node of the start space
+        s = int(self.space[i])
+        cand, dist = self._first_leg_candidates(i, s)
+        f = self._field_for(i)
+        best, best_c = -1, _INF
+        for v, d in zip(cand, dist, strict=True):
+            if self.blocked[v] or (self.hazard[v] and not self.protected[i]) or f[v] == _INF:
+                continue
+            gate = self.gate_of_node[v]
+            w = d
+            if gate >= 0:
+                w = max(w, V_REF * self.gate_backlog[gate] / self.gate_cap[gate])
+            elif not self.waypoint_ok[v] and not (self.target[i] == _T_NODE and self.target_node[i] == v):
+                continue
+            c = w + f[v]
+            if c < best_c - 1e-9:
+                best, best_c, best_d = v, c, d
+        if best < 0:
+            self._trap(i, -1)
+            return
+        self._depart(i, -1, best, best_d, s, _WALK, int(self.gate_of_node[best]))
+
+    def _first_leg_candidates(self, i: int, s: int) -> tuple[list[int], list[float]]:
+        nodes = self._space_nodes(s)
+        x, y = self.start_xy[i]
+        xy = self.g.xy[nodes]
+        d = np.hypot(xy[:, 0] - x, xy[:, 1] - y)
+        poly = self.g.site.spaces[self.space_ids[s]].footprint
+        if not self._convex(s):
+            d = self._detour(i, s, nodes, d, poly)
+        return nodes, d.tolist()
+
+    def _space_nodes(self, s: int) -> list[int]:
+        cache = getattr(self, "_space_nodes_cache", None)
+        if cache is None:
+            cache = {}
+            for u in range(self.n_nodes):
+                for v, _, sp, kind, _ in self.adj[u]:
+                    if kind == _WALK:
+                        cache.setdefault(sp, set()).update((u, v))
+            cache = {k: sorted(v) for k, v in cache.items()}
+            self._space_nodes_cache = cache
+        return cache.get(s, [])
+
+    def _convex(self, s: int) -> bool:
+        cache = self.__dict__.setdefault("_convex_cache", {})
+        if s not in cache:
+            p = self.g.site.spaces[self.space_ids[s]].footprint
+            cache[s] = (not p.interiors) and (p.convex_hull.area - p.area) <= 1e-6 * max(p.area, 1.0)
+        return cache[s]
+
+    def _detour(self, i, s, nodes, d, poly):
+        """Lengths from a start point in a concave space: straight where the segment stays inside,
+        else via the zone centre (a safe over-estimate, never through a wall)."""
+        import shapely
+        from shapely.geometry import Point
+
+        x, y = self.start_xy[i]
+        segs = shapely.linestrings([[(x, y), tuple(self.g.xy[v])] for v in nodes])
+        ok = shapely.covers(poly.buffer(1e-3), segs)
+        if ok.all():
+            return d
+        zone = self.g.zone_at(self.space_ids[s], x, y)
+        c = self.g.index[f"c:{zone}"]
+        cx, cy = self.g.xy[c]
+        to_c = math.hypot(cx - x, cy - y) if poly.covers(shapely.linestrings([(x, y), (cx, cy)])) else (
+            poly.exterior.distance(Point(x, y)) + math.hypot(cx - x, cy - y))
+        nav = self.g.nav
+        cid = self.node_ids[c]
+        out = d.copy()
+        for k, v in enumerate(nodes):
+            if ok[k]:
+                continue
+            vid = self.node_ids[v]
+            if v == c:
+                out[k] = to_c
+            elif nav.has_edge(cid, vid):
+                out[k] = to_c + nav.edges[cid, vid]["length"]
+            else:
+                out[k] = to_c + d[k] * 2.0
+        return out
+
+    def _speed(self, i: int, sp: int, kind: int, u: int, v: int) -> float:
+        v0 = self.v0[i]
+        if kind == _OUTDOOR:
+            return v0
+        fac = self.cal.factor(self.count[sp] / self.area[sp])
+        if kind == _STAIR:
+            up = self.stair_up_node.get((u, v), True)
+            given = self.up_speed[i] if up else self.down_speed[i]
+            if not np.isnan(given):
+                return float(given) * fac
+            st = self.g.site.stairs[self.stair_ids[sp - len(self.space_ids)]]
+            return v0 * self.cal.stair_speed_ratio(st.riser, st.tread) * fac
+        return v0 * fac
+
+    def _depart(self, i: int, u: int, v: int, length: float, sp: int, kind: int, gate: int) -> None:
+        t = self.now
+        if sp != self.space[i] and sp >= 0:
+            self.count[self.space[i]] -= 1
+            self.count[sp] += 1
+            self.space[i] = sp
+        speed = max(self._speed(i, sp, kind, u, v), 0.05)
+        self.nxt[i] = v
+        self.t_dep[i] = t
+        self.t_arr[i] = t + length / speed
+        if gate >= 0 and kind != _STAIR:
+            self.gate[i] = gate
+            self._backlog_add(gate, 1)
+        self.version[i] += 1
+        self._push(self.t_arr[i], _ARRIVE, i)
+
+    def _on_start(self, i: int) -> None:
+        if self.state[i] == PREMOVE:
+            self._start_moving(i)
+
+    def _on_arrive(self, i: int) -> None:
+        v = int(self.nxt[i])
+        self.node[i] = v
+        self.nxt[i] = -1
+        if self.log_trajectories:
+            self.traj.append((i, self.now, v))
+        g = int(self.gate[i])
+        if g >= 0 and self.gate_of_node[v] != g:
+            self._backlog_add(g, -1)  # walked to a node that is not the gate it counted against
+            self.gate[i] = -1
+        if self.state[i] == SAFE:  # reached the muster point
+            self.t_muster[i] = self.now
+            self.events.append((self.now, "mustered", i, self.node_ids[v], ""))
+            self.count_out(i)
+            for cb in self.on_muster:
+                cb(i, self.now)
+            return
+        self._decide(i, v)
+
+    def count_out(self, i: int) -> None:
+        """Stop counting person ``i`` in any space (left the site, or incapacitated)."""
+        if self.space[i] >= 0:
+            self.count[self.space[i]] -= 1
+            self.space[i] = -1
+
+    def _decide(self, i: int, v: int) -> None:
+        """At node ``v``: leave if it is the target exit, run a waypoint hook, else take the next edge."""
+        tgt = self.target[i]
+        if self.is_exit[v] and not self.blocked[v] and (
+                (tgt == _T_EXIT) or (tgt == _T_NODE and self.target_node[i] == v and self.assigned_exit[i] == v)):
+            self._pass_gate(i, v, int(self.gate_of_node[v]))
+            return
+        if tgt == _T_NODE and self.target_node[i] == v:
+            self._reached_target(i, v)
+            return
+        e = self._choose(i, v)
+        if e is None:
+            self._trap(i, v)
+            return
+        w, length, sp, kind, sgate = e
+        if kind == _STAIR:
+            self._pass_gate(i, v, sgate, edge=e)
+        elif self.gate_of_node[v] >= 0 and sp != self.space[i]:
+            self._pass_gate(i, v, int(self.gate_of_node[v]), edge=e)
+        else:
+            self._release_gate(i)
+            self._depart(i, v, w, length, sp, kind, int(self.gate_of_node[w]))
+
+    def _release_gate(self, i: int) -> None:
+        g = int(self.gate[i])
+        if g >= 0:
+            self._backlog_add(g, -1)
+            self.gate[i] = -1
+
+    def _pass_gate(self, i: int, v: int, gate: int, edge=None) -> None:
+        t = self.now
+        if gate < 0:  # an exit without a gate cannot happen, but never hang on it
+            self._after_gate(i, v, edge)
+            return
+        if self.gate[i] != gate:
+            self._release_gate(i)
+            self.gate[i] = gate
+            self._backlog_add(gate, 1)
+        begin = max(t, self.gate_free[gate])
+        end = begin + 1.0 / self.gate_cap[gate]
+        self.gate_free[gate] = end
+        if begin > t:
+            self.state[i] = QUEUED
+        self._pending_edge[i] = edge
+        self.version[i] += 1
+        self._push(end, _GATE, i)
+
+    @property
+    def _pending_edge(self) -> dict:
+        d = self.__dict__.get("_pe")
+        if d is None:
+            d = self.__dict__["_pe"] = {}
+        return d
+
+    def _on_gate(self, i: int) -> None:
+        edge = self._pending_edge.pop(i, None)
+        v = int(self.node[i])
+        g = int(self.gate[i])
+        if g >= 0:
+            self._backlog_add(g, -1)
+            self.gate_passed[g] += 1
+            self.gate[i] = -1
+        if self.state[i] == QUEUED:
+            self.state[i] = MOVING
+        self._after_gate(i, v, edge)
+
+    def _after_gate(self, i: int, v: int, edge) -> None:
+        if edge is None:  # passed an exit
+            self._exited(i, v)
+            return
+        w, length, sp, kind, sgate = edge
+        self._depart(i, v, w, length, sp, kind, -1 if kind == _STAIR else int(self.gate_of_node[w]))
+
+    def _exited(self, i: int, v: int) -> None:
+        t = self.now
+        self.t_exit[i] = t
+        self.exit_node[i] = v
+        self.state[i] = SAFE
+        self.events.append((t, "exit", i, self.node_ids[v], ""))
+        for cb in self.on_exit:
+            cb(i, t)
+        mu = int(self.muster_of_exit[v])
+        self.count_out(i)
+        if mu < 0:
+            return
+        speed = max(self.v0[i], 0.05)
+        self.nxt[i] = mu
+        self.t_dep[i] = t
+        self.t_arr[i] = t + self.muster_len[v] / speed
+        self.version[i] += 1
+        self._push(self.t_arr[i], _ARRIVE, i)
+
+    def _trap(self, i: int, v: int) -> None:
+        self._release_gate(i)
+        self.state[i] = TRAPPED
+        self.events.append((self.now, "trapped", i, self.node_ids[v] if v >= 0 else "", "no route to a target"))
+
+    def _reached_target(self, i: int, v: int) -> None:
+        wps = self.waypoints.get(i)
+        self._release_gate(i)
+        if i in self.sweep_spaces:
+            self._sweep_visit(i, v)
+        if wps:
+            nxt = wps.pop(0)
+            self.target_node[i] = nxt
+            self._decide(i, v)
+            return
+        cb = self.on_arrival.pop(i, None)
+        if i in self.sweep_spaces:  # sweep done: the warden leaves too
+            del self.sweep_spaces[i]
+            self.target[i] = _T_EXIT
+            self.events.append((self.now, "sweep_done", i, self.node_ids[v], ""))
+            self._decide(i, v)
+            return
+        self.state[i] = IDLE
+        self.target[i] = _T_STAY
+        self.events.append((self.now, "arrived", i, self.node_ids[v], ""))
+        if cb is not None:
+            cb(i, self.now)
+
+    def _on_replan(self, _i: int) -> None:
+        self._replan_pending = False
+        self._invalidate()
+        if (self.gate_backlog > 0).any():
+            self._schedule_replan()
+
+    def _schedule_replan(self) -> None:
+        if not self._replan_pending and self.replan_interval > 0:
+            self._replan_pending = True
+            self._seq += 1
+            heapq.heappush(self._heap, (self.now + self.replan_interval, self._seq, _REPLAN, -1, 0))
+
+    # ----------------------------------------------------------------------------------- commands
+    def alarm(self, people: np.ndarray | None = None, *, spaces: Sequence[str] | None = None,
+              cue: str = "alarm") -> int:
+        """Make unaware people aware now; each starts moving after their pre-movement time.
+
+        ``people`` (indices) or ``spaces`` (ids) limit who hears it; neither means everyone.
+        Returns how many became aware.
+        """
+        self._poke()
+        t = self.now
+        sel = self.state[: self.n] == UNAWARE
+        if people is not None:
+            mask = np.zeros(self.n, dtype=bool)
+            mask[np.asarray(people, dtype=np.int64)] = True
+            sel &= mask
+        if spaces is not None:
+            sp = np.array([self.space_index[s] for s in spaces if s in self.space_index], dtype=np.int64)
+            sel &= np.isin(self.space[: self.n], sp)
+        idx = np.flatnonzero(sel)
+        for i in idx:
+            self._make_aware(int(i), t, cue)
+        if len(idx):
+            self._schedule_replan()
+        return len(idx)
+
+    def _make_aware(self, i: int, t: float, cue: str) -> None:
+        self.state[i] = PREMOVE
+        self.t_aware[i] = t
+        self.events.append((t, "aware", i, "", cue))
+        if i in self.sweep_spaces:
+            self._plan_sweep(i)
+        self.version[i] += 1
+        self._push(t + self.premove[i], _START, i)
+
+    def _plan_sweep(self, i: int) -> None:
+        """Greedy nearest-first tour of the centres of the warden's spaces."""
+        spaces = self.sweep_spaces[i]
+        x, y = self.start_xy[i]
+        todo = []
+        for s in spaces:
+            todo.extend(self.g.index[n] for n in self.g.space_nodes(self.space_ids[s]))
+        tour = []
+        while todo:
+            k = min(range(len(todo)), key=lambda j: math.hypot(self.g.xy[todo[j]][0] - x, self.g.xy[todo[j]][1] - y))
+            v = todo.pop(k)
+            tour.append(v)
+            x, y = self.g.xy[v]
+        if not tour:
+            del self.sweep_spaces[i]
+            return
+        self.target[i] = _T_NODE
+        self.target_node[i] = tour[0]
+        self.waypoints[i] = tour[1:]
+
+    def _sweep_visit(self, i: int, v: int) -> None:
+        zone = self.g.nav.nodes[self.node_ids[v]].get("space")
+        if zone is None:
+            return
+        s = self.space_index[zone]
+        told = np.flatnonzero((self.state[: self.n] == UNAWARE) & (self.space[: self.n] == s))
+        for j in told:
+            self._make_aware(int(j), self.now, f"warden {i}")
+        if len(told):
+            self.events.append((self.now, "warned", i, self.node_ids[v], f"{len(told)} told"))
+
+    def send(self, i: int, node: str, on_arrival: Callable[[int, float], None] | None = None) -> None:
+        """Send person ``i`` (a responder, operator, ...) to navigation node ``node`` now.
+
+        ``on_arrival(i, t)`` is called at the arrival time ``t`` (which may be ahead of ``env.now``:
+        schedule SimPy events with ``env.timeout(t - env.now)``)."""
+        self._poke()
+        self.target[i] = _T_NODE
+        self.target_node[i] = self.g.index[node]
+        if on_arrival is not None:
+            self.on_arrival[i] = on_arrival
+        self._redirect(i)
+
+    def evacuate(self, people: np.ndarray) -> None:
+        """Order people (any role) to leave now, with no pre-movement for those already at work."""
+        self._poke()
+        for i in np.asarray(people, dtype=np.int64):
+            i = int(i)
+            if self.state[i] in (SAFE, TRAPPED, INCAPACITATED):
+                continue
+            self.must_leave[i] = True
+            self.target[i] = _T_EXIT
+            if self.state[i] == UNAWARE:
+                self._make_aware(i, self.now, "order")
+            else:
+                self._redirect(i)
+
+    def _redirect(self, i: int) -> None:
+        """Re-plan person ``i`` from where they are now."""
+        st = self.state[i]
+        if st in (SAFE, TRAPPED, INCAPACITATED):
+            return
+        if st in (IDLE, UNAWARE, PREMOVE):
+            self.state[i] = PREMOVE
+            self.version[i] += 1
+            self._push(self.now, _START, i)
+            return
+        if st == QUEUED:
+            return  # re-plans when through the gate
+        if self.nxt[i] >= 0:
+            self._turn_back(i, reason="re-planned")
+
+    def block(self, door: str) -> None:
+        """Lock a door (id) now: nobody passes; people walking to it turn back, queues dissolve."""
+        self._poke()
+        v = self.door_node[door]
+        self.blocked[v] = True
+        self._invalidate()
+        self._scatter(v, "door locked")
+
+    def unblock(self, door: str) -> None:
+        """Unlock a door (id) now; trapped people try again."""
+        self._poke()
+        self.blocked[self.door_node[door]] = False
+        self._invalidate()
+        self._retry_trapped()
+
+    def set_hazard(self, nodes: Sequence[str], hazardous: bool = True) -> None:
+        """Flag navigation nodes as hazardous (or clear them). Unprotected people re-route around them and
+        those walking towards one turn back. The hook the hazard model calls."""
+        self._poke()
+        changed = []
+        for n in nodes:
+            v = self.g.index[n]
+            if self.hazard[v] != hazardous:
+                self.hazard[v] = hazardous
+                changed.append(v)
+        if not changed:
+            return
+        self._invalidate()
+        if hazardous:
+            for v in changed:
+                self._scatter(v, "hazard", skip_protected=True)
+        else:
+            self._retry_trapped()
+
+    def _scatter(self, v: int, reason: str, skip_protected: bool = False) -> None:
+        act = np.flatnonzero((self.state[: self.n] == MOVING) | (self.state[: self.n] == QUEUED))
+        for i in act:
+            i = int(i)
+            if skip_protected and self.protected[i]:
+                continue
+            if self.nxt[i] == v:
+                self._turn_back(i, reason)
+            elif self.node[i] == v and i in self._pending_edge and self.state[i] == QUEUED and reason == "door locked":
+                self._pending_edge.pop(i, None)
+                self.state[i] = MOVING
+                self._release_gate(i)
+                self.version[i] += 1
+                self.events.append((self.now, "turned_back", i, self.node_ids[v], reason))
+                self._decide(i, v)
+
+    def _turn_back(self, i: int, reason: str) -> None:
+        t = self.now
+        v = int(self.nxt[i])
+        u = int(self.node[i])
+        self._release_gate(i)
+        self.events.append((t, "turned_back", i, self.node_ids[v], reason))
+        if u < 0:  # still on the first leg from the start point: re-choose from there
+            back = t - self.t_dep[i]
+            frac = 0.0 if self.t_arr[i] <= self.t_dep[i] else back / (self.t_arr[i] - self.t_dep[i])
+            x0, y0 = self.start_xy[i]
+            x1, y1 = self.g.xy[v]
+            self.start_xy[i] = (x0 + frac * (x1 - x0), y0 + frac * (y1 - y0))
+            self.nxt[i] = -1
+            self.version[i] += 1
+            self._push(t, _START, i)
+            self.state[i] = PREMOVE
+            return
+        elapsed = max(t - self.t_dep[i], 0.0)
+        self.nxt[i] = u
+        self.node[i] = v
+        self.t_dep[i] = t
+        self.t_arr[i] = t + elapsed
+        self.version[i] += 1
+        self._push(self.t_arr[i], _ARRIVE, i)
+
+    def _retry_trapped(self) -> None:
+        for i in np.flatnonzero(self.state[: self.n] == TRAPPED):
+            i = int(i)
+            self.state[i] = MOVING
+            self.events.append((self.now, "retry", i, "", ""))
+            if self.node[i] >= 0:
+                self._decide(i, int(self.node[i]))
+            else:
+                self._start_moving(i)
+
+    def incapacitate(self, i: int) -> None:
+        """Person ``i`` collapses where they are (their pending movement is cancelled)."""
+        self._poke()
+        if self.state[i] in (SAFE, INCAPACITATED):
+            return
+        self._release_gate(i)
+        self._pending_edge.pop(i, None)
+        self.state[i] = INCAPACITATED
+        self.version[i] += 1
+        self.count_out(i)
+        self.events.append((self.now, "incapacitated", i, self.node_ids[self.node[i]] if self.node[i] >= 0 else "", ""))
+
+    # ------------------------------------------------------------------------------------ queries
+    def positions(self, t: float | None = None) -> np.ndarray:
+        """(n, 2) positions (m) at time ``t`` (default now), interpolated along the current edge."""
+        t = self.now if t is None else t
+        n = self.n
+        out = self.start_xy[:n].copy()
+        at = self.node[:n] >= 0
+        out[at] = self.g.xy[self.node[:n][at]]
+        mv = self.nxt[:n] >= 0
+        if mv.any():
+            idx = np.flatnonzero(mv)
+            span = np.maximum(self.t_arr[idx] - self.t_dep[idx], 1e-9)
+            f = np.clip((t - self.t_dep[idx]) / span, 0.0, 1.0)[:, None]
+            a = out[idx]
+            b = self.g.xy[self.nxt[idx]]
+            out[idx] = a + f * (b - a)
+        return out
+
+    def state_counts(self) -> dict[str, int]:
+        c = np.bincount(self.state[: self.n], minlength=len(STATES))
+        return {s: int(c[k]) for k, s in enumerate(STATES)}
