@@ -51,7 +51,7 @@ from .ifc_geometry import (
     oriented_extents,
     placement_origin,
 )
-from .ifc_stairs import StairProbe, probe_stair
+from .ifc_stairs import StairProbe, probe_stair, stair_extremes
 from .site import (
     Alarm,
     Building,
@@ -131,7 +131,15 @@ _KIND_WORDS = (
     "pump", "valve", "tank", "vessel", "pipe", "compressor", "meter", "fan", "boiler", "reactor",
     "cylinder", "exchanger", "filter", "separator", "column", "drum",
 )  # fmt: skip
-_SENSOR_KINDS = {"GASSENSOR": "gas", "SMOKESENSOR": "smoke", "HEATSENSOR": "heat", "FLAMESENSOR": "flame"}
+_SENSOR_KINDS = {
+    "GASSENSOR": "gas",
+    "SMOKESENSOR": "smoke",
+    "HEATSENSOR": "heat",
+    "FLAMESENSOR": "flame",
+    "FIRESENSOR": "flame",  # IFC has no FLAMESENSOR in IFC4; flame detectors are FIRESENSOR there
+    "COSENSOR": "gas",
+    "CO2SENSOR": "gas",
+}
 # Call points trigger an alarm but do not sound one; the Alarm registry holds sounders and beacons.
 _CALL_POINTS = {"MANUALPULLBOX", "BREAKGLASSBUTTON"}
 
@@ -244,9 +252,17 @@ def _decomposing_parent(el: ifcopenshell.entity_instance) -> ifcopenshell.entity
 def _pset(el: ifcopenshell.entity_instance, name: str) -> dict[str, Any]:
     """Properties of property set ``name`` on ``el`` (or its type); empty when absent."""
     try:
-        return ue.get_pset(el, name) or {}
+        props = ue.get_pset(el, name) or {}
     except Exception:  # a malformed property set is treated as absent
         return {}
+    return {k: v for k, v in props.items() if k != "id"}  # ifcopenshell adds the pset's step id
+
+
+def _positive(value: Any) -> float | None:
+    """``value`` as a float when it is a positive number, else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _text(*values: Any) -> str:
@@ -391,7 +407,12 @@ class _Importer:
                 Storey(id=st.GlobalId, name=name, elevation=_round(elev), building=building)
             )
             self.storey_of_entity[st.id()] = st.GlobalId
-        self.site.storeys.sort(key=lambda s: (s.elevation, s.building or "", s.name))
+        self._sort_storeys()
+
+    def _sort_storeys(self) -> None:
+        """Storeys by building (file order; storeys of no building last), then by elevation."""
+        order = {b.id: i for i, b in enumerate(self.site.buildings)}
+        self.site.storeys.sort(key=lambda s: (order.get(s.building or "", len(order)), s.elevation, s.name))
 
     def _building_of(self, el: ifcopenshell.entity_instance) -> str | None:
         """GlobalId of the building ``el`` is in; the only building when the hierarchy does not say."""
@@ -415,7 +436,7 @@ class _Importer:
             tops = [g.zmax for g in self.geo.values() if g.space.storey == top.id]
             if tops:
                 top.height = _round(max(tops) - top.elevation)
-        self.site.storeys.sort(key=lambda s: (s.elevation, s.building or "", s.name))
+        self._sort_storeys()
         self.stats["storeys_not_walkable"] = sum(1 for s in self.site.storeys if not s.walkable)
 
     def _storey_for_z(self, z: float, building: str | None) -> Storey | None:
@@ -478,7 +499,7 @@ class _Importer:
                 return s
         st = Storey(id=sid, name=f"Level {elev:+.2f} m (derived)", elevation=elev, building=building)
         self.site.storeys.append(st)
-        self.site.storeys.sort(key=lambda s: (s.elevation, s.building or "", s.name))
+        self._sort_storeys()
         self.site.warn("storey_derived", st.name, f"spaces at {elev:.2f} m have no storey in the file; one was derived")
         return st
 
@@ -679,7 +700,10 @@ class _Importer:
                     f"centre {g.poly.boundary.distance(pt):.2f} m inside {g.space.label!r}; ignored (cubicle door?)",
                 )  # fmt: skip
                 return None
-        sb = self._sb_spaces(d)
+        sb_order = self._sb_spaces(d)
+        sb = set(sb_order)
+        # Equally near spaces (a door on a shared edge) keep the order the space boundaries give.
+        cands.sort(key=lambda t: (round(t[0], 4), sb_order.index(t[1].space.id) if t[1].space.id in sb else len(sb)))
         if len(cands) > 2:
             counts["doors_ambiguous"] += 1
             # Space boundaries break the tie; distance decides the rest.
@@ -734,13 +758,13 @@ class _Importer:
             return
         match.external = True
 
-    def _sb_spaces(self, d: ifcopenshell.entity_instance) -> set[str]:
-        """GlobalIds of the imported spaces the door's IfcRelSpaceBoundary relations name."""
-        out: set[str] = set()
+    def _sb_spaces(self, d: ifcopenshell.entity_instance) -> list[str]:
+        """GlobalIds of the imported spaces the door's IfcRelSpaceBoundary relations name, in file order."""
+        out: list[str] = []
         for rel in getattr(d, "ProvidesBoundaries", None) or ():
             sp = rel.RelatingSpace
-            if sp is not None and sp.is_a("IfcSpace") and sp.GlobalId in self.site.spaces:
-                out.add(sp.GlobalId)
+            if sp is not None and sp.is_a("IfcSpace") and sp.GlobalId in self.site.spaces and sp.GlobalId not in out:
+                out.append(sp.GlobalId)
         return out
 
     # -- open passages ----------------------------------------------------------------------------
@@ -830,43 +854,56 @@ class _Importer:
             self.site.warn("stair_no_geometry", ent, "no stair or flight geometry; stair skipped")
             return None
         verts = np.concatenate([self.meshes[p.id()].verts for p in geo_parts])
-        building = self._building_of(el)
-        storeys = [s for s in self.site.storeys if s.walkable and (building is None or s.building in (building, None))]
-        probe = probe_stair(verts, [(s.id, s.elevation) for s in storeys])
-        if probe is None:
-            self.site.warn("stair_unconnected", ent, "does not reach a walkable storey above its bottom; skipped")
-            return None
-        bottom = self._stair_end(probe.bottom_xy, probe.bottom_storey, probe.bottom_z)
-        top = self._stair_end(probe.top_xy, probe.top_storey, probe.top_z)
-        if bottom is None or top is None or bottom == top:
-            which = "bottom" if bottom is None else "top" if top is None else "both ends"
-            self.site.warn(
-                "stair_unconnected", ent,
-                f"no walkable space within {DOOR_TOL} m of its {which} "
-                f"({self.site.storey(probe.bottom_storey).name} -> {self.site.storey(probe.top_storey).name}); skipped",
+        pset = _pset(el, "DrillTwin_Stair")
+        if pset.get("BottomSpace") in self.site.spaces and pset.get("TopSpace") in self.site.spaces:
+            # Our own builder names both ends; its flight's lowest and highest vertices are the end points.
+            bottom, top = str(pset["BottomSpace"]), str(pset["TopSpace"])
+            bxy, bz, txy, tz = stair_extremes(verts)
+            probe = StairProbe(
+                self.site.spaces[bottom].storey, self.site.spaces[top].storey, bxy, txy, bz, tz,
+                math.hypot(math.dist(bxy, txy), tz - bz), None,
             )  # fmt: skip
-            return None
-        width = probe.width
+        else:
+            building = self._building_of(el)
+            storeys = [s for s in self.site.storeys if s.walkable and (building is None or s.building in (building, None))]
+            found = probe_stair(verts, [(s.id, s.elevation) for s in storeys])
+            if found is None:
+                self.site.warn("stair_unconnected", ent, "does not reach a walkable storey above its bottom; skipped")
+                return None
+            probe = found
+            bottom = self._stair_end(probe.bottom_xy, probe.bottom_storey)
+            top = self._stair_end(probe.top_xy, probe.top_storey)
+            if bottom is None or top is None or bottom == top:
+                which = "bottom" if bottom is None else "top" if top is None else "both ends"
+                self.site.warn(
+                    "stair_unconnected", ent,
+                    f"no walkable space within {DOOR_TOL} m of its {which} "
+                    f"({self.site.storey(probe.bottom_storey).name} -> {self.site.storey(probe.top_storey).name}); skipped",
+                )  # fmt: skip
+                return None
+        length = _positive(pset.get("Length")) or probe.length
+        width = _positive(pset.get("Width")) or probe.width
         if width is None:
             width = 1.0
             self.site.warn("stair_no_width", ent, "width not measurable from its geometry; assuming 1.0 m")
         riser, tread = self._riser_tread(el, parts, probe, ent)
+        b_sp, t_sp = self.site.spaces[bottom], self.site.spaces[top]
         return Stair(
             id=el.GlobalId,
-            name=el.Name or el.GlobalId,
+            name=el.Name or f"Stair {b_sp.label} -> {t_sp.label}",
             bottom=bottom,
             top=top,
             bottom_xy=(_round(probe.bottom_xy[0]), _round(probe.bottom_xy[1])),
             top_xy=(_round(probe.top_xy[0]), _round(probe.top_xy[1])),
             bottom_z=_round(probe.bottom_z),
             top_z=_round(probe.top_z),
-            length=_round(probe.length),
+            length=_round(length),
             width=_round(width),
             riser=riser,
             tread=tread,
         )
 
-    def _stair_end(self, xy: tuple[float, float], storey: str, z: float) -> str | None:
+    def _stair_end(self, xy: tuple[float, float], storey: str) -> str | None:
         """The walkable space on ``storey`` nearest ``xy`` within 0.5 m."""
         pt = Point(xy)
         best: tuple[float, str] | None = None
@@ -974,6 +1011,9 @@ class _Importer:
         if el.is_a("IfcAlarm") or tcls == "IfcAlarm":
             if (predefined or "").upper() in _CALL_POINTS:
                 return None
+            own = _pset(el, "DrillTwin_Alarm").get("Kind")
+            if isinstance(own, str) and own.strip():
+                return "alarm", own.strip().lower()
             kind = (predefined or "siren").lower()
             return "alarm", "siren" if kind in ("notdefined", "userdefined") else kind
         pset_kind = _pset(el, "DrillTwin_Equipment").get("Kind")
@@ -995,6 +1035,9 @@ class _Importer:
 
     @staticmethod
     def _sensor_kind(el: ifcopenshell.entity_instance, predefined: str | None) -> str:
+        own = _pset(el, "DrillTwin_Sensor").get("Kind")
+        if isinstance(own, str) and own.strip():
+            return own.strip().lower()
         p = (predefined or "").upper()
         if p in _SENSOR_KINDS:
             return _SENSOR_KINDS[p]
@@ -1009,12 +1052,11 @@ class _Importer:
         ent = label(el)
         ps = _pset(el, "DrillTwin_Sensor")
         sensor = Sensor(el.GlobalId, el.Name or el.GlobalId, kind, pos, space, storey)
-        sensor.extra["ifc_class"] = el.is_a()
-        predefined = ue.get_predefined_type(el)
-        if predefined:
-            sensor.extra["predefined_type"] = predefined
+        sensor.extra.update({k: v for k, v in _pset(el, "DrillTwin_SensorExtra").items()})
         if ps.get("Gas"):
             sensor.gas = str(ps["Gas"]).strip()
+        elif (ue.get_predefined_type(el) or "").upper() in ("COSENSOR", "CO2SENSOR"):
+            sensor.gas = (ue.get_predefined_type(el) or "").upper().removesuffix("SENSOR")
         if ps.get("Setpoints"):
             try:
                 sp = [parse_concentration(s.strip(), "Setpoints") for s in str(ps["Setpoints"]).split(";") if s.strip()]

@@ -23,7 +23,7 @@ import numpy as np
 
 from .ifc_geometry import oriented_extents
 
-__all__ = ["StairProbe", "probe_stair"]
+__all__ = ["StairProbe", "probe_stair", "stair_extremes"]
 
 BOTTOM_BAND = 0.02  # vertices this close above the lowest z form the bottom (m)
 TOP_BAND = 0.25  # vertices this far below the top storey's floor form the top (m)
@@ -132,3 +132,15 @@ def _width(verts: np.ndarray, bxy: np.ndarray, txy: np.ndarray, *, straight_like
     if len(sides) >= 2:
         return float(np.median(sides))
     return None
+
+
+def stair_extremes(verts: np.ndarray) -> tuple[tuple[float, float], float, tuple[float, float], float]:
+    """Bottom XY, bottom z, top XY, top z (m): centroids of the lowest and of the highest vertices.
+
+    For stairs whose body is a plain sloped flight (as ``twin.ifc_build`` writes them) these are exactly
+    the points where people step on and off."""
+    z = verts[:, 2]
+    lo, hi = float(z.min()), float(z.max())
+    b = verts[z <= lo + BOTTOM_BAND, :2].mean(axis=0)
+    t = verts[z >= hi - BOTTOM_BAND, :2].mean(axis=0)
+    return (float(b[0]), float(b[1])), lo, (float(t[0]), float(t[1])), hi
