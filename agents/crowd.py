@@ -232,6 +232,7 @@ class Crowd:
         self.down_speed = z()
         self.start_xy = np.zeros((0, 2))
         self.must_leave = z(bool)
+        self.start_space = z(np.int64)
         self.waypoints: dict[int, list[int]] = {}
         self.on_arrival: dict[int, Callable[[int, float], None]] = {}
         self.sweep_spaces: dict[int, list[int]] = {}
@@ -246,7 +247,8 @@ class Crowd:
                            ("target", _T_EXIT), ("target_node", -1), ("gate", -1), ("t_aware", np.nan),
                            ("t_start", np.nan), ("t_exit", np.nan), ("t_muster", np.nan), ("exit_node", -1),
                            ("assigned_exit", -1), ("protected", False), ("up_speed", np.nan),
-                           ("down_speed", np.nan), ("must_leave", False)):
+                           ("down_speed", np.nan), ("must_leave", False),
+                           ("start_space", -1)):
             old = getattr(self, name)
             new = np.full(cap, fill, dtype=old.dtype)
             new[: self.n] = old[: self.n]
@@ -265,6 +267,7 @@ class Crowd:
         for i, p in zip(ids, people, strict=True):
             self.role[i] = ROLES.index(p.role)
             self.space[i] = self.space_index[p.space]
+            self.start_space[i] = self.space[i]
             self.v0[i] = p.speed
             self.premove[i] = p.premovement
             self.start_xy[i] = p.xy

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 import traceback
@@ -33,6 +32,7 @@ app.add_typer(twin_app, name="twin")
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_SITE = ROOT / "ifc_models" / "chemical_plant.ifc"
+BUNDLED_SCENARIO = ROOT / "scenarios" / "plant_evacuation.yaml"
 
 console = Console(stderr=False)
 
@@ -134,35 +134,78 @@ def twin_build(
     console.print(f"wrote {out} ({len(site.spaces)} spaces, {len(site.doors)} doors, {len(site.stairs)} stairs)")
 
 
+def _kpi_table(title: str, kpis: dict) -> Table:
+    t = Table(title=title, show_header=True)
+    t.add_column("KPI")
+    t.add_column("value", justify="right")
+    for k, v in kpis.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "-"
+        elif v is None:
+            v = "-"
+        elif isinstance(v, float):
+            v = f"{v:,.2f}"
+        t.add_row(k, str(v))
+    return t
+
+
+def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out: bool, *, plot: bool = False) -> dict:
+    from .engine import run_scenario
+    from .results import write_results
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    with console.status(f"running {sc.name}") if not json_out else _null():
+        res = run_scenario(sc, seed)
+    path = write_results(res, out)
+    if plot:
+        from twin.plot import plot_floor_plans
+
+        plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
+    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis}
+    if json_out:
+        _print_json(payload)
+    else:
+        console.print(_kpi_table(f"{sc.name} (seed {res.seed})", res.kpis))
+        console.print(f"results written to {path}/")
+    return payload
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+@app.command("run")
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML")],
+    seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
+    out: Annotated[Path | None, typer.Option(help="results folder (default results/<run-id>)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print run id, folder and KPIs as JSON")] = False,
+) -> None:
+    """Run one drill and write its results folder."""
+    _run_and_write(scenario, seed, out, json_out)
+
+
 @app.command("demo")
 def demo(
-    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     out: Annotated[Path, typer.Option(help="results folder")] = Path("results/demo"),
     json_out: Annotated[bool, typer.Option("--json", help="print results as JSON")] = False,
 ) -> None:
-    """Run the bundled drill on the sample chemical plant and write its results."""
-    from twin.load import load_twin
-    from twin.plot import plot_floor_plans
+    """Run the bundled drill on the sample chemical plant, print its KPIs and write its results."""
+    _run_and_write(BUNDLED_SCENARIO, seed, out, json_out, plot=True)
 
-    g = load_twin(BUNDLED_SITE)
-    rep = g.report()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
-    try:
-        plot_floor_plans(g, tmp / "floor_plan.png")
-        (tmp / "site_report.json").write_text(json.dumps(rep, indent=2, default=_json_default))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    rep["out"] = str(out)
-    if json_out:
-        _print_json(rep)
-    else:
-        _report_tables(rep)
-        console.print(f"floor plan and site report written to {out}/")
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    from .scenario import scenario_schema
+
+    _print_json(scenario_schema())
 
 
 def main(argv: list[str] | None = None) -> None:

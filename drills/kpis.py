@@ -1,0 +1,101 @@
+"""KPIs of one run (CONTRACTS section 6). Times in seconds from the first hazard's start or, with no
+hazard, from the alarm; a KPI that did not happen is ``None``."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agents.crowd import INCAPACITATED, SAFE, TRAPPED
+
+if TYPE_CHECKING:
+    from .engine import Run
+
+__all__ = ["compute_kpis", "KPI_KEYS"]
+
+KPI_KEYS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_evacuated", "t_mustered",
+            "t_headcount", "occupants", "safe", "trapped", "incapacitated", "exposed_idlh", "peak_dose",
+            "false_alerts", "exit_counts", "wall_s")
+
+
+def _t(x: float, t0: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x) - t0, 3)
+
+
+def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
+    """The KPI dictionary of a finished run.
+
+    ``t_evacuated`` is the time the last person who had to leave passed an exit, provided everyone who
+    had to leave is out, trapped or incapacitated by the end of the run (else ``None``: the evacuation
+    did not finish within ``duration``). ``t_mustered`` likewise for reaching a muster point.
+    """
+    c = run.model.crowd
+    n = c.n
+    t0 = run.t0
+    state = c.state[:n]
+    must = c.must_leave[:n]
+    t_exit = c.t_exit[:n]
+    t_mus = c.t_muster[:n]
+    settled = (state == SAFE) | (state == TRAPPED) | (state == INCAPACITATED)
+    out = must & (state == SAFE)
+    t_evac = None
+    t_must = None
+    if must.any() and settled[must].all() and out.any():
+        t_evac = _t(np.nanmax(t_exit[out]), t0)
+        if np.isfinite(t_mus[out]).all():
+            t_must = _t(np.nanmax(t_mus[out]), t0)
+    alarm_t = next((e[0] for e in run.log if e[1] == "alarm"), None)
+    exits: dict[str, int] = {}
+    names = run.graph.nav.nodes
+    for v in c.exit_node[:n][c.exit_node[:n] >= 0]:
+        nm = names[c.node_ids[v]].get("name") or c.node_ids[v]
+        exits[nm] = exits.get(nm, 0) + 1
+    k: dict[str, Any] = {key: None for key in KPI_KEYS}
+    k.update({
+        "t_alarm": None if alarm_t is None else round(alarm_t - t0, 3),
+        "t_evacuated": t_evac,
+        "t_mustered": t_must,
+        "occupants": int(n),
+        "evacuees": int(must.sum()),
+        "safe": int((state == SAFE).sum()),
+        "trapped": int((state == TRAPPED).sum()),
+        "incapacitated": int((state == INCAPACITATED).sum()),
+        "exit_counts": dict(sorted(exits.items())),
+        "wall_s": round(wall_s, 4),
+        "false_alerts": 0,
+    })
+    if out.any():
+        k["t_evacuated_p50"] = _t(float(np.median(t_exit[out])), t0)
+        k["t_evacuated_p95"] = _t(float(np.percentile(t_exit[out], 95)), t0)
+        started = np.isfinite(c.t_start[:n]) & np.isfinite(c.t_aware[:n])
+        if started.any():
+            k["premovement_mean"] = round(float(np.mean(c.t_start[:n][started] - c.t_aware[:n][started])), 3)
+    k.update(_bound(run))
+    return k
+
+
+def _bound(run: Run) -> dict[str, Any]:
+    """The quickest-flow lower bound on ``t_evacuated`` and the gap to it (behaviour loss)."""
+    try:
+        from agents.bound import flow_lower_bound
+    except ImportError:
+        return {}
+    c = run.model.crowd
+    n = c.n
+    must = np.flatnonzero(c.must_leave[:n] & np.isfinite(c.t_aware[:n]))
+    if len(must) == 0:
+        return {}
+    spaces = [c.space_ids[s] for s in _start_space(c, must)]
+    t_start = c.t_aware[must] + c.premove[must]
+    # only doors locked from the start: a door locked mid-run was open before, so it cannot tighten a bound
+    closed = [run.graph.site.find("doors", d) for d in run.scenario.closed]
+    b = flow_lower_bound(run.graph, c.start_xy[must], spaces, t_start, c.cal, float(c.v0[must].max()),
+                         closed=closed)
+    return {"t_lower_bound": _t(b.t, run.t0), "lower_bound_method": b.method, "lower_bound_critical": b.critical}
+
+
+def _start_space(c, idx: np.ndarray) -> list[int]:
+    """Each person's starting space (the crowd's ``space`` array moves with them)."""
+    return [int(s) for s in c.start_space[idx]]

@@ -1,0 +1,258 @@
+"""Drill scenarios (CONTRACTS section 3): YAML validated with pydantic, units resolved to SI.
+
+:func:`load_scenario` reads and validates a file; names in it (spaces, doors, storeys) are checked
+against the site when the run is built (:mod:`drills.engine`), so every error names the file and field.
+``drilltwin schema`` prints :func:`scenario_schema`.
+
+Defaults (documented in the README):
+
+- walking speed ``{dist: normal, mean: 1.34, sd: 0.26, min: 0.5, max: 2.2}`` m/s (Weidmann 1993, the
+  default of Vadere and of RiMEA's adult population);
+- pre-movement ``{dist: lognormal, median: 60s, sigma: 0.5}`` (a drill with an audible alarm in a
+  familiar workplace; set it per scenario from PD 7974-6 or the Lovreglio et al. 2019 drill database);
+- stair speeds from the walking speed times the SFPE stair/corridor ratio ``k_stair / 1.40``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from twin.distributions import Distribution
+from twin.errors import InputError
+from twin.units import parse_duration, parse_quantity
+
+__all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "load_scenario",
+           "scenario_from_dict", "scenario_schema", "format_validation_error"]
+
+DEFAULT_SPEED = {"dist": "normal", "mean": 1.34, "sd": 0.26, "min": 0.5, "max": 2.2}
+DEFAULT_PREMOVEMENT = {"dist": "lognormal", "median": "60s", "sigma": 0.5}
+ROLES = ("occupant", "warden", "operator", "responder", "supervisor")
+INJECT_KINDS = ("block", "unblock", "alarm", "evacuate")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+
+
+def _dist(v: Any, dim: str, name: str) -> Distribution | None:
+    if v is None or isinstance(v, Distribution):
+        return v
+    return Distribution.parse(v, dim, name)
+
+
+class PeopleDefaults(_Model):
+    """Defaults for every person; a population entry may override each."""
+
+    speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
+    premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
+    stair_up: Any = Field(default=None, description="speed up stairs along the slope (m/s); default from speed")
+    stair_down: Any = Field(default=None, description="speed down stairs along the slope (m/s)")
+    demographic: Literal["rimea"] | None = Field(default=None, description="speeds by RiMEA age groups")
+
+    @field_validator("speed", "stair_up", "stair_down")
+    @classmethod
+    def _speed(cls, v, info):
+        return _dist(v, "speed", info.field_name)
+
+    @field_validator("premovement")
+    @classmethod
+    def _pre(cls, v, info):
+        return _dist(v, "time", info.field_name)
+
+
+class PopulationEntry(_Model):
+    """``count`` people of ``role`` in ``where``: a space (name, LongName or GlobalId), ``storey:NAME``,
+    ``building:NAME`` or ``*``, spread evenly over the floor area (``margin`` m clear of the walls) or at
+    the fixed point ``at``."""
+
+    where: str
+    count: int = Field(ge=0)
+    role: Literal["occupant", "warden", "operator", "responder", "supervisor"] = "occupant"
+    at: list[float] | None = None
+    margin: float = 0.0
+    speed: Any = None
+    premovement: Any = None
+    stair_up: Any = None
+    stair_down: Any = None
+    demographic: Literal["rimea"] | None = None
+    exit: str | None = Field(default=None, description="door name: static exit assignment")
+    zone: list[str] | None = Field(default=None, description="wardens: spaces/storeys they sweep")
+    protected: bool = Field(default=False, description="breathing apparatus (responders)")
+
+    @field_validator("speed", "stair_up", "stair_down")
+    @classmethod
+    def _speed(cls, v, info):
+        return _dist(v, "speed", info.field_name)
+
+    @field_validator("premovement")
+    @classmethod
+    def _pre(cls, v, info):
+        return _dist(v, "time", info.field_name)
+
+    @field_validator("margin", mode="before")
+    @classmethod
+    def _margin(cls, v):
+        q = parse_quantity(v, "length", "margin")
+        if q < 0:
+            raise ValueError("must not be negative")
+        return q
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v):
+        if v is not None and len(v) not in (2, 3):
+            raise ValueError("expected [x, y] in metres")
+        return v
+
+    @model_validator(mode="after")
+    def _at_count(self):
+        if self.at is not None and self.margin:
+            raise ValueError("give either at or margin, not both")
+        return self
+
+
+class AlarmSpec(_Model):
+    """A manual alarm at ``at`` heard in ``zones`` (spaces, ``storey:NAME``...; everywhere if omitted)."""
+
+    at: float = 0.0
+    zones: list[str] | None = None
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _t(cls, v):
+        return parse_duration(v, "at")
+
+
+class Inject(_Model):
+    """A timed event (MSEL row)."""
+
+    id: int | str
+    time: float
+    kind: str
+    target: str | None = None
+    message: str = ""
+    site: str | None = None
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _t(cls, v):
+        t = parse_duration(v, "time")
+        if t < 0:
+            raise ValueError("must not be negative")
+        return t
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v):
+        if v not in INJECT_KINDS:
+            raise ValueError(f"expected one of {', '.join(INJECT_KINDS)}, got {v!r}")
+        return v
+
+
+class Scenario(_Model):
+    """One drill: a site, a population, cues, and what happens when."""
+
+    name: str
+    site: str = Field(description="IFC file or site sketch, relative to the scenario file")
+    description: str = ""
+    seed: int = 0
+    duration: float = Field(default=3600.0, description="the run stops here at the latest (s)")
+    people: PeopleDefaults = Field(default_factory=PeopleDefaults)
+    population: list[PopulationEntry] = Field(default_factory=list)
+    flow: Literal["sfpe", "empirical"] = "sfpe"
+    alarm: AlarmSpec | None = None
+    closed: list[str] = Field(default_factory=list)
+    injects: list[Inject] = Field(default_factory=list)
+    replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
+
+    @field_validator("duration", "replan_interval", mode="before")
+    @classmethod
+    def _t(cls, v, info):
+        t = parse_duration(v, info.field_name)
+        if t <= 0:
+            raise ValueError("must be positive")
+        return t
+
+    @model_validator(mode="after")
+    def _unique_injects(self):
+        ids = [str(i.id) for i in self.injects]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"injects: duplicate id(s) {', '.join(sorted(dup))}")
+        return self
+
+    # filled by load_scenario
+    _path: Path | None = None
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def site_path(self) -> Path:
+        """The site file, resolved against the scenario file's folder."""
+        p = Path(self.site)
+        if not p.is_absolute() and self._path is not None:
+            p = self._path.parent / p
+        return p
+
+
+def format_validation_error(e: ValidationError) -> tuple[str, str]:
+    """(field path, message) of the first pydantic error, e.g. ``population[2].count``."""
+    err = e.errors()[0]
+    parts: list[str] = []
+    for p in err["loc"]:
+        if isinstance(p, int):
+            parts[-1:] = [f"{parts[-1]}[{p}]" if parts else f"[{p}]"]
+        else:
+            parts.append(str(p))
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling; see `drilltwin schema`)"
+    if err["type"] == "missing":
+        msg = "required field is missing"
+    return ".".join(parts) or "(top level)", msg
+
+
+def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>") -> Scenario:
+    """Validate a parsed YAML mapping; raise :class:`InputError` naming ``source`` and the field."""
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of scenario fields at the top level", source=str(source))
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as e:
+        where, msg = format_validation_error(e)
+        raise InputError(msg, source=str(source), where=where) from None
+    if str(source) != "<scenario>":
+        sc._path = Path(source)
+    return sc
+
+
+def load_scenario(path: str | os.PathLike) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", source=str(p))
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        raise InputError(f"not valid YAML ({getattr(e, 'problem', e)})", source=str(p), where=where) from None
+    except UnicodeDecodeError:
+        raise InputError("not a text file", source=str(p)) from None
+    return scenario_from_dict(data, p)
+
+
+def scenario_schema() -> dict:
+    """JSON Schema of scenario files."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "drilltwin scenario"
+    return schema
