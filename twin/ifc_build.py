@@ -139,12 +139,18 @@ class _Writer:
         self.named.add(ent.id())
         return ent
 
-    def fix_guids(self) -> None:
-        """Derive the GlobalIds that ifcopenshell.api made at random (relations, property sets) from the
-        site name and the entity's step number, so that the same site always gives the same file."""
+    def make_reproducible(self) -> None:
+        """Make the same site always give the same file: derive the GlobalIds that ifcopenshell.api made
+        at random (relations, property sets) from the site name and the entity's step number, and sort
+        the members of relationships (unordered SETs in IFC, which the api fills in set order)."""
         for ent in self.f.by_type("IfcRoot"):
             if ent.id() not in self.named:
                 ent.GlobalId = sketch_guid("ifc", self.site.name, str(ent.id()))
+        for rel in self.f.by_type("IfcRelationship"):
+            for i, value in enumerate(rel):
+                if isinstance(value, tuple) and len(value) > 1 and all(
+                        isinstance(v, ifcopenshell.entity_instance) for v in value):
+                    rel[i] = sorted(value, key=lambda e: e.id())
 
     def place(self, product: ifcopenshell.entity_instance, origin: Sequence[float],
               x_axis: Sequence[float] = (1.0, 0.0, 0.0)) -> None:
@@ -211,14 +217,17 @@ class _Writer:
             self.alarm(al)
         for mp in self.site.muster.values():
             self.muster(mp)
-        self.fix_guids()
+        self.make_reproducible()
 
     def setup(self) -> None:
         f = self.f
         self.project = self.create("IfcProject", sketch_guid("project", self.site.name), self.site.name)
         units = [ifcopenshell.api.unit.add_si_unit(f, unit_type=t)
                  for t in ("LENGTHUNIT", "AREAUNIT", "VOLUMEUNIT", "PLANEANGLEUNIT", "TIMEUNIT")]
-        ifcopenshell.api.unit.assign_unit(f, units=units)
+        # Written directly rather than with unit.assign_unit, which passes the units through a set and
+        # so orders them differently from one call to the next (the file would not be reproducible).
+        f.createIfcUnitAssignment(units)
+        self.project.UnitsInContext = f.by_type("IfcUnitAssignment")[0]
         model = ifcopenshell.api.context.add_context(f, context_type="Model")
         self.body_ctx = ifcopenshell.api.context.add_context(
             f, context_type="Model", context_identifier="Body", target_view="MODEL_VIEW", parent=model)
