@@ -191,10 +191,20 @@ def _open(p: Path) -> ifcopenshell.file:
             raise InputError(
                 "the IFC file is truncated or corrupt: it has no 'END-ISO-10303-21;' trailer", source=src
             )
+    ifcopenshell.get_log()  # flush: the native log is process-wide and we read it right after parsing
     try:
         model = ifcopenshell.open(src)
     except Exception as exc:  # ifcopenshell raises its own Error, OSError or RuntimeError on bad input
         raise InputError(f"cannot be read as IFC (corrupt file?): {exc}", source=src) from exc
+    # The parser skips what it cannot read (a mangled line, a reference to a missing entity) and carries
+    # on; a model with silently missing entities would give a wrong building, so parse errors are fatal.
+    errors = [ln for ln in (ifcopenshell.get_log() or "").splitlines() if ln.startswith("[error]")]
+    if errors:
+        first = re.sub(r"^\[error\]\s*(\[\w+\]\s*)?\[[^\]]*\]\s*", "", errors[0])
+        raise InputError(
+            f"the IFC file is corrupt ({len(errors)} parse error{'s' if len(errors) > 1 else ''}; first: {first})",
+            source=src,
+        )
     if model.schema not in ("IFC2X3", "IFC4", "IFC4X3"):
         raise InputError(f"unsupported IFC schema {model.schema!r}; expected IFC2X3 or IFC4", source=src)
     return model
