@@ -20,6 +20,8 @@ Units and coordinates
 
 Rules checked
 -------------
+* The YAML has no key twice in one mapping, and no field the format does not know (with a "did you
+  mean" hint for typos).
 * Polygons have at least 3 points and are valid (not self-intersecting); spaces on one storey do not
   overlap (by more than 0.01 m2).
 * A door lies within 0.5 m of an edge of each space in its ``between``; ``outside`` stands for the
@@ -344,7 +346,7 @@ def read_sketch(path: str | os.PathLike) -> Site:
     source = str(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
     except FileNotFoundError:
         raise InputError("file not found", source=source) from None
     except OSError as exc:
@@ -355,6 +357,21 @@ def read_sketch(path: str | os.PathLike) -> Site:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"not valid YAML: {problem}", source=source, where=where) from None
     return sketch_from_dict(data, source)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping (plain YAML keeps the last silently,
+    which hides copy-and-paste mistakes such as two ``width`` values)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def sketch_from_dict(data: Any, source: str = "<sketch>") -> Site:

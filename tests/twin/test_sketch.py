@@ -319,6 +319,10 @@ def test_yaml_and_file_errors(tmp_path: Path) -> None:
     (tmp_path / "list.site.yaml").write_text("- 1\n- 2\n", encoding="utf-8")
     with pytest.raises(InputError, match="expected a mapping"):
         read_sketch(tmp_path / "list.site.yaml")
+    dup = tmp_path / "dup.site.yaml"
+    dup.write_text("name: x\nstoreys:\n  - {name: G, height: 3, height: 4}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"dup.site.yaml: line 3, column \d+: not valid YAML: duplicate key 'height'"):
+        read_sketch(dup)
     with pytest.raises(InputError, match="<data>: missing required field 'name'"):
         sketch_from_dict({"storeys": []}, "<data>")
 
