@@ -289,7 +289,12 @@ class _Writer:
         self.walls[storey.id] = walls
 
     def door(self, d: Door) -> None:
-        storey = self.site.storey(d.storey) if d.storey else self.site.storey(self.site.spaces[d.spaces[0]].storey)
+        if d.storey:
+            storey = self.site.storey(d.storey)
+        elif d.spaces:
+            storey = self.site.storey(self.site.spaces[d.spaces[0]].storey)
+        else:  # a door that joins nothing (possible in imported sites): the storey at its height
+            storey = self.site.storey(self._storey_at(d.position))
         z0 = storey.elevation
         door_point = Point(d.xy)
         direction = _edge_direction(door_point, [self.site.spaces[s] for s in d.spaces])

@@ -635,7 +635,7 @@ class _Builder:
             self.site.doors[door.id] = door
 
     def _door(self, sctx: _StoreyCtx, spec: DoorIn, path: str, on_ground: bool) -> Door:
-        names = [n for n in spec.between]
+        names = list(spec.between)
         outside = [n for n in names if n.lower() == OUTSIDE]
         if len(outside) == 2:
             raise self.error("'between' names the outside twice; a door joins a space to another space "

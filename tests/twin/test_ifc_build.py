@@ -299,3 +299,12 @@ def test_round_trip_samples(name: str) -> None:
     read_ifc = _read_ifc()
     sketch = read_sketch(MODELS / f"{name}.site.yaml")
     assert_same_site(sketch, read_ifc(MODELS / f"{name}.ifc"))
+
+
+def test_imported_site_writes_back(tmp_path: Path) -> None:
+    """A site read from IFC can be written again (e.g. after placing detectors) and reads the same."""
+    read_ifc = _read_ifc()
+    first = read_ifc(MODELS / "chemical_plant.ifc")
+    out = tmp_path / "again.ifc"
+    build_ifc(first, out)
+    assert_same_site(first, read_ifc(out))
