@@ -318,6 +318,7 @@ class _Importer:
         self.tree: STRtree | None = None
         self.tree_ids: list[str] = []
         self.stats: dict[str, Any] = self.site.stats
+        self.union_cache: dict[float, Any] = {}  # footprint unions by door level (0.1 m bins)
 
     # -- driver -----------------------------------------------------------------------------------
     def run(self) -> Site:
@@ -565,7 +566,7 @@ class _Importer:
     def _level_union(self, z: float) -> Any:
         """Union of every footprint (walkable or not) whose widened z-range holds ``z``."""
         key = round(z, 1)
-        cache = self.__dict__.setdefault("_union_cache", {})
+        cache = self.union_cache
         if key not in cache:
             polys = [g.poly for g in self.geo.values() if g.zmin - Z_BELOW <= z <= g.zmax + Z_ABOVE]
             cache[key] = unary_union(polys) if polys else Polygon()
@@ -881,6 +882,12 @@ class _Importer:
                 self.site.warn("stair_unconnected", ent, "does not reach a walkable storey above its bottom; skipped")
                 return None
             probe = found
+            if probe.beyond:
+                self.site.warn(
+                    "stair_multi_storey", ent,
+                    f"spans more than one storey; only {self.site.storey(probe.bottom_storey).name} -> "
+                    f"{self.site.storey(probe.top_storey).name} is linked",
+                )  # fmt: skip
             bottom = self._stair_end(probe.bottom_xy, probe.bottom_storey)
             top = self._stair_end(probe.top_xy, probe.top_storey)
             if bottom is None or top is None or bottom == top:
@@ -958,9 +965,13 @@ class _Importer:
 
     # -- registries -------------------------------------------------------------------------------
     def _registry_elements(self) -> list[ifcopenshell.entity_instance]:
+        """Distribution elements (and cameras), plus proxies that carry one of our property sets."""
         out = list(self.model.by_type("IfcDistributionElement"))
         if self.model.schema != "IFC2X3":
-            out += [a for a in self.model.by_type("IfcAudioVisualAppliance")]
+            out += list(self.model.by_type("IfcAudioVisualAppliance"))
+        for proxy in self.model.by_type("IfcBuildingElementProxy"):
+            if _pset(proxy, "DrillTwin_Equipment") or _pset(proxy, "DrillTwin_Sensor"):
+                out.append(proxy)
         return list({e.id(): e for e in out}.values())
 
     def _position(self, el: ifcopenshell.entity_instance) -> tuple[float, float, float] | None:
@@ -1014,7 +1025,7 @@ class _Importer:
         typ = ue.get_type(el)
         tcls = typ.is_a()[:-4] if typ is not None and typ.is_a().endswith("Type") else None
         predefined = ue.get_predefined_type(el)
-        if el.is_a("IfcSensor") or tcls == "IfcSensor":
+        if el.is_a("IfcSensor") or tcls == "IfcSensor" or _pset(el, "DrillTwin_Sensor"):
             return "sensor", self._sensor_kind(el, predefined)
         if el.is_a("IfcAudioVisualAppliance") or tcls == "IfcAudioVisualAppliance":
             return ("sensor", "camera") if (predefined or "").upper() == "CAMERA" else None

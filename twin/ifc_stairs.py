@@ -44,6 +44,7 @@ class StairProbe:
     top_z: float
     length: float
     width: float | None
+    beyond: bool = False  # the geometry reaches the floor after ``top_storey`` too (a multi-storey stair)
 
 
 def probe_stair(verts: np.ndarray, storeys: Sequence[tuple[str, float]]) -> StairProbe | None:
@@ -89,6 +90,7 @@ def probe_stair(verts: np.ndarray, storeys: Sequence[tuple[str, float]]) -> Stai
         top_z=top_z,
         length=length,
         width=width,
+        beyond=any(zhi >= elev - TOP_BAND for _, elev in above[1:]),
     )
 
 

@@ -411,6 +411,14 @@ def _tiny(tmp_path: Path, schema: str) -> Site:
     exit_door = t.door("D-West", (0.0, 2.0), 1.2, opening=False)  # no opening: the door body is used
     t.pset(exit_door, "DrillTwin_Door", {"Open": True})
     t.door("D-Cubicle", (2.5, 2.0), 0.7)  # 2 m inside room A
+    wall = t.entity("IfcWall", "W-AB", None)
+    t.contain(wall)
+    gap = t.entity("IfcOpeningElement", "Gap", (5.0, 3.3, 3.0))  # an open doorway: no door fills it
+    t.box(gap, 0.2, 0.8, 2.1)
+    ifcopenshell.api.feature.add_feature(t.f, feature=gap, element=wall)
+    reactor = t.entity("IfcBuildingElementProxy", "R-1", (8.0, 1.0, 3.5))
+    t.contain(reactor)
+    t.pset(reactor, "DrillTwin_Equipment", {"Kind": "Reactor"})
     if schema == "IFC2X3":
         t.item("IfcFlowMovingDevice", "P-1", (2.0, 1.0, 3.5), "IfcPumpType", "CIRCULATOR")
         t.item("IfcFlowController", "V-1", (6.0, 1.0, 3.5), "IfcValveType", "ISOLATING")
@@ -455,6 +463,9 @@ def test_small_model_spaces_and_doors(tmp_path: Path, schema: str) -> None:
     west = by_name(site, "doors", "D-West")
     assert west.spaces == (a.id,) and west.exit and west.open and west.width == 1.2
     assert "D-Cubicle" not in {d.name for d in site.doors.values()}
+    gap = by_name(site, "doors", "Gap")
+    assert (gap.kind, gap.open, set(gap.spaces), gap.width) == ("passage", True, {a.id, b.id}, 0.8)
+    assert site.stats["passages"] == 1
     assert site.stats["doors_ignored_inside"] == 1
     assert [w.code for w in site.warnings] == ["door_inside_space"]
 
@@ -464,7 +475,7 @@ def test_small_model_registries(tmp_path: Path, schema: str) -> None:
     site = _tiny(tmp_path, schema)
     a, b = by_name(site, "spaces", "A"), by_name(site, "spaces", "B")
     kinds = {e.name: (e.kind, e.space) for e in site.equipment.values()}
-    assert kinds == {"P-1": ("pump", a.id), "V-1": ("valve", b.id), "T-1": ("tank", b.id)}
+    assert kinds == {"P-1": ("pump", a.id), "V-1": ("valve", b.id), "T-1": ("tank", b.id), "R-1": ("reactor", b.id)}
     p1 = by_name(site, "equipment", "P-1")
     assert p1.position == pytest.approx((2.0, 1.0, 3.5)) and p1.storey == a.storey
     gd = by_name(site, "sensors", "GD-1")
