@@ -127,10 +127,12 @@ _GENERIC_EQUIPMENT: dict[str, str] = {
     "IfcFlowTreatmentDevice": "treatment",
     "IfcEnergyConversionDevice": "conversion",
 }
-_KIND_WORDS = (
-    "pump", "valve", "tank", "vessel", "pipe", "compressor", "meter", "fan", "boiler", "reactor",
-    "cylinder", "exchanger", "filter", "separator", "column", "drum",
-)  # fmt: skip
+# Words in ObjectType/Name that say what a generic flow element is (whole words: "meter", not "diameter").
+_KIND_WORDS = re.compile(
+    r"\b(pump|valve|tank|vessel|pipe|compressor|meter|fan|boiler|reactor|cylinder|exchanger|filter|"
+    r"separator|column|drum)s?\b",
+    re.IGNORECASE,
+)
 _SENSOR_KINDS = {
     "GASSENSOR": "gas",
     "SMOKESENSOR": "smoke",
@@ -298,7 +300,6 @@ class _SpaceGeo:
 class _DoorMatch:
     spaces: list[str] = field(default_factory=list)
     external: bool = False
-    inside: bool = False
     dead_end: bool = False
     far_side: bool = False
 
@@ -1043,16 +1044,19 @@ class _Importer:
         if el.is_a("IfcDistributionControlElement"):
             return None
         cls = el.is_a()
-        specific = cls if cls not in _GENERIC_EQUIPMENT else tcls
-        if specific in EQUIPMENT_KINDS:
-            return "equipment", EQUIPMENT_KINDS[specific]
-        words = _text(el.ObjectType, getattr(typ, "Name", None), el.Name).lower()
-        for w in _KIND_WORDS:
-            if w in words:
-                return "equipment", "tank" if w == "vessel" else w
-        if cls in _GENERIC_EQUIPMENT and specific in (None, cls):
-            return "equipment", _GENERIC_EQUIPMENT[cls]
-        return None
+        for c in (cls, tcls):
+            if c in EQUIPMENT_KINDS:
+                return "equipment", EQUIPMENT_KINDS[c]
+        # Only a generic flow class without a more specific type (IFC2X3 style) is read by its words: a
+        # typed or specific element that is not in the table is a duct, cable, light or sanitary fitting.
+        if cls not in _GENERIC_EQUIPMENT or tcls is not None:
+            return None
+        words = _text(el.ObjectType, getattr(typ, "Name", None), el.Name)
+        m = _KIND_WORDS.search(words)
+        if m:
+            w = m.group(1).lower()
+            return "equipment", "tank" if w == "vessel" else "heat_exchanger" if w == "exchanger" else w
+        return "equipment", _GENERIC_EQUIPMENT[cls]
 
     @staticmethod
     def _sensor_kind(el: ifcopenshell.entity_instance, predefined: str | None) -> str:

@@ -425,6 +425,8 @@ def _tiny(tmp_path: Path, schema: str) -> Site:
         t.item("IfcFlowStorageDevice", "T-1", (7.5, 3.0, 3.0), "IfcTankType", "VESSEL")
         t.item("IfcFlowSegment", "DUCT-1", (7.0, 2.0, 5.0), "IfcDuctSegmentType", "RIGIDSEGMENT")
         t.item("IfcFlowTerminal", "LIGHT-1", (2.0, 2.0, 5.5), "IfcLightFixtureType", "POINTSOURCE")
+        t.item("IfcFlowController", "XV-2 shut-off valve", (6.0, 3.0, 3.5))  # untyped: read by its words
+        t.item("IfcFlowStorageDevice", "BUF-1", (8.0, 3.0, 3.5))  # untyped, no words: generic kind
         gd = t.item("IfcDistributionControlElement", "GD-1", (3.0, 3.0, 3.5), "IfcSensorType", "GASSENSOR")
         t.item("IfcDistributionControlElement", "SD-1", (7.0, 3.0, 5.7), "IfcSensorType", "SMOKESENSOR")
         t.item("IfcDistributionControlElement", "SIREN-1", (1.0, 3.5, 5.5), "IfcAlarmType", "SIREN")
@@ -475,7 +477,10 @@ def test_small_model_registries(tmp_path: Path, schema: str) -> None:
     site = _tiny(tmp_path, schema)
     a, b = by_name(site, "spaces", "A"), by_name(site, "spaces", "B")
     kinds = {e.name: (e.kind, e.space) for e in site.equipment.values()}
-    assert kinds == {"P-1": ("pump", a.id), "V-1": ("valve", b.id), "T-1": ("tank", b.id), "R-1": ("reactor", b.id)}
+    expected = {"P-1": ("pump", a.id), "V-1": ("valve", b.id), "T-1": ("tank", b.id), "R-1": ("reactor", b.id)}
+    if schema == "IFC2X3":
+        expected |= {"XV-2 shut-off valve": ("valve", b.id), "BUF-1": ("storage", b.id)}
+    assert kinds == expected
     p1 = by_name(site, "equipment", "P-1")
     assert p1.position == pytest.approx((2.0, 1.0, 3.5)) and p1.storey == a.storey
     gd = by_name(site, "sensors", "GD-1")
