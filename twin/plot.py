@@ -36,7 +36,13 @@ def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, la
     storeys = [s for s in site.storeys if s.walkable and any(sp.storey == s.id for sp in site.spaces.values())]
     if not storeys:
         storeys = site.storeys[:1]
-    n = max(len(storeys), 1)
+    # one panel per level: storeys of several buildings at the same elevation share a panel, so the
+    # ground panel shows the whole site with its outdoor routes
+    levels: dict[float, list] = {}
+    for st in storeys:
+        levels.setdefault(round(st.elevation, 1), []).append(st)
+    panels = [(sorted({s.name for s in sts}), {s.id for s in sts}, elev) for elev, sts in sorted(levels.items())]
+    n = max(len(panels), 1)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 5.5 * rows), squeeze=False)
@@ -44,9 +50,9 @@ def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, la
     cmap = plt.get_cmap("tab20")
     uses = sorted({sp.use or "other" for sp in site.spaces.values()})
     colour = {u: cmap(i % 20) for i, u in enumerate(uses)}
-    for ax, st in zip(axes.flat, storeys, strict=False):
+    for ax, (names, ids, elev) in zip(axes.flat, panels, strict=False):
         for sp in site.spaces.values():
-            if sp.storey != st.id:
+            if sp.storey not in ids:
                 continue
             for p in _rings(sp.footprint):
                 x, y = p.exterior.xy
@@ -56,7 +62,7 @@ def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, la
                 c = sp.footprint.representative_point()
                 ax.text(c.x, c.y, sp.label[:18], fontsize=6, ha="center", va="center", color="0.1")
         for _, a in g.nav.nodes(data=True):
-            if a.get("storey") != st.id:
+            if a.get("storey") not in ids:
                 continue
             x, y = a["xy"]
             if a["kind"] == "door":
@@ -69,30 +75,30 @@ def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, la
         for s in site.stairs.values():
             sp_b = site.spaces.get(s.bottom)
             sp_t = site.spaces.get(s.top)
-            if (sp_b and sp_b.storey == st.id) or (sp_t and sp_t.storey == st.id):
+            if (sp_b and sp_b.storey in ids) or (sp_t and sp_t.storey in ids):
                 ax.annotate("", xy=s.top_xy, xytext=s.bottom_xy,
                             arrowprops={"arrowstyle": "->", "color": "tab:blue", "lw": 1.5})
         for reg, marker, col in ((site.equipment, "s", "black"), (site.sensors, "D", "purple"),
                                  (site.alarms, "*", "goldenrod")):
             for it in reg.values():
                 sp = site.spaces.get(it.space) if it.space else None
-                if (sp and sp.storey == st.id) or (sp is None and it.storey == st.id):
+                if (sp and sp.storey in ids) or (sp is None and it.storey in ids):
                     ax.plot(it.position[0], it.position[1], marker=marker, color=col, ms=6, ls="none")
                     if labels:
                         ax.text(it.position[0], it.position[1], " " + it.name, fontsize=5, color=col)
-        if st.id in ground:
+        if ids & ground:
             for m in g.musters:
                 x, y = g.nav.nodes[m]["xy"]
                 ax.plot(x, y, marker="X", color="green", ms=9, ls="none")
                 ax.text(x, y, " " + g.nav.nodes[m]["name"], fontsize=6, color="green")
                 for e in g.nav.neighbors(m):
-                    if g.nav.nodes[e].get("storey") == st.id:
+                    if g.nav.nodes[e].get("storey") in ids:
                         ex, ey = g.nav.nodes[e]["xy"]
-                        ax.plot([ex, x], [ey, y], ls=":", color="green", lw=0.6)
-        ax.set_title(f"{st.name} ({st.elevation:+.2f} m)", fontsize=9)
+                        ax.plot([ex, x], [ey, y], ls=":", color="green", lw=0.4, alpha=0.5)
+        ax.set_title(f"{' / '.join(names)} ({elev:+.2f} m)", fontsize=9)
         ax.set_aspect("equal")
         ax.tick_params(labelsize=6)
-    for ax in list(axes.flat)[len(storeys):]:
+    for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     legend = [
         Line2D([], [], marker="^", color="red", ls="none", label="exit"),
