@@ -491,3 +491,32 @@ def test_small_model_registries(tmp_path: Path, schema: str) -> None:
     assert (siren.name, siren.kind, siren.space) == ("SIREN-1", "siren", a.id)
     (muster,) = site.muster.values()
     assert muster.position == pytest.approx((-20.0, 2.0, 0.0)) and not muster.auto
+
+
+def test_small_model_messy_parts_warn(tmp_path: Path) -> None:
+    """Each fallback leaves a named warning: storey without Elevation, a low space, an unplaced space,
+    a door far from every space."""
+    t = _Tiny("IFC4")
+    t.storey.Elevation = None
+    crawl = t.entity("IfcSpace", "Crawl", (2.5, 8.0, 3.0))
+    ifcopenshell.api.aggregate.assign_object(t.f, products=[crawl], relating_object=t.storey)
+    t.box(crawl, 5.0, 4.0, 1.2)
+    loose = t.entity("IfcSpace", "Loose", (2.5, -5.0, 3.0))  # in no storey
+    t.box(loose, 5.0, 4.0, 2.8)
+    t.door("Lost", (30.0, 30.0), 0.9)
+    site = read_ifc(t.write(tmp_path / "messy.ifc"))
+    codes = {w.code: w for w in site.warnings}
+    assert {"storey_no_elevation", "space_not_walkable", "space_unplaced", "door_unconnected"} <= set(codes)
+    assert "'Lost'" in codes["door_unconnected"].entity and "'Crawl'" in codes["space_not_walkable"].entity
+    assert site.storeys[0].elevation == 3.0
+    assert not by_name(site, "spaces", "Crawl").walkable
+    assert by_name(site, "spaces", "Loose").storey == site.storeys[0].id
+    assert site.stats["doors_unconnected"] == 1 and "Lost" not in {d.name for d in site.doors.values()}
+
+
+def test_small_model_without_units_assumes_metres(tmp_path: Path) -> None:
+    t = _Tiny("IFC4")
+    t.project.UnitsInContext = None
+    site = read_ifc(t.write(tmp_path / "nounits.ifc"))
+    assert site.stats["unit_scale"] == 1.0
+    assert any(w.code == "unit_scale" for w in site.warnings)
