@@ -21,6 +21,7 @@ Messy files give named warnings (``site.warnings``) and counts (``site.stats``);
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -200,9 +201,9 @@ def _open(p: Path) -> ifcopenshell.file:
         raise InputError(f"cannot be read as IFC (corrupt file?): {exc}", source=src) from exc
     # The parser skips what it cannot read (a mangled line, a reference to a missing entity) and carries
     # on; a model with silently missing entities would give a wrong building, so parse errors are fatal.
-    errors = [ln for ln in (ifcopenshell.get_log() or "").splitlines() if ln.startswith("[error]")]
+    errors = _parse_errors(ifcopenshell.get_log() or "")
     if errors:
-        first = re.sub(r"^\[error\]\s*(\[\w+\]\s*)?\[[^\]]*\]\s*", "", errors[0])
+        first = errors[0]
         raise InputError(
             f"the IFC file is corrupt ({len(errors)} parse error{'s' if len(errors) > 1 else ''}; first: {first})",
             source=src,
@@ -210,6 +211,24 @@ def _open(p: Path) -> ifcopenshell.file:
     if model.schema not in ("IFC2X3", "IFC4", "IFC4X3"):
         raise InputError(f"unsupported IFC schema {model.schema!r}; expected IFC2X3 or IFC4", source=src)
     return model
+
+
+def _parse_errors(log: str) -> list[str]:
+    """Error messages in ifcopenshell's native log, which is text (``[error] [CODE] [time] msg``) or, once
+    ``ifcopenshell.validate`` has run in this process, JSON lines (``{"level": "error", "message": ...}``)."""
+    out: list[str] = []
+    for line in log.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if str(rec.get("level", "")).lower() == "error":
+                out.append(str(rec.get("message", "")))
+        elif line.startswith("[error]"):
+            out.append(re.sub(r"^\[error\]\s*(\[\w+\]\s*)?\[[^\]]*\]\s*", "", line))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ifcopenshell
 import ifcopenshell.api.aggregate
 import ifcopenshell.api.project
 import ifcopenshell.api.root
@@ -124,3 +125,18 @@ def test_error_is_a_value_error(tmp_path: Path) -> None:
     path.write_text("nothing")
     with pytest.raises(ValueError, match="x.ifc"):
         read_ifc(str(path))
+
+
+@needs_shared
+def test_corrupt_file_detected_with_json_log_format(tmp_path: Path) -> None:
+    """ifcopenshell.validate switches the native log to JSON for the whole process; still detected."""
+    data = (IFC_DIR / "TNO-IfcEngine-example.ifc").read_bytes()
+    cut = data.index(b"\n#", len(data) // 2) + 1
+    path = tmp_path / "garbled.ifc"
+    path.write_bytes(data[:cut] + b"#999999=IFCWALL('x',,,((;\n" + data[cut:])
+    wrapper = ifcopenshell.ifcopenshell_wrapper
+    wrapper.set_log_format_json()
+    try:
+        _raises(path, "corrupt")
+    finally:
+        wrapper.set_log_format_text()
