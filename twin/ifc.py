@@ -12,6 +12,8 @@ How the model is read (the measured reasons are in ``shared/reference/ifc_import
   two space footprints within 0.5 m at the same level. Space boundaries only break ties and are cross-checked.
   A one-space door is external when the point just beyond the footprint edge lies outside every footprint of
   that level; it is an exit only on a building's ground-access storey.
+* **Open passages** (``Door.kind == "passage"``, open): unfilled door-sized wall openings between two
+  spaces, and open-plan links between spaces of one storey whose footprints touch (no wall between).
 * **Stairs** (``twin.ifc_stairs``) use an end-point probe on the stair's own vertices.
 * **Registries**: equipment (IfcDistributionElement process items), sensors, alarms, muster points.
 
@@ -38,8 +40,9 @@ import ifcopenshell.util.element as ue
 import ifcopenshell.util.placement
 import ifcopenshell.util.unit
 import numpy as np
+import shapely
 from shapely import STRtree
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import unary_union
 
 from .errors import InputError
@@ -77,6 +80,8 @@ Z_BELOW = 0.3  # a door belongs to a space whose z-range, widened by these margi
 Z_ABOVE = 0.1
 MIN_WALKABLE_HEIGHT = 1.5  # lower spaces are crawl spaces, voids or roof slivers
 STOREY_SNAP = 1.0  # an unplaced space further than this from every storey gets a derived storey
+TOUCH = 0.05  # footprints closer than this have no wall between them (walls are at least ~0.1 m thick)
+MIN_OPEN_WIDTH = 0.6  # a shared edge shorter than this is a corner contact, not a way through
 
 _NOT_WALKABLE_NAME = re.compile(
     r"\b(roof|dach|void|luftraum|shaft|schacht|plenum|crawl\s*space)\b", re.IGNORECASE
@@ -368,6 +373,7 @@ class _Importer:
         second = self._second_pass(doors, openings)
         self._doors(doors, openings)
         self._passages(passages)
+        self._open_plan()
         self._stairs(second)
         self._registries()
         self._muster()
@@ -844,6 +850,69 @@ class _Importer:
             self.site.doors[door.id] = door
             added += 1
         self.stats["passages"] = added
+
+    # -- open-plan links --------------------------------------------------------------------------
+    def _open_plan(self) -> None:
+        """Open passages between walkable spaces of one storey whose footprints touch along at least
+        0.6 m: no wall stands between them (a Revit room separation line, an ArchiCAD zone border, a
+        kitchen open to the living room). Exporters mark these as VIRTUAL space boundaries, when they
+        write boundaries at all; the geometry is checked instead so files without boundaries work too.
+        Files written by ``twin.ifc_build`` are skipped: their rooms share edges by construction and
+        every link is an explicit door."""
+        origin = str(getattr(self.model.header.file_name, "originating_system", "") or "")
+        if "drilltwin" in origin:
+            self.stats["passages_open_plan"] = 0
+            return
+        assert self.tree is not None
+        linked = {frozenset(d.spaces) for d in self.site.doors.values() if len(d.spaces) == 2}
+        virtual = self._virtual_elements()
+        added = 0
+        for g in self.geo.values():
+            if not g.space.walkable:
+                continue
+            for i in self.tree.query(g.poly, predicate="dwithin", distance=TOUCH):
+                h = self.geo[self.tree_ids[int(i)]]
+                a, b = g.space, h.space
+                if a.id >= b.id or not b.walkable or a.storey != b.storey or frozenset((a.id, b.id)) in linked:
+                    continue
+                lines = [p for p in shapely.get_parts(g.poly.boundary.intersection(h.poly.buffer(TOUCH)))
+                         if isinstance(p, LineString)]
+                width = sum(ln.length for ln in lines)
+                if width < MIN_OPEN_WIDTH:
+                    continue
+                # The passage sits in the middle of the longest stretch of the shared edge.
+                mid = max(lines, key=lambda ln: ln.length).interpolate(0.5, normalized=True)
+                pid = virtual.get(frozenset((a.id, b.id))) or _derived_guid(self.src, "open", a.id, b.id)
+                z = max(g.zmin, h.zmin)
+                door = Door(
+                    id=pid,
+                    name=f"Open {a.label} / {b.label}",
+                    position=(_round(mid.x), _round(mid.y), _round(z + 1.0)),
+                    width=_round(width),
+                    spaces=(a.id, b.id),
+                    storey=a.storey,
+                    height=_round(min(g.zmax, h.zmax) - z),
+                    open=True,
+                    kind="passage",
+                )
+                self.site.doors[door.id] = door
+                linked.add(frozenset((a.id, b.id)))
+                added += 1
+        self.stats["passages_open_plan"] = added
+
+    def _virtual_elements(self) -> dict[frozenset[str], str]:
+        """GlobalId of the IfcVirtualElement two spaces share through their space boundaries, by pair."""
+        spaces_of: dict[int, set[str]] = {}
+        for el in self.model.by_type("IfcVirtualElement"):
+            for rel in getattr(el, "ProvidesBoundaries", None) or ():
+                sp = rel.RelatingSpace
+                if sp is not None and sp.is_a("IfcSpace"):
+                    spaces_of.setdefault(el.id(), set()).add(sp.GlobalId)
+        out: dict[frozenset[str], str] = {}
+        for eid, sids in spaces_of.items():
+            if len(sids) == 2:
+                out.setdefault(frozenset(sids), self.model.by_id(eid).GlobalId)
+        return out
 
     # -- stairs -----------------------------------------------------------------------------------
     def _stair_elements(self) -> list[ifcopenshell.entity_instance]:

@@ -58,22 +58,25 @@ def by_name(site: Site, kind: str, name: str):
 
 @needs_shared
 @pytest.mark.parametrize(
-    ("name", "schema", "storeys", "spaces", "doors", "stairs"),
+    ("name", "schema", "storeys", "spaces", "doors", "passages", "stairs"),
     [
-        (SMILEY, "IFC2X3", 5, 70, 85, 15),
-        (FZK, "IFC4", 2, 7, 5, 1),
-        (NIEDRIHA, "IFC2X3", 4, 19, 16, 2),
-        (DUPLEX, "IFC2X3", 4, 21, 14, 2),
-        (SAMPLE, "IFC4", 2, 4, 3, 0),
-        (TNO, "IFC2X3", 2, 4, 4, 0),  # one storey in the file, one derived for the rooms at 3.1 m
+        (SMILEY, "IFC2X3", 5, 70, 85, 0, 15),
+        (FZK, "IFC4", 2, 7, 5, 3, 1),
+        (NIEDRIHA, "IFC2X3", 4, 19, 16, 2, 2),
+        (DUPLEX, "IFC2X3", 4, 21, 14, 8, 2),
+        (SAMPLE, "IFC4", 2, 4, 3, 0, 0),
+        (TNO, "IFC2X3", 2, 4, 4, 0, 0),  # one storey in the file, one derived for the rooms at 3.1 m
     ],
 )
-def test_counts(name: str, schema: str, storeys: int, spaces: int, doors: int, stairs: int) -> None:
+def test_counts(name: str, schema: str, storeys: int, spaces: int, doors: int, passages: int, stairs: int) -> None:
     site = shared(name)
     assert site.schema == schema
-    assert (len(site.storeys), len(site.spaces), len(site.doors), len(site.stairs)) == (storeys, spaces, doors, stairs)
+    kinds = [d.kind for d in site.doors.values()]
+    assert (len(site.storeys), len(site.spaces), kinds.count("door"), kinds.count("passage"), len(site.stairs)) == (
+        storeys, spaces, doors, passages, stairs)  # fmt: skip
     assert site.stats["doors_total"] == doors
     assert site.stats["spaces_total"] == spaces
+    assert site.stats["passages_open_plan"] == passages
 
 
 @needs_shared
@@ -118,7 +121,10 @@ def test_ids_are_file_globalids() -> None:
     model = ifcopenshell.open(str(IFC_DIR / FZK))
     site = shared(FZK)
     assert set(site.spaces) == {s.GlobalId for s in model.by_type("IfcSpace")}
-    assert set(site.doors) == {d.GlobalId for d in model.by_type("IfcDoor")}
+    assert {d.id for d in site.doors.values() if d.kind == "door"} == {d.GlobalId for d in model.by_type("IfcDoor")}
+    # open-plan passages take the GlobalId of the IfcVirtualElement between the two spaces
+    assert {d.id for d in site.doors.values() if d.kind == "passage"} <= {
+        v.GlobalId for v in model.by_type("IfcVirtualElement")}
     assert set(site.stairs) == {s.GlobalId for s in model.by_type("IfcStair")}
     assert {s.id for s in site.storeys} == {s.GlobalId for s in model.by_type("IfcBuildingStorey")}
     assert [b.id for b in site.buildings] == [b.GlobalId for b in model.by_type("IfcBuilding")]
@@ -218,6 +224,24 @@ def test_fzk_doors() -> None:
     haustuer = by_name(site, "doors", "Haustuer")
     assert [site.spaces[s].label for s in haustuer.spaces] == ["Flur"]
     assert haustuer.width == pytest.approx(1.01) and haustuer.height == pytest.approx(2.01)
+
+
+@needs_shared
+@pytest.mark.parametrize(("name", "pairs"), [
+    (FZK, {("Flur", "Küche"), ("Flur", "Wohnen"), ("Küche", "Wohnen")}),
+    (DUPLEX, {(f"{u}10{i}", f"{u}10{j}") for u in "AB" for i, j in ((1, 2), (1, 3), (2, 3), (1, 5))}),
+])
+def test_open_plan_spaces_joined_by_passages(name: str, pairs: set[tuple[str, str]]) -> None:
+    """Rooms that touch with no wall between (virtual boundaries) are joined by open passages."""
+    site = shared(name)
+    got = set()
+    for d in site.doors.values():
+        if d.kind == "passage":
+            assert d.open and not d.external and len(d.spaces) == 2 and d.width >= 0.6
+            a, b = (site.spaces[s] for s in d.spaces)
+            assert a.storey == b.storey and a.footprint.distance(b.footprint) < 0.05
+            got.add(tuple(sorted((a.label, b.label))))
+    assert got == pairs
 
 
 @needs_shared
