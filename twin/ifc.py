@@ -1024,22 +1024,26 @@ class _Importer:
         return best[1] if best else None
 
     def _riser_tread(self, el: ifcopenshell.entity_instance, parts: list[ifcopenshell.entity_instance], probe: StairProbe, ent: str) -> tuple[float | None, float | None]:
-        """Riser and tread (m) from IfcStairFlight attributes, checked against the measured rise."""
+        """Riser and tread (m): Pset_StairFlightCommon / Pset_StairCommon first, then the IfcStairFlight
+        attributes, checked against the measured rise."""
         flights = [p for p in parts if p.is_a("IfcStairFlight")]
-        if not flights:
-            return None, None
-        f = flights[0]
-        riser = getattr(f, "RiserHeight", None)
-        tread = getattr(f, "TreadLength", None)
-        n = sum(getattr(x, "NumberOfRiser", None) or getattr(x, "NumberOfRisers", None) or 0 for x in flights)
-        riser = riser * self.scale if riser else None
-        tread = tread * self.scale if tread else None
+        first = flights[0] if flights else el
+        ps = _pset(first, "Pset_StairFlightCommon") or _pset(el, "Pset_StairCommon")
+        riser, tread = _positive(ps.get("RiserHeight")), _positive(ps.get("TreadLength"))
+        n = int(_positive(ps.get("NumberOfRiser")) or 0) * max(1, len(flights))
+        if riser is None and flights:
+            # The attributes are in file units -- except that Revit 2011 wrote them in feet (Duplex).
+            riser = _positive(getattr(first, "RiserHeight", None))
+            tread = _positive(getattr(first, "TreadLength", None))
+            riser = riser * self.scale if riser else None
+            tread = tread * self.scale if tread else None
+        if not n:
+            n = sum(getattr(x, "NumberOfRiser", None) or getattr(x, "NumberOfRisers", None) or 0 for x in flights)
         rise = probe.top_z - probe.bottom_z
         if riser and n:
             measured = rise / n
             ratio = riser / measured if measured > 0 else 0.0
             if 3.0 <= ratio <= 3.6:
-                # Revit 2011 writes these two in feet whatever the project unit (Duplex: 0.636 "m" risers).
                 self.site.warn("stair_riser_feet", ent, f"RiserHeight/TreadLength look like feet; converted ({riser:.3f} -> {riser * 0.3048:.3f} m)")
                 riser *= 0.3048
                 tread = tread * 0.3048 if tread else None
