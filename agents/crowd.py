@@ -54,6 +54,7 @@ _WALK, _STAIR, _OUTDOOR = range(3)
 
 V_REF = 1.2  # m/s: converts queue waits into metres of walking in the cost field
 _INF = math.inf
+_NAN = math.nan
 
 
 @dataclass
@@ -96,7 +97,11 @@ class Crowd:
         self.on_muster: list[Callable[[int, float], None]] = []
         self._build_arrays(closed)
         self._init_people()
+        self._pending_edge: dict[int, tuple | None] = {}  # the edge a person takes once through a gate
+        self._free_density = calibration.free_density
+        self._factor = calibration.factor
         self._fields: dict[tuple, np.ndarray] = {}
+        self._hops: dict[tuple, dict[int, tuple | None]] = {}
         self._epoch = 0
         self._replan_pending = False
 
@@ -117,8 +122,10 @@ class Crowd:
         for s in self.stair_ids:
             st = g.site.stairs[s]
             areas.append(max(st.length * st.width, 1.0))
-        self.area = np.asarray(areas, dtype=float)
-        self.count = np.zeros(len(areas), dtype=np.int64)
+        self.area = [float(a) for a in areas]
+        self._stair_ratio = [1.0] * len(self.space_ids) + [
+            self.cal.stair_speed_ratio(g.site.stairs[s].riser, g.site.stairs[s].tread) for s in self.stair_ids]
+        self.count = [0] * len(areas)  # people in each space (and on each stair)
         # gates: a door node or a stair; capacity in persons per second
         cap = []
         self.gate_of_node = np.full(n, -1, dtype=np.int64)
@@ -133,10 +140,12 @@ class Crowd:
             self.gate_of_stair[s] = len(cap)
             cap.append(self.cal.stair_capacity(st.width, st.riser, st.tread))
         self.gate_cap = np.asarray(cap, dtype=float)
-        self.gate_free = np.zeros(len(cap))
-        self.gate_backlog = np.zeros(len(cap), dtype=np.int64)
-        self._snap = self.gate_backlog.copy()
-        self.gate_passed = np.zeros(len(cap), dtype=np.int64)
+        self._cap_l = [float(c) for c in cap]
+        self.gate_free = [0.0] * len(cap)
+        self.gate_backlog = [0] * len(cap)  # people queued at or walking to each gate
+        self._snap = np.zeros(len(cap))
+        self._snap_l = [0.0] * len(cap)
+        self.gate_passed = [0] * len(cap)
         # adjacency as python lists (small per node, fast to scan) plus arrays for the Dijkstra
         self.adj: list[list[tuple[int, float, int, int, int]]] = [[] for _ in range(n)]  # (v, len, space, kind, gate)
         us, vs, ls, gs = [], [], [], []
@@ -202,89 +211,193 @@ class Crowd:
         for d in closed:
             if d in door_node:
                 self.blocked[door_node[d]] = True
+        # list mirrors of the node arrays for the per-event hot path (numpy stays for the Dijkstra)
+        self._gon = self.gate_of_node.tolist()
+        self._via = self.waypoint_ok.tolist()
+        self._isexit = self.is_exit.tolist()
+        self._blk = self.blocked.tolist()
+        self._hz = self.hazard.tolist()
+        self.muster_of_exit_l = self.muster_of_exit.tolist()
+        self.muster_len_l = self.muster_len.tolist()
 
     # ----------------------------------------------------------------------------------- the people
+    # Per-person state lives in plain Python lists while the clock runs: one movement event reads and
+    # writes a dozen of them, and list items are several times cheaper to touch than numpy scalars.
+    # Read-only numpy copies are offered by properties of the same name without the underscore.
+    _FIELDS = (
+        ("state", UNAWARE, np.int8),
+        ("role", 0, np.int8),
+        ("node", -1, np.int64),
+        ("nxt", -1, np.int64),
+        ("space", -1, np.int64),
+        ("v0", 0.0, float),
+        ("premove", 0.0, float),
+        ("t_dep", 0.0, float),
+        ("t_arr", 0.0, float),
+        ("version", 0, np.int64),
+        ("target", _T_EXIT, np.int8),
+        ("target_node", -1, np.int64),
+        ("gate", -1, np.int64),
+        ("t_aware", _NAN, float),
+        ("t_start", _NAN, float),
+        ("t_exit", _NAN, float),
+        ("t_muster", _NAN, float),
+        ("exit_node", -1, np.int64),
+        ("assigned_exit", -1, np.int64),
+        ("protected", False, bool),
+        ("up_speed", _NAN, float),
+        ("down_speed", _NAN, float),
+        ("must_leave", False, bool),
+        ("start_space", -1, np.int64),
+    )
+
     def _init_people(self) -> None:
         self.n = 0
-        self._cap = 0
-        z = lambda dt=float: np.zeros(0, dtype=dt)  # noqa: E731
-        self.state = z(np.int8)
-        self.role = z(np.int8)
-        self.node = z(np.int64)
-        self.nxt = z(np.int64)
-        self.space = z(np.int64)
-        self.v0 = z()
-        self.premove = z()
-        self.t_dep = z()
-        self.t_arr = z()
-        self.version = z(np.int64)
-        self.target = z(np.int8)
-        self.target_node = z(np.int64)
-        self.gate = z(np.int64)  # gate the person is queued at / committed to (-1 none)
-        self.t_aware = z()
-        self.t_start = z()
-        self.t_exit = z()
-        self.t_muster = z()
-        self.exit_node = z(np.int64)
-        self.assigned_exit = z(np.int64)
-        self.protected = z(bool)
-        self.up_speed = z()
-        self.down_speed = z()
-        self.start_xy = np.zeros((0, 2))
-        self.must_leave = z(bool)
-        self.start_space = z(np.int64)
+        for name, _, _ in self._FIELDS:
+            setattr(self, "_" + name, [])
+        self._start_xy: list[tuple[float, float]] = []
+        self._xy0: list[tuple[float, float]] = []
         self.waypoints: dict[int, list[int]] = {}
         self.on_arrival: dict[int, Callable[[int, float], None]] = {}
         self.sweep_spaces: dict[int, list[int]] = {}
-
-    def _grow(self, m: int) -> None:
-        need = self.n + m
-        if need <= self._cap:
-            return
-        cap = max(need, 2 * self._cap, 64)
-        for name, fill in (("state", UNAWARE), ("role", 0), ("node", -1), ("nxt", -1), ("space", -1),
-                           ("v0", 0.0), ("premove", 0.0), ("t_dep", 0.0), ("t_arr", 0.0), ("version", 0),
-                           ("target", _T_EXIT), ("target_node", -1), ("gate", -1), ("t_aware", np.nan),
-                           ("t_start", np.nan), ("t_exit", np.nan), ("t_muster", np.nan), ("exit_node", -1),
-                           ("assigned_exit", -1), ("protected", False), ("up_speed", np.nan),
-                           ("down_speed", np.nan), ("must_leave", False),
-                           ("start_space", -1)):
-            old = getattr(self, name)
-            new = np.full(cap, fill, dtype=old.dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
-        xy = np.zeros((cap, 2))
-        xy[: self.n] = self.start_xy[: self.n]
-        self.start_xy = xy
-        self._cap = cap
 
     def add(self, people: Sequence[Person]) -> np.ndarray:
         """Add people; returns their indices. Occupants and wardens must leave on the alarm; operators,
         responders and supervisors stay at their post (``idle``) until sent somewhere."""
         m = len(people)
-        self._grow(m)
         ids = np.arange(self.n, self.n + m)
-        for i, p in zip(ids, people, strict=True):
-            self.role[i] = ROLES.index(p.role)
-            self.space[i] = self.space_index[p.space]
-            self.start_space[i] = self.space[i]
-            self.v0[i] = p.speed
-            self.premove[i] = p.premovement
-            self.start_xy[i] = p.xy
-            self.protected[i] = p.protected
-            self.up_speed[i] = np.nan if p.stair_up is None else p.stair_up
-            self.down_speed[i] = np.nan if p.stair_down is None else p.stair_down
-            self.must_leave[i] = p.role in ("occupant", "warden")
-            self.state[i] = UNAWARE if self.must_leave[i] else IDLE
+        for name, fill, _ in self._FIELDS:
+            getattr(self, "_" + name).extend([fill] * m)
+        for i, p in zip(ids.tolist(), people, strict=True):
+            self._role[i] = ROLES.index(p.role)
+            sp = self.space_index[p.space]
+            self._space[i] = sp
+            self._start_space[i] = sp
+            self._v0[i] = float(p.speed)
+            self._premove[i] = float(p.premovement)
+            self._start_xy.append((float(p.xy[0]), float(p.xy[1])))
+            self._xy0.append((float(p.xy[0]), float(p.xy[1])))
+            self._protected[i] = bool(p.protected)
+            self._up_speed[i] = _NAN if p.stair_up is None else float(p.stair_up)
+            self._down_speed[i] = _NAN if p.stair_down is None else float(p.stair_down)
+            leave = p.role in ("occupant", "warden")
+            self._must_leave[i] = leave
+            self._state[i] = UNAWARE if leave else IDLE
             if p.exit is not None:
-                self.assigned_exit[i] = self.door_node[p.exit]
-                self.target[i] = _T_NODE
-                self.target_node[i] = self.door_node[p.exit]
+                self._assigned_exit[i] = self.door_node[p.exit]
+                self._target[i] = _T_NODE
+                self._target_node[i] = self.door_node[p.exit]
             if p.role == "warden":
-                self.sweep_spaces[int(i)] = [self.space_index[s] for s in p.zone if s in self.space_index]
-            self.count[self.space[i]] += 1
+                self.sweep_spaces[i] = [self.space_index[s] for s in p.zone if s in self.space_index]
+            self.count[sp] += 1
         self.n += m
         return ids
+
+    @property
+    def initial_xy(self) -> np.ndarray:
+        """(n, 2) where each person was placed (m), never changed."""
+        return np.asarray(self._xy0, dtype=float).reshape(-1, 2)
+
+    @property
+    def start_xy(self) -> np.ndarray:
+        """(n, 2) start points (m); updated when someone turns back on their first leg."""
+        return np.asarray(self._start_xy, dtype=float).reshape(-1, 2)
+
+    @property
+    def state(self) -> np.ndarray:
+        return np.asarray(self._state, dtype=np.int8)
+
+    @property
+    def role(self) -> np.ndarray:
+        return np.asarray(self._role, dtype=np.int8)
+
+    @property
+    def node(self) -> np.ndarray:
+        return np.asarray(self._node, dtype=np.int64)
+
+    @property
+    def nxt(self) -> np.ndarray:
+        return np.asarray(self._nxt, dtype=np.int64)
+
+    @property
+    def space(self) -> np.ndarray:
+        return np.asarray(self._space, dtype=np.int64)
+
+    @property
+    def v0(self) -> np.ndarray:
+        return np.asarray(self._v0, dtype=float)
+
+    @property
+    def premove(self) -> np.ndarray:
+        return np.asarray(self._premove, dtype=float)
+
+    @property
+    def t_dep(self) -> np.ndarray:
+        return np.asarray(self._t_dep, dtype=float)
+
+    @property
+    def t_arr(self) -> np.ndarray:
+        return np.asarray(self._t_arr, dtype=float)
+
+    @property
+    def version(self) -> np.ndarray:
+        return np.asarray(self._version, dtype=np.int64)
+
+    @property
+    def target(self) -> np.ndarray:
+        return np.asarray(self._target, dtype=np.int8)
+
+    @property
+    def target_node(self) -> np.ndarray:
+        return np.asarray(self._target_node, dtype=np.int64)
+
+    @property
+    def gate(self) -> np.ndarray:
+        return np.asarray(self._gate, dtype=np.int64)
+
+    @property
+    def t_aware(self) -> np.ndarray:
+        return np.asarray(self._t_aware, dtype=float)
+
+    @property
+    def t_start(self) -> np.ndarray:
+        return np.asarray(self._t_start, dtype=float)
+
+    @property
+    def t_exit(self) -> np.ndarray:
+        return np.asarray(self._t_exit, dtype=float)
+
+    @property
+    def t_muster(self) -> np.ndarray:
+        return np.asarray(self._t_muster, dtype=float)
+
+    @property
+    def exit_node(self) -> np.ndarray:
+        return np.asarray(self._exit_node, dtype=np.int64)
+
+    @property
+    def assigned_exit(self) -> np.ndarray:
+        return np.asarray(self._assigned_exit, dtype=np.int64)
+
+    @property
+    def protected(self) -> np.ndarray:
+        return np.asarray(self._protected, dtype=bool)
+
+    @property
+    def up_speed(self) -> np.ndarray:
+        return np.asarray(self._up_speed, dtype=float)
+
+    @property
+    def down_speed(self) -> np.ndarray:
+        return np.asarray(self._down_speed, dtype=float)
+
+    @property
+    def must_leave(self) -> np.ndarray:
+        return np.asarray(self._must_leave, dtype=bool)
+
+    @property
+    def start_space(self) -> np.ndarray:
+        return np.asarray(self._start_space, dtype=np.int64)
 
     # ------------------------------------------------------------------------------------- the clock
     def start(self) -> simpy.Process:
@@ -294,7 +407,7 @@ class Crowd:
 
     def _push(self, t: float, kind: int, i: int) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (t, self._seq, kind, i, int(self.version[i]) if i >= 0 else 0))
+        heapq.heappush(self._heap, (float(t), self._seq, kind, i, int(self._version[i]) if i >= 0 else 0))
 
     def _poke(self) -> None:
         self.now = max(self.now, self.env.now)
@@ -313,7 +426,7 @@ class Crowd:
             t = heap[0][0]
             if t < env.peek() or (t <= env.now):
                 t, _, kind, i, ver = heapq.heappop(heap)
-                if i >= 0 and ver != self.version[i]:
+                if i >= 0 and ver != self._version[i]:
                     continue  # superseded (turned back, re-planned, cancelled)
                 self.now = max(t, env.now)
                 handlers[kind](i)
@@ -361,40 +474,64 @@ class Crowd:
 
     def _invalidate(self) -> None:
         self._fields.clear()
+        self._hops.clear()
         self._epoch += 1
-        self._snap = self.gate_backlog.copy()
+        self._snap = np.asarray(self.gate_backlog, dtype=float)
+        self._snap_l = self._snap.tolist()
 
     def _backlog_add(self, g: int, delta: int) -> None:
         """Change a gate's backlog; refresh the fields once it drifts from the snapshot they used, so
         routes see queues as they build (geometrically fewer refreshes as queues grow)."""
         b = self.gate_backlog[g] + delta
         self.gate_backlog[g] = b
-        snap = self._snap[g]
+        snap = self._snap_l[g]
         if abs(b - snap) > max(self.refresh_min, self.refresh_share * snap):
             self._invalidate()
 
     def _field_for(self, i: int) -> np.ndarray:
-        prot = bool(self.protected[i])
-        if self.target[i] == _T_EXIT:
+        prot = bool(self._protected[i])
+        if self._target[i] == _T_EXIT:
             return self._field(("exit", prot))
-        return self._field(("node", int(self.target_node[i]), prot))
+        return self._field(("node", int(self._target_node[i]), prot))
+
+    def _field_key(self, i: int) -> tuple:
+        prot = bool(self._protected[i])
+        if self._target[i] == _T_EXIT:
+            return ("exit", prot)
+        return ("node", int(self._target_node[i]), prot)
 
     def _choose(self, i: int, u: int) -> tuple[int, float, int, int, int] | None:
-        """Best next edge out of node ``u`` for person ``i``: (v, len, space, kind, gate) or None."""
-        f = self._field_for(i)
+        """Best next edge out of node ``u`` for person ``i``: (v, len, space, kind, gate) or None.
+
+        Uses the same queue penalties as the field (the snapshot), so each step strictly descends one
+        field and nobody paces between two doors. The answer depends only on the field and the node,
+        so it is cached per node until the fields refresh; people standing at a locked door are the
+        exception (they may only step back into their own space).
+        """
+        at_locked = self._blk[u]
+        key = self._field_key(i)
+        if not at_locked:
+            cache = self._hops.get(key)
+            if cache is None:
+                cache = self._hops[key] = {}
+            hit = cache.get(u, 0)
+            if hit != 0:
+                return hit
+        f = self._field(key)
         best = None
         best_cost = _INF
-        cur_space = self.space[i]
-        at_locked = self.blocked[u]
-        prot = self.protected[i]
-        backlog = self.gate_backlog
-        cap = self.gate_cap
-        via = self.waypoint_ok
-        tn = int(self.target_node[i]) if self.target[i] == _T_NODE else -1
-        gate_of_node = self.gate_of_node
+        cur_space = self._space[i]
+        prot = key[-1]
+        snap = self._snap_l
+        cap = self._cap_l
+        via = self._via
+        tn = key[1] if key[0] == "node" else -1
+        gate_of_node = self._gon
+        blocked = self._blk
+        hazard = self._hz
         for e in self.adj[u]:
             v, length, sp, kind, sgate = e
-            if self.blocked[v] or (self.hazard[v] and not prot):
+            if blocked[v] or (hazard[v] and not prot):
                 continue
             if at_locked and sp != cur_space:
                 continue  # standing at a locked door: only back into the space one came from
@@ -406,39 +543,41 @@ class Crowd:
             gate = sgate if kind == _STAIR else gate_of_node[v]
             w = length
             if gate >= 0:
-                q = V_REF * backlog[gate] / cap[gate]
+                q = V_REF * snap[gate] / cap[gate]
                 if q > w:
                     w = q
             c = w + fv
             if c < best_cost - 1e-9:
                 best_cost = c
                 best = e
+        if not at_locked:
+            cache[u] = best
         return best
 
     # ---------------------------------------------------------------------------------- the events
     def _start_moving(self, i: int) -> None:
         """End of pre-movement (or a new order): leave the start point for the best first node."""
         t = self.now
-        if np.isnan(self.t_start[i]):
-            self.t_start[i] = t
+        if math.isnan(self._t_start[i]):
+            self._t_start[i] = t
             self.events.append((t, "start", i, "", ""))
-        self.state[i] = MOVING
-        if self.node[i] >= 0:
-            self._decide(i, int(self.node[i]))
+        self._state[i] = MOVING
+        if self._node[i] >= 0:
+            self._decide(i, int(self._node[i]))
             return
         # first leg: from the start point straight (or around the corner) to a node of the start space
-        s = int(self.space[i])
+        s = int(self._space[i])
         cand, dist = self._first_leg_candidates(i, s)
         f = self._field_for(i)
         best, best_c = -1, _INF
         for v, d in zip(cand, dist, strict=True):
-            if self.blocked[v] or (self.hazard[v] and not self.protected[i]) or f[v] == _INF:
+            if self._blk[v] or (self._hz[v] and not self._protected[i]) or f[v] == _INF:
                 continue
-            gate = self.gate_of_node[v]
+            gate = self._gon[v]
             w = d
             if gate >= 0:
-                w = max(w, V_REF * self.gate_backlog[gate] / self.gate_cap[gate])
-            elif not self.waypoint_ok[v] and not (self.target[i] == _T_NODE and self.target_node[i] == v):
+                w = max(w, V_REF * self.gate_backlog[gate] / self._cap_l[gate])
+            elif not self._via[v] and not (self._target[i] == _T_NODE and self._target_node[i] == v):
                 continue
             c = w + f[v]
             if c < best_c - 1e-9:
@@ -446,11 +585,11 @@ class Crowd:
         if best < 0:
             self._trap(i, -1)
             return
-        self._depart(i, -1, best, best_d, s, _WALK, int(self.gate_of_node[best]))
+        self._depart(i, -1, best, best_d, s, _WALK, int(self._gon[best]))
 
     def _first_leg_candidates(self, i: int, s: int) -> tuple[list[int], list[float]]:
         nodes = self._space_nodes(s)
-        x, y = self.start_xy[i]
+        x, y = self._start_xy[i]
         xy = self.g.xy[nodes]
         d = np.hypot(xy[:, 0] - x, xy[:, 1] - y)
         poly = self.g.site.spaces[self.space_ids[s]].footprint
@@ -483,7 +622,7 @@ class Crowd:
         import shapely
         from shapely.geometry import Point
 
-        x, y = self.start_xy[i]
+        x, y = self._start_xy[i]
         segs = shapely.linestrings([[(x, y), tuple(self.g.xy[v])] for v in nodes])
         ok = shapely.covers(poly.buffer(1e-3), segs)
         if ok.all():
@@ -509,51 +648,59 @@ class Crowd:
         return out
 
     def _speed(self, i: int, sp: int, kind: int, u: int, v: int) -> float:
-        v0 = self.v0[i]
+        """Speed (m/s) of person ``i`` setting off along an edge of ``kind`` in space ``sp``."""
+        v0 = self._v0[i]
         if kind == _OUTDOOR:
             return v0
-        fac = self.cal.factor(self.count[sp] / self.area[sp])
+        d = self.count[sp] / self.area[sp]
+        fac = 1.0 if d < self._free_density else self._factor(d)
         if kind == _STAIR:
             up = self.stair_up_node.get((u, v), True)
-            given = self.up_speed[i] if up else self.down_speed[i]
-            if not np.isnan(given):
-                return float(given) * fac
-            st = self.g.site.stairs[self.stair_ids[sp - len(self.space_ids)]]
-            return v0 * self.cal.stair_speed_ratio(st.riser, st.tread) * fac
+            given = self._up_speed[i] if up else self._down_speed[i]
+            if given == given:  # not NaN: a speed given for this person
+                return given * fac
+            return v0 * self._stair_ratio[sp] * fac
         return v0 * fac
 
     def _depart(self, i: int, u: int, v: int, length: float, sp: int, kind: int, gate: int) -> None:
         t = self.now
-        if sp != self.space[i] and sp >= 0:
-            self.count[self.space[i]] -= 1
-            self.count[sp] += 1
-            self.space[i] = sp
-        speed = max(self._speed(i, sp, kind, u, v), 0.05)
-        self.nxt[i] = v
-        self.t_dep[i] = t
-        self.t_arr[i] = t + length / speed
+        space = self._space
+        if sp != space[i] and sp >= 0:
+            count = self.count
+            count[space[i]] -= 1
+            count[sp] += 1
+            space[i] = sp
+        speed = self._speed(i, sp, kind, u, v)
+        if speed < 0.05:
+            speed = 0.05
+        self._nxt[i] = v
+        self._t_dep[i] = t
+        ta = t + length / speed
+        self._t_arr[i] = ta
         if gate >= 0 and kind != _STAIR:
-            self.gate[i] = gate
+            self._gate[i] = gate
             self._backlog_add(gate, 1)
-        self.version[i] += 1
-        self._push(self.t_arr[i], _ARRIVE, i)
+        ver = self._version[i] + 1
+        self._version[i] = ver
+        self._seq += 1
+        heapq.heappush(self._heap, (ta, self._seq, _ARRIVE, i, ver))
 
     def _on_start(self, i: int) -> None:
-        if self.state[i] == PREMOVE:
+        if self._state[i] == PREMOVE:
             self._start_moving(i)
 
     def _on_arrive(self, i: int) -> None:
-        v = int(self.nxt[i])
-        self.node[i] = v
-        self.nxt[i] = -1
+        v = int(self._nxt[i])
+        self._node[i] = v
+        self._nxt[i] = -1
         if self.log_trajectories:
             self.traj.append((i, self.now, v))
-        g = int(self.gate[i])
-        if g >= 0 and self.gate_of_node[v] != g:
+        g = int(self._gate[i])
+        if g >= 0 and self._gon[v] != g:
             self._backlog_add(g, -1)  # walked to a node that is not the gate it counted against
-            self.gate[i] = -1
-        if self.state[i] == SAFE:  # reached the muster point
-            self.t_muster[i] = self.now
+            self._gate[i] = -1
+        if self._state[i] == SAFE:  # reached the muster point
+            self._t_muster[i] = self.now
             self.events.append((self.now, "mustered", i, self.node_ids[v], ""))
             self.count_out(i)
             for cb in self.on_muster:
@@ -563,18 +710,18 @@ class Crowd:
 
     def count_out(self, i: int) -> None:
         """Stop counting person ``i`` in any space (left the site, or incapacitated)."""
-        if self.space[i] >= 0:
-            self.count[self.space[i]] -= 1
-            self.space[i] = -1
+        if self._space[i] >= 0:
+            self.count[self._space[i]] -= 1
+            self._space[i] = -1
 
     def _decide(self, i: int, v: int) -> None:
         """At node ``v``: leave if it is the target exit, run a waypoint hook, else take the next edge."""
-        tgt = self.target[i]
-        if self.is_exit[v] and not self.blocked[v] and (
-                (tgt == _T_EXIT) or (tgt == _T_NODE and self.target_node[i] == v and self.assigned_exit[i] == v)):
-            self._pass_gate(i, v, int(self.gate_of_node[v]))
+        tgt = self._target[i]
+        if self._isexit[v] and not self._blk[v] and (
+                (tgt == _T_EXIT) or (tgt == _T_NODE and self._target_node[i] == v and self._assigned_exit[i] == v)):
+            self._pass_gate(i, v, int(self._gon[v]))
             return
-        if tgt == _T_NODE and self.target_node[i] == v:
+        if tgt == _T_NODE and self._target_node[i] == v:
             self._reached_target(i, v)
             return
         e = self._choose(i, v)
@@ -584,53 +731,47 @@ class Crowd:
         w, length, sp, kind, sgate = e
         if kind == _STAIR:
             self._pass_gate(i, v, sgate, edge=e)
-        elif self.gate_of_node[v] >= 0 and sp != self.space[i]:
-            self._pass_gate(i, v, int(self.gate_of_node[v]), edge=e)
+        elif self._gon[v] >= 0 and sp != self._space[i]:
+            self._pass_gate(i, v, int(self._gon[v]), edge=e)
         else:
             self._release_gate(i)
-            self._depart(i, v, w, length, sp, kind, int(self.gate_of_node[w]))
+            self._depart(i, v, w, length, sp, kind, int(self._gon[w]))
 
     def _release_gate(self, i: int) -> None:
-        g = int(self.gate[i])
+        g = int(self._gate[i])
         if g >= 0:
             self._backlog_add(g, -1)
-            self.gate[i] = -1
+            self._gate[i] = -1
 
     def _pass_gate(self, i: int, v: int, gate: int, edge=None) -> None:
         t = self.now
         if gate < 0:  # an exit without a gate cannot happen, but never hang on it
             self._after_gate(i, v, edge)
             return
-        if self.gate[i] != gate:
+        if self._gate[i] != gate:
             self._release_gate(i)
-            self.gate[i] = gate
+            self._gate[i] = gate
             self._backlog_add(gate, 1)
-        begin = max(t, self.gate_free[gate])
-        end = begin + 1.0 / self.gate_cap[gate]
+        free = self.gate_free[gate]
+        begin = free if free > t else t
+        end = begin + 1.0 / self._cap_l[gate]
         self.gate_free[gate] = end
         if begin > t:
-            self.state[i] = QUEUED
+            self._state[i] = QUEUED
         self._pending_edge[i] = edge
-        self.version[i] += 1
+        self._version[i] += 1
         self._push(end, _GATE, i)
-
-    @property
-    def _pending_edge(self) -> dict:
-        d = self.__dict__.get("_pe")
-        if d is None:
-            d = self.__dict__["_pe"] = {}
-        return d
 
     def _on_gate(self, i: int) -> None:
         edge = self._pending_edge.pop(i, None)
-        v = int(self.node[i])
-        g = int(self.gate[i])
+        v = int(self._node[i])
+        g = int(self._gate[i])
         if g >= 0:
             self._backlog_add(g, -1)
             self.gate_passed[g] += 1
-            self.gate[i] = -1
-        if self.state[i] == QUEUED:
-            self.state[i] = MOVING
+            self._gate[i] = -1
+        if self._state[i] == QUEUED:
+            self._state[i] = MOVING
         self._after_gate(i, v, edge)
 
     def _after_gate(self, i: int, v: int, edge) -> None:
@@ -638,30 +779,30 @@ class Crowd:
             self._exited(i, v)
             return
         w, length, sp, kind, sgate = edge
-        self._depart(i, v, w, length, sp, kind, -1 if kind == _STAIR else int(self.gate_of_node[w]))
+        self._depart(i, v, w, length, sp, kind, -1 if kind == _STAIR else int(self._gon[w]))
 
     def _exited(self, i: int, v: int) -> None:
         t = self.now
-        self.t_exit[i] = t
-        self.exit_node[i] = v
-        self.state[i] = SAFE
+        self._t_exit[i] = t
+        self._exit_node[i] = v
+        self._state[i] = SAFE
         self.events.append((t, "exit", i, self.node_ids[v], ""))
         for cb in self.on_exit:
             cb(i, t)
-        mu = int(self.muster_of_exit[v])
+        mu = self.muster_of_exit_l[v]
         self.count_out(i)
         if mu < 0:
             return
-        speed = max(self.v0[i], 0.05)
-        self.nxt[i] = mu
-        self.t_dep[i] = t
-        self.t_arr[i] = t + self.muster_len[v] / speed
-        self.version[i] += 1
-        self._push(self.t_arr[i], _ARRIVE, i)
+        speed = max(self._v0[i], 0.05)
+        self._nxt[i] = mu
+        self._t_dep[i] = t
+        self._t_arr[i] = t + self.muster_len_l[v] / speed
+        self._version[i] += 1
+        self._push(self._t_arr[i], _ARRIVE, i)
 
     def _trap(self, i: int, v: int) -> None:
         self._release_gate(i)
-        self.state[i] = TRAPPED
+        self._state[i] = TRAPPED
         self.events.append((self.now, "trapped", i, self.node_ids[v] if v >= 0 else "", "no route to a target"))
 
     def _reached_target(self, i: int, v: int) -> None:
@@ -671,18 +812,18 @@ class Crowd:
             self._sweep_visit(i, v)
         if wps:
             nxt = wps.pop(0)
-            self.target_node[i] = nxt
+            self._target_node[i] = nxt
             self._decide(i, v)
             return
         cb = self.on_arrival.pop(i, None)
         if i in self.sweep_spaces:  # sweep done: the warden leaves too
             del self.sweep_spaces[i]
-            self.target[i] = _T_EXIT
+            self._target[i] = _T_EXIT
             self.events.append((self.now, "sweep_done", i, self.node_ids[v], ""))
             self._decide(i, v)
             return
-        self.state[i] = IDLE
-        self.target[i] = _T_STAY
+        self._state[i] = IDLE
+        self._target[i] = _T_STAY
         self.events.append((self.now, "arrived", i, self.node_ids[v], ""))
         if cb is not None:
             cb(i, self.now)
@@ -690,7 +831,7 @@ class Crowd:
     def _on_replan(self, _i: int) -> None:
         self._replan_pending = False
         self._invalidate()
-        if (self.gate_backlog > 0).any():
+        if any(b > 0 for b in self.gate_backlog):
             self._schedule_replan()
 
     def _schedule_replan(self) -> None:
@@ -725,18 +866,18 @@ class Crowd:
         return len(idx)
 
     def _make_aware(self, i: int, t: float, cue: str) -> None:
-        self.state[i] = PREMOVE
-        self.t_aware[i] = t
+        self._state[i] = PREMOVE
+        self._t_aware[i] = t
         self.events.append((t, "aware", i, "", cue))
         if i in self.sweep_spaces:
             self._plan_sweep(i)
-        self.version[i] += 1
-        self._push(t + self.premove[i], _START, i)
+        self._version[i] += 1
+        self._push(t + self._premove[i], _START, i)
 
     def _plan_sweep(self, i: int) -> None:
         """Greedy nearest-first tour of the centres of the warden's spaces."""
         spaces = self.sweep_spaces[i]
-        x, y = self.start_xy[i]
+        x, y = self._start_xy[i]
         todo = []
         for s in spaces:
             todo.extend(self.g.index[n] for n in self.g.space_nodes(self.space_ids[s]))
@@ -749,8 +890,8 @@ class Crowd:
         if not tour:
             del self.sweep_spaces[i]
             return
-        self.target[i] = _T_NODE
-        self.target_node[i] = tour[0]
+        self._target[i] = _T_NODE
+        self._target_node[i] = tour[0]
         self.waypoints[i] = tour[1:]
 
     def _sweep_visit(self, i: int, v: int) -> None:
@@ -770,8 +911,8 @@ class Crowd:
         ``on_arrival(i, t)`` is called at the arrival time ``t`` (which may be ahead of ``env.now``:
         schedule SimPy events with ``env.timeout(t - env.now)``)."""
         self._poke()
-        self.target[i] = _T_NODE
-        self.target_node[i] = self.g.index[node]
+        self._target[i] = _T_NODE
+        self._target_node[i] = self.g.index[node]
         if on_arrival is not None:
             self.on_arrival[i] = on_arrival
         self._redirect(i)
@@ -781,28 +922,28 @@ class Crowd:
         self._poke()
         for i in np.asarray(people, dtype=np.int64):
             i = int(i)
-            if self.state[i] in (SAFE, TRAPPED, INCAPACITATED):
+            if self._state[i] in (SAFE, TRAPPED, INCAPACITATED):
                 continue
-            self.must_leave[i] = True
-            self.target[i] = _T_EXIT
-            if self.state[i] == UNAWARE:
+            self._must_leave[i] = True
+            self._target[i] = _T_EXIT
+            if self._state[i] == UNAWARE:
                 self._make_aware(i, self.now, "order")
             else:
                 self._redirect(i)
 
     def _redirect(self, i: int) -> None:
         """Re-plan person ``i`` from where they are now."""
-        st = self.state[i]
+        st = self._state[i]
         if st in (SAFE, TRAPPED, INCAPACITATED):
             return
         if st in (IDLE, UNAWARE, PREMOVE):
-            self.state[i] = PREMOVE
-            self.version[i] += 1
+            self._state[i] = PREMOVE
+            self._version[i] += 1
             self._push(self.now, _START, i)
             return
         if st == QUEUED:
             return  # re-plans when through the gate
-        if self.nxt[i] >= 0:
+        if self._nxt[i] >= 0:
             self._turn_back(i, reason="re-planned")
 
     def block(self, door: str) -> None:
@@ -810,6 +951,7 @@ class Crowd:
         self._poke()
         v = self.door_node[door]
         self.blocked[v] = True
+        self._blk[v] = True
         self._invalidate()
         self._scatter(v, "door locked")
 
@@ -817,6 +959,7 @@ class Crowd:
         """Unlock a door (id) now; trapped people try again."""
         self._poke()
         self.blocked[self.door_node[door]] = False
+        self._blk[self.door_node[door]] = False
         self._invalidate()
         self._retry_trapped()
 
@@ -829,6 +972,7 @@ class Crowd:
             v = self.g.index[n]
             if self.hazard[v] != hazardous:
                 self.hazard[v] = hazardous
+                self._hz[v] = hazardous
                 changed.append(v)
         if not changed:
             return
@@ -843,64 +987,64 @@ class Crowd:
         act = np.flatnonzero((self.state[: self.n] == MOVING) | (self.state[: self.n] == QUEUED))
         for i in act:
             i = int(i)
-            if skip_protected and self.protected[i]:
+            if skip_protected and self._protected[i]:
                 continue
-            if self.nxt[i] == v:
+            if self._nxt[i] == v:
                 self._turn_back(i, reason)
-            elif self.node[i] == v and i in self._pending_edge and self.state[i] == QUEUED and reason == "door locked":
+            elif self._node[i] == v and i in self._pending_edge and self._state[i] == QUEUED and reason == "door locked":
                 self._pending_edge.pop(i, None)
-                self.state[i] = MOVING
+                self._state[i] = MOVING
                 self._release_gate(i)
-                self.version[i] += 1
+                self._version[i] += 1
                 self.events.append((self.now, "turned_back", i, self.node_ids[v], reason))
                 self._decide(i, v)
 
     def _turn_back(self, i: int, reason: str) -> None:
         t = self.now
-        v = int(self.nxt[i])
-        u = int(self.node[i])
+        v = int(self._nxt[i])
+        u = int(self._node[i])
         self._release_gate(i)
         self.events.append((t, "turned_back", i, self.node_ids[v], reason))
         if u < 0:  # still on the first leg from the start point: re-choose from there
-            back = t - self.t_dep[i]
-            frac = 0.0 if self.t_arr[i] <= self.t_dep[i] else back / (self.t_arr[i] - self.t_dep[i])
-            x0, y0 = self.start_xy[i]
+            back = t - self._t_dep[i]
+            frac = 0.0 if self._t_arr[i] <= self._t_dep[i] else back / (self._t_arr[i] - self._t_dep[i])
+            x0, y0 = self._start_xy[i]
             x1, y1 = self.g.xy[v]
-            self.start_xy[i] = (x0 + frac * (x1 - x0), y0 + frac * (y1 - y0))
-            self.nxt[i] = -1
-            self.version[i] += 1
+            self._start_xy[i] = (x0 + frac * (x1 - x0), y0 + frac * (y1 - y0))
+            self._nxt[i] = -1
+            self._version[i] += 1
             self._push(t, _START, i)
-            self.state[i] = PREMOVE
+            self._state[i] = PREMOVE
             return
-        elapsed = max(t - self.t_dep[i], 0.0)
-        self.nxt[i] = u
-        self.node[i] = v
-        self.t_dep[i] = t
-        self.t_arr[i] = t + elapsed
-        self.version[i] += 1
-        self._push(self.t_arr[i], _ARRIVE, i)
+        elapsed = max(t - self._t_dep[i], 0.0)
+        self._nxt[i] = u
+        self._node[i] = v
+        self._t_dep[i] = t
+        self._t_arr[i] = t + elapsed
+        self._version[i] += 1
+        self._push(self._t_arr[i], _ARRIVE, i)
 
     def _retry_trapped(self) -> None:
         for i in np.flatnonzero(self.state[: self.n] == TRAPPED):
             i = int(i)
-            self.state[i] = MOVING
+            self._state[i] = MOVING
             self.events.append((self.now, "retry", i, "", ""))
-            if self.node[i] >= 0:
-                self._decide(i, int(self.node[i]))
+            if self._node[i] >= 0:
+                self._decide(i, int(self._node[i]))
             else:
                 self._start_moving(i)
 
     def incapacitate(self, i: int) -> None:
         """Person ``i`` collapses where they are (their pending movement is cancelled)."""
         self._poke()
-        if self.state[i] in (SAFE, INCAPACITATED):
+        if self._state[i] in (SAFE, INCAPACITATED):
             return
         self._release_gate(i)
         self._pending_edge.pop(i, None)
-        self.state[i] = INCAPACITATED
-        self.version[i] += 1
+        self._state[i] = INCAPACITATED
+        self._version[i] += 1
         self.count_out(i)
-        self.events.append((self.now, "incapacitated", i, self.node_ids[self.node[i]] if self.node[i] >= 0 else "", ""))
+        self.events.append((self.now, "incapacitated", i, self.node_ids[self._node[i]] if self._node[i] >= 0 else "", ""))
 
     # ------------------------------------------------------------------------------------ queries
     def positions(self, t: float | None = None) -> np.ndarray:
@@ -913,10 +1057,10 @@ class Crowd:
         mv = self.nxt[:n] >= 0
         if mv.any():
             idx = np.flatnonzero(mv)
-            span = np.maximum(self.t_arr[idx] - self.t_dep[idx], 1e-9)
-            f = np.clip((t - self.t_dep[idx]) / span, 0.0, 1.0)[:, None]
+            span = np.maximum(self._t_arr[idx] - self._t_dep[idx], 1e-9)
+            f = np.clip((t - self._t_dep[idx]) / span, 0.0, 1.0)[:, None]
             a = out[idx]
-            b = self.g.xy[self.nxt[idx]]
+            b = self.g.xy[self._nxt[idx]]
             out[idx] = a + f * (b - a)
         return out
 

@@ -63,6 +63,7 @@ class Calibration:
     """Speed-density law and bottleneck capacities of one calibration."""
 
     name = "base"
+    free_density = 0.0  # p/m2 below which the speed factor is exactly 1
 
     def speed_factor(self, density: np.ndarray | float) -> np.ndarray | float:
         """Multiplier on the free speed at ``density`` (p/m2), in (0, 1]."""
@@ -88,6 +89,7 @@ class Calibration:
 
 class _SFPE(Calibration):
     name = "sfpe"
+    free_density = D_FREE
 
     def speed_factor(self, density):
         d = np.asarray(density, dtype=float)
@@ -106,6 +108,7 @@ class _SFPE(Calibration):
 
 class _Empirical(Calibration):
     name = "empirical"
+    free_density = 0.05  # below this Weidmann's factor is 1.0 to double precision
     J_PER_M = 1.9
 
     def speed_factor(self, density):

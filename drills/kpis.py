@@ -91,7 +91,7 @@ def _bound(run: Run) -> dict[str, Any]:
     t_start = c.t_aware[must] + c.premove[must]
     # only doors locked from the start: a door locked mid-run was open before, so it cannot tighten a bound
     closed = [run.graph.site.find("doors", d) for d in run.scenario.closed]
-    b = flow_lower_bound(run.graph, c.start_xy[must], spaces, t_start, c.cal, float(c.v0[must].max()),
+    b = flow_lower_bound(run.graph, c.initial_xy[must], spaces, t_start, c.cal, float(c.v0[must].max()),
                          closed=closed)
     return {"t_lower_bound": _t(b.t, run.t0), "lower_bound_method": b.method, "lower_bound_critical": b.critical}
 
