@@ -29,7 +29,6 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,17 +363,19 @@ class _Importer:
         passages = self._passage_openings()
         t = time.perf_counter()
         try:
-            self.meshes = iterate_meshes(self.model, list(spaces) + list(openings.values()) + passages)
+            # Spaces need the reference kernel: boolean-clipped spaces (attics under a roof) come out
+            # wrong with the fast one.
+            self.meshes = iterate_meshes(self.model, spaces)
         except Exception as exc:  # the kernel failing as a whole is a corrupt model, not a bug of ours
             raise InputError(f"the geometry of the spaces cannot be read: {exc}", source=self.src) from exc
         self.stats["geometry_s"] = round(time.perf_counter() - t, 3)
+        self._fast_pass(doors, openings, passages)
         self._spaces(spaces)
         self._finish_storeys()
-        second = self._second_pass(doors, openings)
         self._doors(doors, openings)
         self._passages(passages)
         self._open_plan()
-        self._stairs(second)
+        self._stairs()
         self._registries()
         self._muster()
         self._summary()
@@ -598,8 +599,8 @@ class _Importer:
             cache[key] = unary_union(polys) if polys else Polygon()
         return cache[key]
 
-    # -- second geometry pass -----------------------------------------------------------------------
-    def _door_openings(self, doors: Iterable[ifcopenshell.entity_instance]) -> dict[int, ifcopenshell.entity_instance]:
+    # -- the fast geometry pass ---------------------------------------------------------------------
+    def _door_openings(self, doors: list[ifcopenshell.entity_instance]) -> dict[int, ifcopenshell.entity_instance]:
         """The IfcOpeningElement each door fills, by door step id."""
         out: dict[int, ifcopenshell.entity_instance] = {}
         for d in doors:
@@ -609,24 +610,32 @@ class _Importer:
                     break
         return out
 
-    def _second_pass(self, doors: list[ifcopenshell.entity_instance], openings: dict[int, ifcopenshell.entity_instance]) -> dict[int, Mesh]:
-        """Triangulate what the first pass could not give: stairs and flights, door bodies for doors with
-        no opening geometry, and registry items without a placement. Uses the fast kernel (see
-        :func:`twin.ifc_geometry.iterate_meshes_robust`)."""
-        wanted: list[ifcopenshell.entity_instance] = []
-        for d in doors:
-            op = openings.get(d.id())
-            if op is None or op.id() not in self.meshes:
-                wanted.append(d)
+    def _fast_pass(
+        self,
+        doors: list[ifcopenshell.entity_instance],
+        openings: dict[int, ifcopenshell.entity_instance],
+        passages: list[ifcopenshell.entity_instance],
+    ) -> None:
+        """Triangulate everything but the spaces in one pass of the fast kernel (only bounding boxes and
+        vertex clouds are used from these, and it matched the reference kernel on every opening and
+        stair of the shared files): door openings and open-doorway candidates, door bodies of doors
+        that fill no opening, stairs and flights, and registry items without a placement. Elements
+        the fast kernel leaves out are retried with the reference one."""
+        wanted: list[ifcopenshell.entity_instance] = list(openings.values()) + passages
+        wanted += [d for d in doors if d.id() not in openings]
         wanted += self._stair_elements()
         for el in self._registry_elements():
             if placement_origin(el, self.scale) is None and getattr(el, "Representation", None):
                 wanted.append(el)
+        wanted = list({e.id(): e for e in wanted}.values())
         t = time.perf_counter()
         meshes = iterate_meshes_robust(self.model, wanted, library="manifold") if wanted else {}
+        # A door whose opening has no usable body falls back to its own body (the expensive kind).
+        bodies = [d for d in doors if d.id() in openings and openings[d.id()].id() not in meshes]
+        if bodies:
+            meshes.update(iterate_meshes_robust(self.model, bodies, library="manifold"))
         self.stats["geometry2_s"] = round(time.perf_counter() - t, 3)
         self.meshes.update(meshes)
-        return meshes
 
     # -- doors ------------------------------------------------------------------------------------
     def _doors(self, doors: list[ifcopenshell.entity_instance], openings: dict[int, ifcopenshell.entity_instance]) -> None:
@@ -921,7 +930,7 @@ class _Importer:
         out += list(self.model.by_type("IfcStairFlight"))
         return out
 
-    def _stairs(self, meshes: dict[int, Mesh]) -> None:
+    def _stairs(self) -> None:
         stairs = self.model.by_type("IfcStair")
         flights = self.model.by_type("IfcStairFlight")
         units: list[tuple[ifcopenshell.entity_instance, list[ifcopenshell.entity_instance]]] = []
