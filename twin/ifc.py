@@ -284,6 +284,18 @@ def _decomposing_parent(el: ifcopenshell.entity_instance) -> ifcopenshell.entity
     return None
 
 
+def _parts(el: ifcopenshell.entity_instance, depth: int = 3) -> list[ifcopenshell.entity_instance]:
+    """Everything ``el`` aggregates, a few levels down (cheaper than util.element.get_decomposition,
+    which also walks nesting and containment)."""
+    out: list[ifcopenshell.entity_instance] = []
+    for rel in getattr(el, "IsDecomposedBy", None) or ():
+        for child in getattr(rel, "RelatedObjects", None) or ():
+            out.append(child)
+            if depth > 1:
+                out += _parts(child, depth - 1)
+    return out
+
+
 def _pset(el: ifcopenshell.entity_instance, name: str) -> dict[str, Any]:
     """Properties of property set ``name`` on ``el`` (or its type); empty when absent."""
     try:
@@ -936,7 +948,7 @@ class _Importer:
         units: list[tuple[ifcopenshell.entity_instance, list[ifcopenshell.entity_instance]]] = []
         claimed: set[int] = set()
         for st in stairs:
-            parts = [p for p in ue.get_decomposition(st) if p.is_a("IfcStairFlight")]
+            parts = [p for p in _parts(st) if p.is_a("IfcStairFlight")]
             claimed.update(p.id() for p in parts)
             units.append((st, parts))
         for fl in flights:
