@@ -61,6 +61,7 @@ def _report_tables(rep: dict) -> None:
         ("spaces (walkable)", f"{rep['spaces']} ({rep['spaces_walkable']})"),
         ("zones (cells)", rep["zones"]),
         ("doors connected", f"{rep['doors_connected']} / {rep['doors']}"),
+        ("open passages", rep.get("passages", 0)),
         ("exits", rep["exits"]),
         ("stairs connected", f"{rep['stairs_connected']} / {rep['stairs']}"),
         ("equipment", rep["equipment"]),

@@ -118,7 +118,8 @@ class SiteGraph:
         """The import report of ``drilltwin twin inspect --json`` (CONTRACTS section 5)."""
         site = self.site
         st = site.stats
-        doors_connected = sum(1 for d in site.doors.values() if d.spaces)
+        real_doors = [d for d in site.doors.values() if d.kind == "door"]
+        doors_connected = sum(1 for d in real_doors if d.spaces)
         unreach = self.unreachable_spaces()
         return {
             "name": site.name,
@@ -130,8 +131,9 @@ class SiteGraph:
             "spaces": len(site.spaces),
             "spaces_walkable": sum(1 for s in site.spaces.values() if s.walkable),
             "zones": len(self.zones),
-            "doors": int(st.get("doors_total", len(site.doors))),
+            "doors": int(st.get("doors_total", len(real_doors))),
             "doors_connected": doors_connected,
+            "passages": len(site.doors) - len(real_doors),
             "exits": len(self.exits),
             "stairs": int(st.get("stairs_total", len(site.stairs))),
             "stairs_connected": len(site.stairs),
