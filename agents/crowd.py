@@ -1054,13 +1054,15 @@ class Crowd:
         out = self.start_xy[:n].copy()
         at = self.node[:n] >= 0
         out[at] = self.g.xy[self.node[:n][at]]
-        mv = self.nxt[:n] >= 0
+        nxt = self.nxt
+        mv = nxt >= 0
         if mv.any():
             idx = np.flatnonzero(mv)
-            span = np.maximum(self._t_arr[idx] - self._t_dep[idx], 1e-9)
-            f = np.clip((t - self._t_dep[idx]) / span, 0.0, 1.0)[:, None]
+            t_arr, t_dep = self.t_arr[idx], self.t_dep[idx]
+            span = np.maximum(t_arr - t_dep, 1e-9)
+            f = np.clip((t - t_dep) / span, 0.0, 1.0)[:, None]
             a = out[idx]
-            b = self.g.xy[self._nxt[idx]]
+            b = self.g.xy[nxt[idx]]
             out[idx] = a + f * (b - a)
         return out
 

@@ -165,3 +165,14 @@ def test_models_are_freed_after_release():
         del m
     gc.collect()
     assert sum(r() is not None for r in refs) == 0
+
+
+def test_positions_interpolate_along_edges():
+    g = build_graph(corridor_site(exits=("E",)))
+    m = DrillModel(g, seed=1)
+    m.add_people([Person("C", (10.0, 1.0), 1.0, 0.0), Person("C", (20.0, 1.0), 2.0, 0.0)])
+    m.crowd.alarm()
+    m.run(5.0)
+    p = m.crowd.positions(5.0)
+    assert p[0] == pytest.approx([15.0, 1.0], abs=1e-6)
+    assert p[1] == pytest.approx([30.0, 1.0], abs=1e-6)
