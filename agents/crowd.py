@@ -37,7 +37,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from twin.graph import SiteGraph
 
-from .flow import Calibration
+from .flow import BOUNDARY_LAYER_STAIR, Calibration
 
 __all__ = ["Crowd", "STATES", "ROLES", "Person"]
 
@@ -99,6 +99,7 @@ class Crowd:
         self._init_people()
         self._pending_edge: dict[int, tuple | None] = {}  # the edge a person takes once through a gate
         self._free_density = calibration.free_density
+        self._d_capacity = calibration.capacity_density
         self._factor = calibration.factor
         self._fields: dict[tuple, np.ndarray] = {}
         self._hops: dict[tuple, dict[int, tuple | None]] = {}
@@ -116,12 +117,12 @@ class Crowd:
         # spaces: real spaces first, then one pseudo-space per stair (its density slows the stair)
         self.space_ids = sorted(g.space_zones)
         self.space_index = {s: i for i, s in enumerate(self.space_ids)}
-        areas = [g.site.spaces[s].area for s in self.space_ids]
+        areas = [self.cal.effective_area(g.site.spaces[s].footprint) for s in self.space_ids]
         self.stair_ids = sorted({a["stair"] for _, _, a in nav.edges(data=True) if a["kind"] == "stair"})
         self.stair_index = {s: len(areas) + i for i, s in enumerate(self.stair_ids)}
         for s in self.stair_ids:
             st = g.site.stairs[s]
-            areas.append(max(st.length * st.width, 1.0))
+            areas.append(max(st.length * max(st.width - 2 * BOUNDARY_LAYER_STAIR, 0.3), 1.0))
         self.area = [float(a) for a in areas]
         self._stair_ratio = [1.0] * len(self.space_ids) + [
             self.cal.stair_speed_ratio(g.site.stairs[s].riser, g.site.stairs[s].tread) for s in self.stair_ids]
@@ -653,6 +654,11 @@ class Crowd:
         if kind == _OUTDOOR:
             return v0
         d = self.count[sp] / self.area[sp]
+        if kind == _STAIR and d > self._d_capacity:
+            # a stair is entered through its gate at no more than its capacity, so its crowd stays on
+            # the uncongested branch of the speed-density law; without this clamp a full stair slows
+            # itself into a jam the hydraulic model does not have
+            d = self._d_capacity
         fac = 1.0 if d < self._free_density else self._factor(d)
         if kind == _STAIR:
             up = self.stair_up_node.get((u, v), True)

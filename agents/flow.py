@@ -8,7 +8,8 @@ model in assessing emergency movement"):
     ``0.85 k`` below 0.54 p/m2; ``k = 1.40`` for corridors and doors, 1.00/1.08/1.16/1.23 for stairs of
     riser/tread 190/254, 178/279, 165/305, 165/330 mm. Maximum specific flow ``Fs,max = k / (4a)``
     (1.316 p/(s m) for doors) times the effective width, which is the clear width less a boundary layer
-    of 0.15 m per side for doors and stairs.
+    of 0.15 m per side for doors and stairs. Densities count people per m2 of effective floor (the
+    footprint less a 0.20 m wall boundary layer), so a corridor carries D S We as in the hand calculation.
 
 ``empirical`` (measured crowds):
     speed from Weidmann's fundamental diagram ``v(D) = v0 (1 - exp(-1.913 (1/D - 1/5.4)))`` (Weidmann
@@ -31,6 +32,7 @@ __all__ = [
     "K_CORRIDOR",
     "BOUNDARY_LAYER_DOOR",
     "BOUNDARY_LAYER_STAIR",
+    "BOUNDARY_LAYER_WALL",
     "Calibration",
     "SFPE",
     "EMPIRICAL",
@@ -42,6 +44,7 @@ A_SFPE = 0.266
 K_CORRIDOR = 1.40
 BOUNDARY_LAYER_DOOR = 0.15  # m per side
 BOUNDARY_LAYER_STAIR = 0.15  # m per side (stair wall / tread side)
+BOUNDARY_LAYER_WALL = 0.20  # m per side (corridor or ramp wall)
 D_FREE = 0.54  # p/m2, below which people walk at their free speed
 D_JAM_SFPE = 1.0 / A_SFPE  # 3.76 p/m2
 MIN_FACTOR = 0.05  # a jammed space still creeps, so a run can never hang
@@ -64,6 +67,7 @@ class Calibration:
 
     name = "base"
     free_density = 0.0  # p/m2 below which the speed factor is exactly 1
+    capacity_density = 1.0 / (2 * A_SFPE)  # p/m2 where the specific flow peaks (1.88 for SFPE)
 
     def speed_factor(self, density: np.ndarray | float) -> np.ndarray | float:
         """Multiplier on the free speed at ``density`` (p/m2), in (0, 1]."""
@@ -76,6 +80,10 @@ class Calibration:
     def door_capacity(self, width: float) -> float:
         """Persons per second through a door of clear ``width`` (m)."""
         raise NotImplementedError
+
+    def effective_area(self, footprint) -> float:
+        """Floor area (m2) over which a space's density is counted."""
+        return float(footprint.area)
 
     def stair_capacity(self, width: float, riser: float | None = None, tread: float | None = None) -> float:
         """Persons per second onto a stair of clear ``width`` (m)."""
@@ -104,6 +112,12 @@ class _SFPE(Calibration):
 
     def door_capacity(self, width: float) -> float:
         return K_CORRIDOR / (4 * A_SFPE) * max(width - 2 * BOUNDARY_LAYER_DOOR, 0.2)
+
+    def effective_area(self, footprint) -> float:
+        """SFPE densities are people per m2 of *effective* floor: the footprint less the 0.20 m boundary
+        layer along walls, so a corridor's flow is D x S x effective width as in the hand calculation."""
+        inner = footprint.buffer(-BOUNDARY_LAYER_WALL, join_style="mitre")
+        return float(max(inner.area, 0.25 * footprint.area))
 
 
 class _Empirical(Calibration):
