@@ -45,14 +45,8 @@ def _dist(v: Any, dim: str, name: str) -> Distribution | None:
     return Distribution.parse(v, dim, name)
 
 
-class PeopleDefaults(_Model):
-    """Defaults for every person; a population entry may override each."""
-
-    speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
-    premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
-    stair_up: Any = Field(default=None, description="speed up stairs along the slope (m/s); default from speed")
-    stair_down: Any = Field(default=None, description="speed down stairs along the slope (m/s)")
-    demographic: Literal["rimea"] | None = Field(default=None, description="speeds by RiMEA age groups")
+class _PersonFields(_Model):
+    """Movement fields shared by the people defaults and each population entry, read as distributions."""
 
     @field_validator("speed", "stair_up", "stair_down")
     @classmethod
@@ -65,7 +59,17 @@ class PeopleDefaults(_Model):
         return _dist(v, "time", info.field_name)
 
 
-class PopulationEntry(_Model):
+class PeopleDefaults(_PersonFields):
+    """Defaults for every person; a population entry may override each."""
+
+    speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
+    premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
+    stair_up: Any = Field(default=None, description="speed up stairs along the slope (m/s); default from speed")
+    stair_down: Any = Field(default=None, description="speed down stairs along the slope (m/s)")
+    demographic: Literal["rimea"] | None = Field(default=None, description="speeds by RiMEA age groups")
+
+
+class PopulationEntry(_PersonFields):
     """``count`` people of ``role`` in ``where``: a space (name, LongName or GlobalId), ``storey:NAME``,
     ``building:NAME`` or ``*``, spread evenly over the floor area (``margin`` m clear of the walls) or at
     the fixed point ``at``."""
@@ -83,16 +87,6 @@ class PopulationEntry(_Model):
     exit: str | None = Field(default=None, description="door name: static exit assignment")
     zone: list[str] | None = Field(default=None, description="wardens: spaces/storeys they sweep")
     protected: bool = Field(default=False, description="breathing apparatus (responders)")
-
-    @field_validator("speed", "stair_up", "stair_down")
-    @classmethod
-    def _speed(cls, v, info):
-        return _dist(v, "speed", info.field_name)
-
-    @field_validator("premovement")
-    @classmethod
-    def _pre(cls, v, info):
-        return _dist(v, "time", info.field_name)
 
     @field_validator("margin", mode="before")
     @classmethod
