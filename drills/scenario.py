@@ -48,6 +48,12 @@ def _dist(v: Any, dim: str, name: str) -> Distribution | None:
 class _PersonFields(_Model):
     """Movement fields shared by the people defaults and each population entry, read as distributions."""
 
+    speed: Any = Field(default=None, description="free walking speed (m/s): quantity or distribution")
+    premovement: Any = Field(default=None, description="pre-movement time (s) after the cue")
+    stair_up: Any = Field(default=None, description="speed up stairs along the slope (m/s); default from speed")
+    stair_down: Any = Field(default=None, description="speed down stairs along the slope (m/s)")
+    demographic: Literal["rimea"] | None = Field(default=None, description="speeds by RiMEA age groups")
+
     @field_validator("speed", "stair_up", "stair_down")
     @classmethod
     def _speed(cls, v, info):
@@ -64,9 +70,6 @@ class PeopleDefaults(_PersonFields):
 
     speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
     premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
-    stair_up: Any = Field(default=None, description="speed up stairs along the slope (m/s); default from speed")
-    stair_down: Any = Field(default=None, description="speed down stairs along the slope (m/s)")
-    demographic: Literal["rimea"] | None = Field(default=None, description="speeds by RiMEA age groups")
 
 
 class PopulationEntry(_PersonFields):
@@ -79,11 +82,6 @@ class PopulationEntry(_PersonFields):
     role: Literal["occupant", "warden", "operator", "responder", "supervisor"] = "occupant"
     at: list[float] | None = None
     margin: float = 0.0
-    speed: Any = None
-    premovement: Any = None
-    stair_up: Any = None
-    stair_down: Any = None
-    demographic: Literal["rimea"] | None = None
     exit: str | None = Field(default=None, description="door name: static exit assignment")
     zone: list[str] | None = Field(default=None, description="wardens: spaces/storeys they sweep")
     protected: bool = Field(default=False, description="breathing apparatus (responders)")
