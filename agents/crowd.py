@@ -258,6 +258,7 @@ class Crowd:
             setattr(self, "_" + name, [])
         self._start_xy: list[tuple[float, float]] = []
         self._xy0: list[tuple[float, float]] = []
+        self._legs: dict[int, list[float]] = {}  # first-leg distances, computed in bulk when people are added
         self.waypoints: dict[int, list[int]] = {}
         self.on_arrival: dict[int, Callable[[int, float], None]] = {}
         self.sweep_spaces: dict[int, list[int]] = {}
@@ -292,6 +293,7 @@ class Crowd:
                 self.sweep_spaces[i] = [self.space_index[s] for s in p.zone if s in self.space_index]
             self.count[sp] += 1
         self.n += m
+        self._precompute_legs(ids)
         return ids
 
     @property
@@ -589,6 +591,10 @@ class Crowd:
         self._depart(i, -1, best, best_d, s, _WALK, int(self._gon[best]))
 
     def _first_leg_candidates(self, i: int, s: int) -> tuple[list[int], list[float]]:
+        """Nodes of space ``s`` and the walking distances (m) to them from person ``i``'s start point."""
+        pre = self._legs.pop(i, None)
+        if pre is not None:
+            return self._space_nodes(s), pre
         nodes = self._space_nodes(s)
         x, y = self._start_xy[i]
         xy = self.g.xy[nodes]
@@ -597,6 +603,24 @@ class Crowd:
         if not self._convex(s):
             d = self._detour(i, s, nodes, d, poly)
         return nodes, d.tolist()
+
+    def _precompute_legs(self, ids: np.ndarray) -> None:
+        """First-leg distances of newly added people, vectorised per start space (convex spaces only;
+        people in concave spaces get theirs, with the wall check, when they set off)."""
+        by_space: dict[int, list[int]] = {}
+        for i in ids.tolist():
+            by_space.setdefault(self._space[i], []).append(i)
+        for s, members in by_space.items():
+            if not self._convex(s):
+                continue
+            nodes = self._space_nodes(s)
+            if not nodes:
+                continue
+            xy = self.g.xy[nodes]
+            p = np.asarray([self._start_xy[i] for i in members])
+            d = np.hypot(p[:, 0:1] - xy[None, :, 0], p[:, 1:2] - xy[None, :, 1])
+            for i, row in zip(members, d.tolist(), strict=True):
+                self._legs[i] = row
 
     def _space_nodes(self, s: int) -> list[int]:
         cache = getattr(self, "_space_nodes_cache", None)
@@ -1017,6 +1041,7 @@ class Crowd:
             x0, y0 = self._start_xy[i]
             x1, y1 = self.g.xy[v]
             self._start_xy[i] = (x0 + frac * (x1 - x0), y0 + frac * (y1 - y0))
+            self._legs.pop(i, None)
             self._nxt[i] = -1
             self._version[i] += 1
             self._push(t, _START, i)
