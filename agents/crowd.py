@@ -130,11 +130,15 @@ class Crowd:
         # gates: a door node or a stair; capacity in persons per second
         cap = []
         self.gate_of_node = np.full(n, -1, dtype=np.int64)
+        space_cap = {s: self.cal.space_capacity(g.site.spaces[s].footprint) for s in self.space_ids}
         for i, nid in enumerate(self.node_ids):
             a = nav.nodes[nid]
             if a["kind"] == "door":
                 self.gate_of_node[i] = len(cap)
-                cap.append(self.cal.door_capacity(float(a["width"])))
+                c = self.cal.door_capacity(float(a["width"]))
+                for sid in a.get("spaces", ()):
+                    c = min(c, space_cap.get(sid, math.inf))
+                cap.append(c)
         self.gate_of_stair = {}
         for s in self.stair_ids:
             st = g.site.stairs[s]
@@ -678,10 +682,11 @@ class Crowd:
         if kind == _OUTDOOR:
             return v0
         d = self.count[sp] / self.area[sp]
-        if kind == _STAIR and d > self._d_capacity:
-            # a stair is entered through its gate at no more than its capacity, so its crowd stays on
-            # the uncongested branch of the speed-density law; without this clamp a full stair slows
-            # itself into a jam the hydraulic model does not have
+        if d > self._d_capacity:
+            # Movers stay on the uncongested branch of the speed-density law: spaces and stairs are
+            # entered through gates at no more than their capacity, and denser crowds are people
+            # standing in a queue, whose discharge the gate already sets. Without this clamp a full
+            # corridor would slow itself into a jam the hydraulic model does not have.
             d = self._d_capacity
         fac = 1.0 if d < self._free_density else self._factor(d)
         if kind == _STAIR:

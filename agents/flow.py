@@ -85,6 +85,10 @@ class Calibration:
         """Floor area (m2) over which a space's density is counted."""
         return float(footprint.area)
 
+    def space_capacity(self, footprint) -> float:
+        """Persons per second a space can carry along its length (``inf``: no limit beyond its doors)."""
+        return math.inf
+
     def stair_capacity(self, width: float, riser: float | None = None, tread: float | None = None) -> float:
         """Persons per second onto a stair of clear ``width`` (m)."""
         k = stair_k(riser, tread)
@@ -112,6 +116,18 @@ class _SFPE(Calibration):
 
     def door_capacity(self, width: float) -> float:
         return K_CORRIDOR / (4 * A_SFPE) * max(width - 2 * BOUNDARY_LAYER_DOOR, 0.2)
+
+    def space_capacity(self, footprint) -> float:
+        """SFPE transition rule: no element carries more than Fs,max x its effective width, so a door into
+        a narrow corridor passes no more than the corridor can take (the queue forms at the transition).
+        The width is the short side of the footprint's minimum rotated rectangle less two 0.20 m wall
+        boundary layers; rooms are wide enough for this never to bind."""
+        rect = footprint.minimum_rotated_rectangle
+        if rect.geom_type != "Polygon":
+            return math.inf
+        xy = list(rect.exterior.coords)
+        sides = sorted(math.dist(xy[k], xy[k + 1]) for k in range(2))
+        return K_CORRIDOR / (4 * A_SFPE) * max(sides[0] - 2 * BOUNDARY_LAYER_WALL, 0.2)
 
     def effective_area(self, footprint) -> float:
         """SFPE densities are people per m2 of *effective* floor: the footprint less the 0.20 m boundary

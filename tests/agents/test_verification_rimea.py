@@ -408,10 +408,6 @@ def test_rimea12_congestion_only_before_first_bottleneck(tmp_path):
     assert flow_b <= FC_1M_DOOR * 1.03
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: a space is not capped at its own capacity: door A keeps admitting 0.921 p/s into the 1 m "
-    "corridor (SFPE Fc 0.79 p/s), which fills to 59 people (21 p/m2 of effective floor) creeping at the "
-    "5 % speed floor, so the corridor's outflow collapses to 0.68 p/s instead of the queue standing at A"))
 def test_rimea12_corridor_discharges_at_sfpe_capacity(tmp_path):
     """RiMEA 12 against the SFPE transition rule (reference section 3): the 1 m corridor (wall boundary
     layers 0.20 m, We = 0.6 m) carries at most Fs,max x We = 1.316 x 0.6 = 0.79 p/s, less than door A's
