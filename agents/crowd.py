@@ -151,6 +151,7 @@ class Crowd:
         self._snap = np.zeros(len(cap))
         self._snap_l = [0.0] * len(cap)
         self.gate_passed = [0] * len(cap)
+        self._gate_walkers: list[list[tuple[float, int, int]]] = [[] for _ in cap]  # (arrival, person, version)
         # adjacency as python lists (small per node, fast to scan) plus arrays for the Dijkstra
         self.adj: list[list[tuple[int, float, int, int, int]]] = [[] for _ in range(n)]  # (v, len, space, kind, gate)
         us, vs, ls, gs = [], [], [], []
@@ -583,7 +584,9 @@ class Crowd:
             gate = self._gon[v]
             w = d
             if gate >= 0:
-                w = max(w, V_REF * self.gate_backlog[gate] / self._cap_l[gate])
+                b = self.gate_backlog[gate]
+                if b:
+                    w = max(w, V_REF * (self._queue_start(gate, t) + b / self._cap_l[gate]))
             elif not self._via[v] and not (self._target[i] == _T_NODE and self._target_node[i] == v):
                 continue
             c = w + f[v]
@@ -593,6 +596,20 @@ class Crowd:
             self._trap(i, -1)
             return
         self._depart(i, -1, best, best_d, s, _WALK, int(self._gon[best]))
+
+    def _queue_start(self, g: int, t: float) -> float:
+        """Seconds from ``t`` until gate ``g`` starts serving its backlog: 0 when people already wait or
+        pass there, else the arrival of the first person walking to it. A farther exit whose first
+        user is still on the way clears its queue later than its backlog alone suggests."""
+        if self.gate_free[g] > t:
+            return 0.0
+        h = self._gate_walkers[g]
+        while h:
+            ta, i, ver = h[0]
+            if self._version[i] == ver and self._gate[i] == g:
+                return ta - t if ta > t else 0.0
+            heapq.heappop(h)
+        return 0.0
 
     def _first_leg_candidates(self, i: int, s: int) -> tuple[list[int], list[float]]:
         """Nodes of space ``s`` and the walking distances (m) to them from person ``i``'s start point."""
@@ -712,11 +729,12 @@ class Crowd:
         self._t_dep[i] = t
         ta = t + length / speed
         self._t_arr[i] = ta
+        ver = self._version[i] + 1
+        self._version[i] = ver
         if gate >= 0 and kind != _STAIR:
             self._gate[i] = gate
             self._backlog_add(gate, 1)
-        ver = self._version[i] + 1
-        self._version[i] = ver
+            heapq.heappush(self._gate_walkers[gate], (ta, i, ver))
         self._seq += 1
         heapq.heappush(self._heap, (ta, self._seq, _ARRIVE, i, ver))
 

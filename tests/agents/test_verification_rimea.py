@@ -336,10 +336,6 @@ def test_rimea11_exit_selection(tmp_path):
     assert (len(e1) - 1) / (e1[-1] - e1[0]) == pytest.approx(FC_1M_DOOR, rel=0.03)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: the route cost of a gate is max(walk, V_REF*backlog/Fc), which ignores that the queue at the "
-    "farther exit only starts once its first person arrives; when everyone leaves at once the backlogs "
-    "balance exactly (500/500) instead of favouring the nearer exit"))
 def test_rimea11_majority_uses_nearer_exit(tmp_path):
     """RiMEA 11 strictly: "most persons use the nearer exit 1" (exit 1 count > exit 2 count).
 
