@@ -176,3 +176,29 @@ def test_positions_interpolate_along_edges():
     p = m.crowd.positions(5.0)
     assert p[0] == pytest.approx([15.0, 1.0], abs=1e-6)
     assert p[1] == pytest.approx([30.0, 1.0], abs=1e-6)
+
+
+def test_no_pacing_between_doors_in_a_congested_office():
+    """Routes descend one cost field: in the five-storey office with crowded stairs nobody paces back and
+    forth between a landing and its door (a regression once seen as 28 hops per person)."""
+    from collections import Counter
+
+    from tests.conftest import MODELS
+    from twin.load import load_twin
+
+    g = load_twin(MODELS / "office5.ifc")
+    m = DrillModel(g, seed=3)
+    rng = m.streams["people"]
+    from agents.people import sample_points
+
+    people = []
+    for sid in sorted(g.space_zones):
+        for x, y in sample_points(g.site.spaces[sid].footprint, 20, rng):
+            people.append(Person(sid, (float(x), float(y)), float(rng.uniform(1.0, 1.5)), float(rng.uniform(0, 60))))
+    m.add_people(people)
+    m.crowd.alarm()
+    m.run(1e5)
+    hops = Counter(a for a, _, _ in m.crowd.traj)
+    assert m.crowd.state_counts()["safe"] == len(people)
+    assert np.mean(list(hops.values())) < 10
+    assert max(hops.values()) <= 25
