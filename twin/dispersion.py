@@ -1,0 +1,681 @@
+"""Indoor gas transport: the well-mixed multizone mass balance (CONTAM style) over the topology graph.
+
+Each air zone ``i`` of :attr:`twin.graph.SiteGraph.topo` is well mixed with volume ``V_i`` (m3) and
+concentration ``C_i`` (kg/m3 of the released gas, treated as a trace species that does not change the air
+density). The outside is a boundary of fixed concentration (0 unless set, e.g. from an outdoor plume).
+Per zone (NIST CONTAM User Guide, TN 1887r1, "Theory"; research notes ``leak_sensors.md`` section 1)::
+
+    V_i dC_i/dt = sum_j Q_ji C_j - (sum_j Q_ij + k_i V_i) C_i + S_i
+
+with Q_ij the air flow from i to j (m3/s), k_i a first-order sink (1/s: deposition, sorption, a scrubber)
+and S_i the source (kg/s). Air flows, all balanced so that inflow = outflow at every zone:
+
+* **Ventilation** from the zone's ``ach`` (1/h): supply from outside = exhaust to outside,
+  ``Q = ach V / 3600``. The supply carries the outdoor concentration of that zone's inlet.
+* **Open doors** (``kind="door"``, ``open=True``): a two-way exchange ``Q`` each way, driven by a small
+  temperature difference across the opening (:func:`doorway_exchange`).
+* **Shut doors**: the same exchange law through the crack around the leaf (:func:`leak_exchange`).
+* **Stairs** (``kind="stair"``): open shafts, treated as an always-open doorway of the stair's width and
+  ``stair_height`` (2.1 m, door headroom).
+* **Cells of one space** (``kind="cell"``): strong exchange ``Q = u_mix * L * H`` across the shared
+  length L (m) over the zone height H, with an effective mixing velocity ``u_mix`` (default 0.05 m/s).
+* **Directed flows** added with :meth:`Multizone.add_flow` (fans, ducts, transfer air): these must
+  balance at every zone or :class:`~twin.errors.InputError` is raised.
+
+**Numerics.** Implicit Euler, as ContamX's default contaminant solver::
+
+    (V_i/dt + sum_j Q_ij + k_i V_i) C_i' - sum_j Q_ji C_j' = V_i C_i / dt + S_i + sum_outside Q C_out
+
+The matrix is an M-matrix (positive diagonal, non-positive off-diagonals, every column diagonally
+dominant by at least ``V_j/dt``), so its inverse is non-negative: concentrations never go negative for any
+step size. It is checked on every assembly. The matrix is factorised once with ``scipy.sparse.linalg.splu``
+and again only when a door opens or shuts, ventilation, a sink or a directed flow changes, or the step
+changes. Sources enter as the exact mass released over each step (rate curves are integrated exactly;
+callables by the midpoint rule), so the per-step mass balance
+``M' - M = released + dt*(inflow from outside - outflow to outside - sink)`` closes to round-off
+(:meth:`Multizone.mass_balance_error`, relative, well below 1e-9).
+
+**Limits.** Well mixed: a detector in the source zone sees the zone mean, not the jet or a dense layer
+near the floor. No stack or wind pressures: door exchange is a fixed estimate per opening, not solved
+from pressures. Dense gases are treated as passive.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import csc_matrix, diags
+from scipy.sparse.linalg import MatrixRankWarning, splu, spsolve
+
+from .errors import InputError
+
+__all__ = [
+    "CELL_VELOCITY",
+    "DOOR_CD",
+    "DOOR_DT",
+    "LEAK_GAP",
+    "Multizone",
+    "Opening",
+    "RateCurve",
+    "STAIR_HEIGHT",
+    "doorway_exchange",
+    "leak_exchange",
+]
+
+OUTSIDE = "outside"  # the boundary node of the topology graph (twin.graph.OUTSIDE)
+G = 9.80665
+"""Standard gravity, m/s2."""
+T_ROOM = 293.15
+"""Indoor reference temperature, K (20 °C)."""
+DOOR_CD = 0.6
+"""Discharge coefficient of a sharp-edged opening (the value used for doors and windows in CIBSE Guide A
+and the ASHRAE Handbook of Fundamentals, ch. "Ventilation and infiltration")."""
+DOOR_DT = 1.0
+"""Temperature difference (K) assumed across an open interior door. Rooms of one building differ by a
+degree or two; 1 K gives about 0.1 m3/s each way through a 0.9 m x 2.1 m door, the order measured for
+doorway exchange between rooms (Lidwell, J. Hyg. Camb. 79 (1977) 141)."""
+LEAK_GAP = 0.003
+"""Mean width (m) of the crack around a shut door leaf (3 mm all round). An assumption: undercuts of
+5-10 mm are common, weather-stripped doors are tighter."""
+CELL_VELOCITY = 0.05
+"""Effective one-way mixing velocity (m/s) across the open interface between two cells of one space.
+Air speeds in occupied rooms are typically 0.05-0.2 m/s (ASHRAE 55 treats below 0.2 m/s as still air);
+taking the low end as the net exchange velocity keeps cells of a hall strongly but not instantly mixed."""
+STAIR_HEIGHT = 2.1
+"""Height (m) of the opening a stair presents between two storeys, as for a door."""
+
+
+def doorway_exchange(width: float, height: float, *, cd: float = DOOR_CD, dT: float = DOOR_DT,
+                     T: float = T_ROOM) -> float:
+    """Two-way exchange through a vertical opening, m3/s each way.
+
+    Buoyancy-driven counterflow through an opening of width W and height H with a temperature difference
+    dT between the rooms, neutral plane at mid-height (Brown & Solvason, Int. J. Heat Mass Transfer 5
+    (1962) 859; the single-opening formula of CIBSE Guide A)::
+
+        Q = (cd / 3) * W * H * sqrt(g * H * dT / T)
+    """
+    if width <= 0 or height <= 0:
+        return 0.0
+    return cd / 3.0 * width * height * math.sqrt(G * height * max(dT, 0.0) / T)
+
+
+def leak_exchange(width: float, height: float, *, gap: float = LEAK_GAP, cd: float = DOOR_CD,
+                  dT: float = DOOR_DT, T: float = T_ROOM) -> float:
+    """Exchange through the crack around a shut door, m3/s each way: :func:`doorway_exchange` with the
+    crack area ``2 (W + H) gap`` in place of ``W H`` (about 1 % of the open door)."""
+    if width <= 0 or height <= 0:
+        return 0.0
+    area = 2.0 * (width + height) * gap
+    return cd / 3.0 * area * math.sqrt(G * height * max(dT, 0.0) / T)
+
+
+# ------------------------------------------------------------------------------------------- sources
+@dataclass(frozen=True)
+class RateCurve:
+    """A release rate (kg/s) given at ``times`` (s after the source's start, ascending).
+
+    ``interp="linear"`` joins the points; ``"step"`` holds each rate until the next time. Before the first
+    time the rate is 0; after the last it holds the last rate (end with a 0 to stop the release).
+    """
+
+    times: tuple[float, ...]
+    rates: tuple[float, ...]
+    interp: Literal["linear", "step"] = "linear"
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.times, dtype=float)
+        r = np.asarray(self.rates, dtype=float)
+        if t.ndim != 1 or t.shape != r.shape or len(t) == 0:
+            raise InputError("a rate curve needs as many rates as times, at least one")
+        if np.any(np.diff(t) <= 0) or t[0] < 0:
+            raise InputError("rate curve times must be ascending and not negative (s after the start)")
+        if np.any(r < 0) or not np.all(np.isfinite(r)):
+            raise InputError("rate curve rates must be finite and not negative (kg/s)")
+        if self.interp not in ("linear", "step"):
+            raise InputError(f"rate curve interpolation must be 'linear' or 'step', got {self.interp!r}")
+
+    def rate(self, tau: float | np.ndarray) -> np.ndarray:
+        """Rate (kg/s) at ``tau`` s after the start."""
+        t = np.asarray(self.times, dtype=float)
+        r = np.asarray(self.rates, dtype=float)
+        tau = np.asarray(tau, dtype=float)
+        if self.interp == "linear":
+            return np.interp(tau, t, r, left=0.0, right=r[-1])
+        k = np.searchsorted(t, tau, side="right") - 1
+        return np.where(k >= 0, r[np.clip(k, 0, None)], 0.0)
+
+    def mass(self, a: float, b: float) -> float:
+        """Mass (kg) released between ``a`` and ``b`` s after the start (exact: the curve is linear or
+        constant between its breakpoints, where the midpoint rule is exact)."""
+        if b <= a:
+            return 0.0
+        t = np.asarray(self.times, dtype=float)
+        pts = np.concatenate(([a], t[(t > a) & (t < b)], [b]))
+        return float(np.sum(np.diff(pts) * self.rate(0.5 * (pts[:-1] + pts[1:]))))
+
+
+RateLike = float | RateCurve | Callable[[float], float] | tuple[Sequence[float], Sequence[float]]
+
+
+@dataclass
+class _Source:
+    id: str
+    zone: int
+    start: float
+    stop: float
+    rate: float | None = None
+    curve: RateCurve | None = None
+    fn: Callable[[float], float] | None = None
+    burst: float = 0.0
+
+    def mass(self, t0: float, t1: float) -> float:
+        """Mass (kg) released in [t0, t1): continuous part plus a burst whose time falls in it."""
+        m = 0.0
+        if self.burst and t0 <= self.start < t1 and self.start < self.stop:
+            m += self.burst
+        a, b = max(t0, self.start), min(t1, self.stop)
+        if b <= a:
+            return m
+        if self.rate is not None:
+            m += self.rate * (b - a)
+        elif self.curve is not None:
+            m += self.curve.mass(a - self.start, b - self.start)
+        elif self.fn is not None:
+            m += max(float(self.fn(0.5 * (a + b))), 0.0) * (b - a)
+        return m
+
+    def rate_at(self, t: float) -> float:
+        """Instantaneous rate (kg/s) at time t (bursts excluded)."""
+        if not (self.start <= t < self.stop):
+            return 0.0
+        if self.rate is not None:
+            return self.rate
+        if self.curve is not None:
+            return float(self.curve.rate(t - self.start))
+        if self.fn is not None:
+            return max(float(self.fn(t)), 0.0)
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Opening:
+    """Where outdoor air enters: a zone's ventilation inlet (``kind="vent"``, ``id`` = zone id), an
+    exterior door or stair (``id`` = edge key) or a directed flow from outside (``id`` = flow id).
+    ``xy``/``z`` (m) are known when the model was built from a :class:`~twin.graph.SiteGraph`."""
+
+    id: str
+    kind: str
+    zone: str
+    xy: tuple[float, float] | None = None
+    z: float | None = None
+
+
+@dataclass
+class _Link:
+    key: str
+    kind: str
+    a: int  # zone index, -1 = outside
+    b: int
+    q_open: float
+    q_shut: float
+    is_open: bool
+
+
+# ------------------------------------------------------------------------------------------ the model
+class Multizone:
+    """The multizone mass balance of one gas over a topology graph.
+
+    Parameters
+    ----------
+    graph:
+        A :class:`~twin.graph.SiteGraph` or its ``topo`` MultiGraph. Zone nodes need ``volume`` (m3);
+        ``ach`` (1/h, default 0), ``height`` (m) and ``area`` (m2) are used when present.
+    dt:
+        Time step, s.
+    door_exchange:
+        ``f(width, height) -> m3/s`` each way through an open door or stair; default
+        :func:`doorway_exchange` with ``door_cd`` and ``door_dT``.
+    leak_gap, cell_velocity, stair_height:
+        See :data:`LEAK_GAP`, :data:`CELL_VELOCITY`, :data:`STAIR_HEIGHT`.
+    outdoor:
+        Default outdoor concentration (kg/m3) at every opening.
+    outdoor_hook:
+        Called as ``hook(t_end, model)`` at the start of each step (``t_end`` = the end of the step, the
+        implicit scheme's time level). It may call :meth:`set_outdoor`, e.g. with an outdoor plume at
+        each of :meth:`exterior_openings`.
+
+    Zones are ordered by sorted id (:attr:`zones`, :attr:`zone_index`); :attr:`c` is in that order.
+    """
+
+    def __init__(self, graph: Any, *, dt: float = 1.0, door_exchange: Callable[[float, float], float] | None = None,
+                 door_cd: float = DOOR_CD, door_dT: float = DOOR_DT, leak_gap: float = LEAK_GAP,
+                 cell_velocity: float = CELL_VELOCITY, stair_height: float = STAIR_HEIGHT, t0: float = 0.0,
+                 outdoor: float = 0.0, outdoor_hook: Callable[[float, Multizone], None] | None = None):
+        self._site_graph = graph if hasattr(graph, "topo") else None
+        topo: nx.MultiGraph = graph.topo if hasattr(graph, "topo") else graph
+        if dt <= 0:
+            raise InputError(f"time step must be positive, got {dt} s")
+        nodes = {str(n): n for n in topo.nodes if n != OUTSIDE}
+        self.zones: list[str] = sorted(nodes)
+        self.zone_index: dict[str, int] = {z: i for i, z in enumerate(self.zones)}
+        self.n = len(self.zones)
+        self.volume = np.array([_volume(topo, nodes[z]) for z in self.zones], dtype=float)
+        self.ach = np.array([float(topo.nodes[nodes[z]].get("ach", 0.0) or 0.0) for z in self.zones])
+        self.sink = np.zeros(self.n)
+        exch = door_exchange or (lambda w, h: doorway_exchange(w, h, cd=door_cd, dT=door_dT))
+        self._links = self._build_links(topo, exch, leak_gap, door_cd, door_dT, cell_velocity, stair_height)
+        self._doors: dict[str, list[int]] = {}
+        for k, ln in enumerate(self._links):
+            if ln.kind == "door":
+                self._doors.setdefault(ln.key, []).append(k)
+        self._flows: dict[str, tuple[int, int, float]] = {}
+        self._sources: dict[str, _Source] = {}
+        self._outdoor_default = float(outdoor)
+        self._outdoor: dict[str, float] = {}
+        self.outdoor_hook = outdoor_hook
+        self.c = np.zeros(self.n)
+        """Concentrations, kg/m3, in :attr:`zones` order (write with :meth:`set_concentration`)."""
+        self._dt = float(dt)
+        self._t_anchor = float(t0)
+        self._k = 0
+        self._dirty = True
+        self._lu = None
+        self._last_error = 0.0
+        self.max_mass_balance_error = 0.0
+        """Largest per-step relative mass balance error so far."""
+        self.released = 0.0
+        """Total mass released indoors so far, kg."""
+        self.factorisations = 0
+        """How many times the matrix was factorised (for tests and benchmarks)."""
+
+    # ---------------------------------------------------------------------------------- construction
+    def _build_links(self, topo: nx.MultiGraph, exch, leak_gap: float, cd: float, dT: float,
+                     u_mix: float, stair_height: float) -> list[_Link]:
+        links = []
+        for u, v, key, data in topo.edges(keys=True, data=True):
+            kind = data.get("kind", "door")
+            a, b = self._node_index(u), self._node_index(v)
+            if a < 0 and b < 0:
+                continue
+            width = float(data.get("width", 0.0) or 0.0)
+            if kind == "door":
+                h = float(data.get("height", 2.1) or 2.1)
+                q_open = float(exch(width, h))
+                q_shut = leak_exchange(width, h, gap=leak_gap, cd=cd, dT=dT)
+                links.append(_Link(str(key), kind, a, b, q_open, q_shut, bool(data.get("open", False))))
+            elif kind == "stair":
+                q = float(exch(width, stair_height))
+                links.append(_Link(str(key), kind, a, b, q, q, True))
+            elif kind == "cell":
+                h = min(_height(topo, n) for n in (u, v) if n != OUTSIDE)
+                q = u_mix * width * h
+                links.append(_Link(str(key), kind, a, b, q, q, True))
+            else:
+                raise InputError(f"edge {u}-{v} ({key}) has unknown kind {kind!r}; expected door, stair or cell")
+        return links
+
+    def _node_index(self, node: Any) -> int:
+        return -1 if node == OUTSIDE else self.zone_index[str(node)]
+
+    def _zone(self, zone: str) -> int:
+        try:
+            return self.zone_index[zone]
+        except KeyError:
+            shown = ", ".join(self.zones[:20]) + (" ..." if self.n > 20 else "")
+            raise InputError(f"unknown zone {zone!r}; zones: {shown}") from None
+
+    # ------------------------------------------------------------------------------------ properties
+    @property
+    def t(self) -> float:
+        """Current time, s."""
+        return self._t_anchor + self._k * self._dt
+
+    @property
+    def dt(self) -> float:
+        """Time step, s."""
+        return self._dt
+
+    def set_dt(self, dt: float) -> None:
+        """Change the time step (refactorises on the next step)."""
+        if dt <= 0:
+            raise InputError(f"time step must be positive, got {dt} s")
+        if dt != self._dt:
+            self._t_anchor, self._k = self.t, 0
+            self._dt = float(dt)
+            self._dirty = True
+
+    def mass(self) -> float:
+        """Gas mass indoors, kg."""
+        return float(self.volume @ self.c)
+
+    def concentration(self, zone: str) -> float:
+        """Concentration of one zone, kg/m3."""
+        return float(self.c[self._zone(zone)])
+
+    def mass_balance_error(self) -> float:
+        """Relative mass balance error of the last step (0 before the first)."""
+        return self._last_error
+
+    # -------------------------------------------------------------------------------------- controls
+    def set_door(self, door_id: str, open: bool) -> None:
+        """Open or shut a door (an edge of kind ``door``); refactorises only if its state changes."""
+        idx = self._doors.get(door_id)
+        if idx is None:
+            raise InputError(f"unknown door {door_id!r} in the topology graph")
+        for k in idx:
+            if self._links[k].is_open != bool(open):
+                self._links[k].is_open = bool(open)
+                self._dirty = True
+
+    def door_open(self, door_id: str) -> bool:
+        idx = self._doors.get(door_id)
+        if idx is None:
+            raise InputError(f"unknown door {door_id!r} in the topology graph")
+        return self._links[idx[0]].is_open
+
+    def set_ach(self, zone: str, ach: float) -> None:
+        """Set a zone's ventilation rate, air changes per hour (supply = exhaust)."""
+        if ach < 0:
+            raise InputError(f"air changes per hour must not be negative, got {ach}")
+        i = self._zone(zone)
+        if self.ach[i] != ach:
+            self.ach[i] = ach
+            self._dirty = True
+
+    def set_sink(self, zone: str, k: float) -> None:
+        """Set a zone's first-order removal rate ``k`` (1/s)."""
+        if k < 0:
+            raise InputError(f"sink rate must not be negative, got {k}")
+        i = self._zone(zone)
+        if self.sink[i] != k:
+            self.sink[i] = k
+            self._dirty = True
+
+    def add_flow(self, src: str, dst: str, q: float, flow_id: str | None = None) -> str:
+        """Add (or replace) a directed air flow ``q`` (m3/s) from zone ``src`` to zone ``dst``; either may
+        be ``"outside"``. Directed flows must balance at every zone by the next step."""
+        if q < 0:
+            raise InputError(f"flow must not be negative, got {q} m3/s")
+        a = -1 if src == OUTSIDE else self._zone(src)
+        b = -1 if dst == OUTSIDE else self._zone(dst)
+        if a == b:
+            raise InputError("a flow needs two different ends")
+        fid = flow_id or f"flow:{src}->{dst}"
+        self._flows[fid] = (a, b, float(q))
+        self._dirty = True
+        return fid
+
+    def add_exchange(self, zone_a: str, zone_b: str, q: float) -> tuple[str, str]:
+        """A two-way exchange of ``q`` m3/s each way between two zones (or a zone and outside)."""
+        return self.add_flow(zone_a, zone_b, q), self.add_flow(zone_b, zone_a, q)
+
+    def set_concentration(self, zone: str, c: float) -> None:
+        """Set one zone's concentration (kg/m3), e.g. an initial condition."""
+        if c < 0:
+            raise InputError(f"concentration must not be negative, got {c}")
+        self.c[self._zone(zone)] = c
+
+    def set_outdoor(self, default: float | None = None, openings: Mapping[str, float] | None = None) -> None:
+        """Set the outdoor concentration (kg/m3) seen by openings: ``default`` for all without their own
+        value, ``openings`` by :class:`Opening` id (zone id for a ventilation inlet, door/stair key, flow
+        id). Does not refactorise."""
+        if default is not None:
+            self._outdoor_default = float(default)
+        if openings:
+            self._outdoor.update({k: float(v) for k, v in openings.items()})
+
+    def exterior_openings(self) -> list[Opening]:
+        """Every place outdoor air enters, with positions when built from a SiteGraph."""
+        out = [Opening(z, "vent", z, *self._zone_position(z)) for z in self.zones]
+        for ln in self._links:
+            if (ln.a < 0) != (ln.b < 0):
+                z = self.zones[max(ln.a, ln.b)]
+                out.append(Opening(ln.key, ln.kind, z, *self._door_position(ln.key)))
+        for fid, (a, b, _) in self._flows.items():
+            if a < 0 and b >= 0:
+                out.append(Opening(fid, "flow", self.zones[b], *self._zone_position(self.zones[b])))
+        return out
+
+    def _zone_position(self, zone: str) -> tuple[tuple[float, float] | None, float | None]:
+        g = self._site_graph
+        if g is None or zone not in getattr(g, "zones", {}):
+            return None, None
+        z = g.zones[zone]
+        p = z.polygon.centroid
+        return (float(p.x), float(p.y)), float(z.elevation + 0.5 * z.height)
+
+    def _door_position(self, key: str) -> tuple[tuple[float, float] | None, float | None]:
+        g = self._site_graph
+        door = g.site.doors.get(key) if g is not None else None
+        if door is None:
+            return None, None
+        return door.xy, float(door.position[2])
+
+    # --------------------------------------------------------------------------------------- sources
+    def add_source(self, zone: str, rate: RateLike, start: float = 0.0, stop: float | None = None, *,
+                   interp: Literal["linear", "step"] = "linear", source_id: str | None = None) -> str:
+        """Add a release in ``zone`` from ``start`` to ``stop`` (s; ``None`` = no end). Returns its id.
+
+        ``rate`` is a constant (kg/s), a :class:`RateCurve`, a ``(times, rates)`` pair (times in s after
+        ``start``, interpolated with ``interp``) or a callable ``f(t) -> kg/s`` of absolute time
+        (integrated over each step by the midpoint rule).
+        """
+        src = _Source(self._new_id(source_id), self._zone(zone), float(start), math.inf if stop is None else float(stop))
+        if isinstance(rate, RateCurve):
+            src.curve = rate
+        elif isinstance(rate, tuple):
+            src.curve = RateCurve(tuple(map(float, rate[0])), tuple(map(float, rate[1])), interp)
+        elif callable(rate):
+            src.fn = rate
+        else:
+            r = float(rate)
+            if r < 0 or not math.isfinite(r):
+                raise InputError(f"release rate must be finite and not negative, got {rate} kg/s")
+            src.rate = r
+        self._sources[src.id] = src
+        return src.id
+
+    def add_burst(self, zone: str, mass: float, t: float, *, source_id: str | None = None) -> str:
+        """An instantaneous release of ``mass`` kg into ``zone`` at time ``t`` (mixed into the zone at the
+        start of the step containing t). Returns its id."""
+        if mass < 0:
+            raise InputError(f"burst mass must not be negative, got {mass} kg")
+        src = _Source(self._new_id(source_id), self._zone(zone), float(t), math.inf, burst=float(mass))
+        self._sources[src.id] = src
+        return src.id
+
+    def isolate(self, source_id: str, t: float) -> None:
+        """Stop (isolate) a source at time ``t``, s."""
+        try:
+            src = self._sources[source_id]
+        except KeyError:
+            raise InputError(f"unknown source {source_id!r}; sources: {', '.join(self._sources)}") from None
+        src.stop = min(src.stop, float(t))
+
+    def _new_id(self, source_id: str | None) -> str:
+        sid = source_id or f"src{len(self._sources) + 1}"
+        if sid in self._sources:
+            raise InputError(f"source id {sid!r} is already used")
+        return sid
+
+    # -------------------------------------------------------------------------------------- assembly
+    def _assemble(self, with_storage: bool = True) -> csc_matrix:
+        """The system matrix; also refreshes the outdoor inflow terms and the loss coefficients."""
+        n = self.n
+        q_vent = self.ach * self.volume / 3600.0
+        out = q_vent.copy()  # total outflow of each zone, m3/s
+        out_ext = q_vent.copy()  # outflow to outside
+        rows, cols, vals = [], [], []
+        ext_zone, ext_q, ext_id = list(range(n)), list(q_vent), list(self.zones)
+        for ln in self._links:
+            q = ln.q_open if ln.is_open else ln.q_shut
+            if q <= 0:
+                continue
+            if ln.a >= 0 and ln.b >= 0:
+                rows += [ln.a, ln.b]
+                cols += [ln.b, ln.a]
+                vals += [-q, -q]
+                out[ln.a] += q
+                out[ln.b] += q
+            else:
+                z = max(ln.a, ln.b)
+                out[z] += q
+                out_ext[z] += q
+                ext_zone.append(z)
+                ext_q.append(q)
+                ext_id.append(ln.key)
+        net = np.zeros(n)
+        for fid, (a, b, q) in self._flows.items():
+            if q <= 0:
+                continue
+            if a >= 0:
+                out[a] += q
+                net[a] -= q
+            if b >= 0:
+                net[b] += q
+            if a >= 0 and b >= 0:
+                rows.append(b)
+                cols.append(a)
+                vals.append(-q)
+            elif a < 0:
+                ext_zone.append(b)
+                ext_q.append(q)
+                ext_id.append(fid)
+            else:
+                out_ext[a] += q
+        scale = max((q for *_, q in self._flows.values()), default=0.0)
+        bad = np.flatnonzero(np.abs(net) > 1e-9 * scale + 1e-15)
+        if len(bad):
+            names = ", ".join(f"{self.zones[i]} ({net[i]:+.3g} m3/s)" for i in bad[:10])
+            raise InputError(f"directed air flows do not balance at: {names}; add a return flow")
+        diag = out + self.sink * self.volume
+        if with_storage:
+            diag = diag + self.volume / self._dt
+        A = csc_matrix((vals, (rows, cols)), shape=(n, n)) + diags(diag, format="csc")
+        self._ext_zone = np.asarray(ext_zone, dtype=np.int64)
+        self._ext_q = np.asarray(ext_q, dtype=float)
+        self._ext_id = ext_id
+        self._loss = out_ext + self.sink * self.volume
+        return A.tocsc()
+
+    def _factorise(self) -> None:
+        A = self._assemble()
+        check_m_matrix(A, self.volume / self._dt)
+        self._lu = splu(A)
+        self._v_dt = self.volume / self._dt
+        self._dirty = False
+        self.factorisations += 1
+
+    def _ext_concentrations(self) -> np.ndarray:
+        d, get = self._outdoor_default, self._outdoor.get
+        return np.array([get(k, d) for k in self._ext_id], dtype=float) if self._outdoor else \
+            np.full(len(self._ext_id), d)
+
+    def _source_mass(self, t0: float, t1: float) -> np.ndarray:
+        m = np.zeros(self.n)
+        for s in self._sources.values():
+            if s.stop > t0 or (s.burst and s.start < t1):
+                dm = s.mass(t0, t1)
+                if dm:
+                    m[s.zone] += dm
+        return m
+
+    # ------------------------------------------------------------------------------------- stepping
+    def step(self) -> None:
+        """Advance one time step (implicit Euler)."""
+        t0, t1 = self.t, self.t + self._dt
+        if self.outdoor_hook is not None:
+            self.outdoor_hook(t1, self)
+        if self._dirty:
+            self._factorise()
+        dt = self._dt
+        src = self._source_mass(t0, t1)
+        ext = self._ext_q * self._ext_concentrations()  # kg/s entering from outside, per opening
+        inflow = np.bincount(self._ext_zone, weights=ext, minlength=self.n)
+        c_old = self.c
+        rhs = self._v_dt * c_old + src / dt + inflow
+        c_new = self._lu.solve(rhs)
+        # The inverse of an M-matrix is non-negative; only round-off can go below zero.
+        np.maximum(c_new, 0.0, out=c_new)
+        m_old, m_new = float(self.volume @ c_old), float(self.volume @ c_new)
+        gain = float(src.sum()) + dt * float(ext.sum())
+        loss = dt * float(self._loss @ c_new)
+        scale = max(m_old, m_new, gain, loss)
+        self._last_error = abs(m_new - m_old - gain + loss) / scale if scale > 0 else 0.0
+        self.max_mass_balance_error = max(self.max_mass_balance_error, self._last_error)
+        self.released += float(src.sum())
+        self.c = c_new
+        self._k += 1
+
+    def advance(self, t_end: float) -> None:
+        """Step until time ``t_end`` (s). A remainder shorter than ``dt`` is taken as one shorter step
+        (two extra factorisations: call at multiples of ``dt`` to avoid them)."""
+        eps = 1e-9 * self._dt
+        while self.t < t_end - eps:
+            remaining = t_end - self.t
+            if remaining < self._dt - eps:
+                saved = self._dt
+                self.set_dt(remaining)
+                self.step()
+                self.set_dt(saved)
+            else:
+                self.step()
+
+    def steady_state(self, source_rates: Mapping[str, float] | None = None) -> np.ndarray:
+        """The steady concentrations (kg/m3) for constant sources: ``source_rates`` (zone -> kg/s) or the
+        rates of the model's sources at the current time, with the current outdoor concentrations.
+        Raises :class:`InputError` when some zone has no path to outside or a sink."""
+        A = self._assemble(with_storage=False)
+        self._dirty = True  # the stored terms now belong to the steady matrix; rebuild before stepping
+        s = np.zeros(self.n)
+        if source_rates is None:
+            for src in self._sources.values():
+                s[src.zone] += src.rate_at(self.t)
+        else:
+            for z, r in source_rates.items():
+                s[self._zone(z)] += r
+        inflow = np.bincount(self._ext_zone, weights=self._ext_q * self._ext_concentrations(), minlength=self.n)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", MatrixRankWarning)
+            try:
+                c = spsolve(A, s + inflow)
+            except RuntimeError:
+                c = np.full(self.n, np.nan)
+        if not np.all(np.isfinite(c)):
+            raise InputError("no steady state: some zones exchange no air with outside and have no sink")
+        return np.maximum(c, 0.0)
+
+
+def check_m_matrix(A: csc_matrix, margin: np.ndarray) -> None:
+    """Assert the implicit-Euler matrix is an M-matrix with column dominance of at least ``margin``
+    (V/dt): positive diagonal, non-positive off-diagonals. Raises AssertionError (also under -O)."""
+    d = A.diagonal()
+    off = A - diags(d, format="csc")
+    if off.nnz and off.data.max() > 0:
+        raise AssertionError("positive off-diagonal entry in the transport matrix")
+    col_off = np.asarray(-off.sum(axis=0)).ravel()
+    if np.any(d - col_off < margin * (1 - 1e-9)):
+        raise AssertionError("transport matrix is not column diagonally dominant")
+
+
+def _volume(topo: nx.MultiGraph, zone: str) -> float:
+    v = topo.nodes[zone].get("volume")
+    if v is None or not v > 0:
+        raise InputError(f"zone {zone!r} needs a positive volume (m3), got {v!r}")
+    return float(v)
+
+
+def _height(topo: nx.MultiGraph, zone: Any) -> float:
+    a = topo.nodes[zone]
+    if a.get("height"):
+        return float(a["height"])
+    if a.get("area"):
+        return float(a["volume"]) / float(a["area"])
+    return 3.0
