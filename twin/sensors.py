@@ -118,6 +118,7 @@ __all__ = [
     "MODES",
     "SensorArrays",
     "build_sensor_arrays",
+    "camera_spec_from_sensor",
     "resolve_spec",
     "spec_from_sensor",
 ]
