@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ UNAWARE, PREMOVE, MOVING, QUEUED, SAFE, TRAPPED, INCAPACITATED, IDLE = range(8)
 STATES = ("unaware", "premovement", "moving", "queued", "safe", "trapped", "incapacitated", "idle")
 ROLES = ("occupant", "warden", "operator", "responder", "supervisor")
 # event kinds
-_START, _ARRIVE, _GATE, _REPLAN = range(4)
+_START, _ARRIVE, _GATE, _REPLAN, _GATEQ = range(5)
 # targets
 _T_EXIT, _T_NODE, _T_STAY = range(3)
 # edge kinds
@@ -151,6 +152,7 @@ class Crowd:
         self._snap = np.zeros(len(cap))
         self._snap_l = [0.0] * len(cap)
         self.gate_passed = [0] * len(cap)
+        self._gate_q: list[deque[tuple[float, int, int]]] = [deque() for _ in cap]  # (end, person, version)
         self._gate_walkers: list[list[tuple[float, int, int]]] = [[] for _ in cap]  # (arrival, person, version)
         # adjacency as python lists (small per node, fast to scan) plus arrays for the Dijkstra
         self.adj: list[list[tuple[int, float, int, int, int]]] = [[] for _ in range(n)]  # (v, len, space, kind, gate)
@@ -425,7 +427,7 @@ class Crowd:
     def _run(self):
         env = self.env
         heap = self._heap
-        handlers = (self._on_start, self._on_arrive, self._on_gate, self._on_replan)
+        handlers = (self._on_start, self._on_arrive, self._on_gate, self._on_replan, self._on_gate_queue)
         while True:
             if not heap:
                 self._wake = env.event()
@@ -434,7 +436,7 @@ class Crowd:
             t = heap[0][0]
             if t < env.peek() or (t <= env.now):
                 t, _, kind, i, ver = heapq.heappop(heap)
-                if i >= 0 and ver != self._version[i]:
+                if i >= 0 and kind != _GATEQ and ver != self._version[i]:
                     continue  # superseded (turned back, re-planned, cancelled)
                 self.now = max(t, env.now)
                 handlers[kind](i)
@@ -812,8 +814,25 @@ class Crowd:
         if begin > t:
             self._state[i] = QUEUED
         self._pending_edge[i] = edge
-        self._version[i] += 1
-        self._push(end, _GATE, i)
+        ver = self._version[i] + 1
+        self._version[i] = ver
+        # A gate serves in order, so its people wait in a FIFO and only the head holds a heap entry:
+        # the heap stays as small as the number of walkers, not of everyone queued.
+        q = self._gate_q[gate]
+        q.append((end, i, ver))
+        if len(q) == 1:
+            self._seq += 1
+            heapq.heappush(self._heap, (end, self._seq, _GATEQ, gate, 0))
+
+    def _on_gate_queue(self, g: int) -> None:
+        """The person at the head of gate ``g``'s queue is through; hand the heap slot to the next."""
+        q = self._gate_q[g]
+        _end, i, ver = q.popleft()
+        if q:
+            self._seq += 1
+            heapq.heappush(self._heap, (q[0][0], self._seq, _GATEQ, g, 0))
+        if self._version[i] == ver:
+            self._on_gate(i)
 
     def _on_gate(self, i: int) -> None:
         edge = self._pending_edge.pop(i, None)
