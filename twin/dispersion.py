@@ -275,13 +275,27 @@ class Multizone:
         for k, ln in enumerate(self._links):
             if ln.kind == "door":
                 self._doors.setdefault(ln.key, []).append(k)
+        # link arrays for vectorised assembly (the door states live in _lopen)
+        self._la = np.array([ln.a for ln in self._links], dtype=np.int64)
+        self._lb = np.array([ln.b for ln in self._links], dtype=np.int64)
+        self._lq_open = np.array([ln.q_open for ln in self._links], dtype=float)
+        self._lq_shut = np.array([ln.q_shut for ln in self._links], dtype=float)
+        self._lopen = np.array([ln.is_open for ln in self._links], dtype=bool)
+        inner = (self._la >= 0) & (self._lb >= 0)
+        self._inner = np.flatnonzero(inner)
+        self._outer = np.flatnonzero(~inner)
+        self._outer_zone = np.maximum(self._la, self._lb)[self._outer]
+        self._outer_keys = [self._links[k].key for k in self._outer]
         self._flows: dict[str, tuple[int, int, float]] = {}
         self._sources: dict[str, _Source] = {}
         self._outdoor_default = float(outdoor)
         self._outdoor: dict[str, float] = {}
+        self._ext_c: np.ndarray | None = None
+        self._ext_pos: dict[str, list[int]] = {}
         self.outdoor_hook = outdoor_hook
         self.c = np.zeros(self.n)
-        """Concentrations, kg/m3, in :attr:`zones` order (write with :meth:`set_concentration`)."""
+        """Concentrations, kg/m3, in :attr:`zones` order: a new array after every step (write with
+        :meth:`set_concentration`)."""
         self._dt = float(dt)
         self._t_anchor = float(t0)
         self._k = 0
@@ -370,15 +384,15 @@ class Multizone:
         if idx is None:
             raise InputError(f"unknown door {door_id!r} in the topology graph")
         for k in idx:
-            if self._links[k].is_open != bool(open):
-                self._links[k].is_open = bool(open)
+            if self._lopen[k] != bool(open):
+                self._lopen[k] = bool(open)
                 self._dirty = True
 
     def door_open(self, door_id: str) -> bool:
         idx = self._doors.get(door_id)
         if idx is None:
             raise InputError(f"unknown door {door_id!r} in the topology graph")
-        return self._links[idx[0]].is_open
+        return bool(self._lopen[idx[0]])
 
     def set_ach(self, zone: str, ach: float) -> None:
         """Set a zone's ventilation rate, air changes per hour (supply = exhaust)."""
@@ -428,8 +442,13 @@ class Multizone:
         id). Does not refactorise."""
         if default is not None:
             self._outdoor_default = float(default)
+            self._ext_c = None  # every opening without its own value changes
         if openings:
-            self._outdoor.update({k: float(v) for k, v in openings.items()})
+            for k, v in openings.items():
+                self._outdoor[k] = float(v)
+                if self._ext_c is not None:
+                    for i in self._ext_pos.get(k, ()):
+                        self._ext_c[i] = float(v)
 
     def exterior_openings(self) -> list[Opening]:
         """Every place outdoor air enters, with positions when built from a SiteGraph."""
@@ -470,7 +489,7 @@ class Multizone:
         src = _Source(self._new_id(source_id), self._zone(zone), float(start), math.inf if stop is None else float(stop))
         if isinstance(rate, RateCurve):
             src.curve = rate
-        elif isinstance(rate, tuple):
+        elif isinstance(rate, tuple | list) and len(rate) == 2:
             src.curve = RateCurve(tuple(map(float, rate[0])), tuple(map(float, rate[1])), interp)
         elif callable(rate):
             src.fn = rate
@@ -512,25 +531,17 @@ class Multizone:
         q_vent = self.ach * self.volume / 3600.0
         out = q_vent.copy()  # total outflow of each zone, m3/s
         out_ext = q_vent.copy()  # outflow to outside
-        rows, cols, vals = [], [], []
-        ext_zone, ext_q, ext_id = list(range(n)), list(q_vent), list(self.zones)
-        for ln in self._links:
-            q = ln.q_open if ln.is_open else ln.q_shut
-            if q <= 0:
-                continue
-            if ln.a >= 0 and ln.b >= 0:
-                rows += [ln.a, ln.b]
-                cols += [ln.b, ln.a]
-                vals += [-q, -q]
-                out[ln.a] += q
-                out[ln.b] += q
-            else:
-                z = max(ln.a, ln.b)
-                out[z] += q
-                out_ext[z] += q
-                ext_zone.append(z)
-                ext_q.append(q)
-                ext_id.append(ln.key)
+        q_link = np.where(self._lopen, self._lq_open, self._lq_shut)
+        ia, ib, qi = self._la[self._inner], self._lb[self._inner], q_link[self._inner]
+        rows, cols, vals = [ia, ib], [ib, ia], [-qi, -qi]
+        out += np.bincount(ia, qi, n) + np.bincount(ib, qi, n)
+        qo = q_link[self._outer]
+        out += np.bincount(self._outer_zone, qo, n)
+        out_ext += np.bincount(self._outer_zone, qo, n)
+        ext_zone = [np.arange(n), self._outer_zone]
+        ext_q = [q_vent, qo]
+        ext_id = self.zones + self._outer_keys  # a new list: directed-flow ids are appended below
+        f_rows, f_cols, f_vals, fe_zone, fe_q = [], [], [], [], []
         net = np.zeros(n)
         for fid, (a, b, q) in self._flows.items():
             if q <= 0:
@@ -541,12 +552,12 @@ class Multizone:
             if b >= 0:
                 net[b] += q
             if a >= 0 and b >= 0:
-                rows.append(b)
-                cols.append(a)
-                vals.append(-q)
+                f_rows.append(b)
+                f_cols.append(a)
+                f_vals.append(-q)
             elif a < 0:
-                ext_zone.append(b)
-                ext_q.append(q)
+                fe_zone.append(b)
+                fe_q.append(q)
                 ext_id.append(fid)
             else:
                 out_ext[a] += q
@@ -558,10 +569,18 @@ class Multizone:
         diag = out + self.sink * self.volume
         if with_storage:
             diag = diag + self.volume / self._dt
-        A = csc_matrix((vals, (rows, cols)), shape=(n, n)) + diags(diag, format="csc")
-        self._ext_zone = np.asarray(ext_zone, dtype=np.int64)
-        self._ext_q = np.asarray(ext_q, dtype=float)
+        rows.append(np.asarray(f_rows, dtype=np.int64))
+        cols.append(np.asarray(f_cols, dtype=np.int64))
+        vals.append(np.asarray(f_vals, dtype=float))
+        A = csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)) \
+            + diags(diag, format="csc")
+        self._ext_zone = np.concatenate([*ext_zone, np.asarray(fe_zone, dtype=np.int64)])
+        self._ext_q = np.concatenate([*ext_q, np.asarray(fe_q, dtype=float)])
         self._ext_id = ext_id
+        self._ext_pos: dict[str, list[int]] = {}
+        for i, k in enumerate(ext_id):
+            self._ext_pos.setdefault(k, []).append(i)
+        self._ext_c = None
         self._loss = out_ext + self.sink * self.volume
         return A.tocsc()
 
@@ -574,9 +593,11 @@ class Multizone:
         self.factorisations += 1
 
     def _ext_concentrations(self) -> np.ndarray:
-        d, get = self._outdoor_default, self._outdoor.get
-        return np.array([get(k, d) for k in self._ext_id], dtype=float) if self._outdoor else \
-            np.full(len(self._ext_id), d)
+        """Outdoor concentration (kg/m3) at each inflow term, cached until the boundary or flows change."""
+        if self._ext_c is None:
+            d, get = self._outdoor_default, self._outdoor.get
+            self._ext_c = np.array([get(k, d) for k in self._ext_id], dtype=float)
+        return self._ext_c
 
     def _source_mass(self, t0: float, t1: float) -> np.ndarray:
         m = np.zeros(self.n)
@@ -628,12 +649,23 @@ class Multizone:
             else:
                 self.step()
 
+    def ode_system(self, t: float | None = None) -> tuple[csc_matrix, np.ndarray, np.ndarray]:
+        """The continuous system ``V dC/dt = -K C + b`` in its current state: ``(K, V, b)`` with K (m3/s,
+        sparse), V (m3) and b (kg/s) = the sources' rates at ``t`` (default: now) plus the inflow of
+        outdoor gas. For cross-checks against other integrators; bursts are not included."""
+        K = self._assemble(with_storage=False)  # the inflow and loss terms do not depend on dt
+        t = self.t if t is None else t
+        b = np.zeros(self.n)
+        for src in self._sources.values():
+            b[src.zone] += src.rate_at(t)
+        b += np.bincount(self._ext_zone, weights=self._ext_q * self._ext_concentrations(), minlength=self.n)
+        return K, self.volume.copy(), b
+
     def steady_state(self, source_rates: Mapping[str, float] | None = None) -> np.ndarray:
         """The steady concentrations (kg/m3) for constant sources: ``source_rates`` (zone -> kg/s) or the
         rates of the model's sources at the current time, with the current outdoor concentrations.
         Raises :class:`InputError` when some zone has no path to outside or a sink."""
-        A = self._assemble(with_storage=False)
-        self._dirty = True  # the stored terms now belong to the steady matrix; rebuild before stepping
+        A = self._assemble(with_storage=False)  # the inflow and loss terms do not depend on dt
         s = np.zeros(self.n)
         if source_rates is None:
             for src in self._sources.values():
