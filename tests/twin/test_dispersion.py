@@ -344,3 +344,17 @@ def test_multizone_on_a_built_site():
     m.advance(900.0)
     assert m.c[c_near] > 5 * before
     assert m.max_mass_balance_error < 1e-9
+
+
+def test_ode_system_matches_the_steady_state():
+    from scipy.sparse.linalg import spsolve
+
+    g = _grid(4, 4, np.random.default_rng(3))
+    m = Multizone(g, dt=1.0)
+    m.add_source("r1_1", 2e-3)
+    m.set_outdoor(1e-5)
+    K, V, b = m.ode_system()
+    assert V == pytest.approx(m.volume) and b.sum() == pytest.approx(2e-3 + 1e-5 * m._ext_q.sum())
+    assert spsolve(K.tocsc(), b) == pytest.approx(m.steady_state(), rel=1e-10)
+    m.step()  # the factorisation is still the stepping one
+    assert m.factorisations == 1 and m.mass_balance_error() < 1e-9
