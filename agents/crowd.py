@@ -128,6 +128,9 @@ class Crowd:
         self._stair_ratio = [1.0] * len(self.space_ids) + [
             self.cal.stair_speed_ratio(g.site.stairs[s].riser, g.site.stairs[s].tread) for s in self.stair_ids]
         self.count = [0] * len(areas)  # people in each space (and on each stair)
+        self.space_hazard = np.zeros(len(areas), dtype=bool)  # spaces whose air is hazardous
+        self._sh = [False] * len(areas)
+        self._space_hazard_any = False
         # gates: a door node or a stair; capacity in persons per second
         cap = []
         self.gate_of_node = np.full(n, -1, dtype=np.int64)
@@ -156,7 +159,7 @@ class Crowd:
         self._gate_walkers: list[list[tuple[float, int, int]]] = [[] for _ in cap]  # (arrival, person, version)
         # adjacency as python lists (small per node, fast to scan) plus arrays for the Dijkstra
         self.adj: list[list[tuple[int, float, int, int, int]]] = [[] for _ in range(n)]  # (v, len, space, kind, gate)
-        us, vs, ls, gs = [], [], [], []
+        us, vs, ls, gs, sps = [], [], [], [], []
         self.muster_of_exit = np.full(n, -1, dtype=np.int64)
         self.muster_len = np.zeros(n)
         for a, b, attr in nav.edges(data=True):
@@ -180,11 +183,13 @@ class Crowd:
             for u, v in ((ia, ib), (ib, ia)):
                 gv = gate if k == _STAIR else int(self.gate_of_node[v])
                 self.adj[u].append((v, length, sp, k, gate))
+                sps.append(sp)
                 us.append(u)
                 vs.append(v)
                 ls.append(length)
                 gs.append(gv)
         self._eu = np.asarray(us, dtype=np.int64)
+        self._esp = np.asarray(sps, dtype=np.int64)
         self._ev = np.asarray(vs, dtype=np.int64)
         self._elen = np.asarray(ls, dtype=float)
         self._egate = np.asarray(gs, dtype=np.int64)
@@ -457,6 +462,8 @@ class Crowd:
         bad = self.blocked[self._ev] | self.blocked[self._eu]
         if not protected:
             bad |= self.hazard[self._ev]
+            if self._space_hazard_any:
+                bad |= self.space_hazard[self._esp]
         w[bad] = _INF
         return w
 
@@ -520,6 +527,9 @@ class Crowd:
         """
         at_locked = self._blk[u]
         key = self._field_key(i)
+        in_hazard = self._space_hazard_any and self._sh[self._space[i]] and not key[-1]
+        if in_hazard:
+            at_locked = True  # an exception like a locked door: no cached hop, own space only
         if not at_locked:
             cache = self._hops.get(key)
             if cache is None:
@@ -543,8 +553,10 @@ class Crowd:
             v, length, sp, kind, sgate = e
             if blocked[v] or (hazard[v] and not prot):
                 continue
-            if at_locked and sp != cur_space:
+            if at_locked and sp != cur_space and not (in_hazard and not self._blk[u]):
                 continue  # standing at a locked door: only back into the space one came from
+            if self._space_hazard_any and not prot and self._sh[sp] and not (in_hazard and sp == cur_space):
+                continue  # never into gassed air; those already in it may cross their own space
             if not via[v] and v != tn:
                 continue
             fv = f[v]
@@ -586,6 +598,9 @@ class Crowd:
             gate = self._gon[v]
             w = d
             if gate >= 0:
+                hop = self._choose(i, v)
+                if hop is not None and hop[2] == s and not self._isexit[v]:
+                    continue  # a door whose best way on leads back into this space is a detour
                 b = self.gate_backlog[gate]
                 if b:
                     w = max(w, V_REF * (self._queue_start(gate, t) + b / self._cap_l[gate]))
@@ -1053,6 +1068,24 @@ class Crowd:
             for v in changed:
                 self._scatter(v, "hazard", skip_protected=True)
         else:
+            self._retry_trapped()
+
+    def set_hazard_spaces(self, spaces: Sequence[str], hazardous: bool = True) -> None:
+        """Flag whole spaces (ids) as hazardous (or clear them). Unprotected people route around them;
+        people inside still walk out through them by the quickest way. The hook the gas model calls."""
+        self._poke()
+        changed = False
+        for sid in spaces:
+            k = self.space_index.get(sid)
+            if k is not None and self._sh[k] != hazardous:
+                self._sh[k] = hazardous
+                self.space_hazard[k] = hazardous
+                changed = True
+        if not changed:
+            return
+        self._space_hazard_any = bool(self.space_hazard.any())
+        self._invalidate()
+        if not hazardous:
             self._retry_trapped()
 
     def _scatter(self, v: int, reason: str, skip_protected: bool = False) -> None:

@@ -54,6 +54,7 @@ class Run:
     model: DrillModel
     t0: float
     log: list[tuple[float, str, int, str, str]]
+    hazards: Any = None
 
 
 def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:
@@ -185,7 +186,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
         try:
             graph = load_twin(p)
         except InputError as e:
-            raise InputError(f"site: {e}", where="site") from None
+            raise InputError(str(e), where="site") from None
     closed = [graph.site.find("doors", d, field_name=f"closed[{k}]") for k, d in enumerate(sc.closed)]
     model = DrillModel(graph, seed=seed, flow=sc.flow, closed=closed, replan_interval=sc.replan_interval,
                        log_trajectories=log_trajectories)
@@ -212,14 +213,42 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
             log.append((env.now, "alarm", -1, "", f"{n} people alerted"))
 
         env.process(_alarm())
+    hazards = None
+    if sc.hazards:
+        from .hazards import GasHazards
+
+        hazards = GasHazards(sc, graph, model, log)
+        hazards.start()
+        t0 = min(h.start for h in sc.hazards)
     for k, inj in enumerate(sc.injects):
-        env.process(_inject(model, graph, inj, k, log))
-    return Run(sc, seed, graph, model, t0, log)
+        env.process(_inject(model, graph, inj, k, log, hazards))
+    return Run(sc, seed, graph, model, t0, log, hazards)
 
 
-def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log):
+def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None):
     f = f"injects[{k}]"
     crowd = model.crowd
+    if inj.kind in ("sensor_fail", "sensor_restore", "isolate") and hazards is None:
+        raise InputError(f"{inj.kind} needs a gas hazard in the scenario", where=f"{f}.kind")
+    if inj.kind in ("sensor_fail", "sensor_restore"):
+        arrays = [a for a in (hazards.sensors.gas, hazards.sensors.cameras) if inj.target in a.names
+                  or inj.target in a.ids]
+        if not arrays:
+            names = sorted(hazards.sensors.gas.names + hazards.sensors.cameras.names)
+            raise InputError(f"{inj.target!r} names no modelled sensor; sensors: {', '.join(names) or '(none)'}",
+                             where=f"{f}.target")
+        sensor_array = arrays[0]
+        mode = inj.mode or "dead"
+        params = {"gain": inj.gain} if inj.gain is not None else {}
+    if inj.kind == "isolate":
+        hid = inj.target
+        if hid not in hazards.source_ids:
+            ids = {str(h.id) if h.id is not None else f"H{j + 1}": h.source for j, h in enumerate(model_sc(hazards))}
+            by_source = [i for i, src in ids.items() if src == inj.target]
+            if not by_source:
+                raise InputError(f"{inj.target!r} names no hazard (ids: {', '.join(ids)}) or source",
+                                 where=f"{f}.target")
+            hid = by_source[0]
     if inj.kind in ("block", "unblock"):
         if not inj.target:
             raise InputError("needs a target door", where=f"{f}.target")
@@ -242,9 +271,20 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log):
             detail = detail or f"{n} people alerted"
         elif inj.kind == "evacuate":
             crowd.evacuate(np.arange(crowd.n))
+        elif inj.kind == "sensor_fail":
+            sensor_array.fail(inj.target, mode, **params)
+        elif inj.kind == "sensor_restore":
+            sensor_array.restore(inj.target)
+        elif inj.kind == "isolate":
+            hazards.isolate(hid)
         log.append((env.now, f"inject:{inj.kind}", -1, inj.target or "", f"id={inj.id} {detail}".strip()))
 
     return proc()
+
+
+def model_sc(hazards) -> list:
+    """The hazard specs behind a :class:`~drills.hazards.GasHazards`."""
+    return list(hazards.sc.hazards)
 
 
 def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | None = None,
@@ -273,6 +313,8 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
     }
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph
+    if run.hazards is not None:
+        res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
     model.release()
     return res
 

@@ -140,6 +140,16 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
             "t": pa.array([r[1] for r in tr], pa.float64()),
             "node": pa.array([r[2] for r in tr], pa.string()),
         }), tmp / "trajectories.parquet")
+        ts = res.extra.get("timeseries")
+        if ts is not None:
+            sensors, zones = ts
+            pq.write_table(pa.table({
+                "t": pa.array([r[0] for r in sensors] + [r[0] for r in zones], pa.float64()),
+                "kind": pa.array(["sensor"] * len(sensors) + ["zone"] * len(zones), pa.string()),
+                "series": pa.array([r[1] for r in sensors] + [r[1] for r in zones], pa.string()),
+                "value": pa.array([r[2] for r in sensors] + [r[2] for r in zones], pa.float64()),
+                "unit": pa.array([r[3] for r in sensors] + ["ppm"] * len(zones), pa.string()),
+            }), tmp / "timeseries.parquet")
         p = res.people
         cols = {k: pa.array(v) for k, v in p.items() if k not in ("role", "state")}
         cols["role"] = pa.array([ROLES[r] for r in p["role"]], pa.string())

@@ -26,13 +26,14 @@ from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.units import parse_duration, parse_quantity
 
-__all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "load_scenario",
+__all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "HazardSpec", "WeatherSpec",
+           "load_scenario",
            "scenario_from_dict", "scenario_schema", "format_validation_error"]
 
 DEFAULT_SPEED = {"dist": "normal", "mean": 1.34, "sd": 0.26, "min": 0.5, "max": 2.2}
 DEFAULT_PREMOVEMENT = {"dist": "lognormal", "median": "60s", "sigma": 0.5}
 ROLES = ("occupant", "warden", "operator", "responder", "supervisor")
-INJECT_KINDS = ("block", "unblock", "alarm", "evacuate")
+INJECT_KINDS = ("block", "unblock", "alarm", "evacuate", "sensor_fail", "sensor_restore", "isolate")
 
 
 class _Model(BaseModel):
@@ -129,6 +130,8 @@ class Inject(_Model):
     target: str | None = None
     message: str = ""
     site: str | None = None
+    mode: str | None = Field(default=None, description="sensor_fail: dead | stuck | out_of_calibration | inhibited")
+    gain: float | None = Field(default=None, description="sensor_fail out_of_calibration: reading / truth")
 
     @field_validator("time", mode="before")
     @classmethod
@@ -146,6 +149,101 @@ class Inject(_Model):
         return v
 
 
+class HazardSpec(_Model):
+    """A release (CONTRACTS section 3): ``source`` is an equipment item or a space; ``rate`` a mass rate
+    (``0.05 kg/s``) or a curve ``[[time, rate], ...]`` (times after ``start``, linear between points);
+    or ``burst``, an instantaneous mass. ``stop`` ends it (isolation can end it earlier)."""
+
+    kind: Literal["gas_leak"] = "gas_leak"
+    id: str | int | None = None
+    gas: str
+    source: str
+    rate: Any = None
+    burst: float | None = None
+    start: float = 0.0
+    stop: float | None = None
+
+    @field_validator("start", "stop", mode="before")
+    @classmethod
+    def _t(cls, v, info):
+        if v is None:
+            return None
+        t = parse_duration(v, info.field_name)
+        if t < 0:
+            raise ValueError("must not be negative")
+        return t
+
+    @field_validator("burst", mode="before")
+    @classmethod
+    def _burst(cls, v):
+        if v is None:
+            return None
+        m = parse_quantity(v, "mass", "burst")
+        if m <= 0:
+            raise ValueError("must be positive")
+        return m
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _rate(cls, v):
+        if v is None:
+            return None
+        if isinstance(v, list):
+            pts = []
+            for k, p in enumerate(v):
+                if not isinstance(p, list | tuple) or len(p) != 2:
+                    raise ValueError(f"point {k}: expected [time, rate]")
+                t = parse_duration(p[0], f"rate[{k}][0]")
+                r = parse_quantity(p[1], "mass_rate", f"rate[{k}][1]")
+                if r < 0:
+                    raise ValueError(f"point {k}: a release rate must not be negative")
+                pts.append((t, r))
+            if not pts or any(b[0] <= a[0] for a, b in zip(pts, pts[1:], strict=False)):
+                raise ValueError("curve times must be ascending")
+            return pts
+        r = parse_quantity(v, "mass_rate", "rate")
+        if r < 0:
+            raise ValueError("a release rate must not be negative")
+        return r
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.rate is None) == (self.burst is None):
+            raise ValueError("give either rate or burst")
+        if self.stop is not None and self.stop <= self.start:
+            raise ValueError("stop must come after start")
+        return self
+
+    def rate_value(self):
+        """kg/s, or a (times, rates) curve for the dispersion models."""
+        if isinstance(self.rate, list):
+            return ([p[0] for p in self.rate], [p[1] for p in self.rate])
+        return float(self.rate)
+
+
+class WeatherSpec(_Model):
+    """One outdoor field: ``wind_from`` in degrees clockwise from north (+y), the meteorological
+    convention; Pasquill-Gifford ``stability`` A-F; ``terrain`` rural or urban (Briggs coefficients)."""
+
+    wind_speed: float = 3.0
+    wind_from: float = 270.0
+    stability: Literal["A", "B", "C", "D", "E", "F"] = "D"
+    terrain: Literal["rural", "urban"] = "rural"
+
+    @field_validator("wind_speed", mode="before")
+    @classmethod
+    def _u(cls, v):
+        u = parse_quantity(v, "speed", "wind_speed")
+        if u <= 0:
+            raise ValueError("must be positive")
+        return u
+
+    @field_validator("wind_from", mode="before")
+    @classmethod
+    def _dir(cls, v):
+        return parse_quantity(v, "angle", "wind_from") % 360.0
+
+
 class Scenario(_Model):
     """One drill: a site, a population, cues, and what happens when."""
 
@@ -161,8 +259,15 @@ class Scenario(_Model):
     closed: list[str] = Field(default_factory=list)
     injects: list[Inject] = Field(default_factory=list)
     replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
+    hazards: list[HazardSpec] = Field(default_factory=list)
+    weather: WeatherSpec | None = None
+    hazard_level: str | None = Field(
+        default=None, description="air above this is avoided: IDLH, a concentration ('10 %LEL', '50 ppm'); "
+                                  "default IDLH for toxic gases, 10 %LEL for flammable ones")
+    gas_step: float = Field(default=1.0, description="s between gas, detector and exposure updates")
+    record_every: float = Field(default=10.0, description="s between recorded sensor readings and zone levels")
 
-    @field_validator("duration", "replan_interval", mode="before")
+    @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
     @classmethod
     def _t(cls, v, info):
         t = parse_duration(v, info.field_name)

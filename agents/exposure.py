@@ -1,0 +1,116 @@
+"""What people breathe: concentration where each person is, toxic load, IDLH exceedance, incapacitation.
+
+Each gas step the hazard model hands over the zone concentrations (kg/m3); every person inside is given
+the concentration of the zone they stand in or walk through (their current space's zone nearest the node
+they are at or walking to), vectorised over the crowd. The toxic load is ``sum(C^n dt)`` in ppm^n min with
+the gas's probit exponent ``n``; the probit ``Y = a + b ln(load)`` gives the probability ``Phi(Y - 5)``
+(:mod:`twin.gas`). Each person draws one uniform threshold from the ``exposure`` stream at the start, and
+collapses (``incapacitated``) once the probit probability of their load passes it, so the share of people
+who collapse follows the probit while each person's fate is reproducible with the seed.
+
+The probit is a lethality probit (TNO Green Book / CCPS): using it for collapse is a conservative
+simplification for drills, where a person at that load would certainly not walk out unaided.
+People wearing breathing apparatus (``protected``) breathe the zone concentration divided by the assigned
+protection factor of a pressure-demand SCBA, 10,000 (OSHA 29 CFR 1910.134(d)(3)(i)(A), Table 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
+from twin.graph import SiteGraph
+
+from .crowd import INCAPACITATED, SAFE, Crowd
+
+__all__ = ["Exposure", "SCBA_PROTECTION_FACTOR"]
+
+SCBA_PROTECTION_FACTOR = 10_000.0
+
+
+class Exposure:
+    """Accumulates each person's exposure to one gas.
+
+    ``zone_index`` maps zone ids to positions in the concentration arrays that :meth:`update` receives.
+    """
+
+    def __init__(self, crowd: Crowd, graph: SiteGraph, zone_index: dict[str, int], gas: Gas,
+                 rng: np.random.Generator, *, protection_factor: float = SCBA_PROTECTION_FACTOR):
+        self.crowd = crowd
+        self.gas = gas
+        self.rng = rng
+        self.pf = float(protection_factor)
+        nav = graph.nav
+        # zone of each navigation node; doors take the zone of the walker's own space (see _zones)
+        self.node_zone = np.full(len(graph.nodes), -1, dtype=np.int64)
+        for k, nid in enumerate(graph.nodes):
+            a = nav.nodes[nid]
+            if a["kind"] == "cell":
+                self.node_zone[k] = zone_index[a["zone"]]
+            elif a["kind"] == "stair_end":
+                self.node_zone[k] = zone_index[graph.zone_at(a["space"], *a["xy"])]
+        self.space_zone = np.array([zone_index[graph.space_zones[s][0]] for s in crowd.space_ids]
+                                   + [-1] * len(crowd.stair_ids), dtype=np.int64)
+        # a stair pseudo-space breathes the air of its bottom zone
+        for j, sid in enumerate(crowd.stair_ids):
+            st = graph.site.stairs[sid]
+            self.space_zone[len(crowd.space_ids) + j] = zone_index[graph.zone_at(st.bottom, *st.bottom_xy)]
+        self.n = 0
+        self.load = np.zeros(0)  # ppm^n min
+        self.peak = np.zeros(0)  # ppm
+        self.over_idlh = np.zeros(0, dtype=bool)
+        self.threshold = np.zeros(0)
+        self.last_zone = np.zeros(0, dtype=np.int64)
+
+    def _grow(self) -> None:
+        m = self.crowd.n - self.n
+        if m <= 0:
+            return
+        self.load = np.concatenate([self.load, np.zeros(m)])
+        self.peak = np.concatenate([self.peak, np.zeros(m)])
+        self.over_idlh = np.concatenate([self.over_idlh, np.zeros(m, dtype=bool)])
+        self.threshold = np.concatenate([self.threshold, self.rng.uniform(0.0, 1.0, m)])
+        self.last_zone = np.concatenate([self.last_zone, np.full(m, -1, dtype=np.int64)])
+        self.n = self.crowd.n
+
+    def zones(self) -> np.ndarray:
+        """Zone index of each person now (-1: outdoors or no longer exposed)."""
+        c = self.crowd
+        node = c.node
+        nxt = c.nxt
+        space = c.space
+        at = np.where(nxt >= 0, nxt, node)
+        z = np.where(at >= 0, self.node_zone[np.maximum(at, 0)], -1)
+        own = np.where(space >= 0, self.space_zone[np.maximum(space, 0)], -1)
+        z = np.where(z >= 0, z, own)
+        z[space < 0] = -1  # outside the buildings (or collapsed: see update)
+        return z
+
+    def update(self, t: float, dt: float, c_zone: np.ndarray) -> np.ndarray:
+        """Add ``dt`` seconds at zone concentrations ``c_zone`` (kg/m3); returns each person's ppm now and
+        incapacitates those whose threshold the probit passes."""
+        self._grow()
+        if self.n == 0:
+            return np.zeros(0)
+        state = self.crowd.state
+        z = self.zones()
+        # a collapsed person is no longer counted in a space but goes on breathing where they fell
+        z = np.where(z >= 0, z, np.where(state == INCAPACITATED, self.last_zone, -1))
+        self.last_zone = np.where(z >= 0, z, self.last_zone)
+        ppm = np.zeros(self.n)
+        inside = z >= 0
+        ppm[inside] = kgm3_to_ppm(np.maximum(c_zone[z[inside]], 0.0), self.gas)
+        ppm[self.crowd.protected] /= self.pf
+        self.peak = np.maximum(self.peak, ppm)
+        if self.gas.idlh is not None:
+            self.over_idlh |= ppm > self.gas.idlh
+        pr = self.gas.probit
+        if pr is not None:
+            c = ppm if pr.unit == "ppm" else ppm * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
+            self.load += c ** pr.n * (dt / 60.0)
+            hit = np.flatnonzero((self.load > 0) & (state != INCAPACITATED) & (state != SAFE))
+            if len(hit):
+                p = probit_probability(pr.value(self.load[hit]))
+                for i in hit[p > self.threshold[hit]]:
+                    self.crowd.incapacitate(int(i))
+        return ppm

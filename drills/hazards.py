@@ -1,0 +1,310 @@
+"""Gas hazards in a drill: releases, indoor and outdoor dispersion, detectors, exposure and re-routing.
+
+One SimPy process steps the gas every ``gas_step`` seconds (default 1 s) from the first release on:
+
+1. each gas's :class:`~twin.dispersion.Multizone` advances (outdoor releases feed the exterior openings
+   through a :class:`~twin.plume.PuffTrain`);
+2. the detectors read the concentration of the zone they sit in, in their own unit (ppm or %LEL);
+3. every person's exposure grows (:class:`agents.exposure.Exposure`); some collapse;
+4. spaces whose air passes the hazard level (IDLH for toxic gases, 10 %LEL for flammable ones, unless
+   ``hazard_level`` says otherwise) are flagged, so unprotected people route around them and those
+   inside walk out;
+5. sensor readings and zone concentrations are recorded every ``record_every`` seconds.
+
+Everything random comes from the run's named streams (``sensors``, ``exposure``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agents.exposure import Exposure
+from twin.dispersion import Multizone
+from twin.errors import InputError
+from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, ppm_to_kgm3
+from twin.plume import PuffTrain, Weather, plume_hook
+from twin.sensors import build_sensor_arrays
+from twin.units import parse_concentration
+
+if TYPE_CHECKING:
+    from agents.model import DrillModel
+    from twin.graph import SiteGraph
+
+    from .scenario import HazardSpec, Scenario
+
+__all__ = ["GasHazards", "hazard_level_kgm3"]
+
+CAMERA_VISIBLE_PPM = 50.0
+"""A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
+small leak; set the camera's own detection rate in its ``extra``)."""
+
+
+def hazard_level_kgm3(gas: Gas, level: str | None, where: str) -> float:
+    """The concentration (kg/m3) above which a space counts as hazardous for ``gas``."""
+    if level is None or str(level).strip().upper() == "AUTO":
+        if gas.idlh is not None and gas.probit is not None:
+            return ppm_to_kgm3(gas.idlh, gas)
+        if gas.flammable:
+            return ppm_to_kgm3(gas.lel_for() * 1e4 * 0.10, gas)  # 10 %LEL
+        if gas.idlh is not None:
+            return ppm_to_kgm3(gas.idlh, gas)
+        raise InputError(f"{gas.key} has neither an IDLH nor an LEL; give hazard_level", where=where)
+    if str(level).strip().upper() == "IDLH":
+        if gas.idlh is None:
+            raise InputError(f"{gas.key} has no IDLH; give a concentration such as '10 %LEL'", where=where)
+        return ppm_to_kgm3(gas.idlh, gas)
+    try:
+        conc = parse_concentration(level, where)
+    except ValueError as e:
+        raise InputError(str(e), where=where) from None
+    from twin.gas import to_kgm3
+
+    return to_kgm3(conc, gas)
+
+
+@dataclass
+class _GasState:
+    gas: Gas
+    mz: Multizone
+    exposure: Exposure
+    level: float
+    sources: list[str] = field(default_factory=list)
+
+
+class GasHazards:
+    """All gas hazards of one run. Build with the run's graph and model, then :meth:`start`."""
+
+    def __init__(self, sc: Scenario, graph: SiteGraph, model: DrillModel, log: list | None = None):
+        self.sc = sc
+        self.log = log if log is not None else []
+        self.g = graph
+        self.model = model
+        self.env = model.env
+        self.crowd = model.crowd
+        self.dt = sc.gas_step
+        self.t_start = min(h.start for h in sc.hazards)
+        self.weather = None
+        if sc.weather is not None:
+            w = sc.weather
+            self.weather = Weather(w.wind_speed, w.wind_from, w.stability, w.terrain)
+        self.gases: dict[str, _GasState] = {}
+        self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
+        for k, h in enumerate(sc.hazards):
+            self._add_hazard(k, h)
+        site = graph.site
+        self.sensors = build_sensor_arrays(site.sensors.values(), model.streams["sensors"], start=self.t_start)
+        self._sensor_zone = self._zones_of(self.sensors.gas.ids)
+        self._camera_zone = self._zones_of(self.sensors.cameras.ids)
+        self.flagged: set[str] = set()
+        self.records_sensors: list[tuple[float, str, float, str]] = []
+        self.records_zones: list[tuple[float, str, float]] = []
+        self.t_detect: float | None = None
+        self.detect_by: str | None = None
+        self._next_record = self.t_start
+
+    # -------------------------------------------------------------------------------------- set-up
+    def _gas_state(self, gas: Gas, where: str) -> _GasState:
+        st = self.gases.get(gas.key)
+        if st is None:
+            mz = Multizone(self.g, dt=self.dt, t0=0.0)
+            exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
+            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
+            self.gases[gas.key] = st
+        return st
+
+    def _add_hazard(self, k: int, h: HazardSpec) -> None:
+        f = f"hazards[{k}]"
+        try:
+            gas = get_gas(h.gas)
+        except InputError as e:
+            raise InputError(e.message, where=f"{f}.gas") from None
+        st = self._gas_state(gas, f)
+        zone, xy, z = self._source_location(h.source, f"{f}.source")
+        stop = None if h.stop is None else h.stop
+        hid = str(h.id) if h.id is not None else f"H{k + 1}"
+        if zone is not None:
+            if h.burst is not None:
+                sid = st.mz.add_burst(zone, h.burst, h.start, source_id=hid)
+            else:
+                sid = st.mz.add_source(zone, h.rate_value(), h.start, stop, source_id=hid)
+        else:
+            if self.weather is None:
+                raise InputError(f"source {h.source!r} is outdoors: an outdoor release needs weather",
+                                 where=f"{f}.source")
+            rate = None if h.burst is not None else h.rate_value()
+            bursts = [(h.start, h.burst)] if h.burst is not None else []
+            train = PuffTrain(xy, self.weather, height=z, rate=rate, start=h.start, stop=stop, bursts=bursts)
+            prev = st.mz.outdoor_hook
+            hook = plume_hook(train)
+            if prev is None:
+                st.mz.outdoor_hook = hook
+            else:  # several outdoor releases of one gas add up
+                st.mz.outdoor_hook = _sum_hooks(prev, train)
+            sid = hid
+        st.sources.append(sid)
+        self.source_ids[hid] = (gas.key, sid)
+
+    def _source_location(self, name: str, where: str) -> tuple[str | None, tuple[float, float], float]:
+        """Zone (or ``None`` outdoors), xy (m) and height (m) of a release named by equipment or space."""
+        site = self.g.site
+        hits = [e for e in site.equipment.values() if name in (e.id, e.name)]
+        if hits:
+            e = hits[0]
+            x, y, zz = e.position
+            if e.space is not None and e.space in self.g.space_zones:
+                return self.g.zone_at(e.space, x, y), (x, y), zz
+            return None, (x, y), max(zz, 0.0)
+        try:
+            sid = site.find("spaces", name, field_name=where)
+        except InputError:
+            eq = sorted(e.name for e in site.equipment.values())
+            raise InputError(f"{name!r} names no equipment or space; equipment: {', '.join(eq) or '(none)'}",
+                             where=where) from None
+        if sid not in self.g.space_zones:
+            raise InputError(f"space {name!r} is not walkable", where=where)
+        sp = site.spaces[sid]
+        c = sp.footprint.representative_point()
+        return self.g.zone_at(sid, c.x, c.y), (c.x, c.y), sp.elevation + 1.0
+
+    def _zones_of(self, sensor_ids: list[str | None]) -> np.ndarray:
+        """Zone index (in the multizone order, identical for every gas) of each sensor; -1 outdoors."""
+        any_state = next(iter(self.gases.values()))
+        out = np.full(len(sensor_ids), -1, dtype=np.int64)
+        for k, sid in enumerate(sensor_ids):
+            s = self.g.site.sensors.get(sid) if sid else None
+            if s is None or s.space is None or s.space not in self.g.space_zones:
+                continue
+            out[k] = any_state.mz.zone_index[self.g.zone_at(s.space, s.position[0], s.position[1])]
+        return out
+
+    # ---------------------------------------------------------------------------------- the process
+    def start(self) -> None:
+        self.env.process(self._run())
+
+    def _run(self):
+        env = self.env
+        yield env.timeout(max(self.t_start - env.now, 0.0))
+        while True:
+            yield env.timeout(self.dt)
+            self.step(env.now)
+
+    def step(self, t: float) -> None:
+        """Advance the gas to ``t`` and let detectors, people and routes react."""
+        hazardous: set[str] = set()
+        for st in self.gases.values():
+            st.mz.advance(t)
+            st.exposure.update(t, self.dt, st.mz.c)
+            bad = np.flatnonzero(st.mz.c > st.level)
+            for zi in bad:
+                hazardous.add(self.g.zones[st.mz.zones[zi]].space)
+        self._sense(t)
+        if hazardous != self.flagged:
+            gone = self.flagged - hazardous
+            new = hazardous - self.flagged
+            if gone:
+                self.crowd.set_hazard_spaces(sorted(gone), False)
+            if new:
+                self.crowd.set_hazard_spaces(sorted(new), True)
+                self.model_log("hazard_zone", ",".join(sorted(self.g.site.spaces[s].name for s in new)))
+            self.flagged = hazardous
+        if t + 1e-9 >= self._next_record:
+            self._record(t)
+            self._next_record += self.sc.record_every
+
+    def model_log(self, kind: str, detail: str) -> None:
+        self.log.append((self.env.now, kind, -1, "", detail))
+
+    def _true_values(self) -> np.ndarray:
+        det = self.sensors.gas
+        out = np.zeros(len(det.names))
+        for k, (spec, zi) in enumerate(zip(det.specs, self._sensor_zone, strict=True)):
+            if zi < 0 or spec.gas is None:
+                continue
+            try:
+                key = get_gas(spec.gas).key
+            except InputError:
+                continue
+            st = self.gases.get(key)
+            if st is None:
+                continue
+            c = float(st.mz.c[zi])
+            out[k] = kgm3_to_ppm(c, st.gas) if spec.unit == "ppm" else (
+                kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+        return out
+
+    def _sense(self, t: float) -> None:
+        det = self.sensors.gas
+        if len(det.names):
+            det.update(t, self._true_values())
+            if self.t_detect is None and det.exceedances:
+                ex = det.exceedances[0]
+                self.t_detect, self.detect_by = ex.t, ex.name
+        cams = self.sensors.cameras
+        if len(cams.names):
+            visible = np.zeros(len(cams.names), dtype=bool)
+            for st in self.gases.values():
+                zi = self._camera_zone
+                ok = zi >= 0
+                ppm = np.zeros(len(zi))
+                ppm[ok] = kgm3_to_ppm(st.mz.c[zi[ok]], st.gas)
+                visible |= ppm > CAMERA_VISIBLE_PPM
+            cams.update(t, visible)
+            if self.t_detect is None:
+                hits = [a for a in cams.alarms if a.true_positive]
+                if hits:
+                    self.t_detect, self.detect_by = hits[0].t, hits[0].name
+
+    def _record(self, t: float) -> None:
+        det = self.sensors.gas
+        if len(det.names):
+            for name, unit, v in zip(det.names, det.units, det.reading, strict=True):
+                self.records_sensors.append((t, name, float(v), unit))
+        for st in self.gases.values():
+            ppm = kgm3_to_ppm(st.mz.c, st.gas)
+            for zi in np.flatnonzero(ppm > 1e-3):
+                self.records_zones.append((t, f"{st.gas.key}:{st.mz.zones[zi]}", float(ppm[zi])))
+
+    # ---------------------------------------------------------------------------------- commands
+    def isolate(self, hazard_id: str) -> None:
+        """Stop a release now (the isolation step of a workflow)."""
+        key, sid = self.source_ids[hazard_id]
+        self.gases[key].mz.isolate(sid, self.env.now)
+
+    # -------------------------------------------------------------------------------------- KPIs
+    def kpis(self, t0: float) -> dict[str, Any]:
+        n = self.crowd.n
+        exposed = np.zeros(n, dtype=bool)
+        first = self.gases[get_gas(self.sc.hazards[0].gas).key]
+        for st in self.gases.values():
+            st.exposure._grow()
+            exposed |= st.exposure.over_idlh[:n]
+        load = first.exposure.load[:n]
+        peak = first.exposure.peak[:n]
+        pr = first.gas.probit
+        return {
+            "t_detect": None if self.t_detect is None else round(self.t_detect - t0, 3),
+            "detected_by": self.detect_by,
+            "exposed_idlh": int(exposed.sum()),
+            "peak_dose": round(float(load.max()), 6) if n and pr is not None else None,
+            "peak_dose_unit": f"{pr.unit}^{pr.n:g} min" if pr is not None else None,
+            "peak_ppm": round(float(peak.max()), 3) if n else None,
+            "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
+            "mass_balance_error": max(st.mz.max_mass_balance_error for st in self.gases.values()),
+        }
+
+
+def _sum_hooks(prev, train: PuffTrain):
+    """An outdoor hook adding ``train``'s concentrations to what ``prev`` set."""
+    add = plume_hook(train)
+
+    def hook(t: float, mz: Multizone) -> None:
+        prev(t, mz)
+        before = dict(mz._outdoor)
+        add(t, mz)
+        mz.set_outdoor(openings={k: v + before.get(k, 0.0) for k, v in mz._outdoor.items()})
+
+    return hook
+
