@@ -214,10 +214,12 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
 
         env.process(_alarm())
     hazards = None
+    if sc.sensors and not sc.hazards:
+        raise InputError("detectors are simulated only with a gas hazard in the scenario", where="sensors")
     if sc.hazards:
-        from .hazards import GasHazards
+        from .hazards import GasHazards, scenario_sensors
 
-        hazards = GasHazards(sc, graph, model, log)
+        hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph))
         hazards.start()
         t0 = min(h.start for h in sc.hazards)
     for k, inj in enumerate(sc.injects):

@@ -35,11 +35,49 @@ if TYPE_CHECKING:
 
     from .scenario import HazardSpec, Scenario
 
-__all__ = ["GasHazards", "hazard_level_kgm3"]
+__all__ = ["GasHazards", "hazard_level_kgm3", "scenario_sensors"]
 
 CAMERA_VISIBLE_PPM = 50.0
 """A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
 small leak; set the camera's own detection rate in its ``extra``)."""
+
+
+def scenario_sensors(specs: list[dict], graph: SiteGraph) -> list:
+    """Detectors listed in a scenario (the sketch's sensor fields: name, kind, gas, space, at, setpoints,
+    t90, noise, period, extra), placed in the site; ``at`` z is the height above the space's floor."""
+    from pydantic import ValidationError
+    from shapely.geometry import Point
+
+    from twin.site import Sensor
+    from twin.sketch import SensorIn, sketch_guid
+
+    from .scenario import format_validation_error
+
+    out = []
+    taken = {s.name for s in graph.site.sensors.values()}
+    for k, raw in enumerate(specs):
+        f = f"sensors[{k}]"
+        try:
+            spec = SensorIn.model_validate(raw)
+        except ValidationError as e:
+            where, msg = format_validation_error(e)
+            raise InputError(msg, where=f"{f}.{where}") from None
+        if spec.name in taken:
+            raise InputError(f"a sensor named {spec.name!r} already exists", where=f"{f}.name")
+        taken.add(spec.name)
+        sid = graph.site.find("spaces", spec.space, field_name=f"{f}.space")
+        sp = graph.site.spaces[sid]
+        gap = sp.footprint.distance(Point(spec.at[0], spec.at[1]))
+        if gap > 0.5:
+            raise InputError(f"'at' lies {gap:.2f} m outside space {spec.space!r}", where=f"{f}.at")
+        if [c.value for c in spec.setpoints] != sorted(c.value for c in spec.setpoints):
+            raise InputError("setpoints must be in ascending order", where=f"{f}.setpoints")
+        z = sp.elevation + (spec.at[2] if len(spec.at) == 3 else 1.5)
+        out.append(Sensor(id=sketch_guid("sensor", "scenario", spec.name), name=spec.name, kind=spec.kind,
+                          position=(spec.at[0], spec.at[1], z), space=sid, storey=sp.storey, gas=spec.gas,
+                          setpoints=list(spec.setpoints), t90=spec.t90, noise=spec.noise, period=spec.period,
+                          extra=dict(spec.extra)))
+    return out
 
 
 def hazard_level_kgm3(gas: Gas, level: str | None, where: str) -> float:
@@ -77,7 +115,8 @@ class _GasState:
 class GasHazards:
     """All gas hazards of one run. Build with the run's graph and model, then :meth:`start`."""
 
-    def __init__(self, sc: Scenario, graph: SiteGraph, model: DrillModel, log: list | None = None):
+    def __init__(self, sc: Scenario, graph: SiteGraph, model: DrillModel, log: list | None = None,
+                 extra_sensors: list | None = None):
         self.sc = sc
         self.log = log if log is not None else []
         self.g = graph
@@ -94,8 +133,10 @@ class GasHazards:
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
         for k, h in enumerate(sc.hazards):
             self._add_hazard(k, h)
-        site = graph.site
-        self.sensors = build_sensor_arrays(site.sensors.values(), model.streams["sensors"], start=self.t_start)
+        self.all_sensors = dict(graph.site.sensors)
+        for extra in extra_sensors or []:
+            self.all_sensors[extra.id] = extra
+        self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_start)
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
         self._camera_zone = self._zones_of(self.sensors.cameras.ids)
         self.flagged: set[str] = set()
@@ -174,7 +215,7 @@ class GasHazards:
         any_state = next(iter(self.gases.values()))
         out = np.full(len(sensor_ids), -1, dtype=np.int64)
         for k, sid in enumerate(sensor_ids):
-            s = self.g.site.sensors.get(sid) if sid else None
+            s = self.all_sensors.get(sid) if sid else None
             if s is None or s.space is None or s.space not in self.g.space_zones:
                 continue
             out[k] = any_state.mz.zone_index[self.g.zone_at(s.space, s.position[0], s.position[1])]

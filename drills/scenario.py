@@ -260,6 +260,8 @@ class Scenario(_Model):
     injects: list[Inject] = Field(default_factory=list)
     replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
     hazards: list[HazardSpec] = Field(default_factory=list)
+    sensors: list[dict[str, Any]] = Field(
+        default_factory=list, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
     hazard_level: str | None = Field(
         default=None, description="air above this is avoided: IDLH, a concentration ('10 %LEL', '50 ppm'); "

@@ -146,3 +146,16 @@ def test_run_json_has_hazard_kpis(capsys, tmp_path):
         assert key in k
     assert k["t_alarm"] == 30.0  # measured from the leak's start
     assert (tmp_path / "r" / "timeseries.parquet").exists()
+
+
+def test_scenario_listed_sensor_detects_and_bad_sensor_is_refused(tmp_path, capsys):
+    extra = {"name": "GD-X", "gas": "H2S", "space": "West", "at": [2, 1.5, 0.5], "setpoints": ["5 ppm"]}
+    res = run_drill(tmp_path, _two_way_site(), _scenario(
+        "0.01 kg/s", sensors=[extra], injects=[{"id": 1, "time": 0, "kind": "sensor_fail", "target": "GD-1"}]))
+    assert res.kpis["detected_by"] == "GD-X"
+    from tests.agents.conftest import write_drill
+
+    bad = dict(extra, at=[50, 50])
+    p = write_drill(tmp_path / "bad", _two_way_site(), _scenario("0.01 kg/s", sensors=[bad]), name="bad_sensor")
+    code, out = _cli(capsys, "run", str(p), "--out", str(tmp_path / "never"))
+    assert code == 1 and "sensors[0].at" in out.err and "bad_sensor" in out.err and "outside" in out.err
