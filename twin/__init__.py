@@ -4,10 +4,38 @@ Nothing here knows about agents or drills.
 """
 
 from .errors import ImportWarningRecord, InputError
+from .gas import (
+    GASES,
+    Gas,
+    Probit,
+    get_gas,
+    kgm3_to_lel,
+    kgm3_to_ppm,
+    known_gases,
+    lel_to_kgm3,
+    lethality,
+    ppm_to_kgm3,
+    probit_probability,
+    to_kgm3,
+    toxic_load,
+)
 from .site import Alarm, Building, Door, Equipment, MusterPoint, Sensor, Site, Space, Stair, Storey
 from .units import Concentration, parse_concentration, parse_duration, parse_quantity
 
 __all__ = [
+    "GASES",
+    "Gas",
+    "Probit",
+    "get_gas",
+    "kgm3_to_lel",
+    "kgm3_to_ppm",
+    "known_gases",
+    "lel_to_kgm3",
+    "lethality",
+    "ppm_to_kgm3",
+    "probit_probability",
+    "to_kgm3",
+    "toxic_load",
     "Alarm",
     "Building",
     "Concentration",
