@@ -1,0 +1,54 @@
+"""Exposure arithmetic: toxic load, IDLH, probit collapse, breathing apparatus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.crowd import Person
+from agents.exposure import SCBA_PROTECTION_FACTOR, Exposure
+from agents.model import DrillModel
+from tests.agents.test_crowd import corridor_site
+from twin.gas import get_gas, ppm_to_kgm3
+from twin.graph import build_graph
+
+
+def _setup(protected=False, n=1):
+    g = build_graph(corridor_site(length=10.0))  # one zone
+    m = DrillModel(g, seed=4)
+    m.add_people([Person("C", (5.0, 1.0), 1.0, 0.0, protected=protected) for _ in range(n)])
+    zone_index = {z: k for k, z in enumerate(sorted(g.zones))}
+    gas = get_gas("H2S")
+    return m, Exposure(m.crowd, g, zone_index, gas, m.streams["exposure"]), gas
+
+
+def test_constant_exposure_load_is_c_to_the_n_times_minutes():
+    m, ex, gas = _setup()
+    c = np.array([ppm_to_kgm3(40.0, gas)])
+    for _ in range(120):
+        ex.update(0.0, 1.0, c)  # 2 minutes at 40 ppm
+    pr = gas.probit
+    assert ex.load[0] == pytest.approx(40.0 ** pr.n * 2.0, rel=1e-9)
+    assert ex.peak[0] == pytest.approx(40.0, rel=1e-9)
+    assert not ex.over_idlh[0]  # IDLH of H2S is 100 ppm
+    ex.update(0.0, 1.0, np.array([ppm_to_kgm3(150.0, gas)]))
+    assert ex.over_idlh[0]
+
+
+def test_breathing_apparatus_divides_the_concentration():
+    m, ex, gas = _setup(protected=True)
+    ex.update(0.0, 60.0, np.array([ppm_to_kgm3(5000.0, gas)]))
+    assert ex.peak[0] == pytest.approx(5000.0 / SCBA_PROTECTION_FACTOR, rel=1e-9)
+
+
+def test_collapse_follows_the_probit():
+    """At a load whose probit probability is p, about a share p of many people collapse."""
+    m, ex, gas = _setup(n=400)
+    pr = gas.probit
+    # concentration that gives probit 5 (p = 0.5) after 10 minutes
+    c_ppm = (np.exp((5.0 - pr.a) / pr.b) / 10.0) ** (1.0 / pr.n)
+    c = np.array([ppm_to_kgm3(c_ppm, gas)])
+    for _ in range(10):
+        ex.update(0.0, 60.0, c)
+    share = m.crowd.state_counts()["incapacitated"] / 400
+    assert share == pytest.approx(0.5, abs=0.08)
