@@ -32,7 +32,7 @@ app.add_typer(twin_app, name="twin")
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_SITE = ROOT / "ifc_models" / "chemical_plant.ifc"
-BUNDLED_SCENARIO = ROOT / "scenarios" / "plant_evacuation.yaml"
+BUNDLED_SCENARIO = ROOT / "scenarios" / "plant_h2s_leak.yaml"
 
 console = Console(stderr=False)
 

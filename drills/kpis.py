@@ -88,7 +88,9 @@ def _bound(run: Run) -> dict[str, Any]:
         return {}
     c = run.model.crowd
     n = c.n
-    must = np.flatnonzero(c.must_leave[:n] & np.isfinite(c.t_aware[:n]))
+    # the people who got out: the bound relaxes the problem for them (no gas, no behaviour), so it holds
+    # even when others were trapped or collapsed on the way
+    must = np.flatnonzero(c.must_leave[:n] & np.isfinite(c.t_aware[:n]) & (c.state[:n] == SAFE))
     if len(must) == 0:
         return {}
     spaces = [c.space_ids[s] for s in _start_space(c, must)]
