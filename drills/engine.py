@@ -214,14 +214,15 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
 
         env.process(_alarm())
     hazards = None
-    if sc.sensors and not sc.hazards:
+    has_gas = bool(sc.hazards) or any(inj.kind == "leak" for inj in sc.injects)
+    if sc.sensors and not has_gas:
         raise InputError("detectors are simulated only with a gas hazard in the scenario", where="sensors")
-    if sc.hazards:
+    if has_gas:
         from .hazards import GasHazards, scenario_sensors
 
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph))
         hazards.start()
-        t0 = min(h.start for h in sc.hazards)
+        t0 = min(h.start for h in sc.hazards) if sc.hazards else hazards.t_start
     for k, inj in enumerate(sc.injects):
         env.process(_inject(model, graph, inj, k, log, hazards))
     return Run(sc, seed, graph, model, t0, log, hazards)

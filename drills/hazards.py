@@ -124,14 +124,12 @@ class GasHazards:
         self.env = model.env
         self.crowd = model.crowd
         self.dt = sc.gas_step
-        self.t_start = min(h.start for h in sc.hazards)
-        self.weather = None
-        if sc.weather is not None:
-            w = sc.weather
-            self.weather = Weather(w.wind_speed, w.wind_from, w.stability, w.terrain)
+        self.specs = all_hazards(sc)
+        self.t_start = min(h.start for h in self.specs)
+        self.weather = _weather(sc)
         self.gases: dict[str, _GasState] = {}
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
-        for k, h in enumerate(sc.hazards):
+        for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         self.all_sensors = dict(graph.site.sensors)
         for extra in extra_sensors or []:
@@ -163,7 +161,12 @@ class GasHazards:
         except InputError as e:
             raise InputError(e.message, where=f"{f}.gas") from None
         st = self._gas_state(gas, f)
-        zone, xy, z = self._source_location(h.source, f"{f}.source")
+        if h.at is not None:
+            if len(h.at) not in (2, 3):
+                raise InputError("expected [x, y] or [x, y, z] in metres", where=f"{f}.at")
+            zone, xy, z = None, (float(h.at[0]), float(h.at[1])), float(h.at[2]) if len(h.at) == 3 else 1.0
+        else:
+            zone, xy, z = self._source_location(h.source, f"{f}.source")
         stop = None if h.stop is None else h.stop
         hid = str(h.id) if h.id is not None else f"H{k + 1}"
         if zone is not None:
@@ -318,7 +321,7 @@ class GasHazards:
     def kpis(self, t0: float) -> dict[str, Any]:
         n = self.crowd.n
         exposed = np.zeros(n, dtype=bool)
-        first = self.gases[get_gas(self.sc.hazards[0].gas).key]
+        first = self.gases[get_gas(self.specs[0].gas).key]
         for st in self.gases.values():
             st.exposure._grow()
             exposed |= st.exposure.over_idlh[:n]
@@ -335,6 +338,46 @@ class GasHazards:
             "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
             "mass_balance_error": max(st.mz.max_mass_balance_error for st in self.gases.values()),
         }
+
+
+def all_hazards(sc: Scenario) -> list[HazardSpec]:
+    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
+    inject's time)."""
+    out = list(sc.hazards)
+    for inj in sc.injects:
+        if inj.kind == "leak" and inj.hazard is not None:
+            h = inj.hazard
+            out.append(h.model_copy(update={
+                "start": inj.time + h.start,
+                "stop": None if h.stop is None else inj.time + h.stop,
+                "id": h.id if h.id is not None else f"inject-{inj.id}",
+            }))
+    return out
+
+
+def _weather(sc: Scenario):
+    """A constant :class:`Weather`, or a :class:`WeatherSeries` when ``wind_shift`` injects change it."""
+    from twin.plume import WeatherSeries
+
+    def w(spec) -> Weather:
+        return Weather(spec.wind_speed, spec.wind_from, spec.stability, spec.terrain)
+
+    shifts = sorted((inj.time, inj.weather) for inj in sc.injects if inj.kind == "wind_shift" and inj.weather)
+    if sc.weather is None and not shifts:
+        return None
+    from .scenario import WeatherSpec
+
+    base = w(sc.weather or WeatherSpec())
+    if not shifts:
+        return base
+    times, weathers = [0.0], [base]
+    for t, spec in shifts:
+        if t <= times[-1]:
+            times[-1], weathers[-1] = t, w(spec)
+        else:
+            times.append(t)
+            weathers.append(w(spec))
+    return WeatherSeries(tuple(times), tuple(weathers))
 
 
 def _sum_hooks(prev, train: PuffTrain):

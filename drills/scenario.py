@@ -33,7 +33,8 @@ __all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject
 DEFAULT_SPEED = {"dist": "normal", "mean": 1.34, "sd": 0.26, "min": 0.5, "max": 2.2}
 DEFAULT_PREMOVEMENT = {"dist": "lognormal", "median": "60s", "sigma": 0.5}
 ROLES = ("occupant", "warden", "operator", "responder", "supervisor")
-INJECT_KINDS = ("block", "unblock", "alarm", "evacuate", "sensor_fail", "sensor_restore", "isolate")
+INJECT_KINDS = ("block", "unblock", "alarm", "evacuate", "sensor_fail", "sensor_restore", "isolate", "message",
+                "wind_shift", "leak")
 
 
 class _Model(BaseModel):
@@ -132,6 +133,16 @@ class Inject(_Model):
     site: str | None = None
     mode: str | None = Field(default=None, description="sensor_fail: dead | stuck | out_of_calibration | inhibited")
     gain: float | None = Field(default=None, description="sensor_fail out_of_calibration: reading / truth")
+    weather: WeatherSpec | None = Field(default=None, description="wind_shift: the weather from this time on")
+    hazard: HazardSpec | None = Field(default=None, description="leak: a further release starting at `time`")
+
+    @model_validator(mode="after")
+    def _kind_fields(self):
+        if self.kind == "wind_shift" and self.weather is None:
+            raise ValueError("a wind_shift needs weather: {wind_speed, wind_from, stability}")
+        if self.kind == "leak" and self.hazard is None:
+            raise ValueError("a leak needs hazard: {gas, source, rate}")
+        return self
 
     @field_validator("time", mode="before")
     @classmethod
@@ -158,6 +169,8 @@ class HazardSpec(_Model):
     id: str | int | None = None
     gas: str
     source: str
+    at: list[float] | None = Field(default=None, description="[x, y, z] m: an outdoor release at this point "
+                                                             "(source is then just its label)")
     rate: Any = None
     burst: float | None = None
     start: float = 0.0
@@ -242,6 +255,9 @@ class WeatherSpec(_Model):
     @classmethod
     def _dir(cls, v):
         return parse_quantity(v, "angle", "wind_from") % 360.0
+
+
+Inject.model_rebuild()
 
 
 class Scenario(_Model):

@@ -159,3 +159,40 @@ def test_scenario_listed_sensor_detects_and_bad_sensor_is_refused(tmp_path, caps
     p = write_drill(tmp_path / "bad", _two_way_site(), _scenario("0.01 kg/s", sensors=[bad]), name="bad_sensor")
     code, out = _cli(capsys, "run", str(p), "--out", str(tmp_path / "never"))
     assert code == 1 and "sensors[0].at" in out.err and "bad_sensor" in out.err and "outside" in out.err
+
+
+def test_leak_and_wind_shift_injects(tmp_path):
+    """A second leak by inject starts at its time; an outdoor release reaches the building only while the
+    wind blows towards it, so a wind shift away from the building stops the indoor rise."""
+    site = _two_way_site()
+    site["equipment"].append({"name": "T-9", "kind": "tank", "space": "West", "at": [5, 1.5, 0.5]})
+    inj = [{"id": 7, "time": "1min", "kind": "leak", "message": "second leak at T-9",
+            "hazard": {"gas": "H2S", "source": "T-9", "rate": "0.01 kg/s"}},
+           {"id": 8, "time": "30s", "kind": "message", "message": "control room: smell of gas reported"}]
+    res = run_drill(tmp_path, site, _scenario(None, injects=inj))
+    assert res.kpis["t_detect"] is not None and res.kpis["t_detect"] > 0  # measured from the inject leak at 1 min
+    kinds = [e[1] for e in res.events]
+    assert "inject:leak" in kinds and "inject:message" in kinds
+
+    # outdoors: a release 30 m west of the building, wind from the west blowing gas into the west door
+    def outdoor(shift: bool) -> dict:
+        sc = {"population": [{"where": "Room", "count": 4}], "duration": "12min", "record_every": "5s",
+              "weather": {"wind_speed": "2 m/s", "wind_from": 270, "stability": "F"},
+              "hazards": [{"gas": "NH3", "source": "truck", "at": [-30, 1.5, 1.0], "rate": "0.5 kg/s"}]}
+        if shift:
+            sc["injects"] = [{"id": 1, "time": "2min", "kind": "wind_shift",
+                              "weather": {"wind_speed": "2 m/s", "wind_from": 90, "stability": "F"}}]
+        return sc
+
+    steady = run_drill(tmp_path / "o1", _two_way_site(), outdoor(False))
+    shifted = run_drill(tmp_path / "o2", _two_way_site(), outdoor(True))
+
+    def indoor_ppm(res, t0: float, t1: float) -> float:
+        _, zones = res.extra["timeseries"]
+        return max((v for t, z, v in zones if z.startswith("NH3:") and t0 <= t <= t1), default=0.0)
+
+    assert steady.kpis["gas_released_kg"] == pytest.approx(0.0)  # outdoor mass is not counted indoors
+    assert indoor_ppm(steady, 600, 720) > 1.0
+    # after the shift no more gas comes in: the indoor level only decays by ventilation (ach 1)
+    assert indoor_ppm(shifted, 600, 720) < 0.3 * indoor_ppm(steady, 600, 720)
+    assert indoor_ppm(shifted, 600, 720) <= indoor_ppm(shifted, 170, 190)
