@@ -175,6 +175,9 @@ def build_run(sc: Scenario, seed: int | None = None, graph: SiteGraph | None = N
     except InputError as e:
         if e.source is None:
             e.source = src
+            line = sc.line_of(e.where.split(" ")[0]) if e.where else None
+            if line:
+                e.where = f"line {line}: {e.where}"
             e.args = (str(e),)
         raise
 

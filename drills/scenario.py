@@ -303,6 +303,21 @@ class Scenario(_Model):
 
     # filled by load_scenario
     _path: Path | None = None
+    _lines: dict = {}
+
+    def line_of(self, field: str) -> int | None:
+        """The YAML line of a dotted field path such as ``population[2].where`` (None if unknown)."""
+        import re
+
+        parts: list = []
+        for tok in field.split("."):
+            m = re.fullmatch(r"([^\[]*)((?:\[\d+\])*)", tok)
+            if not m:
+                return None
+            if m.group(1):
+                parts.append(m.group(1))
+            parts.extend(int(x) for x in re.findall(r"\[(\d+)\]", m.group(2)))
+        return _line_of(self._lines, tuple(parts))
 
     @property
     def path(self) -> Path | None:
@@ -335,15 +350,53 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
     return ".".join(parts) or "(top level)", msg
 
 
-def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>") -> Scenario:
-    """Validate a parsed YAML mapping; raise :class:`InputError` naming ``source`` and the field."""
+def yaml_lines(text: str) -> dict[tuple, int]:
+    """1-based line of every mapping key and sequence item of a YAML document, keyed by its path
+    (``("population", 2, "count")``), so validation errors can point at the line."""
+    out: dict[tuple, int] = {}
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return out
+
+    def walk(node, path: tuple) -> None:
+        out[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = k.value
+                out[path + (key,)] = k.start_mark.line + 1
+                walk(v, path + (key,))
+                out[path + (key,)] = k.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, path + (i,))
+
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
+    path = tuple(loc)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>",
+                       lines: dict[tuple, int] | None = None) -> Scenario:
+    """Validate a parsed YAML mapping; raise :class:`InputError` naming ``source``, the field and, when
+    ``lines`` (from :func:`yaml_lines`) is given, its line."""
     if not isinstance(data, dict):
         raise InputError("expected a mapping of scenario fields at the top level", source=str(source))
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as e:
         where, msg = format_validation_error(e)
-        raise InputError(msg, source=str(source), where=where) from None
+        line = _line_of(lines or {}, tuple(p for p in e.errors()[0]["loc"]))
+        raise InputError(msg, source=str(source), where=f"line {line}: {where}" if line else where) from None
     if str(source) != "<scenario>":
         sc._path = Path(source)
     return sc
@@ -355,14 +408,17 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     if not p.exists():
         raise InputError("file not found", source=str(p))
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
         raise InputError(f"not valid YAML ({getattr(e, 'problem', e)})", source=str(p), where=where) from None
     except UnicodeDecodeError:
         raise InputError("not a text file", source=str(p)) from None
-    return scenario_from_dict(data, p)
+    sc = scenario_from_dict(data, p, yaml_lines(text))
+    sc._lines = yaml_lines(text)
+    return sc
 
 
 def scenario_schema() -> dict:
