@@ -191,3 +191,21 @@ def test_console_script_exit_codes(tmp_path):
     assert r.returncode == 1 and "missing.ifc" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([str(exe), "--help"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and "twin" in r.stdout
+
+
+def test_errors_name_the_yaml_line(capsys, tmp_path):
+    p = tmp_path / "lines.yaml"
+    p.write_text(f"name: x\nsite: {MODELS / 'chemical_plant.ifc'}\npopulation:\n  - {{where: Lobby, count: 3}}\n"
+                 "  - where: Lobby\n    count: -2\n")
+    code, _, err = cli(capsys, "run", str(p))
+    assert code == 1
+    _one_clear_line(err, "lines.yaml", "line 6", "population[1].count")
+    p.write_text(f"name: x\nsite: {MODELS / 'chemical_plant.ifc'}\npopulation:\n  - {{where: Lobby, count: 3}}\n"
+                 "  - {where: Ballroom, count: 1}\n")
+    code, _, err = cli(capsys, "run", str(p))
+    assert code == 1
+    _one_clear_line(err, "lines.yaml", "line 5", "population[1].where", "Ballroom")
+    p.write_text("name: x\npopulation: [\n")
+    code, _, err = cli(capsys, "run", str(p))
+    assert code == 1
+    _one_clear_line(err, "lines.yaml", "line", "not valid YAML")
