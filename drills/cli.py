@@ -156,8 +156,15 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
     from .scenario import load_scenario
 
     sc = load_scenario(scenario)
-    with console.status(f"running {sc.name}") if not json_out else _null():
+    if json_out or not sys.stderr.isatty():
         res = run_scenario(sc, seed)
+    else:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[sim]}"),
+                      TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(f"running {sc.name}", total=sc.duration, sim="t = 0 s")
+            res = run_scenario(sc, seed, progress=lambda t: bar.update(task, completed=t, sim=f"t = {t:,.0f} s"))
     path = write_results(res, out)
     if plot:
         from twin.plot import plot_floor_plans
@@ -170,14 +177,6 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
         console.print(_kpi_table(f"{sc.name} (seed {res.seed})", res.kpis))
         console.print(f"results written to {path}/")
     return payload
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
 
 
 @app.command("run")

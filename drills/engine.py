@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,10 +295,20 @@ def model_sc(hazards) -> list:
 
 
 def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | None = None,
-                 log_trajectories: bool = True) -> RunResult:
-    """Build and run one drill. ``seed`` overrides the scenario's."""
+                 log_trajectories: bool = True, progress: Callable[[float], None] | None = None) -> RunResult:
+    """Build and run one drill. ``seed`` overrides the scenario's.
+
+    ``progress(t)`` is called with the simulated time (s) every 1 % of ``duration`` (for progress bars).
+    """
     run = build_run(sc, seed, graph, log_trajectories)
     model = run.model
+    if progress is not None:
+        def tick(env=model.env, every=sc.duration / 100.0):
+            while True:
+                yield env.timeout(every)
+                progress(env.now)
+
+        model.env.process(tick())
     wall0 = time.perf_counter()
     model.run(until=sc.duration)
     wall = time.perf_counter() - wall0
