@@ -88,6 +88,7 @@ class Crowd:
         self.refresh_share = refresh_share
         self.log_trajectories = log_trajectories
         self.now = 0.0
+        self.moves = 0  # bumps whenever someone's place or plan changes (lets observers cache)
         self._heap: list[tuple[float, int, int, int, int]] = []
         self._seq = 0
         self._wake: simpy.Event | None = None
@@ -421,6 +422,7 @@ class Crowd:
         return self._proc
 
     def _push(self, t: float, kind: int, i: int) -> None:
+        self.moves += 1
         self._seq += 1
         heapq.heappush(self._heap, (float(t), self._seq, kind, i, int(self._version[i]) if i >= 0 else 0))
 
@@ -748,6 +750,7 @@ class Crowd:
         self._t_arr[i] = ta
         ver = self._version[i] + 1
         self._version[i] = ver
+        self.moves += 1
         if gate >= 0 and kind != _STAIR:
             self._gate[i] = gate
             self._backlog_add(gate, 1)
@@ -780,6 +783,7 @@ class Crowd:
 
     def count_out(self, i: int) -> None:
         """Stop counting person ``i`` in any space (left the site, or incapacitated)."""
+        self.moves += 1
         if self._space[i] >= 0:
             self.count[self._space[i]] -= 1
             self._space[i] = -1

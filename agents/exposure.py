@@ -21,7 +21,7 @@ import numpy as np
 from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
 from twin.graph import SiteGraph
 
-from .crowd import INCAPACITATED, SAFE, Crowd
+from .crowd import INCAPACITATED, Crowd
 
 __all__ = ["Exposure", "SCBA_PROTECTION_FACTOR"]
 
@@ -61,6 +61,9 @@ class Exposure:
         self.over_idlh = np.zeros(0, dtype=bool)
         self.threshold = np.zeros(0)
         self.last_zone = np.zeros(0, dtype=np.int64)
+        self._down = np.zeros(0, dtype=bool)
+        self._cache = None
+        self._cache_moves = -1
 
     def _grow(self) -> None:
         m = self.crowd.n - self.n
@@ -71,6 +74,8 @@ class Exposure:
         self.over_idlh = np.concatenate([self.over_idlh, np.zeros(m, dtype=bool)])
         self.threshold = np.concatenate([self.threshold, self.rng.uniform(0.0, 1.0, m)])
         self.last_zone = np.concatenate([self.last_zone, np.full(m, -1, dtype=np.int64)])
+        self._down = np.concatenate([self._down, np.zeros(m, dtype=bool)])
+        self._cache = None
         self.n = self.crowd.n
 
     def zones(self) -> np.ndarray:
@@ -90,27 +95,41 @@ class Exposure:
         """Add ``dt`` seconds at zone concentrations ``c_zone`` (kg/m3); returns each person's ppm now and
         incapacitates those whose threshold the probit passes."""
         self._grow()
-        if self.n == 0:
-            return np.zeros(0)
+        if self.n == 0 or not c_zone.any():
+            return np.zeros(self.n)  # nobody, or no gas yet
+        idx, z, prot = self._breathers()
+        ppm = np.zeros(self.n)
+        if len(idx) == 0:
+            return ppm
+        c = kgm3_to_ppm(np.maximum(c_zone[z], 0.0), self.gas)
+        c[prot] /= self.pf
+        ppm[idx] = c
+        np.maximum.at(self.peak, idx, c)
+        if self.gas.idlh is not None:
+            self.over_idlh[idx] |= c > self.gas.idlh
+        pr = self.gas.probit
+        if pr is not None:
+            cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
+            self.load[idx] += cc ** pr.n * (dt / 60.0)
+            live = idx[(self.load[idx] > 0) & ~self._down[idx]]
+            if len(live):
+                p = probit_probability(pr.value(self.load[live]))
+                for i in live[p > self.threshold[live]]:
+                    self.crowd.incapacitate(int(i))
+                    self._down[i] = True
+                    self._cache_moves = -1
+        return ppm
+
+    def _breathers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """People inside (index, zone, protected), recomputed only when someone has moved since."""
+        if self._cache_moves == self.crowd.moves and self._cache is not None:
+            return self._cache
         state = self.crowd.state
         z = self.zones()
         # a collapsed person is no longer counted in a space but goes on breathing where they fell
         z = np.where(z >= 0, z, np.where(state == INCAPACITATED, self.last_zone, -1))
         self.last_zone = np.where(z >= 0, z, self.last_zone)
-        ppm = np.zeros(self.n)
-        inside = z >= 0
-        ppm[inside] = kgm3_to_ppm(np.maximum(c_zone[z[inside]], 0.0), self.gas)
-        ppm[self.crowd.protected] /= self.pf
-        self.peak = np.maximum(self.peak, ppm)
-        if self.gas.idlh is not None:
-            self.over_idlh |= ppm > self.gas.idlh
-        pr = self.gas.probit
-        if pr is not None:
-            c = ppm if pr.unit == "ppm" else ppm * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
-            self.load += c ** pr.n * (dt / 60.0)
-            hit = np.flatnonzero((self.load > 0) & (state != INCAPACITATED) & (state != SAFE))
-            if len(hit):
-                p = probit_probability(pr.value(self.load[hit]))
-                for i in hit[p > self.threshold[hit]]:
-                    self.crowd.incapacitate(int(i))
-        return ppm
+        idx = np.flatnonzero(z >= 0)
+        self._cache = (idx, z[idx], self.crowd.protected[idx])
+        self._cache_moves = self.crowd.moves
+        return self._cache

@@ -316,7 +316,9 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
     events = sorted(run.log + [(t, k, a, n, d) for t, k, a, n, d in crowd.events], key=lambda e: e[0])
     names = run.graph.nodes
     traj = [(a, t, names[v]) for a, t, v in crowd.traj]
+    k0 = time.perf_counter()
     kpis = compute_kpis(run, wall)
+    kpi_wall = time.perf_counter() - k0
     n = crowd.n
     people = {
         "role": crowd.role[:n].copy(),
@@ -330,8 +332,11 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
     }
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph
+    res.extra["timing"] = {"total": wall, "kpis": kpi_wall}
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
+        res.extra["timing"].update(run.hazards.timing)
+    res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res
 

@@ -16,6 +16,7 @@ Everything random comes from the run's named streams (``sensors``, ``exposure``)
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +144,8 @@ class GasHazards:
         self.t_detect: float | None = None
         self.detect_by: str | None = None
         self._next_record = self.t_start
+        self.timing = {"dispersion": 0.0, "exposure": 0.0, "sensors": 0.0}
+        """Wall seconds spent per subsystem (for benchmarks/drill_speed.py)."""
 
     # -------------------------------------------------------------------------------------- set-up
     def _gas_state(self, gas: Gas, where: str) -> _GasState:
@@ -237,14 +240,22 @@ class GasHazards:
 
     def step(self, t: float) -> None:
         """Advance the gas to ``t`` and let detectors, people and routes react."""
+        clock = time.perf_counter
         hazardous: set[str] = set()
         for st in self.gases.values():
+            t0 = clock()
             st.mz.advance(t)
+            t1 = clock()
             st.exposure.update(t, self.dt, st.mz.c)
+            t2 = clock()
+            self.timing["dispersion"] += t1 - t0
+            self.timing["exposure"] += t2 - t1
             bad = np.flatnonzero(st.mz.c > st.level)
             for zi in bad:
                 hazardous.add(self.g.zones[st.mz.zones[zi]].space)
+        t3 = clock()
         self._sense(t)
+        self.timing["sensors"] += clock() - t3
         if hazardous != self.flagged:
             gone = self.flagged - hazardous
             new = hazardous - self.flagged
