@@ -1,0 +1,956 @@
+"""Alert policies on the detectors' displayed readings, and the operator's alarm fatigue.
+
+An :class:`AlertEngine` turns the stream of readings that the gas detectors *show* (never the true
+concentration, never the leak's start time) into :class:`Alert` objects, once per gas step. The scenario
+chooses one policy in its ``alerts:`` block (:func:`parse_alerts`):
+
+``threshold``
+    Fixed set points with k-out-of-n voting per zone and a delay-on timer (a detector counts for a level
+    once its reading has stayed at or above the set point for ``delay_on`` s; it stops counting when the
+    reading falls below ``set point - hysteresis``, the detector's own hysteresis).
+``cusum``
+    One-sided CUSUM per detector on the standardized reading ``z = (r - mu0) / sigma0``:
+    ``S = max(0, S + z - k)``; a signal when ``S > h``, after which ``S`` restarts at 0 (Page 1954).
+``ewma``
+    ``Z = (1 - lam) Z + lam z``; a signal when ``Z > L sqrt(lam / (2 - lam))``; restart at 0 (Roberts 1959;
+    Lucas & Saccucci 1990, Technometrics 32(1)).
+``rate_of_rise``
+    The mean of the newer half of a ``window`` minus the mean of the older half, as a z-score under white
+    noise (``(m_new - m_old) / (2 / sqrt(N))`` for N samples in the window); a signal while it exceeds
+    the threshold.
+``fusion``
+    A per-detector signal from a nested ``detector:`` policy (default cusum); an alert when at least ``k``
+    detectors (cameras count too) of a group (zone, or the whole site) signalled within ``window`` s.
+
+Baseline and calibration
+------------------------
+``mu0`` and ``sigma0`` of each detector, and the CUSUM ``h`` / EWMA ``L`` / rate threshold when they are
+not given explicitly, come from a **simulated leak-free stream** of that detector's own noise model: the
+detector's spec (noise, resolution, clamping at 0, drift, sampling period) is copied into a
+:class:`twin.sensors.DetectorArray` fed with zero true concentration for ``calibration_sensor_days``
+sensor-days (on a fixed ``calibration_seed``, so thresholds are site settings that do not change from
+run to run). The threshold is the one whose false-signal rate on that stream is ``calibration_margin x
+false_alerts_per_sensor_day`` (interpolated log-linearly between trial thresholds, extrapolated from the
+tail when the budget is below what the stream can resolve). The margin (0.5) leaves room for sampling
+error so that an independent leak-free run stays within the budget. The baseline cannot be learned in
+the run itself: the detectors start with the leak.
+
+Default budget: ``false_alerts_per_sensor_day = 0.1``. Reasoning, not a measured figure: a 100-detector
+site then adds about 10 early-warning alerts a day, under a tenth of the EEMUA 191 average-rate
+benchmark of at most about 5 alarms per hour per operator (EEMUA 191 KPI grid as summarised by Strobhar &
+Harvey, Chemical Processing 2011; research notes leak_sensors.md section 6).
+
+Other defaults: CUSUM ``k = 0.5`` (optimal for a shift of one sigma0, Page 1954; the value used in the
+research notes' synthetic demo); EWMA ``lam = 0.1`` (small weights suit small shifts, Lucas & Saccucci
+1990; the value itself is our choice); rate-of-rise ``window = 5 min`` (modelling choice: long against
+the 25 s T90 of %LEL heads so that the slope is not noise); fusion ``k = 2`` (2ooN voting, the usual
+F&G confirmation before executive action, ISA-TR84.00.07 practice) and ``window = 2 min`` (modelling
+choice).
+
+Units and mixed sites
+---------------------
+Readings arrive in each detector's own unit (ppm or %LEL). A parameter written with a unit (``"10
+%LEL"``, ``"2 ppm/min"``) applies only to detectors reading in that unit; a bare number applies to every
+detector in its own unit. A list may hold values in both units (``setpoints: ["10 %LEL", "20 %LEL",
+"5 ppm", "10 ppm"]``). A detector with no configured value in its unit falls back to its own set points
+(``threshold``) or to the calibrated threshold (``rate_of_rise``). CUSUM/EWMA/rate statistics are unit
+free (z-scores against each detector's own baseline), so one policy serves a mixed site.
+
+Alert levels, de-duplication and re-arming
+------------------------------------------
+Each alert has a ``rank`` (1, 2, ...) and a ``level`` name: rank 1 is ``"warning"``, rank 2 and above
+``"alarm"``. Threshold ranks are the set-point levels. Early-warning policies (cusum, ewma, rate_of_rise,
+fusion) raise rank 1; with ``escalate: true`` (default) a zone goes to rank 2 when one of its detectors
+reaches its own first set point (the detector's alarm level when the caller passes ``levels``).
+Per (zone, policy) an alert is raised when the zone's rank exceeds the highest rank already raised there;
+so a zone alerts once and re-alerts only at a higher level. The raised rank resets to 0 once the zone has
+been quiet (rank 0) for ``rearm`` s (default ``null``: never within a run). :func:`false_alert_rate` uses
+``rearm = 0`` so that every separate episode counts. Camera alarms raise ``policy="camera"`` alerts under
+the same rule (and count as corroborating sensors for ``fusion``).
+
+Location and confidence
+-----------------------
+``location`` is the centroid of the signalling detectors weighted by their standardized excess
+``max(z, 0)`` (equal weights when all are at baseline); with one detector it is that detector's
+position. Each signalling detector has evidence ``c = 1 - 0.5 ** m`` with ``m >= 1`` its margin
+(statistic / threshold, or reading / set point); a camera detection has ``camera_confidence`` (0.5). The
+alert's ``confidence`` combines them as a noisy-OR, ``1 - prod(1 - c)``: one detector just over its
+threshold gives 0.5, two give 0.75. This is a ranking of evidence, not a calibrated probability.
+
+Alarm fatigue (:class:`OperatorFatigue`)
+----------------------------------------
+The operator's belief in the alarm system is the recent share of false alerts,
+``f = F / (F + T + trust_prior)`` over the last ``memory`` alerts whose truth the operator has learned
+(the shift's earlier ``false_alerts_seen`` / ``true_alerts_seen`` count as the oldest entries;
+``trust_prior`` pseudo-true alerts make a fresh operator trust the system). Then
+
+* dismiss probability ``p = dismiss_gain * f`` (times ``corroborated_factor`` when the alert is
+  corroborated): *probability matching* -- most people respond to about the share of alarms that are
+  true (Bliss, Gilson & Deaton 1995, Ergonomics 38(11):2000-2012, ~90 % of subjects matched 25/50/75 %
+  reliable alarms); "credibility falls with each false alarm" (Breznitz 1984, *Cry Wolf*). Cross-checkable
+  alarms are answered according to their own validity and the cry-wolf effect shrinks sharply
+  (Wiczorek & Manzey 2014, Ergonomics), hence ``corroborated_factor`` (0.2, a modelling choice: no
+  figure in the sources read). ``dismiss_gain = 0`` switches the effect off, as found for en-route air
+  traffic controllers (Wickens et al. 2009, Human Factors 51(4): no cry-wolf effect at 45 % false alerts).
+* acknowledgement delay: lognormal with median ``ack_median * (1 + beta * f)`` and ``ack_sigma``. The
+  direction follows Getty, Swets, Pickett & Gonthier 1995 (J. Exp. Psychol. Applied 1(1):19-33: response
+  latencies short at high positive predictive value, long at low). ``ack_median = 30 s``, ``ack_sigma =
+  0.5`` and ``beta = 3`` are modelling choices with no sourced value; set them in the scenario.
+
+Randomness: the policies are deterministic functions of the readings; only :class:`OperatorFatigue` and
+:func:`false_alert_rate` draw random numbers, from the Generator passed in.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from twin.errors import InputError
+from twin.sensors import CameraAlarm, DetectorArray, DetectorSpec, resolve_spec
+from twin.units import parse_concentration, parse_duration
+
+__all__ = [
+    "Alert",
+    "AlertEngine",
+    "AlertsConfig",
+    "CusumConfig",
+    "EwmaConfig",
+    "FatigueConfig",
+    "FusionConfig",
+    "OperatorFatigue",
+    "RateOfRiseConfig",
+    "ThresholdConfig",
+    "calibrate",
+    "false_alert_rate",
+    "parse_alerts",
+]
+
+# --- defaults (sources in the module docstring) -------------------------------------------------------
+DEFAULT_BUDGET = 0.1  # false alerts per sensor-day; 100 detectors -> ~10/day << EEMUA 191 ~5/h benchmark
+CUSUM_K = 0.5  # reference value for a one-sigma shift (Page 1954)
+EWMA_LAMBDA = 0.1  # small weight for small shifts (Lucas & Saccucci 1990); value is our choice
+RATE_WINDOW = 300.0  # s; modelling choice (>> T90 of 25 s)
+FUSION_K = 2  # 2ooN confirmation (F&G voting practice)
+FUSION_WINDOW = 120.0  # s; modelling choice
+CAMERA_CONFIDENCE = 0.5  # evidence of one uncorroborated camera detection; modelling choice
+CALIBRATION_COPIES = 1000  # detector copies simulated side by side (vectorised) during calibration
+LEVEL_NAMES = {1: "warning"}
+
+
+def level_name(rank: int) -> str:
+    """``"warning"`` for rank 1, ``"alarm"`` for rank 2 and above."""
+    return LEVEL_NAMES.get(rank, "alarm")
+
+
+# --- configuration --------------------------------------------------------------------------------------
+def _dur(v: Any, name: str) -> float:
+    t = parse_duration(v, name)
+    if t < 0:
+        raise ValueError("must not be negative")
+    return t
+
+
+def _per_unit(values: Any, name: str, rate: bool = False) -> dict[str, tuple[float, ...]]:
+    """``{unit: values}`` from a list of quantities; key ``"*"`` holds bare numbers (any unit).
+
+    Rates are written ``"2 %LEL/min"``, ``"0.5 ppm/s"`` and returned per second.
+    """
+    if not isinstance(values, list | tuple):
+        values = [values]
+    out: dict[str, list[float]] = {}
+    for i, v in enumerate(values):
+        f = f"{name}[{i}]"
+        if isinstance(v, bool):
+            raise ValueError(f"{f}: expected a number or a quantity with a unit, got {v!r}")
+        if isinstance(v, int | float):
+            unit, x = "*", float(v)
+        elif isinstance(v, str):
+            per = 1.0
+            text = v
+            if rate:
+                if "/" not in v:
+                    raise ValueError(f"{f}: expected a rate such as '2 %LEL/min', got {v!r}")
+                text, tu = v.rsplit("/", 1)
+                per = parse_duration(f"1 {tu.strip()}", f)
+            c = parse_concentration(text, f)
+            if c.unit not in ("ppm", "%LEL"):
+                raise ValueError(f"{f}: {v!r} is not in a detector reading unit (ppm or %LEL)")
+            unit, x = c.unit, c.value / per
+        else:
+            raise ValueError(f"{f}: expected a number or a quantity with a unit, got {v!r}")
+        if not (math.isfinite(x) and x > 0):
+            raise ValueError(f"{f}: must be positive, got {v!r}")
+        out.setdefault(unit, []).append(x)
+    for unit, xs in out.items():
+        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+            raise ValueError(f"{name}: values in {unit} must be strictly ascending")
+    return {u: tuple(xs) for u, xs in out.items()}
+
+
+class _Cfg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FatigueConfig(_Cfg):
+    """Operator alarm-fatigue parameters (the scenario's ``alerts.operator``); see the module docstring."""
+
+    ack_median: float = Field(30.0, description="s; median acknowledgement delay with no false alerts "
+                                                "(modelling choice, no sourced value)")
+    ack_sigma: float = Field(0.5, ge=0, description="sd of ln(delay)")
+    beta: float = Field(3.0, ge=0, description="median delay grows by (1 + beta * false share)")
+    dismiss_gain: float = Field(1.0, ge=0, le=1, description="p(dismiss) = gain * false share "
+                                                             "(1 = probability matching, Bliss et al. 1995)")
+    corroborated_factor: float = Field(0.2, ge=0, le=1, description="dismissal factor for corroborated alerts")
+    trust_prior: float = Field(1.0, ge=0, description="pseudo-count of true alerts a fresh operator assumes")
+    memory: int = Field(20, ge=1, description="how many recent alerts the operator remembers")
+    false_alerts_seen: int = Field(0, ge=0, description="false alerts earlier in the shift")
+    true_alerts_seen: int = Field(0, ge=0, description="true alerts earlier in the shift")
+
+    @field_validator("ack_median", mode="before")
+    @classmethod
+    def _t(cls, v: Any) -> float:
+        return _dur(v, "ack_median")
+
+
+class _PolicyBase(_Cfg):
+    rearm: float | None = Field(None, description="s of quiet after which a zone may alert again")
+    camera_confidence: float = Field(CAMERA_CONFIDENCE, ge=0, le=1)
+    operator: FatigueConfig = Field(default_factory=FatigueConfig)
+
+    @field_validator("rearm", mode="before")
+    @classmethod
+    def _rearm(cls, v: Any) -> float | None:
+        return None if v is None else _dur(v, "rearm")
+
+
+class ThresholdConfig(_PolicyBase):
+    """Fixed set points, ``k``-out-of-n voting per zone (n = healthy detectors there), delay-on."""
+
+    policy: Literal["threshold"] = "threshold"
+    setpoints: dict[str, tuple[float, ...]] | None = Field(
+        None, description="e.g. ['10 %LEL', '20 %LEL']; default each detector's own set points")
+    k: int = Field(1, ge=1, description="detectors of a zone that must agree")
+    delay_on: float = Field(0.0, description="s a reading must stay over the set point before it counts")
+
+    @field_validator("setpoints", mode="before")
+    @classmethod
+    def _sp(cls, v: Any) -> dict | None:
+        return None if v is None or isinstance(v, dict) else _per_unit(v, "setpoints")
+
+    @field_validator("delay_on", mode="before")
+    @classmethod
+    def _d(cls, v: Any) -> float:
+        return _dur(v, "delay_on")
+
+
+class _Calibrated(_PolicyBase):
+    false_alerts_per_sensor_day: float = Field(DEFAULT_BUDGET, gt=0, description="false-alert budget")
+    calibration_sensor_days: float = Field(50.0, gt=0, description="length of the leak-free calibration stream")
+    calibration_margin: float = Field(0.5, gt=0, le=1, description="calibrate to margin x budget")
+    calibration_seed: int = 0
+    escalate: bool = Field(True, description="rank 2 when a detector of the zone reaches its first set point")
+
+
+class CusumConfig(_Calibrated):
+    """One-sided CUSUM; ``h`` explicit (in sigma0) or calibrated from the false-alert budget."""
+
+    policy: Literal["cusum"] = "cusum"
+    k: float = Field(CUSUM_K, ge=0)
+    h: float | None = Field(None, gt=0)
+
+
+class EwmaConfig(_Calibrated):
+    """EWMA; ``L`` explicit (multiples of the EWMA's asymptotic sd) or calibrated."""
+
+    policy: Literal["ewma"] = "ewma"
+    lam: float = Field(EWMA_LAMBDA, gt=0, le=1, alias="lambda")
+    L: float | None = Field(None, gt=0)
+
+
+class RateOfRiseConfig(_Calibrated):
+    """Rise of the reading over ``window``; ``rate`` explicit per unit (e.g. '1 %LEL/min') or calibrated."""
+
+    policy: Literal["rate_of_rise"] = "rate_of_rise"
+    window: float = RATE_WINDOW
+    rate: dict[str, tuple[float, ...]] | None = None
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _w(cls, v: Any) -> float:
+        t = _dur(v, "window")
+        if t <= 0:
+            raise ValueError("must be positive")
+        return t
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _r(cls, v: Any) -> dict | None:
+        if v is None or isinstance(v, dict):
+            return v
+        out = _per_unit(v, "rate", rate=True)
+        if any(len(x) > 1 for x in out.values()):
+            raise ValueError("give one rate per unit")
+        return out
+
+
+_Detector = Annotated[ThresholdConfig | CusumConfig | EwmaConfig | RateOfRiseConfig, Field(discriminator="policy")]
+
+
+class FusionConfig(_PolicyBase):
+    """``k`` detectors (or cameras) of a group signalling within ``window`` s, per-detector signals from
+    ``detector`` (default cusum)."""
+
+    policy: Literal["fusion"] = "fusion"
+    detector: _Detector = Field(default_factory=CusumConfig)
+    k: int = Field(FUSION_K, ge=1)
+    window: float = FUSION_WINDOW
+    group: Literal["zone", "site"] = "zone"
+    cameras: bool = Field(True, description="camera detections count as corroborating sensors")
+    escalate: bool = True
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _w(cls, v: Any) -> float:
+        return _dur(v, "window")
+
+    @field_validator("detector", mode="before")
+    @classmethod
+    def _det(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return {"policy": v}
+        if isinstance(v, dict) and v.get("policy") == "fusion":
+            raise ValueError("fusion cannot nest fusion")
+        return v
+
+
+AlertsConfig = Annotated[ThresholdConfig | CusumConfig | EwmaConfig | RateOfRiseConfig | FusionConfig,
+                         Field(discriminator="policy")]
+_ADAPTER: TypeAdapter = TypeAdapter(AlertsConfig)
+POLICIES = ("threshold", "rate_of_rise", "cusum", "ewma", "fusion")
+
+
+def parse_alerts(data: Any, where: str = "alerts") -> Any:
+    """Validate the scenario's ``alerts:`` block; ``None`` gives the default ``{policy: threshold}``.
+
+    Raises :class:`InputError` with ``where="alerts.<field>"`` (e.g. ``alerts.k``, ``alerts.detector.h``).
+    """
+    if data is None:
+        data = {"policy": "threshold"}
+    if isinstance(data, BaseModel):
+        return data
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping such as {{policy: cusum}}, got {data!r}", where=where)
+    pol = data.get("policy")
+    if pol not in POLICIES:
+        raise InputError(f"unknown policy {pol!r}; expected one of {', '.join(POLICIES)}", where=f"{where}.policy")
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        # Drop the union tags pydantic puts in the location (the policy names) to get the YAML path.
+        parts = [str(p) for p in err["loc"] if str(p) not in POLICIES]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling)"
+        raise InputError(msg, where=".".join([where, *parts])) from None
+
+
+# --- statistics (vectorised; state shape (G, n): G trial thresholds x n detectors) ------------------------
+class _Stat:
+    """A per-detector statistic on standardized readings with thresholds ``thr`` of shape (G, n) or (G, 1).
+
+    :meth:`step` returns the signal mask (G, n) and leaves the margin (statistic / threshold) of each
+    signal in :attr:`margin`. ``mask`` limits the update to the detectors that took a fresh sample.
+    """
+
+    def __init__(self, thr: np.ndarray, n: int):
+        self.thr = thr
+        self.shape = (thr.shape[0], n)
+        self.margin = np.zeros(self.shape)
+
+    def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _Cusum(_Stat):
+    def __init__(self, thr: np.ndarray, n: int, k: float):
+        super().__init__(thr, n)
+        self.k = k
+        self.s = np.zeros(self.shape)
+
+    def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        new = np.maximum(self.s + (z - self.k), 0.0)
+        if mask is not None:
+            new = np.where(mask, new, self.s)
+        sig = new > self.thr
+        self.margin = new / self.thr
+        new[sig] = 0.0  # restart after a signal (the usual CUSUM practice)
+        self.s = new
+        return sig
+
+
+class _Ewma(_Stat):
+    def __init__(self, thr: np.ndarray, n: int, lam: float):
+        super().__init__(thr * math.sqrt(lam / (2.0 - lam)), n)  # L -> limit on Z
+        self.lam = lam
+        self.zs = np.zeros(self.shape)
+
+    def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        new = self.zs + self.lam * (z - self.zs)
+        if mask is not None:
+            new = np.where(mask, new, self.zs)
+        sig = new > self.thr
+        self.margin = new / self.thr
+        new[sig] = 0.0
+        self.zs = new
+        return sig
+
+
+class _Rate(_Stat):
+    """Difference of the means of the newer and older halves of the last ``N`` samples, as a z-score."""
+
+    def __init__(self, thr: np.ndarray, n: int, nwin: int):
+        super().__init__(thr, n)
+        self.N = max(2, nwin + (nwin % 2))
+        # The window starts full of baseline (z = 0): the detector read clean air before the drill began,
+        # and the detectors start with the leak, so waiting for a full window would waste the lead.
+        self.buf = np.zeros((self.N, n))
+        self.pos = np.zeros(n, dtype=np.int64)
+        self.s_new = np.zeros(n)
+        self.s_old = np.zeros(n)
+        self.scale = 1.0 / ((self.N / 2) * (2.0 / math.sqrt(self.N)))
+        self.rho = np.zeros(n)
+
+    def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        cols = np.arange(z.shape[0]) if mask is None else np.flatnonzero(mask)
+        if cols.size:
+            p = self.pos[cols] % self.N
+            mid = (p - self.N // 2) % self.N
+            x = z[cols]
+            moving = self.buf[mid, cols]
+            leaving = self.buf[p, cols]
+            self.s_new[cols] += x - moving
+            self.s_old[cols] += moving - leaving
+            self.buf[p, cols] = x
+            self.pos[cols] += 1
+            self.rho[cols] = (self.s_new[cols] - self.s_old[cols]) * self.scale
+        sig = self.rho > self.thr
+        self.margin = self.rho / self.thr
+        return sig
+
+
+def _make_stat(cfg: Any, thr: np.ndarray, n: int, dt: float) -> _Stat:
+    if isinstance(cfg, CusumConfig):
+        return _Cusum(thr, n, cfg.k)
+    if isinstance(cfg, EwmaConfig):
+        return _Ewma(thr, n, cfg.lam)
+    if isinstance(cfg, RateOfRiseConfig):
+        return _Rate(thr, n, int(round(cfg.window / dt)))
+    raise TypeError(type(cfg).__name__)
+
+
+# --- calibration ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Calibration:
+    """Leak-free baseline of one detector model and the statistic's threshold.
+
+    ``mu0``, ``sigma0``: mean and sd of the displayed reading (detector unit); ``threshold``: h (cusum),
+    L (ewma) or the rate z-score; ``rate_per_day``: false signals per sensor-day at that threshold on the
+    calibration stream (extrapolated when below its resolution); ``sensor_days``: stream length.
+    """
+
+    mu0: float
+    sigma0: float
+    threshold: float
+    rate_per_day: float
+    sensor_days: float
+
+
+_GRIDS = {"cusum": np.geomspace(0.5, 60.0, 28), "ewma": np.linspace(0.5, 12.0, 28),
+          "rate_of_rise": np.linspace(0.5, 14.0, 28)}
+
+
+def _noise_key(spec: DetectorSpec) -> DetectorSpec:
+    """The parts of a spec that shape its leak-free readings (name, set points and phase do not)."""
+    return replace(resolve_spec(spec), name="cal", id=None, setpoints=(), phase=0.0, hysteresis=0.0,
+                   latching=False)
+
+
+def _stat_key(cfg: Any) -> tuple:
+    if isinstance(cfg, CusumConfig):
+        return ("cusum", cfg.k)
+    if isinstance(cfg, EwmaConfig):
+        return ("ewma", cfg.lam)
+    return ("rate_of_rise", cfg.window)
+
+
+def calibrate(cfg: Any, spec: DetectorSpec, dt: float = 1.0) -> Calibration:
+    """Baseline and threshold of ``cfg`` (cusum, ewma or rate_of_rise) for detectors like ``spec``, from
+    a simulated leak-free stream sampled every ``dt`` s (see the module docstring). Cached."""
+    key = _noise_key(spec)
+    return _calibrate(_stat_key(cfg), key, float(max(dt, key.period or 0.0)), cfg.false_alerts_per_sensor_day,
+                      cfg.calibration_sensor_days, cfg.calibration_margin, cfg.calibration_seed)
+
+
+@functools.lru_cache(maxsize=256)
+def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float, sensor_days: float, margin: float,
+               seed: int) -> Calibration:
+    rng = np.random.default_rng(seed)
+    copies = CALIBRATION_COPIES
+    steps = max(int(math.ceil(sensor_days * 86400.0 / (copies * dt))), 10)
+    det = DetectorArray([replace(spec, name=f"c{i}") for i in range(copies)], rng)
+    x = np.empty((steps, copies))
+    for s in range(steps):
+        x[s] = det.update((s + 1) * dt, 0.0)
+    mu0 = float(x.mean())
+    # A noiseless, quantized detector reads a constant: floor sigma0 so a one-step change is a big z.
+    sigma0 = max(float(x.std()), 0.1 * (spec.resolution or 0.0), 1e-9)
+    z = (x - mu0) / sigma0
+    grid = _GRIDS[stat[0]]
+    cfg: Any = {"cusum": lambda: CusumConfig(k=stat[1]), "ewma": lambda: EwmaConfig(lam=stat[1]),
+                "rate_of_rise": lambda: RateOfRiseConfig(window=stat[1])}[stat[0]]()
+    st = _make_stat(cfg, grid[:, None], copies, dt)
+    counts = np.zeros(grid.size)
+    prev = np.zeros(st.shape, dtype=bool)
+    for s in range(steps):
+        sig = st.step(z[s], None)
+        counts += (sig & ~prev).sum(axis=1)
+        prev = sig
+    days = steps * copies * dt / 86400.0
+    thr, rate = _pick_threshold(grid, counts, days, margin * budget, quadratic=stat[0] != "cusum")
+    return Calibration(mu0, sigma0, thr, rate, days)
+
+
+def _pick_threshold(grid: np.ndarray, counts: np.ndarray, days: float, target: float,
+                    quadratic: bool) -> tuple[float, float]:
+    """Smallest threshold whose false-signal rate is ``target`` per sensor-day: log-linear interpolation
+    of the observed rates, or extrapolation of the tail (log rate linear in h for CUSUM, whose in-control
+    run length grows exponentially in h, Siegmund's approximation; linear in threshold squared for the
+    near-Gaussian EWMA and rate statistics)."""
+    x = grid**2 if quadratic else grid
+    rate = counts / days
+    ok = counts >= 5  # enough events to trust the estimate
+    if not ok.any():
+        raise InputError("calibration stream too short to see any false signal; raise calibration_sensor_days",
+                         where="alerts.calibration_sensor_days")
+    idx = np.flatnonzero(ok)
+    for a, b in zip(idx, idx[1:], strict=False):
+        if rate[a] > target >= rate[b]:
+            w = (math.log(target) - math.log(rate[a])) / (math.log(rate[b]) - math.log(rate[a]))
+            xv = x[a] + w * (x[b] - x[a])
+            return (float(math.sqrt(xv)) if quadratic else float(xv)), target
+    if rate[idx[0]] <= target:
+        return float(grid[idx[0]]), float(rate[idx[0]])
+    tail = idx[-4:]
+    if tail.size < 2:
+        raise InputError("calibration stream too short to extrapolate; raise calibration_sensor_days",
+                         where="alerts.calibration_sensor_days")
+    slope, icept = np.polyfit(x[tail], np.log(rate[tail]), 1)
+    if slope >= 0:
+        raise InputError("false-signal rate does not fall with the threshold; check the detector noise",
+                         where="alerts")
+    xv = max((math.log(target) - icept) / slope, float(x[tail[-1]]))
+    return (float(math.sqrt(xv)) if quadratic else float(xv)), target
+
+
+# --- alerts ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Alert:
+    """One alert. ``t`` s (drill clock), ``level`` ``"warning"``/``"alarm"`` with its ``rank``, ``zone``
+    (the caller's zone label), ``location`` (x, y) m estimate, ``confidence`` 0..1 (noisy-OR evidence),
+    ``policy`` (or ``"camera"``), the ``sensors`` that contributed, and a run-unique ``id`` ("A1", ...)."""
+
+    id: str
+    t: float
+    level: str
+    rank: int
+    zone: Hashable
+    location: tuple[float, float]
+    confidence: float
+    policy: str
+    sensors: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "t": round(self.t, 3), "level": self.level, "rank": self.rank,
+                "zone": self.zone if isinstance(self.zone, str | int) else str(self.zone),
+                "location": [round(self.location[0], 3), round(self.location[1], 3)],
+                "confidence": round(self.confidence, 4), "policy": self.policy, "sensors": list(self.sensors)}
+
+
+def _noisy_or(c: np.ndarray) -> float:
+    return float(1.0 - np.prod(1.0 - np.clip(c, 0.0, 1.0)))
+
+
+def _evidence(margin: np.ndarray) -> np.ndarray:
+    return 1.0 - 0.5 ** np.maximum(margin, 1.0)
+
+
+class AlertEngine:
+    """Runs one alert policy over the detectors' displayed readings (see the module docstring).
+
+    Parameters
+    ----------
+    config: a parsed policy (:func:`parse_alerts`) or the raw ``alerts:`` mapping.
+    specs: one :class:`DetectorSpec` per detector, in the order of the readings (``DetectorArray.specs``).
+    zones: zone label per detector (any hashable: space name, zone index; -1 for outdoors is fine).
+    positions: (n, 2) or (n, 3) array of detector positions, m (only x, y are used).
+    step: s between calls (the gas step); statistics are calibrated for samples every ``max(step, period)``.
+    camera_names, camera_zones, camera_positions: the cameras, for :meth:`update_cameras`.
+    rearm: overrides ``config.rearm`` (``false_alert_rate`` uses 0).
+    """
+
+    def __init__(self, config: Any, specs: Sequence[DetectorSpec], zones: Sequence[Hashable],
+                 positions: ArrayLike, *, step: float = 1.0, camera_names: Sequence[str] = (),
+                 camera_zones: Sequence[Hashable] = (), camera_positions: ArrayLike | None = None,
+                 rearm: float | None | Literal["config"] = "config"):
+        self.config = parse_alerts(config)
+        self.specs = [resolve_spec(s) for s in specs]
+        n = len(self.specs)
+        self.names = [s.name for s in self.specs]
+        self.units = [s.unit for s in self.specs]
+        if len(zones) != n:
+            raise ValueError(f"zones has {len(zones)} entries for {n} detectors")
+        pos = np.asarray(positions, dtype=float).reshape(n, -1) if n else np.zeros((0, 2))
+        self.pos = pos[:, :2]
+        self.step_s = float(step)
+        self.rearm = self.config.rearm if rearm == "config" else rearm
+        self.policy = self.config.policy
+        # Zone codes: detectors and cameras share one table of labels.
+        self.zone_labels: list[Hashable] = []
+        self._zone_code: dict[Hashable, int] = {}
+        self.zc = np.array([self._code(z) for z in zones], dtype=np.int64)
+        self.cam_names = list(camera_names)
+        self.cam_zc = np.array([self._code(z) for z in camera_zones], dtype=np.int64)
+        if len(self.cam_zc) != len(self.cam_names):
+            raise ValueError("camera_zones must have one entry per camera")
+        cp = np.zeros((len(self.cam_names), 2)) if camera_positions is None else \
+            np.asarray(camera_positions, dtype=float).reshape(len(self.cam_names), -1)[:, :2]
+        self.cam_pos = cp
+        self._cam_last = np.full(len(self.cam_names), -np.inf)
+        self.nz = len(self.zone_labels)
+        self.first_sp = np.array([s.setpoints[0] if s.setpoints else np.inf for s in self.specs])
+        base = self.config.detector if isinstance(self.config, FusionConfig) else self.config
+        self.base = base
+        self._setup_base(base)
+        # Fusion bookkeeping: last signal time and margin per detector.
+        self._last_sig = np.full(n, -np.inf)
+        self._last_margin = np.zeros(n)
+        # Zone de-duplication: highest rank raised per zone (per source) and when the zone was last active.
+        self._raised = {"gas": np.zeros(self.nz, dtype=np.int64), "camera": np.zeros(self.nz, dtype=np.int64)}
+        self._last_on = {"gas": np.full(self.nz, -np.inf), "camera": np.full(self.nz, -np.inf)}
+        self.alerts: list[Alert] = []
+        self.t = -np.inf
+
+    def _code(self, z: Hashable) -> int:
+        if z not in self._zone_code:
+            self._zone_code[z] = len(self.zone_labels)
+            self.zone_labels.append(z)
+        return self._zone_code[z]
+
+    # -- set-up --------------------------------------------------------------------------------------------
+    def _setup_base(self, cfg: Any) -> None:
+        n = len(self.specs)
+        self.mu0 = np.zeros(n)
+        self.sigma0 = np.ones(n)
+        if isinstance(cfg, ThresholdConfig):
+            levels = []
+            for s in self.specs:
+                if cfg.setpoints is not None and (s.unit in cfg.setpoints or "*" in cfg.setpoints):
+                    levels.append(cfg.setpoints.get(s.unit, cfg.setpoints.get("*")))
+                else:
+                    levels.append(tuple(s.setpoints))
+            nl = max((len(x) for x in levels), default=0)
+            self.sp = np.full((nl, n), np.inf)
+            for i, x in enumerate(levels):
+                self.sp[: len(x), i] = x
+            self.sp_off = self.sp - np.array([s.hysteresis or 0.0 for s in self.specs])
+            self.on_since = np.full((nl, n), np.nan)
+            self.stat = None
+            return
+        dts = [max(self.step_s, s.period or 0.0) for s in self.specs]
+        thr = np.zeros(n)
+        for i, s in enumerate(self.specs):
+            cal = calibrate(cfg, s, dts[i])
+            self.mu0[i], self.sigma0[i] = cal.mu0, cal.sigma0
+            thr[i] = self._explicit(cfg, s, cal, dts[i])
+        self.thr = thr
+        dt = max(dts) if dts else self.step_s
+        self.stat = _make_stat(cfg, thr[None, :], n, dt)
+
+    @staticmethod
+    def _explicit(cfg: Any, s: DetectorSpec, cal: Calibration, dt: float) -> float:
+        if isinstance(cfg, CusumConfig) and cfg.h is not None:
+            return cfg.h
+        if isinstance(cfg, EwmaConfig) and cfg.L is not None:
+            return cfg.L
+        if isinstance(cfg, RateOfRiseConfig) and cfg.rate is not None:
+            r = cfg.rate.get(s.unit, cfg.rate.get("*"))
+            if r is not None:  # unit/s -> z-score of the half-window mean difference
+                nwin = max(2, int(round(cfg.window / dt)))
+                nwin += nwin % 2
+                return r[0] * (nwin / 2) * dt / cal.sigma0 / (2.0 / math.sqrt(nwin))
+        return cal.threshold
+
+    # -- stepping --------------------------------------------------------------------------------------------
+    def update(self, t: float, readings: ArrayLike, fault_flags: ArrayLike | None = None,
+               levels: ArrayLike | None = None, fresh: ArrayLike | None = None) -> list[Alert]:
+        """Feed the displayed readings at drill time ``t`` (s); return the alerts raised now.
+
+        ``readings``: what each detector shows, in its unit (``DetectorArray.reading``). ``fault_flags``:
+        True for detectors to ignore (dead or inhibited: ``det.fault | det.inhibited``); their statistics
+        hold and they do not vote. ``levels``: the detectors' own alarm levels (``det.levels()``), used for
+        escalation; default: reading >= first set point. ``fresh``: True where a new sample arrived
+        (``det.fresh``); default all (statistics advance only on fresh samples).
+        """
+        t = float(t)
+        r = np.asarray(readings, dtype=float)
+        n = len(self.specs)
+        if r.shape != (n,):
+            raise ValueError(f"readings has shape {r.shape}, expected ({n},)")
+        bad = np.zeros(n, dtype=bool) if fault_flags is None else np.asarray(fault_flags, dtype=bool)
+        upd = ~bad if fresh is None else (np.asarray(fresh, dtype=bool) & ~bad)
+        self.t = t
+        cfg = self.config
+        if isinstance(self.base, ThresholdConfig):
+            rank_det, margin = self._threshold(t, r, upd, bad)
+        else:
+            z = (r - self.mu0) / self.sigma0
+            sig = self.stat.step(z, upd)[0] & ~bad
+            margin = np.where(sig, self.stat.margin[0], 0.0)
+            rank_det = sig.astype(np.int64)
+        sig_now = rank_det > 0
+        self._last_sig[sig_now] = t
+        self._last_margin[sig_now] = margin[sig_now]
+        zone_rank = np.zeros(self.nz, dtype=np.int64)
+        if isinstance(cfg, FusionConfig):
+            zone_rank, members = self._fusion(t, r)
+        else:
+            np.maximum.at(zone_rank, self.zc, rank_det)
+            members = None
+        if getattr(cfg, "escalate", False) and not isinstance(self.base, ThresholdConfig):
+            over = (np.asarray(levels) > 0) if levels is not None else (r >= self.first_sp)
+            over &= ~bad
+            if over.any():
+                zover = np.zeros(self.nz, dtype=bool)
+                zover[self.zc[over]] = True
+                zone_rank = np.where(zover, 2, zone_rank)  # a set point reached is an alarm, warned or not
+        return self._raise(t, "gas", zone_rank, r, sig_now, margin, members)
+
+    def _threshold(self, t: float, r: np.ndarray, upd: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-detector voting rank (delay-on applied) and margin; zone voting happens here too."""
+        cfg = self.base
+        nl, n = self.sp.shape
+        if nl == 0:
+            return np.zeros(n, dtype=np.int64), np.zeros(n)
+        above = (r >= self.sp) & upd
+        below = ((r < self.sp_off) & upd) | bad
+        start = np.isnan(self.on_since) & above
+        self.on_since[start] = t
+        self.on_since[below] = np.nan
+        qual = ~np.isnan(self.on_since) & (t - np.nan_to_num(self.on_since, nan=np.inf) >= cfg.delay_on - 1e-9)
+        healthy = np.bincount(self.zc, weights=(~bad).astype(float), minlength=self.nz)
+        k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))  # voting degrades with faulted detectors
+        rank = np.zeros(n, dtype=np.int64)
+        for j in range(nl):
+            cnt = np.bincount(self.zc, weights=qual[j].astype(float), minlength=self.nz)
+            zone_ok = (cnt >= k_eff) & (cnt > 0)
+            rank = np.where(qual[j] & zone_ok[self.zc], j + 1, rank)
+        idx = np.clip(rank - 1, 0, None)
+        margin = np.where(rank > 0, r / self.sp[idx, np.arange(n)], 0.0)
+        return rank, margin
+
+    def _fusion(self, t: float, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.config
+        recent = (t - self._last_sig) <= cfg.window + 1e-9
+        grp = self.zc if cfg.group == "zone" else np.zeros_like(self.zc)
+        cnt = np.bincount(grp, weights=recent.astype(float), minlength=self.nz)
+        if cfg.cameras and len(self.cam_names):
+            cam_recent = (t - self._cam_last) <= cfg.window + 1e-9
+            cgrp = self.cam_zc if cfg.group == "zone" else np.zeros_like(self.cam_zc)
+            cnt += np.bincount(cgrp, weights=cam_recent.astype(float), minlength=self.nz)
+        ok = cnt >= cfg.k
+        zone_rank = np.zeros(self.nz, dtype=np.int64)
+        if cfg.group == "zone":
+            zone_rank[ok] = 1
+        elif ok[0] and recent.any():
+            # Site-wide corroboration: the alert belongs to the zone of the strongest detector.
+            w = np.where(recent, (r - self.mu0) / self.sigma0, -np.inf)
+            zone_rank[self.zc[int(np.argmax(w))]] = 1
+        return zone_rank, recent
+
+    def _raise(self, t: float, source: str, zone_rank: np.ndarray, r: np.ndarray, sig_now: np.ndarray,
+               margin: np.ndarray, members: np.ndarray | None) -> list[Alert]:
+        raised, last_on = self._raised[source], self._last_on[source]
+        last_on[zone_rank > 0] = t
+        if self.rearm is not None:
+            quiet = (zone_rank == 0) & (t - last_on >= self.rearm - 1e-9)
+            raised[quiet] = 0
+        new = np.flatnonzero(zone_rank > raised)
+        out: list[Alert] = []
+        for zi in new:
+            rank = int(zone_rank[zi])
+            raised[zi] = rank
+            out.append(self._make_alert(t, source, int(zi), rank, r, sig_now, margin, members))
+        self.alerts.extend(out)
+        return out
+
+    def _make_alert(self, t: float, source: str, zi: int, rank: int, r: np.ndarray, sig_now: np.ndarray,
+                    margin: np.ndarray, members: np.ndarray | None) -> Alert:
+        cfg = self.config
+        ev: list[float] = []
+        names: list[str] = []
+        if source == "camera":
+            cams = np.flatnonzero((self.cam_zc == zi) & (self._cam_last == t))
+            loc = tuple(self.cam_pos[cams].mean(axis=0)) if cams.size else (math.nan, math.nan)
+            names = [self.cam_names[c] for c in cams]
+            ev = [cfg.camera_confidence] * len(names)
+            return Alert(f"A{len(self.alerts) + 1}", t, level_name(rank), rank, self.zone_labels[zi],
+                         (float(loc[0]), float(loc[1])), _noisy_or(np.array(ev)), "camera", tuple(names))
+        if members is not None:  # fusion: every recently signalling detector of the group
+            sel = members & ((self.zc == zi) if cfg.group == "zone" else True)
+            marg = self._last_margin
+        else:
+            sel = (self.zc == zi) & sig_now
+            marg = margin
+            if not sel.any():  # escalation without a signal this step: the detectors over their set point
+                sel = (self.zc == zi) & (r >= self.first_sp)
+                marg = np.where(sel, r / self.first_sp, 0.0)
+        det = np.flatnonzero(sel)
+        names = [self.names[i] for i in det]
+        ev = list(_evidence(marg[det])) if det.size else []
+        if members is not None and cfg.cameras and len(self.cam_names):
+            cams = np.flatnonzero(((t - self._cam_last) <= cfg.window + 1e-9)
+                                  & ((self.cam_zc == zi) if cfg.group == "zone" else True))
+            names += [self.cam_names[c] for c in cams]
+            ev += [cfg.camera_confidence] * cams.size
+        if det.size:
+            w = np.maximum((r[det] - self.mu0[det]) / self.sigma0[det], 0.0)
+            w = w if w.sum() > 0 else np.ones(det.size)
+            loc = (self.pos[det] * w[:, None]).sum(axis=0) / w.sum()
+        else:
+            loc = np.array([math.nan, math.nan])
+        return Alert(f"A{len(self.alerts) + 1}", t, level_name(rank), rank, self.zone_labels[zi],
+                     (float(loc[0]), float(loc[1])), _noisy_or(np.array(ev)), self.policy, tuple(names))
+
+    def update_cameras(self, t: float, camera_alarms: Sequence[CameraAlarm]) -> list[Alert]:
+        """Feed the cameras' new alarms (``CameraArray.new_alarms``) at drill time ``t`` (s); return the
+        ``policy="camera"`` alerts raised now. Only the alarm itself is used, not its ``true_positive``."""
+        t = float(t)
+        if not camera_alarms:
+            return self._raise(t, "camera", np.zeros(self.nz, dtype=np.int64), np.zeros(len(self.specs)),
+                               np.zeros(len(self.specs), dtype=bool), np.zeros(len(self.specs)), None)
+        idx = {nm: i for i, nm in enumerate(self.cam_names)}
+        zone_rank = np.zeros(self.nz, dtype=np.int64)
+        for a in camera_alarms:
+            c = idx.get(a.name, a.camera if 0 <= a.camera < len(self.cam_names) else None)
+            if c is None:
+                continue
+            self._cam_last[c] = t
+            zone_rank[self.cam_zc[c]] = 1
+        n = len(self.specs)
+        return self._raise(t, "camera", zone_rank, np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n), None)
+
+
+# --- false alerts -----------------------------------------------------------------------------------------
+def false_alert_rate(config: Any, specs: Sequence[DetectorSpec], sensor_days: float, rng: np.random.Generator,
+                     *, zones: Sequence[Hashable] | None = None, positions: ArrayLike | None = None,
+                     step: float = 1.0, copies: int | None = None) -> float:
+    """False alerts per sensor-day of ``config`` on leak-free readings of detectors like ``specs``.
+
+    The detectors (with their ``zones``, default one zone each) are replicated ``copies`` times (default:
+    enough for about 2 h of simulated time per copy) into one :class:`DetectorArray` fed with zero true
+    concentration from ``rng``, and the policy runs with ``rearm = 0`` so every separate episode counts.
+    Returns alerts / (detectors x days simulated).
+    """
+    specs = [resolve_spec(s) for s in specs]
+    m = len(specs)
+    zones = list(range(m)) if zones is None else list(zones)
+    pos = np.zeros((m, 2)) if positions is None else np.asarray(positions, dtype=float).reshape(m, -1)[:, :2]
+    if copies is None:
+        copies = max(1, int(math.ceil(sensor_days * 86400.0 / (7200.0 * m))))
+    all_specs = [replace(s, name=f"{s.name}#{c}", id=None) for c in range(copies) for s in specs]
+    all_zones = [(c, z) for c in range(copies) for z in zones]
+    det = DetectorArray(all_specs, rng)
+    eng = AlertEngine(config, all_specs, all_zones, np.tile(pos, (copies, 1)), step=step, rearm=0.0)
+    steps = max(1, int(math.ceil(sensor_days * 86400.0 / (len(all_specs) * step))))
+    count = 0
+    for s in range(steps):
+        t = (s + 1) * step
+        r = det.update(t, 0.0)
+        count += len(eng.update(t, r, fault_flags=det.fault | det.inhibited, levels=det.levels(), fresh=det.fresh))
+    days = steps * step / 86400.0
+    return count / (len(all_specs) * days)
+
+
+# --- alarm fatigue ----------------------------------------------------------------------------------------
+@dataclass
+class OperatorFatigue:
+    """An operator whose trust in the alarm system follows the recent share of false alerts.
+
+    :meth:`respond` draws whether an alert is dismissed and the acknowledgement delay; :meth:`judge`
+    records, once known, whether an alert was false. See the module docstring for the model and sources.
+    """
+
+    params: FatigueConfig = field(default_factory=FatigueConfig)
+    history: list[tuple[str, bool | None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.params, dict):
+            try:
+                self.params = FatigueConfig.model_validate(self.params)
+            except ValidationError as e:
+                err = e.errors()[0]
+                raise InputError(err["msg"], where=".".join(["alerts.operator", *map(str, err["loc"])])) from None
+        p = self.params
+        # The shift's earlier alerts are the oldest memories (true first: the false ones are taken as the
+        # more recent, the conservative reading of "how many false alerts the shift has already seen").
+        self._prior = [False] * p.true_alerts_seen + [True] * p.false_alerts_seen
+
+    def recent_false_share(self) -> float:
+        """``F / (F + T + trust_prior)`` over the last ``memory`` alerts of known truth."""
+        judged = self._prior + [bool(f) for _, f in self.history if f is not None]
+        recent = judged[-self.params.memory:]
+        nf = sum(recent)
+        return nf / (len(recent) + self.params.trust_prior) if (recent or self.params.trust_prior) else 0.0
+
+    def ack_delay(self, rng: np.random.Generator, false_share: float | None = None) -> float:
+        """Seconds from the alert to its acknowledgement: lognormal, median ``ack_median (1 + beta f)``."""
+        f = self.recent_false_share() if false_share is None else float(false_share)
+        p = self.params
+        median = p.ack_median * (1.0 + p.beta * f)
+        return float(median * math.exp(p.ack_sigma * rng.standard_normal()))
+
+    def p_dismiss(self, false_share: float | None = None, corroborated: bool = False) -> float:
+        """Probability of dismissing an alert: ``dismiss_gain * f`` (probability matching)."""
+        f = self.recent_false_share() if false_share is None else float(false_share)
+        p = self.params.dismiss_gain * f * (self.params.corroborated_factor if corroborated else 1.0)
+        return float(min(max(p, 0.0), 1.0))
+
+    def respond(self, rng: np.random.Generator, alert: Alert, corroborated: bool | None = None) -> tuple[bool, float]:
+        """(dismissed, acknowledgement delay in s) for ``alert``; the alert joins the history as unjudged.
+
+        ``corroborated`` defaults to "more than one sensor contributed". Two draws per call, always, so
+        the stream does not depend on the outcome.
+        """
+        corr = len(alert.sensors) > 1 if corroborated is None else corroborated
+        f = self.recent_false_share()
+        u = rng.random()
+        delay = self.ack_delay(rng, f)
+        self.history.append((alert.id, None))
+        return bool(u < self.p_dismiss(f, corr)), delay
+
+    def judge(self, alert_id: str, false: bool) -> None:
+        """Record that alert ``alert_id`` turned out false (or true); later responses use it."""
+        for i, (aid, _) in enumerate(self.history):
+            if aid == alert_id:
+                self.history[i] = (aid, bool(false))
+                return
+        self.history.append((alert_id, bool(false)))
