@@ -334,9 +334,9 @@ class Step(_Model):
     def _kind_fields(self):
         req, opt = _KIND_FIELDS[self.kind]
         given = {("else" if f == "else_" else f) for f in self.model_fields_set} - set(_ALWAYS)
-        # a field set to its default (message: "") counts as given only when it says something
-        for f in sorted(given - set(req) - set(opt)):
-            raise ValueError(f"{f}: does not apply to kind {self.kind} (it takes "
+        stray = sorted(given - set(req) - set(opt))
+        if stray:  # a field of another kind is a misunderstanding worth stopping for, like a misspelling
+            raise ValueError(f"{stray[0]}: does not apply to kind {self.kind} (it takes "
                              f"{', '.join(req + opt) or 'no other fields'})")
         for f in req:
             if getattr(self, "else_" if f == "else" else f) is None:
@@ -520,8 +520,9 @@ def workflow_names(workflows: Sequence[Workflow], where: str = "workflows") -> l
 # --------------------------------------------------------------------------------------------- context
 @runtime_checkable
 class WorkflowContext(Protocol):
-    """What the workflows need from a run; the engine implements it (see the report in the module's
-    commit and :mod:`drills.engine`). Times are SimPy seconds; people are crowd indices."""
+    """What the workflows need from a run; :mod:`drills.engine` implements it over the crowd, the gas
+    hazards and the alert policy. Times are SimPy seconds; people are crowd indices; ``role`` arguments
+    are agent roles (``agents.crowd.ROLES``, aliases already resolved)."""
 
     env: simpy.Environment
     rng: np.random.Generator  # the run's "workflow" stream
