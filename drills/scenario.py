@@ -44,6 +44,8 @@ class _Model(BaseModel):
 def _dist(v: Any, dim: str, name: str) -> Distribution | None:
     if v is None or isinstance(v, Distribution):
         return v
+    if isinstance(v, dict) and set(v) == {"kind", "params", "dimension"}:
+        return Distribution(**v)  # a parsed distribution coming back from model_dump()
     return Distribution.parse(v, dim, name)
 
 
@@ -322,6 +324,22 @@ class Scenario(_Model):
     @property
     def path(self) -> Path | None:
         return self._path
+
+    def evolve(self, **changes: Any) -> Scenario:
+        """A validated copy with top-level fields replaced; values as in YAML (unit strings welcome).
+
+        >>> leak = load_scenario("scenarios/plant_h2s_leak.yaml")             # doctest: +SKIP
+        >>> big = leak.evolve(hazards=[{**leak.hazards[0].model_dump(), "rate": "0.2 kg/s"}])  # doctest: +SKIP
+        """
+        data = self.model_dump()
+        data.update(changes)
+        try:
+            new = Scenario.model_validate(data)
+        except ValidationError as e:
+            where, msg = format_validation_error(e)
+            raise InputError(msg, source=str(self._path or "<scenario>"), where=where) from None
+        new._path = self._path
+        return new
 
     def site_path(self) -> Path:
         """The site file, resolved against the scenario file's folder."""

@@ -196,3 +196,15 @@ def test_leak_and_wind_shift_injects(tmp_path):
     # after the shift no more gas comes in: the indoor level only decays by ventilation (ach 1)
     assert indoor_ppm(shifted, 600, 720) < 0.3 * indoor_ppm(steady, 600, 720)
     assert indoor_ppm(shifted, 600, 720) <= indoor_ppm(shifted, 170, 190)
+
+
+def test_python_api_evolve_revalidates(tmp_path):
+    from drills.scenario import load_scenario
+    from twin.errors import InputError
+
+    sc = load_scenario(MODELS.parent / "scenarios" / "plant_h2s_leak.yaml")
+    big = sc.evolve(hazards=[{**sc.hazards[0].model_dump(), "rate": "0.2 kg/s"}], duration="12min")
+    assert big.hazards[0].rate == pytest.approx(0.2) and big.duration == 720.0
+    assert big.people.speed == sc.people.speed and big.site_path() == sc.site_path()
+    with pytest.raises(InputError, match=r"population\[0\]\.count"):
+        sc.evolve(population=[{"where": "Lobby", "count": -1}])
