@@ -388,7 +388,7 @@ class _Cusum(_Stat):
 
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         new = np.maximum(self.s + (z - self.k), 0.0)
-        if mask is not None:
+        if mask is not None and not mask.all():
             new = np.where(mask, new, self.s)
         sig = new > self.thr
         self.margin = new / self.thr
@@ -405,7 +405,7 @@ class _Ewma(_Stat):
 
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         new = self.zs + self.lam * (z - self.zs)
-        if mask is not None:
+        if mask is not None and not mask.all():
             new = np.where(mask, new, self.zs)
         sig = new > self.thr
         self.margin = new / self.thr
@@ -428,8 +428,23 @@ class _Rate(_Stat):
         self.s_old = np.zeros(n)
         self.scale = 1.0 / ((self.N / 2) * (2.0 / math.sqrt(self.N)))
         self.rho = np.zeros(n)
+        self.uniform = True  # all ring positions equal so far
 
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        if (mask is None or mask.all()) and self.uniform:
+            # Common case: every detector sampled every call, one shared ring position (no fancy indexing).
+            p = int(self.pos[0]) % self.N
+            mid = (p - self.N // 2) % self.N
+            moving = self.buf[mid].copy()
+            self.s_new += z - moving
+            self.s_old += moving - self.buf[p]
+            self.buf[p] = z
+            self.pos += 1
+            np.multiply(self.s_new - self.s_old, self.scale, out=self.rho)
+            sig = self.rho > self.thr
+            self.margin = self.rho / self.thr
+            return sig
+        self.uniform = False
         cols = np.arange(z.shape[0]) if mask is None else np.flatnonzero(mask)
         if cols.size:
             p = self.pos[cols] % self.N
@@ -646,6 +661,7 @@ class AlertEngine:
         # Zone de-duplication: highest rank raised per zone (per source) and when the zone was last active.
         self._raised = {"gas": np.zeros(self.nz, dtype=np.int64), "camera": np.zeros(self.nz, dtype=np.int64)}
         self._last_on = {"gas": np.full(self.nz, -np.inf), "camera": np.full(self.nz, -np.inf)}
+        self._prev_on = {"gas": np.zeros(self.nz, dtype=bool), "camera": np.zeros(self.nz, dtype=bool)}
         self.alerts: list[Alert] = []
         self.t = -np.inf
 
@@ -733,7 +749,9 @@ class AlertEngine:
         if isinstance(cfg, FusionConfig):
             zone_rank, members = self._fusion(t, r)
         else:
-            np.maximum.at(zone_rank, self.zc, rank_det)
+            hit = np.flatnonzero(rank_det)
+            if hit.size:
+                np.maximum.at(zone_rank, self.zc[hit], rank_det[hit])
             members = None
         if getattr(cfg, "escalate", False) and not isinstance(self.base, ThresholdConfig):
             over = (np.asarray(levels) > 0) if levels is not None else (r >= self.first_sp)
@@ -788,11 +806,15 @@ class AlertEngine:
 
     def _raise(self, t: float, source: str, zone_rank: np.ndarray, r: np.ndarray, sig_now: np.ndarray,
                margin: np.ndarray, members: np.ndarray | None) -> list[Alert]:
-        raised, last_on = self._raised[source], self._last_on[source]
-        last_on[zone_rank > 0] = t
+        raised, last_on, prev_on = self._raised[source], self._last_on[source], self._prev_on[source]
+        on = zone_rank > 0
         if self.rearm is not None:
-            quiet = (zone_rank == 0) & (t - last_on >= self.rearm - 1e-9)
+            # Re-arm zones that were quiet at the previous call and have been quiet for `rearm` s since
+            # they were last active (checked before this call's activity counts).
+            quiet = ~prev_on & (t - last_on >= self.rearm - 1e-9)
             raised[quiet] = 0
+        last_on[on] = t
+        prev_on[:] = on
         new = np.flatnonzero(zone_rank > raised)
         out: list[Alert] = []
         for zi in new:
