@@ -39,16 +39,17 @@ def _run(model_fn, t_end: float, dt: float) -> Multizone:
 
 
 def _richardson(model_fn, t_end: float, dt: float, pick) -> tuple[float, float]:
-    """(value at dt, Richardson extrapolation 2 c(dt/2) - c(dt)): implicit Euler is first order, so the
-    extrapolated value is second-order accurate and can be held to the analytic solution tightly."""
+    """(value at dt, Richardson extrapolation 2 c(dt/2) - c(dt)) with implicit Euler (the model functions
+    default to ``scheme="euler"``): it is first order, so the extrapolated value is second-order accurate
+    and can be held to the analytic solution tightly."""
     coarse = pick(_run(model_fn, t_end, dt))
     fine = pick(_run(model_fn, t_end, dt / 2))
     return coarse, 2 * fine - coarse
 
 
 # ------------------------------------------------------------------------------------------ T1-T5
-def _t1(dt):
-    m = Multizone(_topo(z=(100.0, 2.0)), dt=dt)
+def _t1(dt, scheme="euler"):
+    m = Multizone(_topo(z=(100.0, 2.0)), dt=dt, scheme=scheme)
     m.set_concentration("z", 100.0)  # ppm: the balance is linear, any unit works
     return m
 
@@ -72,8 +73,8 @@ def test_t1_first_order_convergence():
     assert errs[1] / errs[2] == pytest.approx(2.0, rel=0.02)
 
 
-def _t2(dt, sink_per_h=0.0):
-    m = Multizone(_topo(z=(100.0, 2.0)), dt=dt)  # Q = 200 m3/h of clean supply
+def _t2(dt, sink_per_h=0.0, scheme="euler"):
+    m = Multizone(_topo(z=(100.0, 2.0)), dt=dt, scheme=scheme)  # Q = 200 m3/h of clean supply
     m.add_source("z", 1e-3 / 60.0)  # 1 g/min
     if sink_per_h:
         m.set_sink("z", sink_per_h / H)
@@ -95,8 +96,8 @@ def test_t2b_first_order_sink():
     assert extrap == pytest.approx(200 * MG * (1 - math.exp(-1)), rel=1e-5)
 
 
-def _series(dt, v1=100.0, v2=100.0):
-    m = Multizone(_topo(a=(v1, 0.0), b=(v2, 0.0)), dt=dt)
+def _series(dt, v1=100.0, v2=100.0, scheme="euler"):
+    m = Multizone(_topo(a=(v1, 0.0), b=(v2, 0.0)), dt=dt, scheme=scheme)
     q = 6.0 * v1 / H  # lambda_1 = Q / V1 = 6 /h
     m.add_flow(OUTSIDE, "a", q)
     m.add_flow("a", "b", q)
@@ -132,7 +133,8 @@ def test_t4_exchange_between_ventilated_zones():
 
 
 def test_t5_implicit_euler_factor_per_step():
-    m = _t1(300.0)
+    m = _t1(300.0, scheme="euler")
+    assert m.active_scheme == "euler"
     m.step()
     assert m.c[0] / 100.0 == pytest.approx(0.857143, abs=1e-6)  # 1 / (1 + ACH dt)
     m.advance(1800.0)
