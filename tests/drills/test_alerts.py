@@ -71,9 +71,9 @@ def test_false_alert_rate_within_budget(name):
 def test_calibrated_policy_does_see_false_alerts_when_budget_is_generous():
     # The budget is a real constraint, not an unreachable bound: a looser budget gives more false alerts.
     specs = _specs(1)
-    loose = false_alert_rate({"policy": "cusum", "false_alerts_per_sensor_day": 20.0}, specs, 40.0,
+    loose = false_alert_rate({"policy": "cusum", "false_alerts_per_sensor_day": 20.0}, specs, 20.0,
                              np.random.default_rng(5))
-    tight = false_alert_rate({"policy": "cusum", "false_alerts_per_sensor_day": 1.0}, specs, 40.0,
+    tight = false_alert_rate({"policy": "cusum", "false_alerts_per_sensor_day": 1.0}, specs, 20.0,
                              np.random.default_rng(5))
     assert loose > tight
     assert 2.0 < loose <= 20.0
