@@ -17,7 +17,7 @@ chooses one policy in its ``alerts:`` block (:func:`parse_alerts`):
 ``rate_of_rise``
     The mean of the newer half of a ``window`` minus the mean of the older half, as a z-score under white
     noise (``(m_new - m_old) / (2 / sqrt(N))`` for N samples in the window); a signal while it exceeds
-    the threshold.
+    the threshold (and until it falls below half the threshold).
 ``fusion``
     A per-detector signal from a nested ``detector:`` policy (default cusum); an alert when at least ``k``
     detectors (cameras count too) of a group (zone, or the whole site) signalled within ``window`` s.
@@ -429,6 +429,7 @@ class _Rate(_Stat):
         self.scale = 1.0 / ((self.N / 2) * (2.0 / math.sqrt(self.N)))
         self.rho = np.zeros(n)
         self.uniform = True  # all ring positions equal so far
+        self.on = np.zeros(self.shape, dtype=bool)
 
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         if (mask is None or mask.all()) and self.uniform:
@@ -441,9 +442,7 @@ class _Rate(_Stat):
             self.buf[p] = z
             self.pos += 1
             np.multiply(self.s_new - self.s_old, self.scale, out=self.rho)
-            sig = self.rho > self.thr
-            self.margin = self.rho / self.thr
-            return sig
+            return self._signal()
         self.uniform = False
         cols = np.arange(z.shape[0]) if mask is None else np.flatnonzero(mask)
         if cols.size:
@@ -457,7 +456,14 @@ class _Rate(_Stat):
             self.buf[p, cols] = x
             self.pos[cols] += 1
             self.rho[cols] = (self.s_new[cols] - self.s_old[cols]) * self.scale
-        sig = self.rho > self.thr
+        return self._signal()
+
+    def _signal(self) -> np.ndarray:
+        # Hysteresis: a signal holds until the rise falls below half the threshold, so noise around the
+        # threshold does not chatter into many separate alerts (it would also make false-alert counts
+        # clustered and the calibration fragile).
+        sig = (self.rho > self.thr) | (self.on & (self.rho > 0.5 * self.thr))
+        self.on = sig
         self.margin = self.rho / self.thr
         return sig
 
