@@ -274,6 +274,7 @@ class Crowd:
         self._legs: dict[int, list[float]] = {}  # first-leg distances, computed in bulk when people are added
         self.waypoints: dict[int, list[int]] = {}
         self.on_arrival: dict[int, Callable[[int, float], None]] = {}
+        self.sheltered: set[int] = set()
         self.sweep_spaces: dict[int, list[int]] = {}
 
     def add(self, people: Sequence[Person]) -> np.ndarray:
@@ -1021,6 +1022,27 @@ class Crowd:
                 self._make_aware(i, self.now, "order")
             else:
                 self._redirect(i)
+
+    def shelter(self, people: np.ndarray) -> int:
+        """Order people to shelter in place now: they stop where they are and count as safe (as ordered)
+        while still breathing the air of their space. Returns how many were ordered."""
+        self._poke()
+        n = 0
+        for i in np.asarray(people, dtype=np.int64).tolist():
+            if self._state[i] in (SAFE, TRAPPED, INCAPACITATED):
+                continue
+            self._release_gate(i)
+            self._pending_edge.pop(i, None)
+            self._version[i] += 1
+            if self._nxt[i] >= 0:
+                self._node[i] = self._nxt[i]  # stops at the next node (the nearest place to stand)
+                self._nxt[i] = -1
+            self._state[i] = SAFE
+            self._must_leave[i] = False
+            self.sheltered.add(i)
+            self.events.append((self.now, "shelter", i, "", ""))
+            n += 1
+        return n
 
     def _redirect(self, i: int) -> None:
         """Re-plan person ``i`` from where they are now."""

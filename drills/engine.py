@@ -56,6 +56,9 @@ class Run:
     t0: float
     log: list[tuple[float, str, int, str, str]]
     hazards: Any = None
+    context: Any = None
+    workflows: Any = None
+    marks: dict[str, float] = field(default_factory=dict)
 
 
 def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:
@@ -227,12 +230,24 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph))
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else hazards.t_start
+    run = Run(sc, seed, graph, model, t0, log, hazards)
+    if sc.workflows:
+        from .context import EngineContext
+        from .workflow import compile_workflows, workflow_names
+
+        for path, kind, name in workflow_names(sc.workflows):
+            if kind == "target" and name in graph.index:
+                continue
+            resolve_spaces(graph, name, path)
+        run.context = EngineContext(run)
+        run.marks = run.context.marks
+        run.workflows = compile_workflows(sc.workflows, run.context)
     for k, inj in enumerate(sc.injects):
-        env.process(_inject(model, graph, inj, k, log, hazards))
-    return Run(sc, seed, graph, model, t0, log, hazards)
+        env.process(_inject(model, graph, inj, k, log, hazards, run))
+    return run
 
 
-def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None):
+def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run: Run | None = None):
     f = f"injects[{k}]"
     crowd = model.crowd
     if inj.kind in ("sensor_fail", "sensor_restore", "isolate") and hazards is None:
@@ -284,7 +299,11 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None):
             sensor_array.restore(inj.target)
         elif inj.kind == "isolate":
             hazards.isolate(hid)
+            if run is not None:
+                run.marks.setdefault("t_isolate", env.now)
         log.append((env.now, f"inject:{inj.kind}", -1, inj.target or "", f"id={inj.id} {detail}".strip()))
+        if run is not None and run.workflows is not None:
+            run.workflows.on_inject(inj.id)
 
     return proc()
 

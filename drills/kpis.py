@@ -48,7 +48,7 @@ def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
         t_evac = _t(np.nanmax(t_exit[out]), t0)
         if np.isfinite(t_mus[out]).all():
             t_must = _t(np.nanmax(t_mus[out]), t0)
-    alarm_t = next((e[0] for e in run.log if e[1] == "alarm"), None)
+    alarm_t = min((e[0] for e in run.log if e[1] == "alarm"), default=None)
     exits: dict[str, int] = {}
     names = run.graph.nav.nodes
     for v in c.exit_node[:n][c.exit_node[:n] >= 0]:
@@ -74,6 +74,9 @@ def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
         started = np.isfinite(c.t_start[:n]) & np.isfinite(c.t_aware[:n])
         if started.any():
             k["premovement_mean"] = round(float(np.mean(c.t_start[:n][started] - c.t_aware[:n][started])), 3)
+    for key in ("t_ack", "t_isolate", "t_headcount", "t_all_clear"):
+        if key in run.marks:
+            k[key] = round(run.marks[key] - t0, 3)
     if run.hazards is not None:
         k.update(run.hazards.kpis(t0))
     k.update(_bound(run))

@@ -26,6 +26,8 @@ from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.units import parse_duration, parse_quantity
 
+from .workflow import WORKFLOW_FIELD, error_path
+
 __all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "HazardSpec", "WeatherSpec",
            "load_scenario",
            "scenario_from_dict", "scenario_schema", "format_validation_error"]
@@ -278,6 +280,7 @@ class Scenario(_Model):
     injects: list[Inject] = Field(default_factory=list)
     replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
     hazards: list[HazardSpec] = Field(default_factory=list)
+    workflows: list[WORKFLOW_FIELD] = Field(default_factory=list)
     sensors: list[dict[str, Any]] = Field(
         default_factory=list, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
@@ -350,14 +353,9 @@ class Scenario(_Model):
 
 
 def format_validation_error(e: ValidationError) -> tuple[str, str]:
-    """(field path, message) of the first pydantic error, e.g. ``population[2].count``."""
+    """(field path, message) of the first pydantic error, e.g. ``population[2].count`` or, for a
+    cross-field check deeper down, ``workflows[0].steps[2].after``."""
     err = e.errors()[0]
-    parts: list[str] = []
-    for p in err["loc"]:
-        if isinstance(p, int):
-            parts[-1:] = [f"{parts[-1]}[{p}]" if parts else f"[{p}]"]
-        else:
-            parts.append(str(p))
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
@@ -365,7 +363,8 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
         msg = "unknown field (check the spelling; see `drilltwin schema`)"
     if err["type"] == "missing":
         msg = "required field is missing"
-    return ".".join(parts) or "(top level)", msg
+    where, msg = error_path(tuple(err["loc"]), msg)
+    return where or "(top level)", msg
 
 
 def yaml_lines(text: str) -> dict[tuple, int]:
