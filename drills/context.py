@@ -57,8 +57,10 @@ class EngineContext:
         return channel_latency(channel)
 
     def acknowledge(self, role: str, alert: Any) -> tuple[float, bool]:
-        if self.fatigue is not None:
-            return self.fatigue.respond(self.rng, alert)
+        policy_alert = getattr(alert, "alert", alert)
+        if self.fatigue is not None and policy_alert is not None and hasattr(policy_alert, "rank"):
+            dismissed, delay = self.fatigue.respond(self.rng, policy_alert)
+            return float(delay), bool(dismissed)
         return float(DEFAULT_ACK.sample(self.rng, 1)[0]), False
 
     # -- zones ----------------------------------------------------------------------------------------

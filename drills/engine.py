@@ -222,14 +222,14 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
         env.process(_alarm())
     hazards = None
     has_gas = bool(sc.hazards) or any(inj.kind == "leak" for inj in sc.injects)
-    if sc.sensors and not has_gas:
-        raise InputError("detectors are simulated only with a gas hazard in the scenario", where="sensors")
-    if has_gas:
+    # detectors and the alert policy also run leak-free when alerts are configured: that is how
+    # false-alert rates are measured, never assumed
+    if has_gas or sc.alerts is not None or sc.sensors:
         from .hazards import GasHazards, scenario_sensors
 
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph))
         hazards.start()
-        t0 = min(h.start for h in sc.hazards) if sc.hazards else hazards.t_start
+        t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
     run = Run(sc, seed, graph, model, t0, log, hazards)
     if sc.workflows:
         from .context import EngineContext
@@ -239,9 +239,11 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
             if kind == "target" and name in graph.index:
                 continue
             resolve_spaces(graph, name, path)
-        run.context = EngineContext(run)
+        run.context = EngineContext(run, fatigue=getattr(hazards, "operator", None))
         run.marks = run.context.marks
         run.workflows = compile_workflows(sc.workflows, run.context)
+        if hazards is not None:
+            hazards.on_alert.append(run.workflows.on_alert)
     for k, inj in enumerate(sc.injects):
         env.process(_inject(model, graph, inj, k, log, hazards, run))
     return run

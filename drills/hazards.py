@@ -104,6 +104,20 @@ def hazard_level_kgm3(gas: Gas, level: str | None, where: str) -> float:
     return to_kgm3(conc, gas)
 
 
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert as the workflows see it: the policy's :class:`~drills.alerts.Alert` plus its ``kind``
+    (``gas`` or ``camera``) and ``gas``, so triggers like ``{alert: gas, level: high}`` or
+    ``{alert: H2S}`` match; other attributes read through to the alert."""
+
+    alert: Any
+    kind: str
+    gas: str | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.alert, name)
+
+
 @dataclass
 class _GasState:
     gas: Gas
@@ -126,7 +140,9 @@ class GasHazards:
         self.crowd = model.crowd
         self.dt = sc.gas_step
         self.specs = all_hazards(sc)
-        self.t_start = min(h.start for h in self.specs)
+        self.t_start = min((h.start for h in self.specs), default=0.0)
+        # zone order of every Multizone (sorted zone ids), known even in a leak-free run
+        self.zone_index = {z: k for k, z in enumerate(sorted(str(z) for z in graph.zones))}
         self.weather = _weather(sc)
         self.gases: dict[str, _GasState] = {}
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
@@ -141,6 +157,7 @@ class GasHazards:
         self.flagged: set[str] = set()
         self.records_sensors: list[tuple[float, str, float, str]] = []
         self.records_zones: list[tuple[float, str, float]] = []
+        self._setup_alerts()
         self.t_detect: float | None = None
         self.detect_by: str | None = None
         self._next_record = self.t_start
@@ -218,14 +235,38 @@ class GasHazards:
 
     def _zones_of(self, sensor_ids: list[str | None]) -> np.ndarray:
         """Zone index (in the multizone order, identical for every gas) of each sensor; -1 outdoors."""
-        any_state = next(iter(self.gases.values()))
         out = np.full(len(sensor_ids), -1, dtype=np.int64)
         for k, sid in enumerate(sensor_ids):
             s = self.all_sensors.get(sid) if sid else None
             if s is None or s.space is None or s.space not in self.g.space_zones:
                 continue
-            out[k] = any_state.mz.zone_index[self.g.zone_at(s.space, s.position[0], s.position[1])]
+            out[k] = self.zone_index[self.g.zone_at(s.space, s.position[0], s.position[1])]
         return out
+
+    def _setup_alerts(self) -> None:
+        """The alert policy over the detectors' displayed readings, and the operator's response."""
+        from .alerts import AlertEngine, OperatorFatigue, parse_alerts
+
+        try:
+            cfg = parse_alerts(self.sc.alerts)
+        except InputError:
+            raise
+        det, cams = self.sensors.gas, self.sensors.cameras
+        zones = sorted(self.zone_index, key=self.zone_index.get)
+
+        def labels(idx: np.ndarray) -> list[str]:
+            return [self.g.zones[zones[z]].space if z >= 0 else "outdoors" for z in idx]
+
+        self.alert_engine = AlertEngine(
+            cfg, det.specs, labels(self._sensor_zone), [self.all_sensors[i].position for i in det.ids],
+            step=self.dt, camera_names=cams.names, camera_zones=labels(self._camera_zone),
+            camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None)
+        self.operator = OperatorFatigue(cfg.operator)
+        self.alerts: list[Any] = []
+        self.false_alerts = 0
+        self.t_alert: float | None = None
+        self.t_auto_ack: float | None = None
+        self.on_alert: list = []  # callbacks (the workflows' triggers)
 
     # ---------------------------------------------------------------------------------- the process
     def start(self) -> None:
@@ -292,11 +333,14 @@ class GasHazards:
 
     def _sense(self, t: float) -> None:
         det = self.sensors.gas
+        new: list = []
         if len(det.names):
             det.update(t, self._true_values())
             if self.t_detect is None and det.exceedances:
                 ex = det.exceedances[0]
                 self.t_detect, self.detect_by = ex.t, ex.name
+            new = self.alert_engine.update(t, det.reading, fault_flags=det.fault | det.inhibited,
+                                           levels=det.levels(), fresh=det.fresh)
         cams = self.sensors.cameras
         if len(cams.names):
             visible = np.zeros(len(cams.names), dtype=bool)
@@ -311,6 +355,44 @@ class GasHazards:
                 hits = [a for a in cams.alarms if a.true_positive]
                 if hits:
                     self.t_detect, self.detect_by = hits[0].t, hits[0].name
+            new += self.alert_engine.update_cameras(t, cams.new_alarms)
+        for a in new:
+            self._alert(a)
+
+    def _gas_in(self, space: str) -> bool:
+        """Is there any gas of this run above a trace (0.1 ppm) in the space? (the truth, for scoring)"""
+        if space not in self.g.space_zones:
+            return False
+        for st in self.gases.values():
+            for z in self.g.space_zones[space]:
+                if kgm3_to_ppm(float(st.mz.c[self.zone_index[z]]), st.gas) > 0.1:
+                    return True
+        return False
+
+    def _alert(self, a) -> None:
+        """Log an alert, score it against the truth (for the false-alert KPI only: nobody in the drill
+        sees that), and hand it to the operator and the workflows."""
+        self.alerts.append(a)
+        false = not self._gas_in(str(a.zone))
+        if false:
+            self.false_alerts += 1
+        self.operator.judge(a.id, false)
+        if self.t_alert is None:
+            self.t_alert = a.t
+        self.log.append((self.env.now, "alert", -1, str(a.zone),
+                         f"{a.id} {a.level} {a.policy} conf={a.confidence:.2f} sensors={','.join(a.sensors)}"))
+        if not self.on_alert and self.t_auto_ack is None:
+            # no procedure in the scenario: the control room still acknowledges on its own
+            dismissed, delay = self.operator.respond(self.model.streams["alerts"], a)
+            if not dismissed:
+                self.t_auto_ack = a.t + delay
+        if self.on_alert:
+            gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
+                     if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
+            gases.discard(None)
+            ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
+            for cb in self.on_alert:
+                cb(ev)
 
     def _record(self, t: float) -> None:
         det = self.sensors.gas
@@ -332,6 +414,11 @@ class GasHazards:
     def kpis(self, t0: float) -> dict[str, Any]:
         n = self.crowd.n
         exposed = np.zeros(n, dtype=bool)
+        if not self.gases:  # a leak-free run: only the detectors and the alert policy ran
+            return {"t_detect": None if self.t_detect is None else round(self.t_detect - t0, 3),
+                    "t_alert": None if self.t_alert is None else round(self.t_alert - t0, 3),
+                    "false_alerts": self.false_alerts, "alerts": len(self.alerts), "exposed_idlh": 0,
+                    "peak_dose": 0.0}
         first = self.gases[get_gas(self.specs[0].gas).key]
         for st in self.gases.values():
             st.exposure._grow()
@@ -339,16 +426,22 @@ class GasHazards:
         load = first.exposure.load[:n]
         peak = first.exposure.peak[:n]
         pr = first.gas.probit
-        return {
+        out = {
             "t_detect": None if self.t_detect is None else round(self.t_detect - t0, 3),
+            "t_alert": None if self.t_alert is None else round(self.t_alert - t0, 3),
+            "false_alerts": self.false_alerts,
+            "alerts": len(self.alerts),
             "detected_by": self.detect_by,
             "exposed_idlh": int(exposed.sum()),
             "peak_dose": round(float(load.max()), 6) if n and pr is not None else None,
             "peak_dose_unit": f"{pr.unit}^{pr.n:g} min" if pr is not None else None,
             "peak_ppm": round(float(peak.max()), 3) if n else None,
             "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
-            "mass_balance_error": max(st.mz.max_mass_balance_error for st in self.gases.values()),
+            "mass_balance_error": max((st.mz.max_mass_balance_error for st in self.gases.values()), default=0.0),
         }
+        if self.t_auto_ack is not None:
+            out["t_ack"] = round(self.t_auto_ack - t0, 3)
+        return out
 
 
 def all_hazards(sc: Scenario) -> list[HazardSpec]:

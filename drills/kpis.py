@@ -74,11 +74,11 @@ def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
         started = np.isfinite(c.t_start[:n]) & np.isfinite(c.t_aware[:n])
         if started.any():
             k["premovement_mean"] = round(float(np.mean(c.t_start[:n][started] - c.t_aware[:n][started])), 3)
+    if run.hazards is not None:
+        k.update(run.hazards.kpis(t0))
     for key in ("t_ack", "t_isolate", "t_headcount", "t_all_clear"):
         if key in run.marks:
             k[key] = round(run.marks[key] - t0, 3)
-    if run.hazards is not None:
-        k.update(run.hazards.kpis(t0))
     k.update(_bound(run))
     return k
 

@@ -281,6 +281,8 @@ class Scenario(_Model):
     replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
     hazards: list[HazardSpec] = Field(default_factory=list)
     workflows: list[WORKFLOW_FIELD] = Field(default_factory=list)
+    alerts: dict[str, Any] | None = Field(
+        default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...}")
     sensors: list[dict[str, Any]] = Field(
         default_factory=list, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None

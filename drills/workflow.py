@@ -115,7 +115,7 @@ AGENT_ROLES = ("occupant", "warden", "operator", "responder", "supervisor")  # a
 ROLE_ALIASES = {"ert": "responder", "fire_team": "responder", "firefighter": "responder",
                 "control_room": "operator", "incident_commander": "supervisor", "shift_lead": "supervisor"}
 ZONE_WORDS = ("alert_zone", "adjacent", "*")
-LEVELS = {"low": 1, "high": 2}
+LEVELS = {"low": 1, "high": 2, "warning": 1, "alarm": 2}  # trigger words and the alert policies' levels
 OUTCOMES = ("completed", "acknowledged", "escalated", "timed_out", "skipped")
 DEFAULT_PER_PERSON_S = 2.0
 """s a counter needs to account for one person at a muster point (tick a roll or scan a badge).

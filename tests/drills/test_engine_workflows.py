@@ -90,3 +90,32 @@ def test_bad_workflows_exit_1(capsys, tmp_path, bad_step, needles):
     for n in ["wf.yaml", *needles]:
         assert n in line, (n, line)
     assert not (tmp_path / "never").exists()
+
+
+def test_alert_triggers_the_procedure_and_leak_free_runs_count_false_alerts(tmp_path):
+    wf = dict(WORKFLOW, trigger={"alert": "gas", "level": "high"})
+    res = run_scenario(load_scenario(_scenario(tmp_path, [wf], alerts={"policy": "threshold"})))
+    k = res.kpis
+    assert k["t_detect"] <= k["t_alert"] < k["t_ack"] <= k["t_alarm"] < k["t_isolate"]
+    assert k["false_alerts"] == 0 and k["alerts"] >= 1
+    assert any(e[1] == "alert" for e in res.events)
+    # the same site without a leak: the alert policy runs on clean air and its false alerts are counted
+    calm = run_scenario(load_scenario(_scenario(tmp_path, [wf], hazards=False, alerts={"policy": "threshold"},
+                                                duration="10min")))
+    assert calm.kpis["alerts"] == calm.kpis["false_alerts"]
+    assert calm.kpis["t_alert"] is None or calm.kpis["false_alerts"] > 0
+
+
+def test_early_warning_alerts_before_the_set_point(tmp_path):
+    """A slowly ramping leak: CUSUM on the detectors' readings alerts before their fixed set point."""
+    slow = [{"id": "L1", "kind": "gas_leak", "gas": "H2S", "source": "P-101",
+             "rate": [[0, "0 kg/s"], ["10min", "0.0005 kg/s"]], "start": "1min"}]
+    t = {}
+    for pol in ("threshold", "cusum"):
+        p = _scenario(tmp_path, [], alerts={"policy": pol}, duration="15min")
+        data = yaml.safe_load(p.read_text())
+        data["hazards"] = slow
+        p.write_text(yaml.safe_dump(data))
+        t[pol] = run_scenario(load_scenario(p)).kpis["t_alert"]
+    assert t["cusum"] is not None and t["threshold"] is not None
+    assert t["cusum"] < t["threshold"]
