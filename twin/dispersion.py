@@ -268,9 +268,10 @@ class Multizone:
     outdoor:
         Default outdoor concentration (kg/m3) at every opening.
     outdoor_hook:
-        Called as ``hook(t_end, model)`` at the start of each step (``t_end`` = the end of the step, the
-        implicit scheme's time level). It may call :meth:`set_outdoor`, e.g. with an outdoor plume at
-        each of :meth:`exterior_openings`.
+        Called as ``hook(t_end, model)`` at the start of each step (``t_end`` = the end of the step). It
+        may call :meth:`set_outdoor`, e.g. with an outdoor plume at each of :meth:`exterior_openings`.
+        Implicit Euler uses that boundary over the step; the trapezoidal rule averages it with the one set
+        at the previous step (the boundary at the step's start; the initial one before the first step).
 
     scheme:
         ``"trapezoidal"`` (default; second order, falls back to implicit Euler whenever its positivity
@@ -829,8 +830,8 @@ class Multizone:
 
     @property
     def active_scheme(self) -> str:
-        """The scheme of the current factorisation: ``"trapezoidal"`` or ``"euler"`` (the requested
-        :attr:`scheme`, or Euler where the trapezoidal step condition fails)."""
+        """The scheme the next step uses: ``"trapezoidal"`` or ``"euler"`` (the requested :attr:`scheme`,
+        or Euler where the trapezoidal step condition fails). Factorises first if anything changed."""
         if self._dirty or self._pending:
             self._prepare()
         return "trapezoidal" if self._theta < 1.0 else "euler"
