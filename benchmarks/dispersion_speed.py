@@ -20,7 +20,8 @@ relative to the peak concentration of the run (relative errors in near-empty zon
 
 **solve_ivp.** ``method="BDF"`` with the sparse Jacobian ``J``, restarted at every event (the right-hand
 side jumps there), sampled with ``t_eval``. Its tolerances are swept (``rtol`` from 1e-1 down to 1e-10
-in half decades, ``atol = 1e-3 * rtol * peak``, stopping once it is as accurate as both our schemes);
+in half decades, ``atol = 1e-3 * rtol * peak``, stopping once it is as accurate as both our schemes;
+tolerances below 1e-5 are timed once, except the equal-accuracy runs, which are best of ``REPEAT`` too);
 "equal accuracy" is the loosest ``rtol`` whose error is at most ours at 1 s, and that run is timed against
 ours, separately for each of our schemes. Every wall time is the best of ``REPEAT`` runs, and both sides
 include building their matrices from the same Multizone model.
@@ -233,6 +234,10 @@ def scenario(name: str, g: nx.MultiGraph, events: list[tuple[float, str, bool]],
         if sweep[-1]["error"] <= goal:
             break
     equal = {sch: next((s for s in sweep if s["error"] <= ours[sch, DT]["error"]), None) for sch in SCHEMES}
+    for s in {id(e): e for e in equal.values() if e is not None}.values():
+        if s["rtol"] < 1e-5:  # timed once in the sweep: the runs compared are the best of REPEAT too
+            _, st = best_of(lambda s=s: run_bdf(g, events, s["rtol"], s["atol"]), REPEAT - 1)
+            s["wall_s"] = min(s["wall_s"], st["wall_s"])
     ratio = {sch: equal[sch]["wall_s"] / ours[sch, DT]["wall_s"] if equal[sch] else None for sch in SCHEMES}
 
     tab = Table(title=f"{name}: {NX * NY} zones, {T_END / 60:.0f} min, leak {LEAK * 1e3:.0f} g/s isolated at "

@@ -677,8 +677,8 @@ class Multizone:
         """Fold the doors toggled since the last step into the factorisation as a low-rank update:
         ``A = A0 + U (theta D) U^T`` with one column ``e_a - e_b`` (or ``e_a`` for an exterior door) per
         changed link, solved by the Woodbury identity. Returns False when a refactorisation is needed
-        instead (low-rank updates off, too many columns, or the trapezoidal positivity condition would
-        fail)."""
+        instead (low-rank updates off, too many columns, or the scheme changes because the trapezoidal
+        positivity condition starts to fail or to hold)."""
         if not self._low_rank:
             return False
         cur = {k: self._lq0[k] + (self._lr_d[j] if (j := self._lr_col.get(k)) is not None else 0.0)
@@ -697,8 +697,9 @@ class Multizone:
             for z in (a, b):
                 if z >= 0:
                     kdiag[z] += q - old
-        if self._theta < 1.0 and np.any(kdiag > 2.0 * self._v_dt * (1 + 1e-12)):
-            return False
+        cn_ok = bool(np.all(kdiag <= 2.0 * self._v_dt * (1 + 1e-12)))
+        if (self._theta < 1.0) != (cn_ok and self.scheme == "trapezoidal"):
+            return False  # the scheme changes: the trapezoidal condition now fails, or holds again
         Z = [self._lr_Z] if new_cols else []
         a_l, b_l, d_l = list(self._lr_a), list(self._lr_b), list(self._lr_d)
         for k, q in changes:

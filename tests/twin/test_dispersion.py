@@ -490,3 +490,24 @@ def test_low_rank_door_updates_match_refactorisation(scheme):
     low.set_ach("r1_1", 8.0)
     low.step()
     assert low.factorisations == n_fact + 1 and low.low_rank_updates > 0
+
+
+@pytest.mark.parametrize("low_rank", [False, True])
+def test_opening_a_door_past_the_step_condition_falls_back_to_euler(low_rank):
+    # two 2 m3 cupboards: shut, the trapezoidal rule is positive at 10 s steps; an open door (0.1 m3/s
+    # each way) makes 2 V / outflow = 40 s ... and a 60 s step breaks it
+    g = _topo(a=(2.0, 1.0), b=(2.0, 1.0))
+    g.add_edge("a", "b", key="D", kind="door", width=0.9, height=2.1, open=False)
+    m = Multizone(g, dt=60.0, low_rank=low_rank)
+    m.set_concentration("a", 1.0)
+    m.step()
+    assert m.active_scheme == "trapezoidal" and m.max_trapezoidal_dt() > 60.0
+    m.set_door("D", True)
+    assert m.max_trapezoidal_dt() == pytest.approx(2 * 2.0 / (doorway_exchange(0.9, 2.1) + 2.0 / H))
+    m.step()
+    assert m.active_scheme == "euler" and m.c.min() >= 0.0 and m.mass_balance_error() < 1e-12
+    m.set_door("D", False)
+    m.step()
+    assert m.active_scheme == "trapezoidal"
+    assert m.factorisations == 3 and m.low_rank_updates == 0
+    assert Multizone(g)._low_rank is False  # small models refactorise by default
