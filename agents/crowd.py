@@ -800,6 +800,17 @@ class Crowd:
             self._reached_target(i, v)
             return
         e = self._choose(i, v)
+        if e is None and tgt == _T_NODE and i in self.sweep_spaces:
+            # a warden cannot reach this part of the sweep (locked or gassed): skip it, go on, or leave
+            wps = self.waypoints.get(i)
+            if wps:
+                self._target_node[i] = wps.pop(0)
+            else:
+                del self.sweep_spaces[i]
+                self._target[i] = _T_EXIT
+                self.events.append((self.now, "sweep_done", i, self.node_ids[v], "rest unreachable"))
+            self._decide(i, v)
+            return
         if e is None:
             self._trap(i, v)
             return
