@@ -26,3 +26,19 @@ def test_shipped_scenario_runs(path):
         assert k["t_lower_bound"] <= k["t_evacuated"] + 1e-6
     if res.scenario.hazards:
         assert k["t_detect"] is not None and k["mass_balance_error"] < 1e-9
+
+
+def test_demo_reports_the_response_chain_in_causal_order():
+    k = run_scenario(load_scenario(SCENARIOS / "plant_h2s_leak.yaml")).kpis
+    chain = ["t_detect", "t_alert", "t_ack", "t_alarm", "t_evacuated", "t_mustered", "t_headcount"]
+    values = [k[c] for c in chain]
+    assert None not in values, dict(zip(chain, values, strict=True))
+    assert values == sorted(values)
+    assert k["t_isolate"] is not None and k["t_isolate"] > k["t_ack"]
+
+
+def test_ai_early_warning_and_automatic_response_cut_the_alarm_time():
+    manual = run_scenario(load_scenario(SCENARIOS / "plant_h2s_leak.yaml")).kpis
+    auto = run_scenario(load_scenario(SCENARIOS / "plant_h2s_leak_ai.yaml")).kpis
+    tired = run_scenario(load_scenario(SCENARIOS / "plant_night_fatigue.yaml")).kpis
+    assert auto["t_alarm"] < manual["t_alarm"] < tired["t_alarm"]
