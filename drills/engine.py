@@ -249,9 +249,52 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     return run
 
 
+def _happened(run: Run, key: str) -> bool:
+    """Has a KPI moment (``t_alarm``, ``t_ack``, ...) happened yet in this run?"""
+    if key in run.marks:
+        return True
+    if key == "t_alarm":
+        return any(e[1] == "alarm" for e in run.log)
+    hz = run.hazards
+    if hz is None:
+        return False
+    return {"t_detect": hz.t_detect, "t_alert": getattr(hz, "t_alert", None),
+            "t_ack": getattr(hz, "t_auto_ack", None)}.get(key) is not None
+
+
 def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run: Run | None = None):
     f = f"injects[{k}]"
     crowd = model.crowd
+    env = model.env
+    if inj.kind == "contingency":
+        from .scenario import Inject
+
+        try:
+            then = Inject.model_validate({**inj.then, "id": f"{inj.id}.then", "time": 0})
+        except Exception as e:  # a pydantic error: report the nested field
+            from .scenario import format_validation_error
+
+            where, msg = format_validation_error(e)
+            raise InputError(msg, where=f"{f}.then.{where}") from None
+        fallback = _inject(model, g, then, k, log, hazards, run)
+
+        def contingency():
+            yield env.timeout(inj.time)
+            if run is not None and _happened(run, inj.unless):
+                log.append((env.now, "inject:contingency", -1, "", f"id={inj.id} not needed: {inj.unless} happened"))
+                return
+            log.append((env.now, "inject:contingency", -1, "", f"id={inj.id} fires: no {inj.unless} by now"))
+            yield from fallback
+
+        return contingency()
+    if inj.kind == "responder_unavailable":
+        from agents.crowd import ROLES
+
+        from .workflow import agent_role
+
+        role = agent_role(inj.target or "responder")
+        if role not in ROLES:
+            raise InputError(f"{inj.target!r} is not a role; roles: {', '.join(ROLES)}", where=f"{f}.target")
     if inj.kind in ("sensor_fail", "sensor_restore", "isolate") and hazards is None:
         raise InputError(f"{inj.kind} needs a gas hazard in the scenario", where=f"{f}.kind")
     if inj.kind in ("sensor_fail", "sensor_restore"):
@@ -293,6 +336,7 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
         elif inj.kind == "alarm":
             n = crowd.alarm(spaces=spaces)
             detail = detail or f"{n} people alerted"
+            log.append((env.now, "alarm", -1, inj.target or "", f"{n} people alerted (inject {inj.id})"))
         elif inj.kind == "evacuate":
             crowd.evacuate(np.arange(crowd.n))
         elif inj.kind == "sensor_fail":
@@ -303,6 +347,18 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
             hazards.isolate(hid)
             if run is not None:
                 run.marks.setdefault("t_isolate", env.now)
+        elif inj.kind == "responder_unavailable":
+            pools = run.workflows.pools if run is not None and run.workflows is not None else {}
+            pool = pools.get(inj.target or "") or next(
+                (p for name, p in pools.items() if agent_role(name) == role), None)
+            if pool is None:
+                detail = f"no {role} pool in the procedures; nobody to take out"
+            else:
+                for _ in range(inj.count):  # hold a slot for good: fewer of the role can be sent
+                    req = pool.resource.request()
+                    yield req
+                    member = pool.take()
+                    log.append((env.now, "unavailable", member, "", f"{role} out of service"))
         log.append((env.now, f"inject:{inj.kind}", -1, inj.target or "", f"id={inj.id} {detail}".strip()))
         if run is not None and run.workflows is not None:
             run.workflows.on_inject(inj.id)

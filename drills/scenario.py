@@ -36,7 +36,8 @@ DEFAULT_SPEED = {"dist": "normal", "mean": 1.34, "sd": 0.26, "min": 0.5, "max": 
 DEFAULT_PREMOVEMENT = {"dist": "lognormal", "median": "60s", "sigma": 0.5}
 ROLES = ("occupant", "warden", "operator", "responder", "supervisor")
 INJECT_KINDS = ("block", "unblock", "alarm", "evacuate", "sensor_fail", "sensor_restore", "isolate", "message",
-                "wind_shift", "leak")
+                "wind_shift", "leak", "responder_unavailable", "contingency")
+CONTINGENCY_KPIS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_headcount")
 
 
 class _Model(BaseModel):
@@ -139,6 +140,10 @@ class Inject(_Model):
     gain: float | None = Field(default=None, description="sensor_fail out_of_calibration: reading / truth")
     weather: WeatherSpec | None = Field(default=None, description="wind_shift: the weather from this time on")
     hazard: HazardSpec | None = Field(default=None, description="leak: a further release starting at `time`")
+    count: int = Field(default=1, ge=1, description="responder_unavailable: how many of the role drop out")
+    unless: str | None = Field(default=None, description="contingency: a KPI (t_alarm, t_ack, ...) that must have "
+                                                         "happened by `time`, else `then` fires")
+    then: dict[str, Any] | None = Field(default=None, description="contingency: the inject fired at the deadline")
 
     @model_validator(mode="after")
     def _kind_fields(self):
@@ -146,6 +151,11 @@ class Inject(_Model):
             raise ValueError("a wind_shift needs weather: {wind_speed, wind_from, stability}")
         if self.kind == "leak" and self.hazard is None:
             raise ValueError("a leak needs hazard: {gas, source, rate}")
+        if self.kind == "contingency":
+            if self.unless not in CONTINGENCY_KPIS:
+                raise ValueError(f"a contingency needs unless: one of {', '.join(CONTINGENCY_KPIS)}")
+            if not self.then or self.then.get("kind") in (None, "contingency"):
+                raise ValueError("a contingency needs then: {kind: ..., ...} (an inject, not another contingency)")
         return self
 
     @field_validator("time", mode="before")

@@ -119,3 +119,25 @@ def test_early_warning_alerts_before_the_set_point(tmp_path):
         t[pol] = run_scenario(load_scenario(p)).kpis["t_alert"]
     assert t["cusum"] is not None and t["threshold"] is not None
     assert t["cusum"] < t["threshold"]
+
+
+def test_contingency_inject_fires_only_when_the_action_is_missing(tmp_path):
+    """No procedure sounds the alarm, so the controller's contingency does at 5 min; with the procedure
+    the alarm comes first and the contingency stands down."""
+    cont = {"id": 9, "time": "5min", "kind": "contingency", "unless": "t_alarm",
+            "then": {"kind": "alarm", "message": "controller sounds the alarm"}}
+    quiet = run_scenario(load_scenario(_scenario(tmp_path, [], injects=[cont]))).kpis
+    assert quiet["t_alarm"] == pytest.approx(300.0 - 60.0)  # from the leak's start at 1 min
+    busy = run_scenario(load_scenario(_scenario(tmp_path, [WORKFLOW], injects=[
+        {"id": 3, "time": "2min", "kind": "message"}, cont]))).kpis
+    assert busy["t_alarm"] < 240.0
+
+
+def test_responder_unavailable_slows_the_isolation(tmp_path):
+    wf = dict(WORKFLOW, roles={"operator": 1, "supervisor": 1, "ert": 2})
+    base = run_scenario(load_scenario(_scenario(tmp_path, [wf]))).kpis
+    short = run_scenario(load_scenario(_scenario(tmp_path, [wf], injects=[
+        {"id": 3, "time": "2min", "kind": "message"},
+        {"id": 4, "time": "30s", "kind": "responder_unavailable", "target": "ert", "count": 1}]))).kpis
+    assert base["t_isolate"] is not None
+    assert short["t_isolate"] is None or short["t_isolate"] > base["t_isolate"]
