@@ -275,6 +275,7 @@ class Crowd:
         self.waypoints: dict[int, list[int]] = {}
         self.on_arrival: dict[int, Callable[[int, float], None]] = {}
         self.sheltered: set[int] = set()
+        self.collapsed_in: dict[int, str] = {}  # person -> space id where they collapsed
         self.sweep_spaces: dict[int, list[int]] = {}
 
     def add(self, people: Sequence[Person]) -> np.ndarray:
@@ -1186,6 +1187,8 @@ class Crowd:
         self._pending_edge.pop(i, None)
         self._state[i] = INCAPACITATED
         self._version[i] += 1
+        if 0 <= self._space[i] < len(self.space_ids):
+            self.collapsed_in[i] = self.space_ids[self._space[i]]
         self.count_out(i)
         self.events.append((self.now, "incapacitated", i, self.node_ids[self._node[i]] if self._node[i] >= 0 else "", ""))
 

@@ -154,6 +154,13 @@ class GasHazards:
         self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_start)
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
         self._camera_zone = self._zones_of(self.sensors.cameras.ids)
+        cam_sensors = [self.all_sensors.get(i) for i in self.sensors.cameras.ids]
+        self._camera_kind = np.array([str((c.extra if c else {}).get("detects", "gas")) for c in cam_sensors])
+        for k, kind in enumerate(self._camera_kind):
+            if kind not in ("gas", "people", "person_down", "no_ppe"):
+                raise InputError(f"camera {cam_sensors[k].name!r}: detects must be gas, people, person_down or "
+                                 f"no_ppe, got {kind!r}", where="sensors")
+        self._camera_space = [c.space if c else None for c in cam_sensors]
         self.flagged: set[str] = set()
         self.records_sensors: list[tuple[float, str, float, str]] = []
         self.records_zones: list[tuple[float, str, float]] = []
@@ -343,21 +350,50 @@ class GasHazards:
                                            levels=det.levels(), fresh=det.fresh)
         cams = self.sensors.cameras
         if len(cams.names):
-            visible = np.zeros(len(cams.names), dtype=bool)
-            for st in self.gases.values():
-                zi = self._camera_zone
-                ok = zi >= 0
-                ppm = np.zeros(len(zi))
-                ppm[ok] = kgm3_to_ppm(st.mz.c[zi[ok]], st.gas)
-                visible |= ppm > CAMERA_VISIBLE_PPM
+            visible = self._camera_scene()
             cams.update(t, visible)
             if self.t_detect is None:
-                hits = [a for a in cams.alarms if a.true_positive]
+                hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
                 if hits:
                     self.t_detect, self.detect_by = hits[0].t, hits[0].name
+            for a in cams.new_alarms:
+                self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
+                                 f"{a.name} sees {self._camera_kind[a.camera]}"))
             new += self.alert_engine.update_cameras(t, cams.new_alarms)
         for a in new:
             self._alert(a)
+
+    def _camera_scene(self) -> np.ndarray:
+        """What each camera has in view now, by what it is set to detect (``extra.detects``): ``gas`` (a
+        plume above CAMERA_VISIBLE_PPM in its zone), ``people`` (anyone in its space), ``person_down``
+        (someone collapsed there) or ``no_ppe`` (someone without breathing apparatus in gassed air)."""
+        cams = self.sensors.cameras
+        zi = self._camera_zone
+        ok = zi >= 0
+        visible = np.zeros(len(cams.names), dtype=bool)
+        gas_cam = self._camera_kind == "gas"
+        for st in self.gases.values():
+            ppm = np.zeros(len(zi))
+            ppm[ok] = kgm3_to_ppm(st.mz.c[zi[ok]], st.gas)
+            visible |= gas_cam & (ppm > CAMERA_VISIBLE_PPM)
+        if (~gas_cam).any():
+            crowd = self.crowd
+            space = crowd.space
+            prot = crowd.protected
+            down_space = set(crowd.collapsed_in.values())
+            for k in np.flatnonzero(~gas_cam):
+                sp = self._camera_space[k]
+                if sp is None or sp not in crowd.space_index:
+                    continue
+                here = space == crowd.space_index[sp]
+                kind = self._camera_kind[k]
+                if kind == "people":
+                    visible[k] = bool(here.any())
+                elif kind == "person_down":
+                    visible[k] = sp in down_space
+                elif kind == "no_ppe":
+                    visible[k] = sp in self.flagged and bool((here & ~prot).any())
+        return visible
 
     def _gas_in(self, space: str) -> bool:
         """Is there any gas of this run above a trace (0.1 ppm) in the space? (the truth, for scoring)"""

@@ -208,3 +208,24 @@ def test_python_api_evolve_revalidates(tmp_path):
     assert big.people.speed == sc.people.speed and big.site_path() == sc.site_path()
     with pytest.raises(InputError, match=r"population\[0\]\.count"):
         sc.evolve(population=[{"where": "Lobby", "count": -1}])
+
+
+def test_people_cameras_see_collapse_and_missing_breathing_apparatus(tmp_path):
+    """A person-down camera in a gassed corridor alerts after someone collapses there; a no-PPE camera
+    alerts when an unprotected person stands in gassed air; a people camera in an empty room does not."""
+    site = _two_way_site()
+    site["sensors"] += [
+        {"name": "CAM-DOWN", "kind": "camera", "space": "West", "at": [9, 1.5, 2.5],
+         "extra": {"detects": "person_down", "detection_rate": 1.0, "false_positives_per_hour": 0.0}},
+        {"name": "CAM-PPE", "kind": "camera", "space": "West", "at": [1, 1.5, 2.5],
+         "extra": {"detects": "no_ppe", "detection_rate": 1.0, "false_positives_per_hour": 0.0}},
+        {"name": "CAM-EAST", "kind": "camera", "space": "East", "at": [100, 1.5, 2.5],
+         "extra": {"detects": "people", "detection_rate": 1.0, "false_positives_per_hour": 0.0}},
+    ]
+    sc = _scenario("0.05 kg/s", alerts={"policy": "threshold"}, duration="6min")
+    sc["population"] = [{"where": "West", "count": 3, "premovement": "10min"}]  # unaware, stay in the gas
+    res = run_drill(tmp_path, site, sc)
+    seen = " ".join(e[4] for e in res.events if e[1] == "camera")
+    assert res.kpis["incapacitated"] > 0
+    assert "CAM-DOWN sees person_down" in seen and "CAM-PPE sees no_ppe" in seen and "CAM-EAST" not in seen
+    assert any(e[1] == "alert" and "camera" in e[4] for e in res.events)  # and the policy raised an alert
