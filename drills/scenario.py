@@ -346,7 +346,7 @@ class Scenario(_Model):
         >>> leak = load_scenario("scenarios/plant_h2s_leak.yaml")             # doctest: +SKIP
         >>> big = leak.evolve(hazards=[{**leak.hazards[0].model_dump(), "rate": "0.2 kg/s"}])  # doctest: +SKIP
         """
-        data = self.model_dump()
+        data = self.model_dump(exclude_unset=True)  # what the author wrote; defaults are re-applied
         data.update(changes)
         try:
             new = Scenario.model_validate(data)
