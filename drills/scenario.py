@@ -346,7 +346,7 @@ class Scenario(_Model):
         >>> leak = load_scenario("scenarios/plant_h2s_leak.yaml")             # doctest: +SKIP
         >>> big = leak.evolve(hazards=[{**leak.hazards[0].model_dump(), "rate": "0.2 kg/s"}])  # doctest: +SKIP
         """
-        data = self.model_dump(exclude_unset=True)  # what the author wrote; defaults are re-applied
+        data = _yaml_form(self.model_dump(exclude_unset=True))  # as written; defaults re-applied
         data.update(changes)
         try:
             new = Scenario.model_validate(data)
@@ -362,6 +362,18 @@ class Scenario(_Model):
         if not p.is_absolute() and self._path is not None:
             p = self._path.parent / p
         return p
+
+
+def _yaml_form(o: Any) -> Any:
+    """A dumped model back in YAML form: parsed distributions (dumped as ``{kind, params, dimension}``)
+    become ``{dist: ..., ...}`` mappings or plain SI numbers again."""
+    if isinstance(o, dict):
+        if set(o) == {"kind", "params", "dimension"}:
+            return o["params"]["value"] if o["kind"] == "fixed" else {"dist": o["kind"], **o["params"]}
+        return {k: _yaml_form(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_yaml_form(v) for v in o]
+    return o
 
 
 def format_validation_error(e: ValidationError) -> tuple[str, str]:
