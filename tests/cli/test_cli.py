@@ -166,6 +166,7 @@ def _scenario(tmp_path, **changes) -> Path:
     ({"duration": "soon"}, ["duration"]),
     ({"flow": "magic"}, ["flow"]),
     ({"populaton": []}, ["populaton", "unknown field"]),
+    ({"site": "/nowhere/plant.ifc"}, ["site", "plant.ifc", "not found"]),
     ({"injects": [{"id": 1, "time": "1min", "kind": "block", "target": "XX-9"}]}, ["injects[0].target", "XX-9"]),
 ])
 def test_bad_scenarios_exit_1_naming_the_field(capsys, tmp_path, changes, needles):
