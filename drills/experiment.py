@@ -67,6 +67,7 @@ NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
     "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
     "gas_released_kg", "peak_ppm")
 N_BOOT = 2000
+SCHEDULER_TIMEOUT = "5s"  # a wrong address should fail fast, a busy scheduler still answers in time
 CONV_MEAN = 0.01  # relative change of the running mean over the last 10 % of runs counted as settled
 CONV_SD = 0.05
 _EXP_FIELDS = {"name", "description", "base", "base_arm", "replications", "seed", "common_random_numbers",
@@ -252,9 +253,9 @@ def _open_client(workers: int | None, scheduler: str | None):
 
     if scheduler:
         try:
-            return Client(scheduler, timeout="5s"), None
+            return Client(scheduler, timeout=SCHEDULER_TIMEOUT), None
         except (OSError, TimeoutError) as e:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} within 5 s ({e})",
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} within {SCHEDULER_TIMEOUT} ({e})",
                              where="--scheduler") from None
         except ValueError as e:
             raise InputError(f"not a Dask scheduler address: {scheduler!r} ({e})", where="--scheduler") from None
