@@ -166,6 +166,11 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
             task = bar.add_task(f"running {sc.name}", total=sc.duration, sim="t = 0 s")
             res = run_scenario(sc, seed, progress=lambda t: bar.update(task, completed=t, sim=f"t = {t:,.0f} s"))
     path = write_results(res, out)
+    from .replay import write_replay
+    from .report import write_report
+
+    write_report(path)
+    write_replay(path)
     if plot:
         from twin.plot import plot_floor_plans
 
@@ -198,6 +203,59 @@ def demo(
 ) -> None:
     """Run the bundled drill on the sample chemical plant, print its KPIs and write its results."""
     _run_and_write(BUNDLED_SCENARIO, seed, out, json_out, plot=True)
+
+
+@app.command("compare")
+def compare(
+    experiment: Annotated[Path, typer.Argument(help="experiment YAML (scenarios/experiments/*.yaml)")],
+    n: Annotated[int | None, typer.Option("-n", help="replications per arm (default: the file's)")] = None,
+    workers: Annotated[int | None, typer.Option(help="run on a local Dask cluster of N workers")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="address of an existing Dask scheduler")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (resumes if it holds finished runs)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
+) -> None:
+    """Arms x replications with common random numbers: KPI statistics and paired differences."""
+    from .experiment import run_compare
+
+    if workers is not None and scheduler is not None:
+        raise InputError("give --workers or --scheduler, not both", where="--scheduler")
+    payload = run_compare(experiment, n, workers, scheduler, out, progress=not json_out)
+    if json_out:
+        _print_json({k: v for k, v in payload.items() if k != "table"})
+        return
+    t = Table(title=f"{experiment.name}: {len(payload['arms'])} arms")
+    rows = payload.get("table", [])
+    if rows:
+        for col in rows[0]:
+            t.add_column(str(col), justify="right")
+        for r in rows:
+            t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else ("-" if v is None else str(v)) for v in r.values()])
+        console.print(t)
+    console.print(f"results written to {payload.get('out')}/")
+
+
+@app.command("report")
+def report(run_dir: Annotated[Path, typer.Argument(help="a run's results folder")]) -> None:
+    """Write the after-action report (report.html) of a run."""
+    from .report import write_report
+
+    if not (run_dir / "kpis.json").exists():
+        raise InputError("not a run folder (no kpis.json)", source=str(run_dir))
+    console.print(str(write_report(run_dir)))
+
+
+@app.command("replay")
+def replay(
+    run_dir: Annotated[Path, typer.Argument(help="a run's results folder")],
+    gif: Annotated[Path | None, typer.Option(help="also write an animated GIF")] = None,
+    mp4: Annotated[Path | None, typer.Option(help="also write an MP4 (needs ffmpeg)")] = None,
+) -> None:
+    """Write the replay (replay.html) of a run, optionally a GIF or MP4 for slides."""
+    from .replay import write_replay
+
+    if not (run_dir / "trajectories.parquet").exists():
+        raise InputError("not a run folder (no trajectories.parquet)", source=str(run_dir))
+    console.print(str(write_replay(run_dir, gif=gif, mp4=mp4)))
 
 
 @app.command("schema")
