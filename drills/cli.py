@@ -223,15 +223,24 @@ def compare(
     if json_out:
         _print_json({k: v for k, v in payload.items() if k != "table"})
         return
-    t = Table(title=f"{experiment.name}: {len(payload['arms'])} arms")
-    rows = payload.get("table", [])
-    if rows:
-        for col in rows[0]:
-            t.add_column(str(col), justify="right")
-        for r in rows:
-            t.add_row(*[f"{v:,.2f}" if isinstance(v, float) else ("-" if v is None else str(v)) for v in r.values()])
-        console.print(t)
+    t = Table(title=f"{experiment.name}: {len(payload['arms'])} arms, base {payload.get('base_arm')}")
+    cols = (("kpi", "KPI"), ("arm", "arm"), ("n", "runs"), ("share_happened", "happened"), ("mean", "mean"),
+            ("ci95_low", "ci95 lo"), ("ci95_high", "ci95 hi"), ("diff_mean", "diff vs base"),
+            ("diff_ci95_low", "diff lo"), ("diff_ci95_high", "diff hi"), ("p_value", "p"))
+    for _, label in cols:
+        t.add_column(label, justify="right")
+    for r in payload.get("table", []):
+        t.add_row(*[_cell(r.get(k)) for k, _ in cols])
+    console.print(t)
     console.print(f"results written to {payload.get('out')}/")
+
+
+def _cell(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.3g}" if abs(v) < 10 else f"{v:,.1f}"
+    return str(v)
 
 
 @app.command("report")

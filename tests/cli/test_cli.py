@@ -210,3 +210,36 @@ def test_errors_name_the_yaml_line(capsys, tmp_path):
     code, _, err = cli(capsys, "run", str(p))
     assert code == 1
     _one_clear_line(err, "lines.yaml", "line", "not valid YAML")
+
+
+def test_compare_cli_json_contract_and_bad_input(capsys, tmp_path):
+    from tests.drills.test_experiment import _tiny
+
+    p = _tiny(tmp_path, reps=3)
+    code, out, err = cli(capsys, "compare", str(p), "--json", "--out", str(tmp_path / "cmp"))
+    assert code == 0, err
+    pay = json.loads(out)
+    assert pay["arms"] == ["now", "late"]
+    assert set(pay["kpis"]["t_evacuated"]["now"]) >= {"mean", "median", "p95", "ci95"}
+    assert set(pay["diffs"]["t_evacuated"]["late-now"]) >= {"mean", "ci95", "p_value"}
+    code, out, err = cli(capsys, "compare", str(p), "--out", str(tmp_path / "cmp"))  # resumes, prints a table
+    assert code == 0 and "2 arms, base now" in out
+    code, _, err = cli(capsys, "compare", str(p), "-n", "0")
+    assert code == 1
+    _one_clear_line(err, "exp.yaml")
+    code, _, err = cli(capsys, "compare", str(p), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "x"))
+    assert code == 1
+    _one_clear_line(err, "scheduler")
+
+
+def test_report_and_replay_cli(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = cli(capsys, "run", str(SCENARIOS / "plant_evacuation.yaml"), "--out", str(out), "--json")
+    assert code == 0, err
+    assert (out / "report.html").exists() and (out / "replay.html").exists()
+    (out / "report.html").unlink()
+    code, stdout, err = cli(capsys, "report", str(out))
+    assert code == 0 and (out / "report.html").exists()
+    code, _, err = cli(capsys, "report", str(tmp_path))
+    assert code == 1
+    _one_clear_line(err, "not a run folder")
