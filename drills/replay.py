@@ -502,7 +502,7 @@ def _positions(data: dict[str, Any], frames: np.ndarray) -> tuple[np.ndarray, np
     return x, y, s
 
 
-def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: int = 90, fps: int = 10) -> Path:
+def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: int = 60, fps: int = 8) -> Path:
     """A matplotlib animation of the run (one panel per storey, up to four), as GIF or MP4."""
     import matplotlib
 
@@ -511,7 +511,12 @@ def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: in
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
     from matplotlib.collections import PolyCollection
 
-    ft = np.linspace(0, data["tEnd"], frames)
+    # only the part of the run where people move: minutes of standing still make dull slides
+    t_st = np.asarray(run.people.get("t_start", []), dtype=float)
+    t_st = t_st[np.isfinite(t_st)]
+    t_a = max(0.0, float(t_st.min()) - 20) if len(t_st) else 0.0
+    t_b = float(np.max(run.traj["t"])) + 10 if len(run.traj["t"]) else data["tEnd"]
+    ft = np.linspace(t_a, max(t_b, t_a + 1), frames)
     x, y, s = _positions(data, ft)
     used = [i for i in range(len(data["storeys"])) if (s == i).any()][:4] or [0]
     role = np.frombuffer(base64.b64decode(data["role"]), np.uint8)
@@ -523,10 +528,16 @@ def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: in
         ax.add_collection(PolyCollection(verts, facecolors="#e9edf1", edgecolors="0.4", linewidths=0.5))
         ax.autoscale_view()
         ax.set_aspect("equal")
-        ax.set_title(data["storeys"][si]["name"], fontsize=9)
-        ax.tick_params(labelsize=6)
+        # a plain text, not a title: titles are re-positioned from a tight bbox on every draw
+        st = data["storeys"][si]
+        ax.text(0.5, 1.0, f"{st['name']} ({st['elev']:+.1f} m)", transform=ax.transAxes, ha="center",
+                va="bottom", fontsize=9)
+        # no ticks: laying out tick labels on every frame cost most of the encoding time
+        ax.set_axis_off()
         scat.append(ax.scatter([], [], s=6))
-    title = fig.suptitle("")
+    # the clock lives inside the first panel: blitting only restores what lies within the axes
+    title = axes[0, 0].text(0.0, 0.0, "", transform=axes[0, 0].transAxes, ha="left", va="bottom", fontsize=8,
+                            bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
 
     def frame(j: int):
         for sc_, si in zip(scat, used, strict=True):
@@ -538,7 +549,8 @@ def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: in
                        f"{int(abs(t - run.t0) // 60)}:{int(abs(t - run.t0) % 60):02d})")
         return [*scat, title]
 
-    anim = FuncAnimation(fig, frame, frames=frames, blit=False)
+    # blitting redraws only the people and the clock after the first frame
+    anim = FuncAnimation(fig, frame, frames=frames, blit=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = PillowWriter(fps=fps) if fmt == "gif" else FFMpegWriter(fps=fps)
     anim.save(str(out), writer=writer, dpi=72)

@@ -532,7 +532,9 @@ def _floor_plans(run: RunData, density: dict[str, float], conc: dict[str, float]
         for z in zs:
             for ring in _polys(z.polygon):
                 verts_z.append(ring)
-                col_z.append(cm_c(conc.get(z.id, 0.0) / cmax) if conc.get(z.id) else (0.95, 0.95, 0.95, 1))
+                # log scale: the source zone is orders of magnitude above the rest
+                col_z.append(cm_c(math.log10(1 + conc[z.id]) / math.log10(1 + cmax)) if conc.get(z.id)
+                             else (0.95, 0.95, 0.95, 1))
         for ax, verts, cols, title in ((row[0], verts_s, col_s, "peak density"),
                                        (row[1], verts_z, col_z, "peak concentration")):
             ax.add_collection(PolyCollection(verts, facecolors=cols, edgecolors="0.35", linewidths=0.4))
@@ -541,7 +543,9 @@ def _floor_plans(run: RunData, density: dict[str, float], conc: dict[str, float]
             ax.tick_params(labelsize=6)
             ax.set_title(f"{st.name} ({st.elevation:+.1f} m): {title}", fontsize=8)
     sm_d = plt.cm.ScalarMappable(cmap=cm_d, norm=plt.Normalize(0, dmax))
-    sm_c = plt.cm.ScalarMappable(cmap=cm_c, norm=plt.Normalize(0, cmax))
+    from matplotlib.colors import LogNorm
+
+    sm_c = plt.cm.ScalarMappable(cmap=cm_c, norm=LogNorm(1e-3 * cmax, cmax) if cmax > 1e-6 else plt.Normalize(0, 1))
     fig.colorbar(sm_d, ax=axes[:, 0].tolist(), shrink=0.6, label="people / m2")
     fig.colorbar(sm_c, ax=axes[:, 1].tolist(), shrink=0.6, label="ppm")
     return _png(fig, dpi=60)
@@ -754,9 +758,11 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
     notable = [i for i in range(len(ev["kind"])) if str(ev["kind"][i]) not in PERSON_KINDS
                and not str(ev["kind"][i]).startswith("workflow:")][:300]
     if notable:
+        names = run.node_names()
         secs.append(("events", "Key events", _grid(
             ["time", "T+ (from t0)", "kind", "where", "detail"],
-            [[_fmt_t(float(ev["t"][i])), _fmt_t(float(ev["t"][i]) - run.t0), ev["kind"][i], ev["node"][i],
+            [[_fmt_t(float(ev["t"][i])), _fmt_t(float(ev["t"][i]) - run.t0), ev["kind"][i],
+              names.get(str(ev["node"][i] or ""), ev["node"][i]),
               ev["detail"][i]] for i in notable])))
     k = run.kpis
     evac = _evac_curve(run) if run.n_people else "<p>No people in this run.</p>"
