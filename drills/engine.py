@@ -406,6 +406,9 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
         "t_start": crowd.t_start[:n].copy(),
         "t_exit": crowd.t_exit[:n].copy(),
         "t_muster": crowd.t_muster[:n].copy(),
+        "x0": crowd.initial_xy[:n, 0].copy() if n else np.zeros(0),
+        "y0": crowd.initial_xy[:n, 1].copy() if n else np.zeros(0),
+        "space0": np.array([crowd.space_ids[s] for s in crowd.start_space[:n]], dtype=object),
     }
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph

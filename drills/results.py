@@ -151,7 +151,7 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
                 "unit": pa.array([r[3] for r in sensors] + ["ppm"] * len(zones), pa.string()),
             }), tmp / "timeseries.parquet")
         p = res.people
-        cols = {k: pa.array(v) for k, v in p.items() if k not in ("role", "state")}
+        cols = {k: pa.array(v.tolist() if v.dtype == object else v) for k, v in p.items() if k not in ("role", "state")}
         cols["role"] = pa.array([ROLES[r] for r in p["role"]], pa.string())
         cols["state"] = pa.array([STATES[s] for s in p["state"]], pa.string())
         pq.write_table(pa.table(cols), tmp / "people.parquet")

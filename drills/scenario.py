@@ -291,6 +291,8 @@ class Scenario(_Model):
     replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
     hazards: list[HazardSpec] = Field(default_factory=list)
     workflows: list[WORKFLOW_FIELD] = Field(default_factory=list)
+    targets: dict[str, Any] | None = Field(
+        default=None, description="capability targets for the after-action report, e.g. {t_alarm: 3min}")
     alerts: dict[str, Any] | None = Field(
         default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...}")
     sensors: list[dict[str, Any]] = Field(
@@ -309,6 +311,22 @@ class Scenario(_Model):
         if t <= 0:
             raise ValueError("must be positive")
         return t
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v):
+        if v is None:
+            return v
+        from .kpis import KPI_KEYS
+
+        for k, x in v.items():
+            if k not in KPI_KEYS:
+                raise ValueError(f"targets.{k}: not a KPI; expected one of {', '.join(KPI_KEYS)}")
+            if k.startswith("t_"):
+                parse_duration(x, f"targets.{k}")
+            elif not isinstance(x, int | float) or x < 0:
+                raise ValueError(f"targets.{k}: expected a count >= 0")
+        return v
 
     @model_validator(mode="after")
     def _unique_injects(self):

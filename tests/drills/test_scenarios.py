@@ -59,3 +59,14 @@ def test_demo_event_log_is_reproducible(tmp_path):
     assert (a / "events.parquet").read_bytes() == (b / "events.parquet").read_bytes()
     assert not ta.equals(tc)
     assert pq.read_table(a / "timeseries.parquet").equals(pq.read_table(b / "timeseries.parquet"))
+
+
+def test_targets_are_validated():
+    from twin.errors import InputError
+
+    sc = load_scenario(SCENARIOS / "plant_evacuation.yaml")
+    assert sc.evolve(targets={"t_alarm": "3min", "trapped": 0}).targets["t_alarm"] == "3min"
+    with pytest.raises(InputError, match="targets"):
+        sc.evolve(targets={"t_coffee": "3min"})
+    with pytest.raises(InputError, match="targets"):
+        sc.evolve(targets={"t_alarm": "soon"})
