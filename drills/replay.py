@@ -16,9 +16,9 @@ Every name from the IFC file, the sketch or the scenario reaches the page only i
 (see :func:`drills.report.safe_json`) and is put on screen with ``textContent`` or canvas ``fillText``,
 never parsed as markup.
 
-Where people start is not in the results folder; it is rebuilt from the scenario's population entries
-(the engine fills them in order, splitting counts over spaces by floor area), at the centre of the
-person's start zone.
+People start at the centre of the zone holding their recorded start point (``people.parquet``
+``space0``/``x0``/``y0``); folders written before those columns existed start them next to their first
+waypoint.
 """
 
 from __future__ import annotations
@@ -59,42 +59,20 @@ def _ring_list(geom) -> list[list[float]]:
 
 
 def _start_nodes(run: RunData, g, first_node: dict[int, str]) -> dict[int, str]:
-    """Each person's starting navigation node, rebuilt from the population entries (see module doc).
-    Falls back to a zone next to the person's first waypoint when the entries do not add up."""
-    from .engine import _split_count, resolve_spaces
-
-    n = run.n_people
+    """Each person's starting navigation node: the zone centre of the start point recorded in
+    ``people.parquet`` (``space0``, ``x0``, ``y0``); for run folders written before those columns existed,
+    a zone next to the person's first waypoint."""
     out: dict[int, str] = {}
-    agent = 0
-    try:
-        for k, e in enumerate(run.scenario.get("population") or []):
-            spaces = resolve_spaces(g, str(e["where"]), f"population[{k}].where")
-            count = int(e.get("count") or 0)
-            if count == 0:
-                continue
-            for sid, c in zip(spaces, _split_count(g, spaces, count), strict=True):
-                zones = g.space_zones.get(sid) or []
-                for _ in range(c):
-                    if zones:
-                        out[agent] = _nearest_zone(g, zones, first_node.get(agent))
-                    agent += 1
-    except Exception:
-        out, agent = {}, -1
-    if agent != n:
-        out = {}
+    p = run.people
+    if all(k in p for k in ("space0", "x0", "y0")):
+        for a, (sid, x, y) in enumerate(zip(p["space0"], p["x0"], p["y0"], strict=True)):
+            if sid in g.space_zones:
+                out[a] = g.zone_node(g.zone_at(str(sid), float(x), float(y)))
     for a, v in first_node.items():
         if a not in out and v in g.nav:
             cs = [u for u in g.nav.neighbors(v) if u.startswith("c:")]
             out[a] = cs[0] if cs else v
     return out
-
-
-def _nearest_zone(g, zones: list[str], toward: str | None) -> str:
-    if len(zones) == 1 or toward is None or toward not in g.nav:
-        return f"c:{zones[0]}"
-    x, y = g.nav.nodes[toward]["xy"]
-    return min((f"c:{z}" for z in zones),
-               key=lambda c: (g.nav.nodes[c]["xy"][0] - x) ** 2 + (g.nav.nodes[c]["xy"][1] - y) ** 2)
 
 
 def replay_data(run: RunData) -> dict[str, Any]:
