@@ -42,13 +42,9 @@ def _print_json(obj) -> None:
 
 
 def _json_default(o):
-    import numpy as np
+    from .results import jsonable
 
-    if isinstance(o, np.integer | np.floating):
-        return o.item()
-    if isinstance(o, set | tuple):
-        return list(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return jsonable(o)
 
 
 def _report_tables(rep: dict) -> None:

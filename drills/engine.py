@@ -8,7 +8,6 @@ trajectories and KPIs. Nothing here writes files (see :mod:`drills.results`).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -420,6 +419,3 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
     model.release()
     return res
 
-
-def _finite(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)

@@ -153,6 +153,7 @@ class GasHazards:
             self.all_sensors[extra.id] = extra
         self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_start)
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
+        self._sensor_reads = self._sensor_gas_keys()
         self._camera_zone = self._zones_of(self.sensors.cameras.ids)
         cam_sensors = [self.all_sensors.get(i) for i in self.sensors.cameras.ids]
         self._camera_kind = np.array([str((c.extra if c else {}).get("detects", "gas")) for c in cam_sensors])
@@ -321,21 +322,28 @@ class GasHazards:
         self.log.append((self.env.now, kind, -1, "", detail))
 
     def _true_values(self) -> np.ndarray:
+        """The true concentration at every detector, in its own unit (ppm or %LEL)."""
         det = self.sensors.gas
         out = np.zeros(len(det.names))
-        for k, (spec, zi) in enumerate(zip(det.specs, self._sensor_zone, strict=True)):
-            if zi < 0 or spec.gas is None:
-                continue
-            try:
-                key = get_gas(spec.gas).key
-            except InputError:
-                continue
+        for k, key, zi, unit in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue
             c = float(st.mz.c[zi])
-            out[k] = kgm3_to_ppm(c, st.gas) if spec.unit == "ppm" else (
-                kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+            out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+        return out
+
+    def _sensor_gas_keys(self) -> list[tuple[int, str, int, str]]:
+        """(detector, gas key, zone index, unit) of every detector inside a zone with a known gas, resolved
+        once: the per-step read then only looks concentrations up."""
+        out = []
+        for k, (spec, zi) in enumerate(zip(self.sensors.gas.specs, self._sensor_zone, strict=True)):
+            if zi < 0 or spec.gas is None:
+                continue
+            try:
+                out.append((k, get_gas(spec.gas).key, int(zi), spec.unit))
+            except InputError:
+                continue  # a gas this run does not model: the detector reads clean air
         return out
 
     def _sense(self, t: float) -> None:

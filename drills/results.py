@@ -29,7 +29,7 @@ from agents.crowd import ROLES, STATES
 
 from .engine import RunResult
 
-__all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir"]
+__all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable"]
 
 
 def _slug(s: str) -> str:
@@ -87,7 +87,8 @@ class atomic_dir:
             os.replace(self.tmp, self.final)
 
 
-def _jsonable(o: Any):
+def jsonable(o: Any):
+    """``json.dumps`` default for numpy scalars and arrays, sets and tuples."""
     if isinstance(o, np.integer | np.floating):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -125,7 +126,7 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
     scen_text = _scenario_yaml(res)
     with atomic_dir(final) as tmp:
         (tmp / "scenario.yaml").write_text(scen_text, encoding="utf-8")
-        (tmp / "kpis.json").write_text(json.dumps(res.kpis, indent=2, default=_jsonable) + "\n")
+        (tmp / "kpis.json").write_text(json.dumps(res.kpis, indent=2, default=jsonable) + "\n")
         ev = res.events
         pq.write_table(pa.table({
             "t": pa.array([e[0] for e in ev], pa.float64()),
