@@ -271,6 +271,13 @@ def schema() -> None:
     _print_json(scenario_schema())
 
 
+from .cli_region import register as _register_region  # noqa: E402
+from .cli_sensors import sensors_app  # noqa: E402
+
+app.add_typer(sensors_app, name="sensors")
+_register_region(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point with the exit-code contract."""
     try:
