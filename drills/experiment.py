@@ -19,8 +19,9 @@ so an arm that changes one inject lists all the injects it wants. That keeps eve
 
 Statistics (all times in s, as the KPIs):
 
-* per arm and KPI: mean, sd, median, 95th percentile and a percentile-bootstrap 95 % CI of the mean
-  (2000 resamples, numpy Generator seeded from the experiment seed, the KPI and the arm, so reruns agree);
+* per arm and KPI: mean, sd, median, 95th percentile and an expanded-percentile bootstrap 95 % CI of the
+  mean (Hesterberg 2015; 2000 resamples, numpy Generator seeded from the experiment seed, the KPI and
+  the arm, so reruns agree);
 * KPIs that did not happen in a run (``None``, e.g. no alert was raised) are *censored*: the statistics use
   the runs where the KPI happened and ``share_happened`` / ``n_happened`` say how many that was;
 * paired differences ``ARM-BASE`` use the replications where the KPI happened in both arms (``n_pairs``;
@@ -361,14 +362,26 @@ def _rng(seed: int, *keys: str) -> np.random.Generator:
 
 
 def bootstrap_ci(x: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> list[float] | None:
-    """Percentile-bootstrap 95 % interval of the mean of ``x`` (None for no data)."""
+    """Expanded-percentile bootstrap 95 % interval of the mean of ``x`` (None for no data).
+
+    The plain percentile bootstrap is too narrow for the small samples drills produce (it behaves like a
+    z interval with the biased sd: about 88 % coverage at n = 8). Hesterberg's expansion (The American
+    Statistician 69(4), 2015, "What teachers should know about the bootstrap", section 5) widens the
+    percentile levels to ``Phi(+-sqrt(n / (n - 1)) * t_{0.975, n-1})``, which restores nominal coverage
+    for near-normal data while keeping the bootstrap's skewness.
+    """
+    from scipy.special import ndtr
+    from scipy.stats import t as student_t
+
     x = np.asarray(x, dtype=float)
     if x.size == 0:
         return None
     if x.size == 1 or np.all(x == x[0]):
         return [float(x[0]), float(x[0])]
-    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
+    n = x.size
+    a = float(ndtr(-math.sqrt(n / (n - 1)) * student_t.ppf(0.975, n - 1)))
+    means = x[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+    lo, hi = np.quantile(means, [a, 1.0 - a])
     return [float(lo), float(hi)]
 
 

@@ -180,7 +180,10 @@ def test_shipped_experiments_load():
 def test_intervals_cover_a_known_delay_and_crn_narrows_them(tmp_path):
     """50 small experiments: the 95 % interval of the paired difference of t_evacuated covers the true
     60 s delay in >= 90 % of them, and common random numbers give narrower intervals than independent
-    seeds on the same experiment."""
+    seeds on the same experiment.
+
+    With common random numbers every pair differs by exactly the delay here, so the sampling statement
+    that can fail is the one with independent seeds (8 runs per arm, real spread in pre-movement)."""
     covered = {True: 0, False: 0}
     narrower = 0
     n_exp = 50
@@ -196,5 +199,5 @@ def test_intervals_cover_a_known_delay_and_crn_narrows_them(tmp_path):
             widths[crn] = hi - lo
         narrower += widths[True] < widths[False]
     assert covered[True] >= 0.9 * n_exp
-    assert covered[False] >= 0.9 * n_exp * 0.95  # independent seeds: a real sampling statement, n = 8
+    assert covered[False] >= 0.9 * n_exp
     assert narrower == n_exp
