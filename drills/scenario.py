@@ -29,6 +29,7 @@ from twin.units import parse_duration, parse_quantity
 from .workflow import WORKFLOW_FIELD, error_path
 
 __all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "HazardSpec", "WeatherSpec",
+           "PlacementSpec", "VentilationCase",
            "load_scenario",
            "scenario_from_dict", "scenario_schema", "format_validation_error"]
 
@@ -274,6 +275,101 @@ class WeatherSpec(_Model):
 Inject.model_rebuild()
 
 
+class VentilationCase(_Model):
+    """One ventilation case of a placement study: every zone's air change rate times ``factor`` (1 =
+    as designed, 0 = ventilation off, doors and cracks still exchange air)."""
+
+    name: str
+    factor: float = Field(default=1.0, ge=0.0, description="multiplies every zone's ach (1/h)")
+
+
+class PlacementSpec(_Model):
+    """The leak ensemble of ``drilltwin sensors evaluate|optimize`` (CONTRACTS section 5): every source
+    times every rate times every weather case times every ventilation case, released at a constant rate
+    from t = 0 and followed for ``horizon``. Omitted fields come from the scenario: the first hazard's gas
+    and rate, the scenario's weather, every equipment item of the site."""
+
+    gas: str | None = Field(default=None, description="gas the detectors look for; default: the first hazard's")
+    sources: list[str] | None = Field(default=None, description="equipment names; default: every item")
+    rates: list[Any] | None = Field(default=None, description="release rates ('0.05 kg/s'); default: the "
+                                                                "first hazard's rate")
+    weather: list[WeatherSpec] | None = Field(default=None, description="weather cases (outdoor sources and "
+                                                                         "candidates); default: the scenario's")
+    ventilation: list[VentilationCase] | None = Field(default=None, description="ventilation cases; default "
+                                                                                 "one case as designed")
+    horizon: float | None = Field(default=None, description="time followed after each release starts (s); "
+                                                            "default: duration minus the first hazard's start")
+    time_limit: float = Field(default=300.0, description="a scenario counts as covered when detected within "
+                                                         "this (s); --time-limit overrides")
+    undetected_penalty: float | None = Field(default=None, description="detection time counted for an "
+                                                                       "undetected leak (s); default: horizon")
+    height: float | None = Field(default=None, description="candidate grid height above the floor (m); "
+                                                           "default 0.5 m for gases heavier than air, else 1.5 m")
+    detector: dict[str, Any] | None = Field(default=None, description="detector of new candidates: setpoints, "
+                                                                      "t90, noise, period, extra (sensor "
+                                                                      "fields); default: like the existing "
+                                                                      "detectors of the gas")
+    voting: int = Field(default=1, ge=1, description="k of k-out-of-n voting before executive action")
+    spaces: list[str] | None = Field(default=None, description="spaces or 'storey:NAME' the grid and the "
+                                                               "geographic coverage cover; default: all")
+    weights: Literal["equal"] = "equal"
+
+    @field_validator("gas")
+    @classmethod
+    def _gas(cls, v):
+        if v is None:
+            return v
+        from twin.gas import get_gas
+
+        try:
+            return get_gas(v).key
+        except InputError as e:
+            raise ValueError(e.message) from None
+
+    @field_validator("rates", mode="before")
+    @classmethod
+    def _rates(cls, v):
+        if v is None:
+            return None
+        if not isinstance(v, list) or not v:
+            raise ValueError("expected a non-empty list of release rates such as ['0.05 kg/s']")
+        out = []
+        for k, r in enumerate(v):
+            q = parse_quantity(r, "mass_rate", f"rates[{k}]")
+            if q <= 0:
+                raise ValueError(f"rates[{k}]: a release rate must be positive")
+            out.append(q)
+        return out
+
+    @field_validator("horizon", "time_limit", "undetected_penalty", mode="before")
+    @classmethod
+    def _dur(cls, v, info):
+        if v is None:
+            return None
+        t = parse_duration(v, info.field_name)
+        if t <= 0:
+            raise ValueError("must be positive")
+        return t
+
+    @field_validator("height", mode="before")
+    @classmethod
+    def _height(cls, v):
+        if v is None:
+            return None
+        h = parse_quantity(v, "length", "height")
+        if h < 0:
+            raise ValueError("must not be negative")
+        return h
+
+    @field_validator("sources", "spaces")
+    @classmethod
+    def _nonempty(cls, v):
+        if v is not None and not v:
+            raise ValueError("must not be empty (leave it out for the default)")
+        return v
+
+
+
 class Scenario(_Model):
     """One drill: a site, a population, cues, and what happens when."""
 
@@ -298,6 +394,8 @@ class Scenario(_Model):
     sensors: list[dict[str, Any]] = Field(
         default_factory=list, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
+    placement: PlacementSpec | None = Field(
+        default=None, description="leak ensemble for `drilltwin sensors evaluate|optimize`")
     hazard_level: str | None = Field(
         default=None, description="air above this is avoided: IDLH, a concentration ('10 %LEL', '50 ppm'); "
                                   "default IDLH for toxic gases, 10 %LEL for flammable ones")
