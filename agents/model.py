@@ -37,16 +37,21 @@ class DrillModel(mesa.Model):
         Movement calibration, ``sfpe`` or ``empirical`` (see :mod:`agents.flow`).
     closed:
         Door ids locked for the whole run.
+    env:
+        A SimPy environment to run on instead of a new one: several sites of a joint exercise share one
+        clock (:mod:`drills.region_sim`). The caller then drives ``env.run`` itself or calls :meth:`run`
+        on one of the models.
     """
 
     def __init__(self, graph: SiteGraph, *, seed: int, flow: str = "sfpe", closed: Sequence[str] = (),
-                 replan_interval: float = 30.0, log_trajectories: bool = True):
+                 replan_interval: float = 30.0, log_trajectories: bool = True,
+                 env: simpy.Environment | None = None):
         self.streams = RngStreams(seed)
         mesa_seed = int(self.streams.seed_sequence("mesa").generate_state(1)[0])
         super().__init__(rng=mesa_seed)
         self.seed = int(seed)
         self.graph = graph
-        self.env = simpy.Environment()
+        self.env = env if env is not None else simpy.Environment()
         self.crowd = Crowd(self.env, graph, calibration(flow), closed=closed,
                            replan_interval=replan_interval, log_trajectories=log_trajectories)
         self.people: list[Occupant] = []
@@ -57,10 +62,14 @@ class DrillModel(mesa.Model):
         self.people.extend(Occupant(self, self.crowd, int(i)) for i in idx)
         return idx
 
-    def run(self, until: float) -> None:
-        """Run the SimPy clock to ``until`` seconds (or until nothing is left to happen)."""
+    def start(self) -> None:
+        """Start the crowd's process (once); :meth:`run` does this itself."""
         if self.crowd._proc is None:
             self.crowd.start()
+
+    def run(self, until: float) -> None:
+        """Run the SimPy clock to ``until`` seconds (or until nothing is left to happen)."""
+        self.start()
         self.env.run(until=until)
 
     def release(self) -> None:

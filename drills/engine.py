@@ -26,7 +26,7 @@ from twin.load import load_twin
 from .kpis import compute_kpis
 from .scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 
-__all__ = ["Run", "RunResult", "build_run", "run_scenario", "resolve_spaces"]
+__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
 
 
 @dataclass
@@ -170,11 +170,16 @@ def _people_for(g: SiteGraph, sc: Scenario, k: int, e: PopulationEntry, rng: np.
 
 
 def build_run(sc: Scenario, seed: int | None = None, graph: SiteGraph | None = None,
-              log_trajectories: bool = True) -> Run:
-    """Resolve ``sc`` against its site and set up the model; raise :class:`InputError` on bad names."""
+              log_trajectories: bool = True, *, env: Any = None, outdoor: Any = None) -> Run:
+    """Resolve ``sc`` against its site and set up the model; raise :class:`InputError` on bad names.
+
+    ``env`` (a ``simpy.Environment``) and ``outdoor`` (a :class:`drills.hazards.OutdoorCoupling`) are for
+    joint exercises (:mod:`drills.region_sim`): the site then runs on a shared clock and its outdoor air is
+    one regional field, in the site's own frame. Left ``None``, a run is exactly the single-site drill.
+    """
     src = str(sc.path) if sc.path else "<scenario>"
     try:
-        return _build(sc, seed, graph, log_trajectories)
+        return _build(sc, seed, graph, log_trajectories, env, outdoor)
     except InputError as e:
         if e.source is None:
             e.source = src
@@ -185,7 +190,8 @@ def build_run(sc: Scenario, seed: int | None = None, graph: SiteGraph | None = N
         raise
 
 
-def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajectories: bool) -> Run:
+def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajectories: bool, env: Any = None,
+           outdoor: Any = None) -> Run:
     seed = sc.seed if seed is None else int(seed)
     if graph is None:
         p = sc.site_path()
@@ -195,7 +201,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
             raise InputError(str(e), where="site") from None
     closed = [graph.site.find("doors", d, field_name=f"closed[{k}]") for k, d in enumerate(sc.closed)]
     model = DrillModel(graph, seed=seed, flow=sc.flow, closed=closed, replan_interval=sc.replan_interval,
-                       log_trajectories=log_trajectories)
+                       log_trajectories=log_trajectories, env=env)
     rng = model.streams["people"]
     people: list[Person] = []
     for k, e in enumerate(sc.population):
@@ -221,12 +227,15 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
         env.process(_alarm())
     hazards = None
     has_gas = bool(sc.hazards) or any(inj.kind == "leak" for inj in sc.injects)
+    # in a joint exercise a site with no leak of its own still breathes the regional outdoor air
+    regional_gas = outdoor is not None and bool(outdoor.gases)
     # detectors and the alert policy also run leak-free when alerts are configured: that is how
     # false-alert rates are measured, never assumed
-    if has_gas or sc.alerts is not None or sc.sensors:
+    if has_gas or regional_gas or sc.alerts is not None or sc.sensors:
         from .hazards import GasHazards, scenario_sensors
 
-        hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph))
+        hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph),
+                             outdoor=outdoor)
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
     run = Run(sc, seed, graph, model, t0, log, hazards)
@@ -388,6 +397,14 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
     wall0 = time.perf_counter()
     model.run(until=sc.duration)
     wall = time.perf_counter() - wall0
+    return finish_run(run, wall)
+
+
+def finish_run(run: Run, wall: float) -> RunResult:
+    """Collect a run whose clock has stopped into a :class:`RunResult` (events, trajectories, people,
+    KPIs) and release its model. ``wall`` is the simulation's wall-clock time (s)."""
+    sc = run.scenario
+    model = run.model
     crowd = model.crowd
     events = sorted(run.log + [(t, k, a, n, d) for t, k, a, n, d in crowd.events], key=lambda e: e[0])
     names = run.graph.nodes

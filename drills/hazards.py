@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from agents.exposure import Exposure
 from twin.dispersion import Multizone
 from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, ppm_to_kgm3
-from twin.plume import PuffTrain, Weather, plume_hook
+from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
 from twin.units import parse_concentration
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from .scenario import HazardSpec, Scenario
 
-__all__ = ["GasHazards", "hazard_level_kgm3", "scenario_sensors"]
+__all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
 
 CAMERA_VISIBLE_PPM = 50.0
 """A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
@@ -118,6 +118,68 @@ class AlertEvent:
         return getattr(self.alert, name)
 
 
+class OutdoorCoupling(Protocol):
+    """What a joint exercise (:mod:`drills.region_sim`) hands one site so that it shares the regional
+    outdoor air. Points are in the site's own frame (m); concentrations in kg/m3.
+
+    ``gases`` are the gas keys released anywhere in the region (every site models them); ``weather`` is
+    the regional weather turned into the site's frame; ``t_start`` (s) the first release in the region.
+    """
+
+    gases: tuple[str, ...]
+    weather: Weather | None
+    t_start: float
+
+    def add_release(self, gas_key: str, train: PuffTrain) -> None:
+        """An outdoor release of this site (its own frame); other sites breathe it too."""
+
+    def add_escape(self, gas_key: str, xy: tuple[float, float], z: float) -> None:
+        """An indoor release of this site: what leaves its buildings drifts off from ``xy``, ``z``."""
+
+    def stepped(self, t: float, escaped: dict[str, float]) -> None:
+        """Called after every gas step with the mass (kg) of each gas that has left the buildings so far."""
+
+    def other(self, gas_key: str, points: np.ndarray, t: float) -> np.ndarray:
+        """Outdoor concentration at ``points`` from the other sites' releases."""
+
+    def outdoor(self, gas_key: str, points: np.ndarray, t: float) -> np.ndarray:
+        """Outdoor concentration at ``points`` from every release in the region (for people and detectors
+        in the open); this site's own escaped gas is left out (see :mod:`drills.region_field`)."""
+
+    def reaches(self, t: float) -> bool:
+        """Could any other site's gas be near this site at ``t``? (a cheap test, never a false no)"""
+
+
+class _OutdoorBoundary:
+    """The ``outdoor_hook`` of one gas's :class:`Multizone`: the concentration at every exterior opening
+    with a known position is the sum of this site's outdoor releases plus, in a joint exercise, the other
+    sites' gas. One ``set_outdoor`` call per step with the summed values, so no code reads the
+    multizone's private boundary dictionary back."""
+
+    def __init__(self, gas_key: str, coupling: OutdoorCoupling | None = None):
+        self.gas_key = gas_key
+        self.coupling = coupling
+        self.trains: list[PuffTrain] = []
+        self._ops: list | None = None
+        self._pts = np.zeros((0, 3))
+
+    def __call__(self, t: float, mz: Multizone) -> None:
+        if self._ops is None:  # openings never move: resolve once
+            self._ops = [o for o in mz.exterior_openings() if o.xy is not None]
+            self._pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in self._ops], dtype=float).reshape(-1, 3)
+        if not self._ops:
+            return
+        c = None
+        for train in self.trains:  # in release order, as the earlier chained hooks added them
+            v = train.concentration(self._pts, t)
+            c = v if c is None else c + v
+        if self.coupling is not None:
+            v = self.coupling.other(self.gas_key, self._pts, t)
+            c = v if c is None else c + v
+        if c is not None:
+            mz.set_outdoor(openings={o.id: float(x) for o, x in zip(self._ops, c, strict=True)})
+
+
 @dataclass
 class _GasState:
     gas: Gas
@@ -125,13 +187,15 @@ class _GasState:
     exposure: Exposure
     level: float
     sources: list[str] = field(default_factory=list)
+    boundary: _OutdoorBoundary | None = None
+    quiet: bool = False  # joint exercise: no gas here yet, the multizone is not stepped (see step)
 
 
 class GasHazards:
     """All gas hazards of one run. Build with the run's graph and model, then :meth:`start`."""
 
     def __init__(self, sc: Scenario, graph: SiteGraph, model: DrillModel, log: list | None = None,
-                 extra_sensors: list | None = None):
+                 extra_sensors: list | None = None, outdoor: OutdoorCoupling | None = None):
         self.sc = sc
         self.log = log if log is not None else []
         self.g = graph
@@ -140,14 +204,24 @@ class GasHazards:
         self.crowd = model.crowd
         self.dt = sc.gas_step
         self.specs = all_hazards(sc)
+        self.outdoor = outdoor
         self.t_start = min((h.start for h in self.specs), default=0.0)
+        if outdoor is not None:  # one exercise clock: gas steps start with the region's first release
+            self.t_start = min(outdoor.t_start, self.t_start) if self.specs else outdoor.t_start
         # zone order of every Multizone (sorted zone ids), known even in a leak-free run
         self.zone_index = {z: k for k, z in enumerate(sorted(str(z) for z in graph.zones))}
-        self.weather = _weather(sc)
+        self.weather = _weather(sc) if outdoor is None else outdoor.weather
         self.gases: dict[str, _GasState] = {}
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
+        if outdoor is not None:
+            for key in outdoor.gases:  # gases that may drift in from other sites
+                st = self._gas_state(get_gas(key), "hazards")
+                if st.boundary is None:
+                    st.boundary = _OutdoorBoundary(st.gas.key, outdoor)
+                    st.mz.outdoor_hook = st.boundary
+                st.quiet = not st.sources
         self.all_sensors = dict(graph.site.sensors)
         for extra in extra_sensors or []:
             self.all_sensors[extra.id] = extra
@@ -198,6 +272,8 @@ class GasHazards:
         stop = None if h.stop is None else h.stop
         hid = str(h.id) if h.id is not None else f"H{k + 1}"
         if zone is not None:
+            if self.outdoor is not None:
+                self.outdoor.add_escape(gas.key, xy, z)
             if h.burst is not None:
                 sid = st.mz.add_burst(zone, h.burst, h.start, source_id=hid)
             else:
@@ -209,12 +285,12 @@ class GasHazards:
             rate = None if h.burst is not None else h.rate_value()
             bursts = [(h.start, h.burst)] if h.burst is not None else []
             train = PuffTrain(xy, self.weather, height=z, rate=rate, start=h.start, stop=stop, bursts=bursts)
-            prev = st.mz.outdoor_hook
-            hook = plume_hook(train)
-            if prev is None:
-                st.mz.outdoor_hook = hook
-            else:  # several outdoor releases of one gas add up
-                st.mz.outdoor_hook = _sum_hooks(prev, train)
+            if st.boundary is None:
+                st.boundary = _OutdoorBoundary(gas.key, self.outdoor)
+                st.mz.outdoor_hook = st.boundary
+            st.boundary.trains.append(train)  # several outdoor releases of one gas add up
+            if self.outdoor is not None:
+                self.outdoor.add_release(gas.key, train)
             sid = hid
         st.sources.append(sid)
         self.source_ids[hid] = (gas.key, sid)
@@ -292,6 +368,10 @@ class GasHazards:
         clock = time.perf_counter
         hazardous: set[str] = set()
         for st in self.gases.values():
+            if st.quiet:
+                if not self.outdoor.reaches(t):
+                    continue  # no gas anywhere near: the air stays clean, nothing to step
+                self._wake(st, t)
             t0 = clock()
             st.mz.advance(t)
             t1 = clock()
@@ -302,6 +382,8 @@ class GasHazards:
             bad = np.flatnonzero(st.mz.c > st.level)
             for zi in bad:
                 hazardous.add(self.g.zones[st.mz.zones[zi]].space)
+        if self.outdoor is not None:
+            self._regional_step(t)
         t3 = clock()
         self._sense(t)
         self.timing["sensors"] += clock() - t3
@@ -318,6 +400,44 @@ class GasHazards:
             self._record(t)
             self._next_record += self.sc.record_every
 
+    def _wake(self, st: _GasState, t: float) -> None:
+        """Gas from another site is near: start this gas's multizone one step back (its air was clean until
+        now, so a fresh model started then is exactly the model stepped all along)."""
+        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt)
+        mz.outdoor_hook = st.boundary
+        st.mz = mz
+        st.quiet = False
+        self.model_log("regional_gas", f"{st.gas.key} from a neighbouring site is near")
+
+    def _regional_step(self, t: float) -> None:
+        """Joint exercise: report escaped gas to the region, and let people in the open (walking to or
+        standing at a muster point) breathe the regional outdoor air."""
+        escaped = {k: max(st.mz.released - st.mz.mass(), 0.0) for k, st in self.gases.items() if st.sources}
+        self.outdoor.stepped(t, escaped)
+        crowd = self.crowd
+        n = crowd.n
+        if n == 0 or not self.outdoor.reaches(t):
+            return
+        out = np.flatnonzero(crowd.space[:n] < 0)  # outside every building (left, or collapsed outdoors)
+        if len(out) == 0:
+            return
+        xy = crowd.positions(t)[out]
+        pts = np.column_stack([xy, np.full(len(out), 1.5)])  # breathing height, m
+        for st in self.gases.values():
+            c = self.outdoor.outdoor(st.gas.key, pts, t)
+            if not c.any():
+                continue
+            ex = st.exposure
+            sel = out < ex.n  # the exposure arrays grew to the crowd in this step's update
+            who, ppm = out[sel], kgm3_to_ppm(c[sel], st.gas)
+            ppm[crowd.protected[who]] /= ex.pf
+            np.maximum.at(ex.peak, who, ppm)
+            if st.gas.idlh is not None:
+                ex.over_idlh[who] |= ppm > st.gas.idlh
+            pr = st.gas.probit
+            if pr is not None and pr.unit == "ppm":
+                ex.load[who] += ppm ** pr.n * (self.dt / 60.0)
+
     def model_log(self, kind: str, detail: str) -> None:
         self.log.append((self.env.now, kind, -1, "", detail))
 
@@ -325,6 +445,8 @@ class GasHazards:
         """The true concentration at every detector, in its own unit (ppm or %LEL)."""
         det = self.sensors.gas
         out = np.zeros(len(det.names))
+        if self.outdoor is not None:
+            self._outdoor_reads(out)
         for k, key, zi, unit in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
@@ -332,6 +454,29 @@ class GasHazards:
             c = float(st.mz.c[zi])
             out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
         return out
+
+    def _outdoor_reads(self, out: np.ndarray) -> None:
+        """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""
+        if not hasattr(self, "_outdoor_det"):
+            det = self.sensors.gas
+            rows = []
+            for k, (spec, zi, sid) in enumerate(zip(det.specs, self._sensor_zone, det.ids, strict=True)):
+                s = self.all_sensors.get(sid) if sid else None
+                if zi >= 0 or spec.gas is None or s is None:
+                    continue
+                try:
+                    rows.append((k, get_gas(spec.gas).key, spec.unit, s.position))
+                except InputError:
+                    continue
+            self._outdoor_det = rows
+        if not self._outdoor_det or not self.outdoor.reaches(self.env.now):
+            return
+        for k, key, unit, pos in self._outdoor_det:
+            st = self.gases.get(key)
+            if st is None:
+                continue
+            c = float(self.outdoor.outdoor(key, np.array([pos], dtype=float), self.env.now)[0])
+            out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
 
     def _sensor_gas_keys(self) -> list[tuple[int, str, int, str]]:
         """(detector, gas key, zone index, unit) of every detector inside a zone with a known gas, resolved
@@ -463,7 +608,8 @@ class GasHazards:
                     "t_alert": None if self.t_alert is None else round(self.t_alert - t0, 3),
                     "false_alerts": self.false_alerts, "alerts": len(self.alerts), "exposed_idlh": 0,
                     "peak_dose": 0.0}
-        first = self.gases[get_gas(self.specs[0].gas).key]
+        # the first release's gas; a joint-exercise site with no release of its own: the first regional gas
+        first = self.gases[get_gas(self.specs[0].gas).key] if self.specs else next(iter(self.gases.values()))
         for st in self.gases.values():
             st.exposure._grow()
             exposed |= st.exposure.over_idlh[:n]
@@ -526,17 +672,3 @@ def _weather(sc: Scenario):
             times.append(t)
             weathers.append(w(spec))
     return WeatherSeries(tuple(times), tuple(weathers))
-
-
-def _sum_hooks(prev, train: PuffTrain):
-    """An outdoor hook adding ``train``'s concentrations to what ``prev`` set."""
-    add = plume_hook(train)
-
-    def hook(t: float, mz: Multizone) -> None:
-        prev(t, mz)
-        before = dict(mz._outdoor)
-        add(t, mz)
-        mz.set_outdoor(openings={k: v + before.get(k, 0.0) for k, v in mz._outdoor.items()})
-
-    return hook
-
