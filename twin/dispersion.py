@@ -64,14 +64,21 @@ import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
-from scipy.sparse import csc_matrix, diags
+from scipy.sparse import csc_matrix, csr_matrix, diags
 from scipy.sparse.linalg import MatrixRankWarning, splu, spsolve
 
 from .errors import InputError
+
+try:  # scipy's compiled kernel behind ``A @ x`` for CSR: y += A x in place, without the ~10 us of Python
+    # dispatch that ``A @ x`` costs on every call (a 2,000-zone product itself takes ~4 us)
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover - a future scipy may move it: fall back to the public operator
+    _csr_matvec = None
 
 __all__ = [
     "CELL_VELOCITY",
@@ -110,6 +117,30 @@ STAIR_HEIGHT = 2.1
 LOW_RANK_MIN_ZONES = 256
 """Models with at least this many zones fold door toggles into the existing factorisation as low-rank
 (Woodbury) updates; smaller ones refactorise (cheap there)."""
+EXP_TOL = 1e-11
+"""Per-step truncation tolerance of ``scheme="exponential"``: the Taylor degree is the smallest whose
+remainder bound ``rho^(m+1) / (m+1)! / (1 - rho/(m+2))`` (rho: the norm of ``J h``, mass-weighted) is at
+most this, relative to the gas mass. A bound: the error measured is at round-off (see the module notes)."""
+EXP_MAX_MATVECS = 48
+"""Most sparse products per step the exponential scheme may spend (substeps x degree). A stiffer model
+(tiny zones with large flows at a long step) falls back to the implicit scheme (:attr:`Multizone.active_scheme`):
+beyond this an LU solve is cheaper."""
+SCHEMES = ("exponential", "trapezoidal", "euler")
+"""The time-stepping schemes of :class:`Multizone` (``scheme=``)."""
+
+
+def taylor_degree(rho: float, tol: float = EXP_TOL, max_degree: int = 60) -> int:
+    """The smallest degree m >= 1 whose Taylor remainder of ``exp`` at norm ``rho`` is at most ``tol``:
+    ``rho^(m+1) / (m+1)! / (1 - rho / (m+2)) <= tol`` (the first neglected term times the geometric bound
+    of the rest). ``max_degree + 1`` when no degree up to ``max_degree`` is enough."""
+    if rho <= 0.0:
+        return 1
+    term = rho  # rho^(m+1) / (m+1)! for m = 0
+    for m in range(1, max_degree + 1):
+        term *= rho / (m + 1)
+        if rho < m + 2 and term / (1.0 - rho / (m + 2)) <= tol:
+            return m
+    return max_degree + 1
 
 
 def doorway_exchange(width: float, height: float, *, cd: float = DOOR_CD, dT: float = DOOR_DT,
@@ -274,11 +305,20 @@ class Multizone:
         at the previous step (the boundary at the step's start; the initial one before the first step).
 
     scheme:
-        ``"trapezoidal"`` (default; second order, falls back to implicit Euler whenever its positivity
-        condition fails) or ``"euler"`` (implicit Euler, first order, positive for any step).
+        ``"exponential"`` (default; the exact step propagator to :data:`EXP_TOL` by a Taylor polynomial,
+        non-negative for any step; falls back to the implicit schemes when a stiff model would need more
+        than :data:`EXP_MAX_MATVECS` sparse products per step), ``"trapezoidal"`` (second order, falls back
+        to implicit Euler whenever its positivity condition fails) or ``"euler"`` (implicit Euler, first
+        order, positive for any step). See the module notes.
     low_rank:
         Fold door toggles into the factorisation as low-rank (Woodbury) updates instead of refactorising;
-        default on from :data:`LOW_RANK_MIN_ZONES` zones.
+        default on from :data:`LOW_RANK_MIN_ZONES` zones. (The exponential scheme has no factorisation:
+        with this on it updates its matrix in place, else it reassembles it.)
+    exp_tol:
+        Per-step truncation tolerance of the exponential scheme (:data:`EXP_TOL`).
+    exp_degree:
+        Fix the exponential scheme's Taylor degree instead of choosing it from ``exp_tol`` (then the scheme
+        is of order ``exp_degree`` in dt: for verification and studies).
 
     Zones are ordered by sorted id (:attr:`zones`, :attr:`zone_index`); :attr:`c` is in that order.
     """
@@ -290,15 +330,23 @@ class Multizone:
                  door_cd: float = DOOR_CD, door_dT: float = DOOR_DT, leak_gap: float = LEAK_GAP,
                  cell_velocity: float = CELL_VELOCITY, stair_height: float = STAIR_HEIGHT, t0: float = 0.0,
                  outdoor: float = 0.0, outdoor_hook: Callable[[float, Multizone], None] | None = None,
-                 scheme: Literal["trapezoidal", "euler"] = "trapezoidal", low_rank: bool | None = None):
+                 scheme: Literal["exponential", "trapezoidal", "euler"] = "exponential",
+                 low_rank: bool | None = None, exp_tol: float = EXP_TOL, exp_degree: int | None = None):
         self._site_graph = graph if hasattr(graph, "topo") else None
         topo: nx.MultiGraph = graph.topo if hasattr(graph, "topo") else graph
         if dt <= 0:
             raise InputError(f"time step must be positive, got {dt} s")
-        if scheme not in ("trapezoidal", "euler"):
-            raise InputError(f"scheme must be 'trapezoidal' or 'euler', got {scheme!r}")
+        if scheme not in SCHEMES:
+            raise InputError(f"scheme must be one of {', '.join(map(repr, SCHEMES))}, got {scheme!r}")
+        if not exp_tol > 0:
+            raise InputError(f"exp_tol must be positive, got {exp_tol}")
+        if exp_degree is not None and not (isinstance(exp_degree, int) and 1 <= exp_degree <= EXP_MAX_MATVECS):
+            raise InputError(f"exp_degree must be an integer from 1 to {EXP_MAX_MATVECS}, got {exp_degree!r}")
         self.scheme = scheme
-        """The requested scheme (``"trapezoidal"`` falls back to Euler where its step condition fails)."""
+        """The requested scheme (each falls back to the next of exponential -> trapezoidal -> Euler where
+        its cost cap or step condition fails; :attr:`active_scheme` says which is in use)."""
+        self._exp_tol = float(exp_tol)
+        self._exp_degree = exp_degree
         nodes = {str(n): n for n in topo.nodes if n != OUTSIDE}
         self.zones: list[str] = sorted(nodes)
         self.zone_index: dict[str, int] = {z: i for i, z in enumerate(self.zones)}
@@ -340,6 +388,10 @@ class Multizone:
         self._dirty = True
         self._lu = None
         self._theta = 1.0
+        self._mode = "euler"  # the scheme in use: exponential, trapezoidal or euler
+        self._exp_plan = (1, 1)  # exponential scheme: (substeps, Taylor degree) per step
+        self._J: csr_matrix | None = None
+        self._exp_data: list[np.ndarray] = []
         self._pending: dict[int, float] = {}  # link -> new exchange (m3/s), doors toggled since the last step
         self._low_rank = self.n >= LOW_RANK_MIN_ZONES if low_rank is None else bool(low_rank)
         self._ext_ver = 0
@@ -348,6 +400,9 @@ class Multizone:
         self._last_error = 0.0
         self.max_mass_balance_error = 0.0
         """Largest per-step relative mass balance error so far."""
+        self.max_clipped = 0.0
+        """Largest negative concentration (kg/m3, as a positive number) set to 0 after a step so far: only
+        round-off can produce one (every scheme's propagator is non-negative), and this shows its size."""
         self.released = 0.0
         """Total mass released indoors so far, kg."""
         self.factorisations = 0
@@ -639,23 +694,17 @@ class Multizone:
         self._ext_ver += 1
 
     def _factorise(self) -> None:
-        """Assemble and factorise, choosing the scheme: trapezoidal where its propagator is non-negative
-        (``dt * (outflow_i + k_i V_i) <= 2 V_i`` in every zone), otherwise implicit Euler."""
+        """Assemble, choose the scheme (:meth:`_choose_mode`) and prepare it: the step matrix ``J h`` of the
+        exponential scheme, or the LU factorisation of ``V/dt + theta K`` of the implicit ones."""
         K, loss, ext_zone, ext_q, ext_id = self._assemble_parts()
         v_dt = self.volume / self._dt
         kd = K.diagonal()
-        theta = 1.0
-        if self.scheme == "trapezoidal" and np.all(kd <= 2.0 * v_dt * (1 + 1e-12)):
-            theta = 0.5
-        A = (theta * K + diags(v_dt, format="csc")).tocsc()
-        check_m_matrix(A, v_dt)
-        # An M-matrix, column diagonally dominant: no pivoting needed (no growth). The minimum-degree
-        # ordering of A + A^T (the pattern is symmetric) gives 40 % less fill than the default COLAMD
-        # and solves 1.6x faster on the 2,000-zone benchmark grid.
-        self._lu = splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                        options={"SymmetricMode": True})
-        self._theta = theta
+        # column sums of |K|: the mass-weighted 1-norm of J = -V^-1 K is max_j colabs_j / V_j
+        colabs = 2.0 * kd - np.asarray(K.sum(axis=0)).ravel()
+        mode, plan = self._choose_mode(kd, colabs)
+        self._mode = mode
         self._kdiag = kd
+        self._colabs = colabs
         self._loss = loss
         self._set_exterior(ext_zone, ext_q, ext_id)
         self._v_dt = v_dt
@@ -664,6 +713,114 @@ class Multizone:
         self._pending.clear()
         self._dirty = False
         self.factorisations += 1
+        if mode == "exponential":
+            # J = -V^-1 K in CSR with sorted indices (door updates find their entries by bisection)
+            J = csr_matrix(diags(-1.0 / self.volume) @ K)
+            J.sort_indices()
+            self._J = J
+            self._lu = None
+            self._theta = 0.5  # the boundary is averaged over the step, as for the trapezoidal rule
+            self._set_plan(plan)
+            return
+        theta = 0.5 if mode == "trapezoidal" else 1.0
+        A = (theta * K + diags(v_dt, format="csc")).tocsc()
+        check_m_matrix(A, v_dt)
+        # An M-matrix, column diagonally dominant: no pivoting needed (no growth). The minimum-degree
+        # ordering of A + A^T (the pattern is symmetric) gives 40 % less fill than the default COLAMD
+        # and solves 1.6x faster on the 2,000-zone benchmark grid.
+        self._lu = splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                        options={"SymmetricMode": True})
+        self._J = None
+        self._theta = theta
+
+    def _choose_mode(self, kdiag: np.ndarray, colabs: np.ndarray) -> tuple[str, tuple[int, int] | None]:
+        """The scheme for a state with K's diagonal ``kdiag`` and column sums of |K| ``colabs`` (m3/s):
+        the requested one when it is admissible, else the next of exponential -> trapezoidal -> Euler.
+        Returns (mode, (substeps, degree) for the exponential scheme or None)."""
+        v = self.volume
+        if self.scheme == "exponential":
+            plan = self._taylor_plan(self._dt * float(np.max(kdiag / v, initial=0.0)),
+                                     self._dt * float(np.max(colabs / v, initial=0.0)))
+            if plan is not None:
+                return "exponential", plan
+        if self.scheme != "euler" and np.all(kdiag <= 2.0 * v / self._dt * (1 + 1e-12)):
+            return "trapezoidal", None
+        return "euler", None
+
+    def _taylor_plan(self, diag_dt: float, norm_dt: float) -> tuple[int, int] | None:
+        """(substeps s, Taylor degree m) of the exponential scheme for ``diag_dt = dt max_i K_ii/V_i`` and
+        ``norm_dt = dt ||J||`` (mass-weighted 1-norm), or None when ``s m`` would exceed
+        :data:`EXP_MAX_MATVECS`. Positivity needs ``h max_i K_ii/V_i <= 1`` per substep h = dt/s (the
+        Taylor polynomials' threshold factor is 1, see the module notes); among the few s from there, the
+        one with the fewest products ``s m`` for the tolerance."""
+        if not math.isfinite(diag_dt) or diag_dt > EXP_MAX_MATVECS:
+            return None
+        s0 = max(1, math.ceil(diag_dt * (1.0 - 1e-12)))
+        if self._exp_degree is not None:
+            best = (s0, self._exp_degree)
+        else:
+            best = min(((s, taylor_degree(norm_dt / s, self._exp_tol)) for s in range(s0, s0 + 8)),
+                       key=lambda p: (p[0] * p[1], p[0]))
+        return best if best[0] * best[1] <= EXP_MAX_MATVECS else None
+
+    def _set_plan(self, plan: tuple[int, int] | None) -> None:
+        """Store the exponential plan and the scaled copies ``(h/j) J`` (j = 1..m) of J's entries that
+        the Horner recursion multiplies by (one product per level, no separate scaling)."""
+        assert plan is not None and self._J is not None
+        s, m = plan
+        self._exp_plan = plan
+        h = self._dt / s
+        data = self._J.data
+        self._exp_data = [data * (h / j) for j in range(1, m + 1)]
+
+    def _csr_pos(self, i: int, j: int) -> int:
+        """Index of entry (i, j) in ``self._J.data``, or -1 when it is not stored."""
+        J = self._J
+        a, b = J.indptr[i], J.indptr[i + 1]
+        k = a + int(np.searchsorted(J.indices[a:b], j))
+        return k if k < b and J.indices[k] == j else -1
+
+    def _exp_door_changes(self) -> bool:
+        """Fold the doors toggled since the last step into J in place (four entries per inner door, one
+        per exterior door) and re-plan. False when a refactorisation is needed instead (an entry is not
+        stored, or the model got too stiff for the exponential scheme)."""
+        changes = [(k, q) for k, q in self._pending.items() if q != self._lq0[k]]
+        kdiag, colabs = self._kdiag.copy(), self._colabs.copy()
+        edits: list[tuple[int, float]] = []  # (position in J.data, change of K there)
+        for k, q in changes:
+            a, b = int(self._la[k]), int(self._lb[k])
+            a, b = max(a, b), min(a, b)  # b = -1 for an exterior link
+            dq = q - self._lq0[k]
+            pairs = [(a, a, dq)] + ([(b, b, dq), (a, b, -dq), (b, a, -dq)] if b >= 0 else [])
+            for i, j, dk in pairs:
+                pos = self._csr_pos(i, j)
+                if pos < 0:
+                    return False
+                edits.append((pos, -dk / self.volume[i]))
+            kdiag[a] += dq
+            colabs[a] += 2.0 * dq if b >= 0 else dq
+            if b >= 0:
+                kdiag[b] += dq
+                colabs[b] += 2.0 * dq
+        mode, plan = self._choose_mode(kdiag, colabs)
+        if mode != "exponential":
+            return False
+        data = self._J.data
+        for pos, dj in edits:
+            data[pos] += dj
+        for k, q in changes:
+            a, b = int(self._la[k]), int(self._lb[k])
+            if min(a, b) < 0:  # an exterior door: also the loss to outside and the inflow of outdoor air
+                self._loss[max(a, b)] += q - self._lq0[k]
+                self._ext_q[self.n + self._outer_pos[k]] = q
+                self._ext_ver += 1
+            self._lq0[k] = q
+        self._kdiag, self._colabs = kdiag, colabs
+        self._set_plan(plan)
+        self._pending.clear()
+        if changes:
+            self.low_rank_updates += 1
+        return True
 
     # ---------------------------------------------------------------- low-rank (Woodbury) door updates
     def _lr_reset(self) -> None:
@@ -682,6 +839,8 @@ class Multizone:
         positivity condition starts to fail or to hold)."""
         if not self._low_rank:
             return False
+        if self._mode == "exponential":
+            return self._exp_door_changes()
         cur = {k: self._lq0[k] + (self._lr_d[j] if (j := self._lr_col.get(k)) is not None else 0.0)
                for k in self._pending}
         changes = [(k, q) for k, q in self._pending.items() if q != cur[k]]
@@ -691,16 +850,16 @@ class Multizone:
         new_cols = sum(1 for k, _ in changes if k not in self._lr_col)
         if len(self._lr_col) + new_cols > self.LOW_RANK_MAX:
             return False
-        kdiag = self._kdiag.copy()
+        kdiag, colabs = self._kdiag.copy(), self._colabs.copy()
         for k, q in changes:
             a, b = int(self._la[k]), int(self._lb[k])
             old = self._lq0[k] + (self._lr_d[self._lr_col[k]] if k in self._lr_col else 0.0)
             for z in (a, b):
                 if z >= 0:
                     kdiag[z] += q - old
-        cn_ok = bool(np.all(kdiag <= 2.0 * self._v_dt * (1 + 1e-12)))
-        if (self._theta < 1.0) != (cn_ok and self.scheme == "trapezoidal"):
-            return False  # the scheme changes: the trapezoidal condition now fails, or holds again
+                    colabs[z] += (2.0 if min(a, b) >= 0 else 1.0) * (q - old)
+        if self._choose_mode(kdiag, colabs)[0] != self._mode:
+            return False  # the scheme changes: e.g. the trapezoidal condition now fails, or holds again
         Z = [self._lr_Z] if new_cols else []
         a_l, b_l, d_l = list(self._lr_a), list(self._lr_b), list(self._lr_d)
         for k, q in changes:
@@ -723,7 +882,7 @@ class Multizone:
             a_l.append(a)
             b_l.append(b)
             d_l.append(q - self._lq0[k])
-        self._kdiag = kdiag
+        self._kdiag, self._colabs = kdiag, colabs
         self._lr_a = np.asarray(a_l, dtype=np.int64)
         self._lr_b = np.asarray(b_l, dtype=np.int64)
         self._lr_d = np.asarray(d_l, dtype=float)
@@ -791,7 +950,7 @@ class Multizone:
 
     # ------------------------------------------------------------------------------------- stepping
     def step(self) -> None:
-        """Advance one time step (trapezoidal or implicit Euler, see :attr:`active_scheme`)."""
+        """Advance one time step with the scheme in use (:attr:`active_scheme`)."""
         t0, t1 = self.t, self.t + self._dt
         self._prepare()
         if self.outdoor_hook is not None:
@@ -807,22 +966,27 @@ class Multizone:
         cont, burst = self._source_mass(t0, t1)
         c_old = self.c
         c_start = c_old if burst is None else c_old + burst / self.volume  # a burst mixes in at t0
-        if theta == 1.0:
+        if self._mode == "exponential":
+            c_new, loss = self._exp_step(c_start, (cont + dt * inflow) / self.volume)
+        elif theta == 1.0:
             c_new = self._solve(self._v_dt * c_start + cont / dt + inflow)
+            loss = dt * float(self._loss @ c_new)
         else:
             # (V/dt + K/2) C' = (V/dt - K/2) C + s  <=>  C' = 2 Y - C with (V/dt + K/2) Y = V/dt C + s/2:
             # the same factorisation and one solve, no product with K.
             c_new = self._solve(self._v_dt * c_start + 0.5 * (cont / dt + inflow))
             c_new *= 2.0
             c_new -= c_start
-        # The inverse of an M-matrix is non-negative, and so is the explicit half of the trapezoidal
-        # rule under its step condition: only round-off can go below zero.
-        np.maximum(c_new, 0.0, out=c_new)
+            loss = 0.5 * dt * float(self._loss @ (c_new + c_start))
+        # Every scheme's propagator is non-negative (see the module notes): only round-off can go below
+        # zero. Such values are set to 0 and the largest is recorded, so that this never hides a flaw.
+        low = float(c_new.min())
+        if low < 0.0:
+            self.max_clipped = max(self.max_clipped, -low)
+            np.maximum(c_new, 0.0, out=c_new)
         released = float(cont.sum()) + (float(burst.sum()) if burst is not None else 0.0)
         m_old, m_new = float(self.volume @ c_old), float(self.volume @ c_new)
         gain = released + dt * ext_total
-        loss = dt * float(self._loss @ c_new) if theta == 1.0 else \
-            dt * (theta * float(self._loss @ c_new) + (1.0 - theta) * float(self._loss @ c_start))
         scale = max(m_old, m_new, gain, loss)
         self._last_error = abs(m_new - m_old - gain + loss) / scale if scale > 0 else 0.0
         self.max_mass_balance_error = max(self.max_mass_balance_error, self._last_error)
@@ -830,13 +994,56 @@ class Multizone:
         self.c = c_new
         self._k += 1
 
+    def _exp_step(self, c: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
+        """One step of the exponential scheme from ``c`` (kg/m3) with ``g`` (kg/m3) the gas the sources
+        and the outdoor inflow add over the step, spread evenly over it. Returns the new concentrations
+        and the mass (kg) that left to outside or sinks during the step.
+
+        Per substep h = dt/s, the degree-m Taylor polynomial of the exponential of the augmented
+        generator ``[[J h, g/s], [0, 0]]`` applied to ``(c, 1)``, by Horner's rule
+        ``w <- c + (J h w + g/s) / j`` for j = m..1. The loss integral is ``h loss . w_2`` with w_2 the
+        vector entering the last level (the augmented system's outflow-accumulator row), so the mass
+        balance closes to round-off whatever the degree."""
+        s, m = self._exp_plan
+        data, J, n = self._exp_data, self._J, self.n
+        gs = g / s if s > 1 else g
+        has_g = bool(np.any(gs))
+        gj = np.multiply.outer(1.0 / np.arange(1, m + 1), gs) if has_g else None
+        h_loss = self._loss * (self._dt / s)
+        loss = 0.0
+        for _ in range(s):
+            w = c
+            for j in range(m, 0, -1):
+                if j == 1:
+                    loss += float(h_loss @ w)
+                y = c + gj[j - 1] if has_g else c.copy()
+                if _csr_matvec is not None:
+                    _csr_matvec(n, n, J.indptr, J.indices, data[j - 1], w, y)
+                else:  # pragma: no cover
+                    y += csr_matrix((data[j - 1], J.indices, J.indptr), shape=(n, n)) @ w
+                w = y
+            c = w
+        return c, loss
+
     @property
     def active_scheme(self) -> str:
-        """The scheme the next step uses: ``"trapezoidal"`` or ``"euler"`` (the requested :attr:`scheme`,
-        or Euler where the trapezoidal step condition fails). Factorises first if anything changed."""
+        """The scheme the next step uses: ``"exponential"``, ``"trapezoidal"`` or ``"euler"`` (the
+        requested :attr:`scheme`, or its fallback, see the module notes). Factorises first if anything
+        changed."""
         if self._dirty or self._pending:
             self._prepare()
-        return "trapezoidal" if self._theta < 1.0 else "euler"
+        return self._mode
+
+    @property
+    def exp_plan(self) -> tuple[int, int] | None:
+        """(substeps, Taylor degree) per step of the exponential scheme, None when it is not in use."""
+        return self._exp_plan if self.active_scheme == "exponential" else None
+
+    @property
+    def outdoor(self) -> Mapping[str, float]:
+        """The outdoor concentrations (kg/m3) set by :meth:`set_outdoor` per opening id (a read-only live
+        view; openings not in it see the default). For outdoor hooks that add to what another set."""
+        return MappingProxyType(self._outdoor)
 
     def max_trapezoidal_dt(self) -> float:
         """The largest step (s) for which the trapezoidal scheme keeps a non-negative propagator in the
