@@ -228,7 +228,7 @@ def compare(
     for r in payload.get("table", []):
         t.add_row(*[_cell(r.get(k)) for k, _ in cols])
     console.print(t)
-    console.print(f"results written to {payload.get('out')}/")
+    console.print(f"results written to {payload.get('out')}/ (report: {payload.get('report', '-')})")
 
 
 def _cell(v) -> str:
@@ -240,12 +240,18 @@ def _cell(v) -> str:
 
 
 @app.command("report")
-def report(run_dir: Annotated[Path, typer.Argument(help="a run's results folder")]) -> None:
-    """Write the after-action report (report.html) of a run."""
+def report(run_dir: Annotated[Path, typer.Argument(help="a run's or a comparison's results folder")]) -> None:
+    """Write the after-action report (report.html) of a run, or the report of a comparison."""
+    if (run_dir / "compare.json").exists() and (run_dir / "runs.parquet").exists():
+        from .compare_report import write_compare_report
+
+        console.print(str(write_compare_report(run_dir)))
+        return
     from .report import write_report
 
     if not (run_dir / "kpis.json").exists():
-        raise InputError("not a run folder (no kpis.json)", source=str(run_dir))
+        raise InputError("not a run folder (no kpis.json) nor a comparison folder (no compare.json)",
+                         source=str(run_dir))
     console.print(str(write_report(run_dir)))
 
 

@@ -466,7 +466,8 @@ def summarize(exp: Experiment, rows: list[dict[str, Any]]) -> dict[str, Any]:
             mine = {i: r.get(k) for i, r in ok[a].items()}
             diffs[k][f"{a}-{exp.base_arm}"] = paired_diff(mine, base, _rng(exp.seed, "diff", k, a))
     runs = {a: sum(1 for r in rows if r["arm"] == a) for a in arms}
-    return {"experiment": exp.name, "base_arm": exp.base_arm, "arms": arms, "kpis": kpis, "diffs": diffs,
+    return {"experiment": exp.name, "description": exp.description, "base": str(exp.base),
+            "overrides": exp.arms, "base_arm": exp.base_arm, "arms": arms, "kpis": kpis, "diffs": diffs,
             "runs": runs, "failed": failed, "n_failed": len(failed), "seed": exp.seed,
             "common_random_numbers": exp.common_random_numbers,
             "replications": max((r["rep"] + 1 for r in rows), default=0)}
@@ -597,7 +598,8 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
 
     Writes to ``out`` (default ``results/compare-<name>-<timestamp>``): ``runs.jsonl`` (appended as runs
     finish; the resume log), ``runs.parquet`` / ``runs.csv`` (tidy per-run table), ``compare.json`` (the
-    payload, written last) and ``plots/*.png``. Rerunning with the same ``out`` skips finished runs.
+    payload), ``plots/*.png`` and ``report.html`` (:mod:`drills.compare_report`).
+    Rerunning with the same ``out`` skips finished runs.
     """
     path = Path(path)
     if n is not None and (isinstance(n, bool) or int(n) < 1):
@@ -618,4 +620,8 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     if plots:
         payload["plots"] = _write_plots(out, exp, rows, payload)
     _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+    if plots:
+        from .compare_report import write_compare_report
+
+        payload["report"] = str(write_compare_report(out))
     return payload

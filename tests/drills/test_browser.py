@@ -117,6 +117,21 @@ def test_report_loads_without_console_errors(browser, demo_run):
     browser.save_screenshot(str(demo_run / "report.png"))
 
 
+def test_compare_report_loads_without_console_errors(browser, tmp_path):
+    from drills.experiment import run_compare
+    from tests.drills.test_experiment import _tiny
+
+    pay = run_compare(_tiny(tmp_path, reps=4, crn=False), None, None, None, tmp_path / "cmp", False)
+    page = Path(pay["report"])
+    _open(browser, page)
+    assert _errors(browser) == []
+    sections = browser.execute_script("return [...document.querySelectorAll('section')].map(s => s.id)")
+    assert sections == ["overview", "results", "diffs", "distributions", "targets", "false-alerts", "convergence"]
+    widths = browser.execute_script("return [...document.images].map(i => i.naturalWidth)")
+    assert len(widths) >= 4 and min(widths) > 0
+    browser.save_screenshot(str(page.with_suffix(".png")))
+
+
 def test_replay_draws_scrubs_and_switches_storeys(browser, demo_run):
     _open(browser, demo_run / "replay.html")
     assert _errors(browser) == []
