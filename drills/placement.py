@@ -376,7 +376,7 @@ def _candidates(sc: Scenario, g: SiteGraph, gas, spec: str, outdoor_xyz: list, k
         for sid, x, y, z in pts:
             sp = site.spaces[sid]
             count[sid] = count.get(sid, 0) + 1
-            name = f"{sp.name}#{count[sid]}"
+            name = f"{sp.name}-{count[sid]:02d}"
             s = _sensor_from_fields(name, fields, gas, (x, y, z), sid, sp.storey, "placement.detector")
             out.append(Candidate(name, (x, y, z), sid, sp.storey, col_of(sid, x, y, z),
                                  _physics(s, gas, "placement.detector"), sensor=s))
