@@ -285,17 +285,10 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
     done = _read_done(runs_file)
     todo = [(a, i) for a in exp.arms for i in range(reps) if (a, i) not in done]
     use_dask = bool(workers) or bool(scheduler)
-    if batch is None:
-        # several replications per task hide Dask's per-task overhead; 4 tasks per worker balance the load
-        nw = int(workers or 2)
-        batch = 1 if not use_dask else max(1, min(10, math.ceil(len(todo) / (4 * nw))))
     payloads = []
-    for a in exp.arms:
-        mine = [i for (b, i) in todo if b == a]
-        for j in range(0, len(mine), batch):
-            payloads.append({"experiment": exp.name, "base": str(exp.base.resolve()), "arm": a,
-                             "overrides": exp.arms[a],
-                             "runs": [[i, exp.seed_of(a, i)] for i in mine[j:j + batch]]})
+    for a, reps_a in _batches(todo, batch, use_dask, int(workers or 2)):
+        payloads.append({"experiment": exp.name, "base": str(exp.base.resolve()), "arm": a,
+                         "overrides": exp.arms[a], "runs": [[i, exp.seed_of(a, i)] for i in reps_a]})
     bar = _Progress(len(todo), exp.name) if progress and todo else None
     with runs_file.open("a", encoding="utf-8") as fh:
         def record(batch_rows: Iterable[dict[str, Any]]) -> None:
@@ -332,6 +325,33 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
     order = {a: k for k, a in enumerate(exp.arms)}
     return sorted((r for (a, i), r in done.items() if a in exp.arms and i < reps),
                   key=lambda r: (order[r["arm"]], r["rep"]))
+
+
+def _batches(todo: list[tuple[str, int]], batch: int | None, use_dask: bool,
+             workers: int) -> list[tuple[str, list[int]]]:
+    """Cut the (arm, replication) list into tasks of one arm each.
+
+    Serially every run is its own batch (the resume log then grows run by run). On Dask a fixed ``batch``
+    is honoured; by default batches are *guided*: each takes a quarter of the remaining runs per worker,
+    capped at 10, so the many early tasks hide Dask's per-task cost and the last ones are single runs
+    that leave no worker idle while another finishes a long batch.
+    """
+    out: list[tuple[str, list[int]]] = []
+    k = 0
+    while k < len(todo):
+        if not use_dask:
+            size = 1
+        elif batch is not None:
+            size = max(1, int(batch))
+        else:
+            size = max(1, min(10, math.ceil((len(todo) - k) / (4 * max(1, workers)))))
+        arm = todo[k][0]
+        chunk = []
+        while k < len(todo) and len(chunk) < size and todo[k][0] == arm:
+            chunk.append(todo[k][1])
+            k += 1
+        out.append((arm, chunk))
+    return out
 
 
 class _Progress:
