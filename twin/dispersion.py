@@ -392,6 +392,7 @@ class Multizone:
         self._exp_plan = (1, 1)  # exponential scheme: (substeps, Taylor degree) per step
         self._J: csr_matrix | None = None
         self._exp_data: list[np.ndarray] = []
+        self._exp_bufs = (np.empty(0), np.empty(0))  # work vectors of the exponential step
         self._pending: dict[int, float] = {}  # link -> new exchange (m3/s), doors toggled since the last step
         self._low_rank = self.n >= LOW_RANK_MIN_ZONES if low_rank is None else bool(low_rank)
         self._ext_ver = 0
@@ -967,7 +968,9 @@ class Multizone:
         c_old = self.c
         c_start = c_old if burst is None else c_old + burst / self.volume  # a burst mixes in at t0
         if self._mode == "exponential":
-            c_new, loss = self._exp_step(c_start, (cont + dt * inflow) / self.volume)
+            # g = None: nothing enters (most of a drill after isolation), saving the source terms' work
+            g = (cont + dt * inflow) / self.volume if ext_total > 0.0 or cont.any() else None
+            c_new, loss = self._exp_step(c_start, g)
         elif theta == 1.0:
             c_new = self._solve(self._v_dt * c_start + cont / dt + inflow)
             loss = dt * float(self._loss @ c_new)
@@ -994,10 +997,10 @@ class Multizone:
         self.c = c_new
         self._k += 1
 
-    def _exp_step(self, c: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
-        """One step of the exponential scheme from ``c`` (kg/m3) with ``g`` (kg/m3) the gas the sources
-        and the outdoor inflow add over the step, spread evenly over it. Returns the new concentrations
-        and the mass (kg) that left to outside or sinks during the step.
+    def _exp_step(self, c: np.ndarray, g: np.ndarray | None) -> tuple[np.ndarray, float]:
+        """One step of the exponential scheme from ``c`` (kg/m3) with ``g`` (kg/m3, or None for none) the
+        gas the sources and the outdoor inflow add over the step, spread evenly over it. Returns the new
+        concentrations (a new array) and the mass (kg) that left to outside or sinks during the step.
 
         Per substep h = dt/s, the degree-m Taylor polynomial of the exponential of the augmented
         generator ``[[J h, g/s], [0, 0]]`` applied to ``(c, 1)``, by Horner's rule
@@ -1006,19 +1009,27 @@ class Multizone:
         balance closes to round-off whatever the degree."""
         s, m = self._exp_plan
         data, J, n = self._exp_data, self._J, self.n
-        gs = g / s if s > 1 else g
-        has_g = bool(np.any(gs))
-        gj = np.multiply.outer(1.0 / np.arange(1, m + 1), gs) if has_g else None
+        # g/(s j) for every level, one array operation per step
+        gj = None if g is None else np.multiply.outer(1.0 / (s * np.arange(1, m + 1)), g)
         h_loss = self._loss * (self._dt / s)
+        bufs = self._exp_bufs
+        if bufs[0].shape != (n,):
+            bufs = self._exp_bufs = (np.empty(n), np.empty(n))
         loss = 0.0
         for _ in range(s):
             w = c
             for j in range(m, 0, -1):
                 if j == 1:
                     loss += float(h_loss @ w)
-                y = c + gj[j - 1] if has_g else c.copy()
+                    y = np.empty(n)  # the substep's result: a new array (c of the next substep, or self.c)
+                else:
+                    y = bufs[j & 1]  # ping-pong: never the w being multiplied
+                if gj is None:
+                    np.copyto(y, c)
+                else:
+                    np.add(c, gj[j - 1], out=y)
                 if _csr_matvec is not None:
-                    _csr_matvec(n, n, J.indptr, J.indices, data[j - 1], w, y)
+                    _csr_matvec(n, n, J.indptr, J.indices, data[j - 1], w, y)  # y += (h/j) J w
                 else:  # pragma: no cover
                     y += csr_matrix((data[j - 1], J.indices, J.indptr), shape=(n, n)) @ w
                 w = y
