@@ -129,6 +129,7 @@ class OutdoorCoupling(Protocol):
     gases: tuple[str, ...]
     weather: Weather | None
     t_start: float
+    exposure_every: float  # s between updates of the exposure of people in the open
 
     def add_release(self, gas_key: str, train: PuffTrain) -> None:
         """An outdoor release of this site (its own frame); other sites breathe it too."""
@@ -162,6 +163,7 @@ class _OutdoorBoundary:
         self.trains: list[PuffTrain] = []
         self._ops: list | None = None
         self._pts = np.zeros((0, 3))
+        self._last: np.ndarray | None = None
 
     def __call__(self, t: float, mz: Multizone) -> None:
         if self._ops is None:  # openings never move: resolve once
@@ -175,6 +177,9 @@ class _OutdoorBoundary:
             c = v if c is None else c + v
         if self.coupling is not None:
             v = self.coupling.other(self.gas_key, self._pts, t)
+            if c is None and v is self._last:
+                return  # the region held its value: the boundary is already set
+            self._last = v
             c = v if c is None else c + v
         if c is not None:
             mz.set_outdoor(openings={o.id: float(x) for o, x in zip(self._ops, c, strict=True)})
@@ -213,6 +218,7 @@ class GasHazards:
         self.weather = _weather(sc) if outdoor is None else outdoor.weather
         self.gases: dict[str, _GasState] = {}
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
+        self._trains: dict[str, PuffTrain] = {}  # hazard id -> its puff train (outdoor releases)
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -289,6 +295,7 @@ class GasHazards:
                 st.boundary = _OutdoorBoundary(gas.key, self.outdoor)
                 st.mz.outdoor_hook = st.boundary
             st.boundary.trains.append(train)  # several outdoor releases of one gas add up
+            self._trains[hid] = train
             if self.outdoor is not None:
                 self.outdoor.add_release(gas.key, train)
             sid = hid
@@ -351,6 +358,7 @@ class GasHazards:
         self.t_alert: float | None = None
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
+        self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
 
     # ---------------------------------------------------------------------------------- the process
     def start(self) -> None:
@@ -414,9 +422,14 @@ class GasHazards:
         standing at a muster point) breathe the regional outdoor air."""
         escaped = {k: max(st.mz.released - st.mz.mass(), 0.0) for k, st in self.gases.items() if st.sources}
         self.outdoor.stepped(t, escaped)
+        every = max(self.outdoor.exposure_every, self.dt)
+        if t + 1e-9 < getattr(self, "_next_open_air", self.t_start):
+            return
+        self._next_open_air = t + every
         crowd = self.crowd
         n = crowd.n
-        if n == 0 or not self.outdoor.reaches(t):
+        own_outdoor = any(st.boundary is not None and st.boundary.trains for st in self.gases.values())
+        if n == 0 or not (own_outdoor or self.outdoor.reaches(t)):
             return
         out = np.flatnonzero(crowd.space[:n] < 0)  # outside every building (left, or collapsed outdoors)
         if len(out) == 0:
@@ -436,7 +449,7 @@ class GasHazards:
                 ex.over_idlh[who] |= ppm > st.gas.idlh
             pr = st.gas.probit
             if pr is not None and pr.unit == "ppm":
-                ex.load[who] += ppm ** pr.n * (self.dt / 60.0)
+                ex.load[who] += ppm ** pr.n * (every / 60.0)  # held for the interval until the next update
 
     def model_log(self, kind: str, detail: str) -> None:
         self.log.append((self.env.now, kind, -1, "", detail))
@@ -575,6 +588,8 @@ class GasHazards:
             dismissed, delay = self.operator.respond(self.model.streams["alerts"], a)
             if not dismissed:
                 self.t_auto_ack = a.t + delay
+        for cb in self.observers:
+            cb(a)
         if self.on_alert:
             gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
                      if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
@@ -597,6 +612,10 @@ class GasHazards:
     def isolate(self, hazard_id: str) -> None:
         """Stop a release now (the isolation step of a workflow)."""
         key, sid = self.source_ids[hazard_id]
+        train = self._trains.get(hazard_id)
+        if train is not None:  # an outdoor release: no more puffs leave from now on
+            train.stop = min(train.stop, self.env.now)
+            return
         self.gases[key].mz.isolate(sid, self.env.now)
 
     # -------------------------------------------------------------------------------------- KPIs
