@@ -43,6 +43,7 @@ from scipy.sparse.linalg import splu
 
 __all__ = [
     "DetectorPhysics",
+    "EXACT_MAX_ZONES",
     "GreedyResult",
     "NOISE_SIGMAS",
     "candidate_rng",
@@ -63,14 +64,22 @@ sampled (P(z > 8) = 6e-16 per sample)."""
 
 
 # --------------------------------------------------------------------------------------------- dispersion
+EXACT_MAX_ZONES = 600
+"""Models up to this many zones are propagated with the exact matrix exponential (dense, one ``expm`` of
+twice the zone count); larger ones with the theta scheme on the sparse LU."""
+
+
 def unit_responses(K: csc_matrix, V: np.ndarray, dt: float, n_steps: int, sources: Sequence[int],
                    *, scheme: str = "auto") -> np.ndarray:
     """Zone concentrations (kg/m3) after a constant 1 kg/s release in each source zone from t = 0.
 
     Solves ``V dC/dt = -K C + s`` (the system of :meth:`twin.dispersion.Multizone.ode_system`, outdoor air
-    clean) for all sources at once with the same theta scheme as :class:`~twin.dispersion.Multizone`: the
-    trapezoidal rule when ``dt`` satisfies its positivity condition (``dt <= 2 V_i / K_ii`` in every zone),
-    else implicit Euler (``scheme="auto"``); ``"trapezoidal"`` or ``"euler"`` force one.
+    clean) for all sources at once. ``scheme="auto"``: exactly (``"exact"``) for models of up to
+    :data:`EXACT_MAX_ZONES` zones: with ``A = -V^-1 K`` and the augmented exponential
+    ``expm([[A, I], [0, 0]] dt) = [[Phi, Gamma], [0, I]]``, ``C' = Phi C + Gamma V^-1 s`` (the
+    :class:`~twin.dispersion.Multizone` default, its exponential scheme, agrees to its 1e-11 tolerance);
+    larger models use the theta scheme of Multizone: the trapezoidal rule where ``dt <= 2 V_i / K_ii`` in
+    every zone, else implicit Euler (``"trapezoidal"`` or ``"euler"`` force one).
 
     Parameters: K (m3/s, sparse, zones x zones), V (m3 per zone), dt (s), n_steps, sources (zone indices).
     Returns an array ``(n_zones, n_sources, n_steps + 1)``: entry ``[z, j, k]`` is the concentration in
@@ -79,17 +88,31 @@ def unit_responses(K: csc_matrix, V: np.ndarray, dt: float, n_steps: int, source
     """
     n = K.shape[0]
     src = np.asarray(sources, dtype=np.int64)
+    out = np.zeros((n, len(src), n_steps + 1), dtype=np.float32)
+    s = np.zeros((n, len(src)))
+    s[src, np.arange(len(src))] = 1.0  # kg/s
+    c = np.zeros((n, len(src)))
+    if scheme == "exact" or (scheme == "auto" and n <= EXACT_MAX_ZONES):
+        from scipy.linalg import expm
+
+        aug = np.zeros((2 * n, 2 * n))
+        aug[:n, :n] = -(K.toarray() / V[:, None]) * dt
+        aug[:n, n:] = np.eye(n) * dt
+        E = expm(aug)
+        phi, gamma = E[:n, :n], E[:n, n:]
+        drive = gamma @ (s / V[:, None])  # the step's gain from the source, the same every step
+        for k in range(1, n_steps + 1):
+            c = phi @ c
+            c += drive
+            np.maximum(c, 0.0, out=c)
+            out[:, :, k] = c
+        return out
     kd = K.diagonal()
     with np.errstate(divide="ignore"):
         trap_ok = bool(np.all(np.where(kd > 0, 2.0 * V / np.where(kd > 0, kd, 1.0), np.inf) >= dt))
     theta = {"trapezoidal": 0.5, "euler": 1.0}.get(scheme, 0.5 if trap_ok else 1.0)
     v_dt = V / dt
-    A = (diags(v_dt) + theta * K).tocsc()
-    lu = splu(A)
-    out = np.zeros((n, len(src), n_steps + 1), dtype=np.float32)
-    s = np.zeros((n, len(src)))
-    s[src, np.arange(len(src))] = 1.0  # kg/s
-    c = np.zeros((n, len(src)))
+    lu = splu((diags(v_dt) + theta * K).tocsc())
     for k in range(1, n_steps + 1):
         if theta == 1.0:
             c = lu.solve(v_dt[:, None] * c + s)
@@ -306,14 +329,16 @@ def _lazy_greedy(gain_of, all_gains, candidates: np.ndarray, budget: int, apply)
 
 
 def impact_greedy(D: np.ndarray, budget: int, penalty: float, *, weights: np.ndarray | None = None,
-                  fixed: Sequence[int] = (), polish: bool = True) -> GreedyResult:
+                  fixed: Sequence[int] = (), polish: bool = True, restarts: int = 8) -> GreedyResult:
     """Choose ``budget`` further detectors minimising the expected detection time (p-median objective).
 
     ``D``: detection times (scenario x candidate, s, inf = never); ``penalty``: the time counted for an
     undetected scenario (s); ``fixed``: candidates kept in any case (existing detectors). The reduction of
     the objective is monotone submodular (a facility-location function), so lazy greedy is within
     ``1 - 1/e`` of the best reduction; the data-dependent bound is usually far tighter. A 1-swap
-    interchange pass (Teitz & Bart 1968) then polishes the layout; the bound stays valid for it.
+    interchange pass (Teitz & Bart 1968) then polishes the layout, and ``restarts`` further greedy runs,
+    each forced to start from one of the next-best single detectors, are polished the same way (the best
+    layout wins). The bound holds for any layout, so it stays valid.
     """
     S, C = D.shape
     w = _weights(S, weights)
@@ -341,6 +366,21 @@ def impact_greedy(D: np.ndarray, budget: int, penalty: float, *, weights: np.nda
     swaps = 0
     if polish and added:
         layout, swaps = _interchange(d, w, fixed, added, free)
+        obj0 = float(w @ d[:, layout].min(axis=1))
+        # Restarts: greedy again with each of the next-best first picks forced, then the interchange;
+        # keeps the best layout. Each costs a few vectorised passes; they lift greedy out of the local
+        # optima a single 1-swap pass can get stuck in.
+        first = all_gains_from(cur0 := _start(d, fixed, S, penalty), d, w, free)
+        for c0 in free[np.argsort(-first, kind="stable")[1:restarts + 1]] if budget > 1 else []:
+            cur[:] = cur0
+            np.minimum(cur, d[:, int(c0)], out=cur)
+            keep = free != c0
+            rest, _, ev = _lazy_greedy(gain_of, lambda keep=keep: all_gains()[keep], free[keep], budget - 1, apply)
+            evals += ev
+            lay, sw = _interchange(d, w, fixed, [int(c0)] + rest, free)
+            o = float(w @ d[:, lay].min(axis=1))
+            if o < obj0 - 1e-12 * max(obj0, 1.0):
+                layout, obj0, swaps = lay, o, swaps + sw
         cur = d[:, layout].min(axis=1) if layout else np.full(S, float(penalty))
     obj = float(w @ cur)
     # the bound at the final layout too (exact gains there)
@@ -353,6 +393,18 @@ def impact_greedy(D: np.ndarray, budget: int, penalty: float, *, weights: np.nda
     gap = (obj - bound) / obj if obj > 0 else 0.0
     return GreedyResult(layout, obj, bound, gap, greedy_obj, a_priori=1.0 - 1.0 / math.e, evaluations=evals,
                         swaps=swaps)
+
+
+def _start(d: np.ndarray, fixed: list[int], S: int, penalty: float) -> np.ndarray:
+    cur = np.full(S, float(penalty))
+    for f in fixed:
+        np.minimum(cur, d[:, f], out=cur)
+    return cur
+
+
+def all_gains_from(cur: np.ndarray, d: np.ndarray, w: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """The reduction of the expected time each free candidate would bring to the per-scenario times cur."""
+    return w @ np.maximum(cur[:, None] - d[:, free], 0.0)
 
 
 def _interchange(d: np.ndarray, w: np.ndarray, fixed: list[int], added: list[int],
