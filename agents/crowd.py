@@ -89,6 +89,9 @@ class Crowd:
         self.log_trajectories = log_trajectories
         self.now = 0.0
         self.moves = 0  # bumps whenever someone's place or plan changes (lets observers cache)
+        # every person whose node, next node or space may have changed, in order; observers keep their
+        # own read offset and recompute only those people (exposure does, every gas step)
+        self.journal: list[int] = []
         self._heap: list[tuple[float, int, int, int, int]] = []
         self._seq = 0
         self._wake: simpy.Event | None = None
@@ -285,6 +288,7 @@ class Crowd:
         ids = np.arange(self.n, self.n + m)
         for name, fill, _ in self._FIELDS:
             getattr(self, "_" + name).extend([fill] * m)
+        self.journal.extend(ids.tolist())
         for i, p in zip(ids.tolist(), people, strict=True):
             self._role[i] = ROLES.index(p.role)
             sp = self.space_index[p.space]
@@ -747,6 +751,7 @@ class Crowd:
         if speed < 0.05:
             speed = 0.05
         self._nxt[i] = v
+        self.journal.append(i)
         self._t_dep[i] = t
         ta = t + length / speed
         self._t_arr[i] = ta
@@ -768,6 +773,7 @@ class Crowd:
         v = int(self._nxt[i])
         self._node[i] = v
         self._nxt[i] = -1
+        self.journal.append(i)
         if self.log_trajectories:
             self.traj.append((i, self.now, v))
         g = int(self._gate[i])
@@ -786,6 +792,7 @@ class Crowd:
     def count_out(self, i: int) -> None:
         """Stop counting person ``i`` in any space (left the site, or incapacitated)."""
         self.moves += 1
+        self.journal.append(i)
         if self._space[i] >= 0:
             self.count[self._space[i]] -= 1
             self._space[i] = -1
@@ -899,6 +906,7 @@ class Crowd:
             return
         speed = max(self._v0[i], 0.05)
         self._nxt[i] = mu
+        self.journal.append(i)
         self._t_dep[i] = t
         self._t_arr[i] = t + self.muster_len_l[v] / speed
         self._version[i] += 1
@@ -1049,6 +1057,7 @@ class Crowd:
             if self._nxt[i] >= 0:
                 self._node[i] = self._nxt[i]  # stops at the next node (the nearest place to stand)
                 self._nxt[i] = -1
+                self.journal.append(i)
             self._state[i] = SAFE
             self._must_leave[i] = False
             self.sheltered.add(i)
@@ -1144,6 +1153,7 @@ class Crowd:
 
     def _turn_back(self, i: int, reason: str) -> None:
         t = self.now
+        self.journal.append(i)
         v = int(self._nxt[i])
         u = int(self._node[i])
         self._release_gate(i)
@@ -1193,6 +1203,12 @@ class Crowd:
         self.events.append((self.now, "incapacitated", i, self.node_ids[self._node[i]] if self._node[i] >= 0 else "", ""))
 
     # ------------------------------------------------------------------------------------ queries
+    def place(self, i: int) -> tuple[int, int]:
+        """Where person ``i`` counts now: ``(node, space)``: the node walked to (or stood at; -1 on the
+        first leg from a start point) and the space index (-1 once out of every space)."""
+        v = self._nxt[i]
+        return (v if v >= 0 else self._node[i]), self._space[i]
+
     def positions(self, t: float | None = None) -> np.ndarray:
         """(n, 2) positions (m) at time ``t`` (default now), interpolated along the current edge."""
         t = self.now if t is None else t
