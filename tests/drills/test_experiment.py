@@ -123,6 +123,17 @@ def test_dask_and_serial_give_identical_runs(tmp_path):
     assert _table(tmp_path / "serial") == _table(tmp_path / "dask")
 
 
+def test_an_existing_scheduler_runs_the_same_experiment(tmp_path):
+    """``--scheduler ADDR``: the documented laptop-to-cluster path, against a cluster started apart."""
+    from distributed import LocalCluster
+
+    p = _tiny(tmp_path, reps=3)
+    ex.run_compare(p, None, None, None, tmp_path / "serial", False, plots=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        ex.run_compare(p, None, None, cluster.scheduler_address, tmp_path / "remote", False, plots=False)
+    assert _table(tmp_path / "serial") == _table(tmp_path / "remote")
+
+
 @pytest.mark.parametrize("arms, field, msg", [
     ({"late": {"bogus": 1}}, "arms.late.bogus", "unknown scenario field"),
     ({"late": {"population": [{"where": "Hall", "count": -3}]}}, "arms.late.population", ""),
