@@ -74,6 +74,13 @@ from scipy.sparse.linalg import MatrixRankWarning, splu, spsolve
 
 from .errors import InputError
 
+
+def _csr_matvec_fallback(n_row: int, n_col: int, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                         x: np.ndarray, y: np.ndarray) -> None:
+    """``y += A x`` for the CSR arrays of A through the public operator (if scipy's kernel moves)."""
+    y += csr_matrix((data, indices, indptr), shape=(n_row, n_col)) @ x
+
+
 try:  # scipy's compiled kernel behind ``A @ x`` for CSR: y += A x in place, without the ~10 us of Python
     # dispatch that ``A @ x`` costs on every call (a 2,000-zone product itself takes ~4 us)
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
@@ -393,6 +400,7 @@ class Multizone:
         self._J: csr_matrix | None = None
         self._exp_data: list[np.ndarray] = []
         self._exp_bufs = (np.empty(0), np.empty(0))  # work vectors of the exponential step
+        self._exp_g: tuple[np.ndarray, int, np.ndarray] | None = None  # (g, substeps, g/(s j) per level)
         self._pending: dict[int, float] = {}  # link -> new exchange (m3/s), doors toggled since the last step
         self._low_rank = self.n >= LOW_RANK_MIN_ZONES if low_rank is None else bool(low_rank)
         self._ext_ver = 0
@@ -415,6 +423,7 @@ class Multizone:
     def _build_links(self, topo: nx.MultiGraph, exch, leak_gap: float, cd: float, dT: float,
                      u_mix: float, stair_height: float) -> list[_Link]:
         links = []
+        door_q: dict[tuple[float, float], tuple[float, float]] = {}  # most doors share a few sizes
         for u, v, key, data in topo.edges(keys=True, data=True):
             kind = data.get("kind", "door")
             a, b = self._node_index(u), self._node_index(v)
@@ -423,9 +432,11 @@ class Multizone:
             width = float(data.get("width", 0.0) or 0.0)
             if kind == "door":
                 h = float(data.get("height", 2.1) or 2.1)
-                q_open = float(exch(width, h))
-                q_shut = leak_exchange(width, h, gap=leak_gap, cd=cd, dT=dT)
-                links.append(_Link(str(key), kind, a, b, q_open, q_shut, bool(data.get("open", False))))
+                q = door_q.get((width, h))
+                if q is None:
+                    q = door_q[width, h] = (float(exch(width, h)),
+                                            leak_exchange(width, h, gap=leak_gap, cd=cd, dT=dT))
+                links.append(_Link(str(key), kind, a, b, q[0], q[1], bool(data.get("open", False))))
             elif kind == "stair":
                 q = float(exch(width, stair_height))
                 links.append(_Link(str(key), kind, a, b, q, q, True))
@@ -773,6 +784,7 @@ class Multizone:
         h = self._dt / s
         data = self._J.data
         self._exp_data = [data * (h / j) for j in range(1, m + 1)]
+        self._exp_g = None
 
     def _csr_pos(self, i: int, j: int) -> int:
         """Index of entry (i, j) in ``self._J.data``, or -1 when it is not stored."""
@@ -1009,8 +1021,17 @@ class Multizone:
         balance closes to round-off whatever the degree."""
         s, m = self._exp_plan
         data, J, n = self._exp_data, self._J, self.n
-        # g/(s j) for every level, one array operation per step
-        gj = None if g is None else np.multiply.outer(1.0 / (s * np.arange(1, m + 1)), g)
+        indptr, indices = J.indptr, J.indices
+        matvec = _csr_matvec if _csr_matvec is not None else _csr_matvec_fallback
+        gj = None
+        if g is not None:
+            # g/(s j) for every level; sources are mostly constant for many steps, so keep the last
+            cached = self._exp_g
+            if cached is not None and cached[0].shape == g.shape and cached[1] == s and np.array_equal(cached[0], g):
+                gj = cached[2]
+            else:
+                gj = np.multiply.outer(1.0 / (s * np.arange(1, m + 1)), g)
+                self._exp_g = (g, s, gj)
         h_loss = self._loss * (self._dt / s)
         bufs = self._exp_bufs
         if bufs[0].shape != (n,):
@@ -1018,22 +1039,19 @@ class Multizone:
         loss = 0.0
         for _ in range(s):
             w = c
-            for j in range(m, 0, -1):
-                if j == 1:
-                    loss += float(h_loss @ w)
-                    y = np.empty(n)  # the substep's result: a new array (c of the next substep, or self.c)
-                else:
-                    y = bufs[j & 1]  # ping-pong: never the w being multiplied
+            for j in range(m, 1, -1):
+                y = bufs[j & 1]  # ping-pong: never the w being multiplied
                 if gj is None:
                     np.copyto(y, c)
                 else:
                     np.add(c, gj[j - 1], out=y)
-                if _csr_matvec is not None:
-                    _csr_matvec(n, n, J.indptr, J.indices, data[j - 1], w, y)  # y += (h/j) J w
-                else:  # pragma: no cover
-                    y += csr_matrix((data[j - 1], J.indices, J.indptr), shape=(n, n)) @ w
+                matvec(n, n, indptr, indices, data[j - 1], w, y)  # y += (h/j) J w
                 w = y
-            c = w
+            # the last level: w is w_2, and the result is a new array (c of the next substep, or self.c)
+            loss += float(h_loss @ w)
+            y = c.copy() if gj is None else c + gj[0]
+            matvec(n, n, indptr, indices, data[0], w, y)
+            c = y
         return c, loss
 
     @property
