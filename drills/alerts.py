@@ -775,8 +775,12 @@ class AlertEngine:
         if nl == 0:
             return np.zeros(n, dtype=np.int64), np.zeros(n)
         above = (r >= self.sp) & upd
+        idle = np.isnan(self.on_since)
+        if idle.all() and not above.any():
+            # the usual step: nothing over a set point and nothing pending; the voting below is all zeros
+            return np.zeros(n, dtype=np.int64), np.zeros(n)
         below = ((r < self.sp_off) & upd) | bad
-        start = np.isnan(self.on_since) & above
+        start = idle & above
         self.on_since[start] = t
         self.on_since[below] = np.nan
         qual = ~np.isnan(self.on_since) & (t - np.nan_to_num(self.on_since, nan=np.inf) >= cfg.delay_on - 1e-9)
