@@ -132,6 +132,12 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     base = Path(str(data["base"]))
     if not base.is_absolute():
         base = p.parent / base
+    from .region import is_region_file
+
+    if is_region_file(base):  # joint exercises: the region's own checks (drills.region_experiment)
+        from .region_experiment import load_region_experiment
+
+        return load_region_experiment(p, data, base)
     try:
         base_sc = load_scenario(base)
     except InputError as e:
@@ -200,8 +206,13 @@ def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
     An exception inside a run becomes that row's ``error``; the batch goes on.
     """
     from .engine import run_scenario
+    from .region import is_region_file
     from .scenario import load_scenario
 
+    if is_region_file(payload["base"]):  # a regional experiment: whole joint exercises per replication
+        from .region_experiment import run_region_batch
+
+        return run_region_batch(payload)
     base = payload["base"]
     sc0 = _SCENARIOS.get(base)
     if sc0 is None:
