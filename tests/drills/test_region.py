@@ -224,6 +224,7 @@ def test_shipped_region_loads():
     assert all(1000 <= x <= 2000 for x in d)
 
 
+@pytest.mark.slow
 def test_regional_experiment_on_dask(tmp_path):
     pytest.importorskip("distributed")
     from drills.experiment import run_compare
