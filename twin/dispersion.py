@@ -91,9 +91,9 @@ time level, or integrated over the step by the exponential scheme) closes to rou
 **Limits.** Well mixed: a detector in the source zone sees the zone mean, not the jet or a dense layer
 near the floor. No stack or wind pressures: door exchange is a fixed estimate per opening, not solved
 from pressures. Dense gases are treated as passive. Numerically, every scheme takes the mass each source
-releases over a step exactly but not its timing within the step (the exponential scheme spreads it
-evenly, the others put it at the step's end): rate changes within a step are resolved only to dt, which
-is also where the exponential scheme's exactness ends (it is exact for rates constant over each step).
+releases over a step exactly but not its timing within the step (each treats it as a constant rate over
+the step): rate changes within a step are resolved only to dt, which is also where the exponential
+scheme's exactness ends (it is exact for rates constant over each step).
 """
 
 from __future__ import annotations
