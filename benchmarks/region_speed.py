@@ -34,7 +34,7 @@ TARGET_S = 10.0
 def write_region(folder: Path, duration: str, people: int = 5000, gas_step: str | None = None) -> Path:
     """The 10-site region (and its office scenarios) in ``folder``; returns the region file."""
     plant = ROOT / "scenarios" / "plant_h2s_leak.yaml"
-    neighbour = ROOT / "scenarios" / "neighbour_plant.yaml"
+    neighbour = ROOT / "scenarios" / "regions" / "sites" / "neighbour_plant.yaml"
     office_n = (people - 229 - 2 * 54) // 7
     extra = people - 229 - 2 * 54 - 7 * office_n
     sites = [{"name": "Plant", "scenario": str(plant), "origin": [0, 0], "rotation": 0, "gate": "G0"}]
