@@ -442,7 +442,7 @@ class Multizone:
         self._J: csr_matrix | None = None
         self._exp_data: list[np.ndarray] = []
         self._exp_bufs = (np.empty(0), np.empty(0))  # work vectors of the exponential step
-        self._exp_g: tuple[np.ndarray, int, np.ndarray] | None = None  # (g, substeps, g/(s j) per level)
+        self._exp_g: tuple[tuple, np.ndarray] | None = None  # (key, g/(s j) per level): _exp_source
         self._pending: dict[int, float] = {}  # link -> new exchange (m3/s), doors toggled since the last step
         self._low_rank = self.n >= LOW_RANK_MIN_ZONES if low_rank is None else bool(low_rank)
         self._ext_ver = 0
@@ -979,10 +979,13 @@ class Multizone:
             self._inflow_cache = (self._ext_ver, inflow, total)
         return self._inflow_cache[1], self._inflow_cache[2]
 
-    def _source_mass(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray | None]:
-        """Mass (kg) released in [t0, t1) per zone: (continuous releases, bursts or None)."""
+    def _source_mass(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray | None, tuple, float]:
+        """Mass (kg) released in [t0, t1) per zone: (continuous releases, bursts or None, the continuous
+        releases as a tuple of (zone, kg) pairs, their total in kg). The tuple is equal from step to step
+        while the releases are (constant rates): the exponential scheme keys its source terms on it."""
         m = np.zeros(self.n)
         burst = None
+        sig: list[tuple[int, float]] = []
         for s in self._sources.values():
             if s.stop > t0 or (s.burst and s.start < t1):
                 if s.burst:
@@ -995,7 +998,8 @@ class Multizone:
                 dm = s.mass(t0, t1)
                 if dm:
                     m[s.zone] += dm
-        return m, burst
+                    sig.append((s.zone, dm))
+        return m, burst, tuple(sig), math.fsum(dm for _, dm in sig)
 
     def _prepare(self) -> None:
         if self._dirty:
@@ -1010,21 +1014,21 @@ class Multizone:
         self._prepare()
         if self.outdoor_hook is not None:
             in0, tot0 = self._inflow()  # the boundary the previous step's hook set: the value at t0
+            ver0 = self._ext_ver
             self.outdoor_hook(t1, self)
             self._prepare()
         dt, theta = self._dt, self._theta
+        ver0 = self._ext_ver if self.outdoor_hook is None else ver0
         in1, tot1 = self._inflow()
         if self.outdoor_hook is None or theta == 1.0:
             inflow, ext_total = in1, tot1
         else:
             inflow, ext_total = theta * in1 + (1.0 - theta) * in0, theta * tot1 + (1.0 - theta) * tot0
-        cont, burst = self._source_mass(t0, t1)
+        cont, burst, sig, released = self._source_mass(t0, t1)
         c_old = self.c
         c_start = c_old if burst is None else c_old + burst / self.volume  # a burst mixes in at t0
         if self._mode == "exponential":
-            # g = None: nothing enters (most of a drill after isolation), saving the source terms' work
-            g = (cont + dt * inflow) / self.volume if ext_total > 0.0 or cont.any() else None
-            c_new, loss = self._exp_step(c_start, g)
+            c_new, loss = self._exp_step(c_start, self._exp_source(sig, ver0, ext_total, cont, inflow))
         elif theta == 1.0:
             c_new = self._solve(self._v_dt * c_start + cont / dt + inflow)
             loss = dt * float(self._loss @ c_new)
@@ -1041,7 +1045,8 @@ class Multizone:
         if low < 0.0:
             self.max_clipped = max(self.max_clipped, -low)
             np.maximum(c_new, 0.0, out=c_new)
-        released = float(cont.sum()) + (float(burst.sum()) if burst is not None else 0.0)
+        if burst is not None:
+            released += float(burst.sum())
         m_old, m_new = float(self.volume @ c_old), float(self.volume @ c_new)
         gain = released + dt * ext_total
         scale = max(m_old, m_new, gain, loss)
@@ -1051,10 +1056,29 @@ class Multizone:
         self.c = c_new
         self._k += 1
 
-    def _exp_step(self, c: np.ndarray, g: np.ndarray | None) -> tuple[np.ndarray, float]:
-        """One step of the exponential scheme from ``c`` (kg/m3) with ``g`` (kg/m3, or None for none) the
-        gas the sources and the outdoor inflow add over the step, spread evenly over it. Returns the new
-        concentrations (a new array) and the mass (kg) that left to outside or sinks during the step.
+    def _exp_source(self, sig: tuple, ver0: int, ext_total: float, cont: np.ndarray,
+                    inflow: np.ndarray) -> np.ndarray | None:
+        """The exponential scheme's source terms ``g / (s j)`` for the levels j = 1..m (kg/m3; one row per
+        level), g being the gas the sources and the outdoor inflow add over the step per zone; None when
+        nothing enters (most of a drill after isolation). Kept while the releases (``sig``), the outdoor
+        boundary (its versions at the step's start and end) and the plan stay: sources are mostly
+        constant for many steps."""
+        if not sig and ext_total <= 0.0:
+            return None
+        key = (sig, ver0, self._ext_ver) if ext_total > 0.0 else (sig,)
+        cached = self._exp_g
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        s, m = self._exp_plan
+        g = (cont + self._dt * inflow) / self.volume
+        gj = np.multiply.outer(1.0 / (s * np.arange(1, m + 1)), g)
+        self._exp_g = (key, gj)
+        return gj
+
+    def _exp_step(self, c: np.ndarray, gj: np.ndarray | None) -> tuple[np.ndarray, float]:
+        """One step of the exponential scheme from ``c`` (kg/m3) with ``gj`` the source terms of
+        :meth:`_exp_source` (or None). Returns the new concentrations (a new array) and the mass (kg)
+        that left to outside or sinks during the step.
 
         Per substep h = dt/s, the degree-m Taylor polynomial of the exponential of the augmented
         generator ``[[J h, g/s], [0, 0]]`` applied to ``(c, 1)``, by Horner's rule
@@ -1065,15 +1089,6 @@ class Multizone:
         data, J, n = self._exp_data, self._J, self.n
         indptr, indices = J.indptr, J.indices
         matvec = _csr_matvec if _csr_matvec is not None else _csr_matvec_fallback
-        gj = None
-        if g is not None:
-            # g/(s j) for every level; sources are mostly constant for many steps, so keep the last
-            cached = self._exp_g
-            if cached is not None and cached[0].shape == g.shape and cached[1] == s and np.array_equal(cached[0], g):
-                gj = cached[2]
-            else:
-                gj = np.multiply.outer(1.0 / (s * np.arange(1, m + 1)), g)
-                self._exp_g = (g, s, gj)
         h_loss = self._loss * (self._dt / s)
         bufs = self._exp_bufs
         if bufs[0].shape != (n,):
