@@ -835,7 +835,8 @@ def coverage_maps(ens: Ensemble, chosen: list[int], out_dir: Path, tag: str) -> 
         ax.set_aspect("equal")
         ax.set_xlabel("x (m)")
         ax.set_ylabel("y (m)")
-        ax.legend(fontsize=7, loc="best")
+        if ax.get_legend_handles_labels()[0]:  # a storey with no candidate has nothing to explain
+            ax.legend(fontsize=7, loc="best")
         import io
 
         buf = io.BytesIO()
