@@ -29,7 +29,18 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .report import CSS, DEFAULT_TARGETS, TARGET_LABELS, _esc, _fmt_t, _grid, _kv, _parse_target, _plt, _png
+from .report import (
+    DEFAULT_TARGETS,
+    TARGET_LABELS,
+    _esc,
+    _fmt_t,
+    _grid,
+    _kv,
+    _parse_target,
+    _plt,
+    _png,
+    html_page,
+)
 
 __all__ = ["write_compare_report", "compare_sections"]
 
@@ -379,16 +390,9 @@ def write_compare_report(folder: str | Path) -> Path:
     d = CompareData(folder)
     secs = compare_sections(d)
     title = f"Comparison: {d.payload.get('experiment') or folder.name}"
-    nav = "".join(f"<a href='#{_esc(a)}'>{_esc(t)}</a>" for a, t, _ in secs)
-    body = "".join(f"<section id='{_esc(a)}'><h2>{_esc(t)}</h2>{h}</section>" for a, t, h in secs)
-    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
-            f"style-src 'unsafe-inline'\">"
-            f"<title>{_esc(title)}</title><style>{CSS}pre{{margin:0;font-size:.85em;white-space:pre-wrap}}"
-            f"</style></head><body><h1>{_esc(title)}</h1>"
-            f"<p class='note'>drilltwin comparison report: {len(d.arms)} arms, "
-            f"{_esc(d.payload.get('replications'))} replications each.</p>"
-            f"<nav>{nav}</nav>{body}</body></html>")
+    page = html_page(title, f"drilltwin comparison report: {len(d.arms)} arms, "
+                            f"{_esc(d.payload.get('replications'))} replications each.", secs,
+                     css="pre{margin:0;font-size:.85em;white-space:pre-wrap}")
     out = folder / "report.html"
     tmp = folder / ".report.html.tmp"
     tmp.write_text(page, encoding="utf-8")

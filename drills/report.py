@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 import yaml
 
 __all__ = ["write_report", "report_sections", "load_run", "RunData", "DEFAULT_TARGETS", "rate_targets",
-           "safe_json"]
+           "safe_json", "html_page"]
 
 DEFAULT_TARGETS: dict[str, float] = {
     "t_alarm": 180.0,        # general alarm within 3 min of the event (HSEEP-style capability target)
@@ -843,6 +843,19 @@ img{max-width:100%}nav a{margin-right:1em}.note{color:#666;font-size:.85em}
 """
 
 
+def html_page(title: str, note: str, secs: list[tuple[str, str, str]], css: str = "") -> str:
+    """A self-contained report page: ``title`` (text), ``note`` (HTML under the title), a navigation bar
+    and one ``<section>`` per ``(anchor, title, html)``. The content security policy allows no script
+    and no network: images must be data URIs."""
+    nav = "".join(f"<a href='#{_esc(a)}'>{_esc(t)}</a>" for a, t, _ in secs)
+    body = "".join(f"<section id='{_esc(a)}'><h2>{_esc(t)}</h2>{h}</section>" for a, t, h in secs)
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
+            f"style-src 'unsafe-inline'\">"
+            f"<title>{_esc(title)}</title><style>{CSS}{css}</style></head><body>"
+            f"<h1>{_esc(title)}</h1><p class='note'>{note}</p><nav>{nav}</nav>{body}</body></html>")
+
+
 def write_report(run_dir: Path) -> Path:
     """Write ``run_dir/report.html`` (the after-action report of the run in ``run_dir``) and return its
     path. The page is self-contained: open it from disk, mail it, print it."""
@@ -850,15 +863,10 @@ def write_report(run_dir: Path) -> Path:
     run = load_run(run_dir)
     secs = report_sections(run)
     title = f"After-action report: {run.scenario.get('name') or run.manifest.get('scenario') or run_dir.name}"
-    nav = "".join(f"<a href='#{_esc(a)}'>{_esc(t)}</a>" for a, t, _ in secs)
-    body = "".join(f"<section id='{_esc(a)}'><h2>{_esc(t)}</h2>{h}</section>" for a, t, h in secs)
-    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; "
-            f"style-src 'unsafe-inline'\">"
-            f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{_esc(title)}</h1><p class='note'>drilltwin after-action report / improvement plan "
-            f"(HSEEP AAR/IP layout). Replay: <a href='replay.html'>replay.html</a></p>"
-            f"<nav>{nav}</nav>{body}</body></html>")
+    page = html_page(title, "drilltwin after-action report / improvement plan (HSEEP AAR/IP layout). "
+                            "Replay: <a href='replay.html'>replay.html</a>", secs)
     out = run_dir / "report.html"
-    out.write_text(page, encoding="utf-8")
+    tmp = run_dir / ".report.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
     return out
