@@ -768,6 +768,9 @@ class Multizone:
         self._dirty = False
         self.factorisations += 1
         if mode == "exponential":
+            # the positivity argument needs K's off-diagonals <= 0 and its columns dominant: the same
+            # invariant as the implicit schemes' M-matrix
+            check_m_matrix((K + diags(v_dt, format="csc")).tocsc(), v_dt)
             # J = -V^-1 K in CSR with sorted indices (door updates find their entries by bisection)
             J = csr_matrix(diags(-1.0 / self.volume) @ K)
             J.sort_indices()
