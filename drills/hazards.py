@@ -25,7 +25,7 @@ import numpy as np
 from agents.exposure import Exposure
 from twin.dispersion import Multizone
 from twin.errors import InputError
-from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, ppm_to_kgm3
+from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
 from twin.units import parse_concentration
@@ -150,6 +150,13 @@ class OutdoorCoupling(Protocol):
     def reaches(self, t: float) -> bool:
         """Could any other site's gas be near this site at ``t``? (a cheap test, never a false no)"""
 
+    def note_level(self, gas_key: str, kgm3: float) -> None:
+        """This site's lowest alarm set point (or hazard level) of a gas, kg/m3 (sets the wake level)."""
+
+    def wake_level(self, gas_key: str) -> float:
+        """kg/m3 at an exterior opening above which a site with no release of the gas starts modelling it
+        indoors (see :data:`drills.region_field.WAKE_FRACTION`)."""
+
 
 class _OutdoorBoundary:
     """The ``outdoor_hook`` of one gas's :class:`Multizone`: the concentration at every exterior opening
@@ -165,10 +172,21 @@ class _OutdoorBoundary:
         self._pts = np.zeros((0, 3))
         self._last: np.ndarray | None = None
 
-    def __call__(self, t: float, mz: Multizone) -> None:
+    def _resolve(self, mz: Multizone) -> None:
         if self._ops is None:  # openings never move: resolve once
             self._ops = [o for o in mz.exterior_openings() if o.xy is not None]
             self._pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in self._ops], dtype=float).reshape(-1, 3)
+
+    def arrived(self, t: float, mz: Multizone) -> float:
+        """Highest concentration (kg/m3) of the other sites' gas at any exterior opening at ``t`` (the value
+        is held by the coupling, so the boundary set on waking reuses it)."""
+        self._resolve(mz)
+        if not self._ops or self.coupling is None:
+            return 0.0
+        return float(self.coupling.other(self.gas_key, self._pts, t).max())
+
+    def __call__(self, t: float, mz: Multizone) -> None:
+        self._resolve(mz)
         if not self._ops:
             return
         c = None
@@ -246,6 +264,9 @@ class GasHazards:
         self.records_sensors: list[tuple[float, str, float, str]] = []
         self.records_zones: list[tuple[float, str, float]] = []
         self._setup_alerts()
+        if outdoor is not None:
+            for key, st in self.gases.items():
+                outdoor.note_level(key, min(self._lowest_setpoint(key), st.level))
         self.t_detect: float | None = None
         self.detect_by: str | None = None
         self._next_record = self.t_start
@@ -324,6 +345,25 @@ class GasHazards:
         c = sp.footprint.representative_point()
         return self.g.zone_at(sid, c.x, c.y), (c.x, c.y), sp.elevation + 1.0
 
+    def _lowest_setpoint(self, gas_key: str) -> float:
+        """The lowest alarm set point (kg/m3) of this site's detectors of ``gas_key`` (inf: none)."""
+        low = np.inf
+        for spec in self.sensors.gas.specs:
+            if spec.gas is None or not spec.setpoints:
+                continue
+            try:
+                gas = get_gas(spec.gas)
+            except InputError:
+                continue
+            if gas.key != gas_key:
+                continue
+            sp = float(min(spec.setpoints))
+            if spec.unit == "ppm":
+                low = min(low, float(ppm_to_kgm3(sp, gas)))
+            elif gas.flammable:
+                low = min(low, float(lel_to_kgm3(sp, gas)))
+        return low
+
     def _zones_of(self, sensor_ids: list[str | None]) -> np.ndarray:
         """Zone index (in the multizone order, identical for every gas) of each sensor; -1 outdoors."""
         out = np.full(len(sensor_ids), -1, dtype=np.int64)
@@ -379,6 +419,8 @@ class GasHazards:
             if st.quiet:
                 if not self.outdoor.reaches(t):
                     continue  # no gas anywhere near: the air stays clean, nothing to step
+                if st.boundary.arrived(t, st.mz) <= self.outdoor.wake_level(st.gas.key):
+                    continue  # a trace at the openings: indoors stays below it (see WAKE_FRACTION)
                 self._wake(st, t)
             t0 = clock()
             st.mz.advance(t)
@@ -409,8 +451,10 @@ class GasHazards:
             self._next_record += self.sc.record_every
 
     def _wake(self, st: _GasState, t: float) -> None:
-        """Gas from another site is near: start this gas's multizone one step back (its air was clean until
-        now, so a fresh model started then is exactly the model stepped all along)."""
+        """Gas from another site has reached the openings above the wake level: start this gas's multizone
+        one step back. Its air was clean up to a trace below that level (no source indoors, so no zone
+        exceeds the openings), so a fresh model started then is the model stepped all along to within
+        :data:`drills.region_field.WAKE_FRACTION` of the lowest set point."""
         mz = Multizone(self.g, dt=self.dt, t0=t - self.dt)
         mz.outdoor_hook = st.boundary
         st.mz = mz
@@ -434,7 +478,7 @@ class GasHazards:
         out = np.flatnonzero(crowd.space[:n] < 0)  # outside every building (left, or collapsed outdoors)
         if len(out) == 0:
             return
-        xy = crowd.positions(t)[out]
+        xy = _positions_of(crowd, out, t)
         pts = np.column_stack([xy, np.full(len(out), 1.5)])  # breathing height, m
         for st in self.gases.values():
             c = self.outdoor.outdoor(st.gas.key, pts, t)
@@ -651,6 +695,31 @@ class GasHazards:
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
+
+
+def _positions_of(crowd, idx: np.ndarray, t: float) -> np.ndarray:
+    """(len(idx), 2) positions (m) of people ``idx`` at ``t``: :meth:`agents.crowd.Crowd.positions` for a
+    subset, with the same arithmetic (so the same values). People in the open are a fraction of a
+    site's crowd for most of a drill; interpolating everybody (and building the start points of all of
+    them) every exposure update cost more than the regional field itself."""
+    node = crowd.node[idx]
+    nxt = crowd.nxt[idx]
+    xy = crowd.g.xy
+    out = np.empty((len(idx), 2))
+    at = node >= 0
+    out[at] = xy[node[at]]
+    if not at.all():  # still on the first leg from a start point
+        out[~at] = crowd.start_xy[idx[~at]]
+    mv = nxt >= 0
+    if mv.any():
+        who = idx[mv]
+        t_arr, t_dep = crowd.t_arr[who], crowd.t_dep[who]
+        span = np.maximum(t_arr - t_dep, 1e-9)
+        f = np.clip((t - t_dep) / span, 0.0, 1.0)[:, None]
+        a = out[mv]
+        b = xy[nxt[mv]]
+        out[mv] = a + f * (b - a)
+    return out
 
 
 def all_hazards(sc: Scenario) -> list[HazardSpec]:

@@ -37,7 +37,7 @@ from twin.plume import CUTOFF, PuffTrain, Weather, sigmas
 
 from .region import SiteFrame
 
-__all__ = ["SharedOutdoorField", "SiteCoupling", "PUFF_INTERVAL", "ESCAPE_HEIGHT", "FIELD_STEP"]
+__all__ = ["SharedOutdoorField", "SiteCoupling", "PUFF_INTERVAL", "ESCAPE_HEIGHT", "FIELD_STEP", "WAKE_FRACTION"]
 
 PUFF_INTERVAL = 5.0
 """s between puffs of escaping gas (15 m of travel at 3 m/s: small against the spread a few hundred m on)."""
@@ -47,6 +47,17 @@ open). In 5 s a puff moves 15 m at 3 m/s, small against its spread (sigma_y abou
 at 2 km in class D), so holding the value between refreshes changes little and saves most of the work."""
 ESCAPE_HEIGHT = 2.0
 """m: escaping gas leaves at the release height or this, whichever is higher (door and vent heights)."""
+WAKE_FRACTION = 1e-3
+"""A site with no release of a gas starts its indoor model of that gas (its :class:`~twin.dispersion.Multizone`)
+only once the other sites' gas at one of its exterior openings exceeds this fraction of the gas's *wake
+level*: the lowest alarm set point of any detector of that gas anywhere in the region, or the gas's hazard
+level (IDLH, or 10 %LEL) if that is lower or no detector reads it. For H2S with a 5 ppm set point that is
+0.005 ppm. Why it is safe: with no source indoors, every zone's concentration is a mix of outdoor air
+entering through the openings, so it never exceeds the highest opening value so far; skipping the indoor
+model below the threshold leaves every indoor concentration off by less than 1e-3 of the lowest set point
+(no detector, alert, IDLH flag or probit outcome can turn on that), and saves the indoor model of every
+site that a plume only grazes. Zone records (``records_zones``, above 1e-3 ppm) of such a site can start
+later than with the model stepped from the first puff in range."""
 
 
 @dataclass
@@ -95,6 +106,7 @@ class SharedOutdoorField:
         self.circles: dict[int, tuple[np.ndarray, float]] = {}  # site -> (centre, radius) on the map
         self._cache: dict[str, tuple[float, _Puffs | None]] = {}
         self._near: dict[tuple[int, str], tuple[float, np.ndarray]] = {}
+        self.levels: dict[str, float] = {}  # gas -> lowest set point or hazard level in the region, kg/m3
 
     # ------------------------------------------------------------------------------ set-up
     def attach(self, site: int, frame: SiteFrame, footprint) -> SiteCoupling:
@@ -197,6 +209,17 @@ class SharedOutdoorField:
         c[r2 > (CUTOFF * sy) ** 2] = 0.0
         return c.sum(axis=1)
 
+    def note_level(self, gas: str, kgm3: float) -> None:
+        """A site's lowest alarm set point (or hazard level) of ``gas`` (kg/m3): the region keeps the least."""
+        if kgm3 > 0 and math.isfinite(kgm3):
+            self.levels[gas] = min(self.levels.get(gas, math.inf), float(kgm3))
+
+    def wake_level(self, gas: str) -> float:
+        """kg/m3 at an opening above which a site with no release of ``gas`` models it indoors
+        (:data:`WAKE_FRACTION` x the region's lowest set point; 0 when none is known: wake on any gas)."""
+        lv = self.levels.get(gas)
+        return 0.0 if lv is None else WAKE_FRACTION * lv
+
     def reaches(self, site: int, t: float) -> bool:
         """Is any other site's gas within cut-off of ``site`` at ``t``?"""
         for gas in self.gases:
@@ -263,9 +286,15 @@ class SiteCoupling:
         # people in the open crowd at a few muster points: evaluate each distinct place (to 0.1 m) once
         pts = np.round(self._map(points), 1)
         if len(pts) > 8:
-            uniq, inv = np.unique(pts, axis=0, return_inverse=True)
-            return self.field.concentration(gas_key, uniq, t, site=self.site)[np.ravel(inv)]
+            first, inv = _distinct_rows(pts)
+            return self.field.concentration(gas_key, pts[first], t, site=self.site)[inv]
         return self.field.concentration(gas_key, pts, t, site=self.site)
+
+    def note_level(self, gas_key: str, kgm3: float) -> None:
+        self.field.note_level(gas_key, kgm3)
+
+    def wake_level(self, gas_key: str) -> float:
+        return self.field.wake_level(gas_key)
 
     def reaches(self, t: float) -> bool:
         if self._reach is not None and t - self._reach[0] < FIELD_STEP - 1e-9:
@@ -273,3 +302,20 @@ class SiteCoupling:
         got = self.field.reaches(self.site, t)
         self._reach = (t, got)
         return got
+
+
+def _distinct_rows(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``pts`` ((N, 3), rounded to 0.1 m) that differ: (index of one row of each kind, the kind of
+    every row), so that ``pts[first][inv] == pts``.
+
+    Every row is evaluated on its own in :meth:`SharedOutdoorField.concentration`, so which copy stands for
+    a place changes no value. When all heights are equal and the plan coordinates fit 31 bits in 0.1 m
+    (the map within 100 km of its origin) one int64 key per row is sorted: ``np.unique(axis=0)`` sorts
+    rows as byte strings and cost more than the concentrations themselves."""
+    q = np.rint(pts[:, :2] * 10.0)
+    if len(pts) and bool((pts[:, 2] == pts[0, 2]).all()) and float(np.abs(q).max()) < 2**30:
+        key = (q[:, 0].astype(np.int64) << 32) + (q[:, 1].astype(np.int64) + 2**31)
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(pts, axis=0, return_index=True, return_inverse=True)
+    return first, np.ravel(inv)
