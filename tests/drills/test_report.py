@@ -1,5 +1,5 @@
 """The after-action report and the replay files (no browser here; see test_browser.py): content,
-targets and ratings, the improvement plan, escaping, speed on the demo, size for 1,000 people over 30
+targets and ratings, the improvement plan, escaping, size for 1,000 people over 30
 minutes, runs without hazards or workflows, and the slide animation."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +31,10 @@ def demo(tmp_path_factory) -> Path:
     return write_results(run_scenario(load_scenario(ROOT / "scenarios" / "plant_h2s_leak.yaml")), out)
 
 
-def test_demo_report_is_complete_self_contained_and_fast(demo):
-    t = time.perf_counter()
+def test_demo_report_is_complete_and_self_contained(demo):
+    # its speed (target: under 3 s) is measured in benchmarks/report_speed.py, not here
     page = write_report(demo)
-    wall = time.perf_counter() - t
     assert page == demo / "report.html"
-    assert wall < 3.0, f"report took {wall:.2f} s"
     src = page.read_text(encoding="utf-8")
     for title in ("Exercise overview", "Scenario summary", "Capability targets", "Timeline of workflow steps",
                   "Evacuation", "Exit usage", "Exposure", "Floor plans", "Sensor traces",
