@@ -223,3 +223,44 @@ def test_hostile_names_are_text_never_code(browser, tmp_path):
     browser.save_screenshot(str(tmp_path / "hostile-replay.png"))
     _no_alert(browser)
     assert browser.execute_script("return window.__pwned") is None
+
+
+def test_region_pages_load_switch_sites_and_show_hostile_names_as_text(browser, tmp_path):
+    """The joint-exercise report and replay: no console errors, the site switcher loads each site's own
+    page, and a region and site named like markup are shown as text, never run."""
+    import yaml
+
+    from drills.cli import main
+    from tests.drills.test_region import _write
+
+    p = _write(tmp_path)
+    d = yaml.safe_load(p.read_text())
+    d["name"] = HOSTILE
+    d["sites"][1]["name"] = IMG
+    p.write_text(yaml.safe_dump(d, sort_keys=False))
+    out = tmp_path / "out"
+    main(["region", str(p), "--out", str(out), "--json"])
+    for name in ("region_report.html", "region_replay.html"):
+        _open(browser, out / name)
+        assert _errors(browser) == []
+        _no_alert(browser)
+        assert browser.execute_script("return window.__pwned") is None
+        assert HOSTILE in browser.find_element("tag name", "h1").text
+        sel = browser.find_element("id", "site")
+        options = [o.text for o in sel.find_elements("tag name", "option")]
+        assert options == ["A", IMG]
+        frame = browser.find_element("tag name", "iframe")
+        first = frame.get_attribute("src")
+        browser.execute_script("const s = document.getElementById('site'); s.selectedIndex = 1;"
+                               "s.dispatchEvent(new Event('change'));")
+        assert frame.get_attribute("src") != first
+        browser.switch_to.frame(frame)
+        try:
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(browser, 30).until(lambda dr: dr.execute_script("return document.readyState") == "complete")
+            assert browser.execute_script("return window.__pwned") is None
+        finally:
+            browser.switch_to.default_content()
+        assert _errors(browser) == []
+        browser.save_screenshot(str(out / name.replace(".html", ".png")))
