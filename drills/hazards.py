@@ -143,6 +143,9 @@ class OutdoorCoupling(Protocol):
     def other(self, gas_key: str, points: np.ndarray, t: float) -> np.ndarray:
         """Outdoor concentration at ``points`` from the other sites' releases."""
 
+    def other_upper(self, gas_key: str, points: np.ndarray, t: float) -> float:
+        """An upper bound on :meth:`other` at any of ``points`` (cheap; never below the exact value)."""
+
     def outdoor(self, gas_key: str, points: np.ndarray, t: float) -> np.ndarray:
         """Outdoor concentration at ``points`` from every release in the region (for people and detectors
         in the open); this site's own escaped gas is left out (see :mod:`drills.region_field`)."""
@@ -177,13 +180,17 @@ class _OutdoorBoundary:
             self._ops = [o for o in mz.exterior_openings() if o.xy is not None]
             self._pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in self._ops], dtype=float).reshape(-1, 3)
 
-    def arrived(self, t: float, mz: Multizone) -> float:
-        """Highest concentration (kg/m3) of the other sites' gas at any exterior opening at ``t`` (the value
-        is held by the coupling, so the boundary set on waking reuses it)."""
+    def arrived(self, t: float, mz: Multizone, level: float) -> bool:
+        """Is the other sites' gas above ``level`` (kg/m3) at any exterior opening at ``t``? A cheap upper
+        bound answers most calls; the exact values are held by the coupling, so the boundary set on
+        waking reuses them. Both are refreshed on the same schedule, so the exact values are evaluated at
+        the very times they would be without the bound."""
         self._resolve(mz)
         if not self._ops or self.coupling is None:
-            return 0.0
-        return float(self.coupling.other(self.gas_key, self._pts, t).max())
+            return False
+        if self.coupling.other_upper(self.gas_key, self._pts, t) <= level:
+            return False
+        return float(self.coupling.other(self.gas_key, self._pts, t).max()) > level
 
     def __call__(self, t: float, mz: Multizone) -> None:
         self._resolve(mz)
@@ -419,7 +426,7 @@ class GasHazards:
             if st.quiet:
                 if not self.outdoor.reaches(t):
                     continue  # no gas anywhere near: the air stays clean, nothing to step
-                if st.boundary.arrived(t, st.mz) <= self.outdoor.wake_level(st.gas.key):
+                if not st.boundary.arrived(t, st.mz, self.outdoor.wake_level(st.gas.key)):
                     continue  # a trace at the openings: indoors stays below it (see WAKE_FRACTION)
                 self._wake(st, t)
             t0 = clock()
@@ -475,11 +482,9 @@ class GasHazards:
         own_outdoor = any(st.boundary is not None and st.boundary.trains for st in self.gases.values())
         if n == 0 or not (own_outdoor or self.outdoor.reaches(t)):
             return
-        out = np.flatnonzero(crowd.space[:n] < 0)  # outside every building (left, or collapsed outdoors)
+        out, pts = self._open_air(t)
         if len(out) == 0:
             return
-        xy = _positions_of(crowd, out, t)
-        pts = np.column_stack([xy, np.full(len(out), 1.5)])  # breathing height, m
         for st in self.gases.values():
             c = self.outdoor.outdoor(st.gas.key, pts, t)
             if not c.any():
@@ -494,6 +499,26 @@ class GasHazards:
             pr = st.gas.probit
             if pr is not None and pr.unit == "ppm":
                 ex.load[who] += ppm ** pr.n * (every / 60.0)  # held for the interval until the next update
+
+    def _open_air(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """People outside every building (left, or collapsed outdoors) and their breathing points ((k, 3) m,
+        1.5 m up) at ``t``. While the crowd's journal names nobody new and nobody outside is walking, the
+        same arrays are handed out again (the region's field then reuses its grouping of the places); people
+        collapsed indoors are in the list too (see ``_regional_step``)."""
+        crowd = self.crowd
+        jl = len(crowd.journal)
+        hit = getattr(self, "_open_cache", None)
+        if hit is not None and hit[0] == jl and crowd.n == hit[1] and not hit[4]:
+            return hit[2], hit[3]
+        n = crowd.n
+        out = np.flatnonzero(crowd.space[:n] < 0)
+        xy = _positions_of(crowd, out, t)
+        pts = np.column_stack([xy, np.full(len(out), 1.5)])  # breathing height, m
+        # still walking at t (a leg ended by t interpolates to its end, the same point from then on)
+        mv = out[crowd.nxt[out] >= 0]
+        moving = bool((crowd.t_arr[mv] > t).any()) if len(mv) else False
+        self._open_cache = (jl, n, out, pts, moving)
+        return out, pts
 
     def model_log(self, kind: str, detail: str) -> None:
         self.log.append((self.env.now, kind, -1, "", detail))

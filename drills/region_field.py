@@ -220,6 +220,22 @@ class SharedOutdoorField:
         lv = self.levels.get(gas)
         return 0.0 if lv is None else WAKE_FRACTION * lv
 
+    def upper(self, gas: str, centre: np.ndarray, radius: float, t: float, *, site: int) -> float:
+        """An upper bound (kg/m3) on the other sites' ``gas`` (what :meth:`concentration` gives with
+        ``others_only``) anywhere within ``radius`` m of map point ``centre`` at ``t``, for one distance
+        per puff instead of one per puff and point: a puff at distance d from the circle's edge adds at
+        most ``2 amp exp(-d^2 / (2 sy^2))`` (both vertical terms are at most 1), nothing beyond cut-off."""
+        pf = self._puffs(gas, t)
+        if pf is None:
+            return 0.0
+        d = np.maximum(np.hypot(pf.centre[:, 0] - centre[0], pf.centre[:, 1] - centre[1]) - radius, 0.0)
+        ok = (pf.site != site) & (d <= CUTOFF * pf.sy)
+        if not ok.any():
+            return 0.0
+        sy = pf.sy[ok]
+        # the margin covers rounding: the exact sum is never above this
+        return float((2.0 * pf.amp[ok] * np.exp(-(d[ok] ** 2) / (2 * sy**2))).sum()) * (1.0 + 1e-9)
+
     def reaches(self, site: int, t: float) -> bool:
         """Is any other site's gas within cut-off of ``site`` at ``t``?"""
         for gas in self.gases:
@@ -242,7 +258,10 @@ class SiteCoupling:
         self.t_start = field_.t_start
         self.exposure_every = FIELD_STEP
         self._held: dict[tuple[str, int], tuple[float, np.ndarray]] = {}
+        self._bound: dict[tuple[str, int], tuple[float, float]] = {}
+        self._circle: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}  # id -> (points, centre, radius)
         self._reach: tuple[float, bool] | None = None
+        self._places: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def add_release(self, gas_key: str, train: PuffTrain) -> None:
         self.field.releases.append(_Release(self.site, gas_key, train, self.frame))
@@ -282,11 +301,34 @@ class SiteCoupling:
         self._held[key] = (t, c)
         return c
 
+    def other_upper(self, gas_key: str, points: np.ndarray, t: float) -> float:
+        """An upper bound (kg/m3) on :meth:`other` at any of ``points`` (the same array every step),
+        refreshed like it every :data:`FIELD_STEP` s (see :meth:`SharedOutdoorField.upper`)."""
+        key = (gas_key, id(points))
+        hit = self._bound.get(key)
+        if hit is not None and t - hit[0] < FIELD_STEP - 1e-9:
+            return hit[1]
+        circ = self._circle.get(id(points))
+        if circ is None or circ[0] is not points:
+            m = self._map(points)[:, :2]
+            centre = 0.5 * (m.min(axis=0) + m.max(axis=0))
+            circ = (points, centre, float(np.hypot(*(m - centre).T).max()) if len(m) else 0.0)
+            self._circle[id(points)] = circ
+        b = self.field.upper(gas_key, circ[1], circ[2], t, site=self.site)
+        self._bound[key] = (t, b)
+        return b
+
     def outdoor(self, gas_key: str, points: np.ndarray, t: float) -> np.ndarray:
-        # people in the open crowd at a few muster points: evaluate each distinct place (to 0.1 m) once
-        pts = np.round(self._map(points), 1)
-        if len(pts) > 8:
-            first, inv = _distinct_rows(pts)
+        # people in the open crowd at a few muster points: evaluate each distinct place (to 0.1 m) once;
+        # the same array again (nobody outside moved: GasHazards keeps it) reuses the grouping
+        pl = self._places
+        if pl is not None and pl[0] is points:
+            _, pts, first, inv = pl
+        else:
+            pts = np.round(self._map(points), 1)
+            first, inv = _distinct_rows(pts) if len(pts) > 8 else (None, None)
+            self._places = (points, pts, first, inv)
+        if first is not None:
             return self.field.concentration(gas_key, pts[first], t, site=self.site)[inv]
         return self.field.concentration(gas_key, pts, t, site=self.site)
 
