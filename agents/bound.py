@@ -273,8 +273,9 @@ class _Cuts:
     """Closed-form cut bounds: for a set U of spaces, its people must pass its boundary gates K."""
 
     def __init__(self, net: _Net, pp: _People, first: np.ndarray, tt: np.ndarray, dsink: np.ndarray,
-                 v_net: float):
+                 v_net: float, max_searches: int = MAX_CUT_SEARCHES):
         self.net, self.first, self.tt, self.dsink, self.v_net = net, first, tt, dsink, v_net
+        self.max_searches = max_searches
         self.count = np.bincount(pp.space, minlength=len(net.space_ids))
         self.best = (-math.inf, "walk", np.zeros(0, dtype=np.int64), math.inf)  # (T, label, gates, a*)
         self.searches = 0
@@ -290,7 +291,7 @@ class _Cuts:
             return
         ks, a, r = [], [], []
         e = None
-        if search and self.searches < MAX_CUT_SEARCHES:
+        if search and self.searches < self.max_searches:
             self.searches += 1
             node_in = np.zeros(net.n, bool)
             sp_nodes = net.space >= 0
@@ -737,7 +738,8 @@ def _ranges(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarra
 # --------------------------------------------------------------------------------------------- API
 def flow_lower_bound(graph: SiteGraph, xy: np.ndarray, spaces: Sequence[str], t_start: np.ndarray,
                      calibration: Calibration, v_max: float | np.ndarray, *, closed: Iterable[str] = (),
-                     max_nodes: int = 200_000, stair_speed: float | None = None) -> BoundResult:
+                     max_nodes: int = 200_000, stair_speed: float | None = None,
+                     max_cut_searches: int = MAX_CUT_SEARCHES) -> BoundResult:
     """Lower bound (s) on the time the last person passes an exit: the physical limit of the site.
 
     Method (reference ``evacuation.md`` section 4; EVACNET4, Kisko & Francis; the quickest transshipment
@@ -781,6 +783,8 @@ def flow_lower_bound(graph: SiteGraph, xy: np.ndarray, spaces: Sequence[str], t_
     max_nodes: largest time-expanded network to solve; larger sites get the cut bound.
     stair_speed: m/s along the slope, when people have explicit stair speeds (default: ``v_max`` x the
         calibration's stair speed ratio, as the crowd model uses).
+    max_cut_searches: cuts whose earliest arrivals get a shortest-path search (the others use the
+        cheaper, looser, still valid estimate); fewer trade tightness for time.
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     n = len(xy)
@@ -827,7 +831,7 @@ def flow_lower_bound(graph: SiteGraph, xy: np.ndarray, spaces: Sequence[str], t_
     free_walk = _down(float(walk.max()))
 
     # bound 2, cuts
-    cuts = _Cuts(net, pp, first, tt, dsink, v_net)
+    cuts = _Cuts(net, pp, first, tt, dsink, v_net, max_cut_searches)
     for inside, search in _candidate_cuts(net, graph, pp, dsp):
         cuts.evaluate(inside, search)
     cut_t, cut_label, cut_gates, a_star = cuts.best
