@@ -8,6 +8,11 @@ the gas's probit exponent ``n``; the probit ``Y = a + b ln(load)`` gives the pro
 collapses (``incapacitated``) once the probit probability of their load passes it, so the share of people
 who collapse follows the probit while each person's fate is reproducible with the seed.
 
+People in the open (a joint exercise, :mod:`drills.region_field`) breathe the regional outdoor air through
+:meth:`Exposure.breathe_outdoors`: the same load, the same probit and the same per-person threshold, so a
+person who walked out into a plume collapses at the load that would have felled them indoors. They fall
+where they stand (outdoors, ``incapacitated`` with detail ``outdoors``) even after passing an exit.
+
 The probit is a lethality probit (TNO Green Book / CCPS): using it for collapse is a conservative
 simplification for drills, where a person at that load would certainly not walk out unaided.
 People wearing breathing apparatus (``protected``) breathe the zone concentration divided by the assigned
@@ -21,7 +26,7 @@ import numpy as np
 from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
 from twin.graph import SiteGraph
 
-from .crowd import INCAPACITATED, Crowd
+from .crowd import INCAPACITATED, SAFE, Crowd
 
 __all__ = ["Exposure", "SCBA_PROTECTION_FACTOR"]
 
@@ -62,6 +67,7 @@ class Exposure:
         self.threshold = np.zeros(0)
         self.last_zone = np.zeros(0, dtype=np.int64)
         self._down = np.zeros(0, dtype=bool)
+        self.down_outdoors = np.zeros(0, dtype=bool)  # collapsed in the open (breathes no zone air)
         self._cache = None
         self._seen = 0  # how far into crowd.journal the zones below are up to date
         self._zone = np.zeros(0, dtype=np.int64)  # breathing zone per person (-1: none)
@@ -77,6 +83,7 @@ class Exposure:
         self.threshold = np.concatenate([self.threshold, self.rng.uniform(0.0, 1.0, m)])
         self.last_zone = np.concatenate([self.last_zone, np.full(m, -1, dtype=np.int64)])
         self._down = np.concatenate([self._down, np.zeros(m, dtype=bool)])
+        self.down_outdoors = np.concatenate([self.down_outdoors, np.zeros(m, dtype=bool)])
         self._zone = np.concatenate([self._zone, np.full(m, -1, dtype=np.int64)])
         self._prot = self.crowd.protected[: self.crowd.n].copy()  # fixed when a person is added
         self._cache = None
@@ -108,20 +115,60 @@ class Exposure:
         c = kgm3_to_ppm(np.maximum(c_zone[z], 0.0), self.gas)
         c[prot] /= self.pf
         ppm[idx] = c
+        self._breathe(idx, c, dt, outdoors=False)
+        return ppm
+
+    def breathe_outdoors(self, who: np.ndarray, c: np.ndarray, dt: float) -> np.ndarray:
+        """People ``who`` (outside every building) breathe outdoor concentrations ``c`` (kg/m3) for ``dt``
+        seconds: peak, IDLH flag, toxic load and the probit collapse exactly as indoors. Returns their ppm
+        (after breathing apparatus). People with no exposure arrays yet get them here (the same threshold
+        draws, in person order, as the first indoor update would make)."""
+        self._grow()
+        who = np.asarray(who, dtype=np.int64)
+        ppm = kgm3_to_ppm(np.maximum(np.asarray(c, dtype=float), 0.0), self.gas)
+        ppm[self._prot[who]] /= self.pf
+        self._breathe(who, ppm, dt, outdoors=True)
+        return ppm
+
+    def _breathe(self, idx: np.ndarray, c: np.ndarray, dt: float, *, outdoors: bool) -> None:
+        """Add ``dt`` s at ``c`` ppm for people ``idx``; incapacitate those whose probit passes their threshold."""
         np.maximum.at(self.peak, idx, c)
         if self.gas.idlh is not None:
             self.over_idlh[idx] |= c > self.gas.idlh
         pr = self.gas.probit
-        if pr is not None:
-            cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
-            self.load[idx] += cc ** pr.n * (dt / 60.0)
-            live = idx[(self.load[idx] > 0) & ~self._down[idx]]
-            if len(live):
-                p = probit_probability(pr.value(self.load[live]))
-                for i in live[p > self.threshold[live]]:
-                    self.crowd.incapacitate(int(i))
-                    self._down[i] = True
-        return ppm
+        if pr is None:
+            return
+        cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
+        self.load[idx] += cc ** pr.n * (dt / 60.0)
+        live = idx[(self.load[idx] > 0) & ~self._down[idx]]
+        if len(live):
+            p = probit_probability(pr.value(self.load[live]))
+            for i in live[p > self.threshold[live]]:
+                i = int(i)
+                if outdoors:
+                    self._collapse_outdoors(i)
+                else:
+                    self.crowd.incapacitate(i)
+                self._down[i] = True
+
+    def _collapse_outdoors(self, i: int) -> None:
+        """Person ``i`` collapses in the open. :meth:`Crowd.incapacitate` leaves people who passed an exit
+        alone (they count as safe), so the same change is made here for them: the state, a new version
+        (which cancels a pending arrival at the muster point), the journal entry and the event."""
+        c = self.crowd
+        if c._state[i] == INCAPACITATED:
+            return
+        if c._state[i] != SAFE:  # not yet out (a start point in the open): the crowd's own path
+            c.incapacitate(i)
+        else:
+            c._poke()
+            c._pending_edge.pop(i, None)
+            c._state[i] = INCAPACITATED
+            c._version[i] += 1
+            c.count_out(i)  # journals the change (the person is already out of every space)
+            v = c._node[i]
+            c.events.append((c.now, "incapacitated", i, c.node_ids[v] if v >= 0 else "", "outdoors"))
+        self.down_outdoors[i] = True
 
     def _breathers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """People inside (index, zone, protected). Only the people the crowd's journal names since the
@@ -145,8 +192,9 @@ class Exposure:
                     z = int(space_zone[sp])
             if z >= 0:
                 last[i] = z
-            elif state[i] == INCAPACITATED:
+            elif state[i] == INCAPACITATED and not self.down_outdoors[i]:
                 # a collapsed person is no longer counted in a space but goes on breathing where they fell
+                # (in the open: the regional outdoor air, see breathe_outdoors)
                 z = int(last[i])
             zone[i] = z
         idx = np.flatnonzero(zone >= 0)

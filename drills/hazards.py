@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from agents.crowd import INCAPACITATED
 from agents.exposure import Exposure
 from twin.dispersion import Multizone
 from twin.errors import InputError
@@ -489,29 +490,27 @@ class GasHazards:
             c = self.outdoor.outdoor(st.gas.key, pts, t)
             if not c.any():
                 continue
-            ex = st.exposure
-            sel = out < ex.n  # the exposure arrays grew to the crowd in this step's update
-            who, ppm = out[sel], kgm3_to_ppm(c[sel], st.gas)
-            ppm[crowd.protected[who]] /= ex.pf
-            np.maximum.at(ex.peak, who, ppm)
-            if st.gas.idlh is not None:
-                ex.over_idlh[who] |= ppm > st.gas.idlh
-            pr = st.gas.probit
-            if pr is not None and pr.unit == "ppm":
-                ex.load[who] += ppm ** pr.n * (every / 60.0)  # held for the interval until the next update
+            # the same load, probit and per-person threshold as indoors; the value is held for the
+            # interval until the next update
+            st.exposure.breathe_outdoors(out, c, every)
 
     def _open_air(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        """People outside every building (left, or collapsed outdoors) and their breathing points ((k, 3) m,
+        """People outside every building (left, or collapsed in the open) and their breathing points ((k, 3) m,
         1.5 m up) at ``t``. While the crowd's journal names nobody new and nobody outside is walking, the
-        same arrays are handed out again (the region's field then reuses its grouping of the places); people
-        collapsed indoors are in the list too (see ``_regional_step``)."""
+        same arrays are handed out again (the region's field then reuses its grouping of the places)."""
         crowd = self.crowd
         jl = len(crowd.journal)
         hit = getattr(self, "_open_cache", None)
         if hit is not None and hit[0] == jl and crowd.n == hit[1] and not hit[4]:
             return hit[2], hit[3]
         n = crowd.n
-        out = np.flatnonzero(crowd.space[:n] < 0)
+        out = crowd.space[:n] < 0
+        # people who collapsed indoors are out of every space too, but breathe the air of their zone
+        down_in = crowd.state[:n] == INCAPACITATED
+        for st in self.gases.values():
+            m = min(n, st.exposure.n)
+            down_in[:m] &= ~st.exposure.down_outdoors[:m]
+        out = np.flatnonzero(out & ~down_in)
         xy = _positions_of(crowd, out, t)
         pts = np.column_stack([xy, np.full(len(out), 1.5)])  # breathing height, m
         # still walking at t (a leg ended by t interpolates to its end, the same point from then on)

@@ -37,7 +37,8 @@ def _t(x: float, t0: float) -> float | None:
 def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
     """The KPI dictionary of a finished run.
 
-    ``t_evacuated`` is the time the last person who had to leave passed an exit, provided everyone who
+    ``t_evacuated`` is the time the last person who had to leave passed an exit (including anyone who
+    collapsed in the open afterwards, in a joint exercise), provided everyone who
     had to leave is out, trapped or incapacitated by the end of the run (else ``None``: the evacuation
     did not finish within ``duration``). ``t_mustered`` likewise for reaching a muster point.
     """
@@ -49,7 +50,7 @@ def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
     t_exit = c.t_exit[:n]
     t_mus = c.t_muster[:n]
     settled = (state == SAFE) | (state == TRAPPED) | (state == INCAPACITATED)
-    out = must & (state == SAFE)
+    out = must & _got_out(state, t_exit)
     t_evac = None
     t_must = None
     if must.any() and settled[must].all() and out.any():
@@ -101,7 +102,7 @@ def _bound(run: Run) -> dict[str, Any]:
     n = c.n
     # the people who got out: the bound relaxes the problem for them (no gas, no behaviour), so it holds
     # even when others were trapped or collapsed on the way
-    must = np.flatnonzero(c.must_leave[:n] & np.isfinite(c.t_aware[:n]) & (c.state[:n] == SAFE))
+    must = np.flatnonzero(c.must_leave[:n] & np.isfinite(c.t_aware[:n]) & _got_out(c.state[:n], c.t_exit[:n]))
     if len(must) == 0:
         return {}
     spaces = [c.space_ids[s] for s in _start_space(c, must)]
@@ -121,6 +122,13 @@ def _bound(run: Run) -> dict[str, Any]:
     critical = " ".join(",".join(names.get(p, p) for p in w.split(",")) for w in b.critical.split(" "))
     method = REGION_BOUND_METHOD if cheap else b.method
     return {"t_lower_bound": _t(b.t, run.t0), "lower_bound_method": method, "lower_bound_critical": critical}
+
+
+def _got_out(state: np.ndarray, t_exit: np.ndarray) -> np.ndarray:
+    """People who passed an exit: safe, or (a joint exercise, where people in the open breathe the
+    regional plume) collapsed outdoors after passing one. They count for ``t_evacuated`` and the bound;
+    not for ``safe``, and ``t_mustered`` waits for them in vain (they never reach the muster point)."""
+    return (state == SAFE) | ((state == INCAPACITATED) & np.isfinite(t_exit))
 
 
 def _start_space(c, idx: np.ndarray) -> list[int]:

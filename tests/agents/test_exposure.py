@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.crowd import Person
+from agents.crowd import INCAPACITATED, Person
 from agents.exposure import SCBA_PROTECTION_FACTOR, Exposure
 from agents.model import DrillModel
 from tests.agents.test_crowd import corridor_site
@@ -52,3 +52,33 @@ def test_collapse_follows_the_probit():
         ex.update(0.0, 60.0, c)
     share = m.crowd.state_counts()["incapacitated"] / 400
     assert share == pytest.approx(0.5, abs=0.08)
+
+
+def test_outdoor_breathing_uses_the_indoor_load_probit_and_thresholds():
+    """The same concentrations for the same time give the same load, and the same people collapse (the
+    thresholds come from the same stream), whether breathed in a zone or in the open."""
+    m1, indoor, gas = _setup(n=200)
+    m2, outdoor, _ = _setup(n=200)
+    pr = gas.probit
+    c_ppm = (np.exp((5.0 - pr.a) / pr.b) / 10.0) ** (1.0 / pr.n)  # p = 0.5 after 10 minutes
+    c = ppm_to_kgm3(c_ppm, gas)
+    everyone = np.arange(200)
+    for _ in range(60):
+        indoor.update(0.0, 10.0, np.array([c]))
+        ppm = outdoor.breathe_outdoors(everyone, np.full(200, c), 10.0)
+    assert ppm == pytest.approx(np.full(200, c_ppm), rel=1e-12)
+    np.testing.assert_array_equal(indoor.load, outdoor.load)
+    np.testing.assert_array_equal(indoor.threshold, outdoor.threshold)
+    down_in = m1.crowd.state == INCAPACITATED
+    down_out = m2.crowd.state == INCAPACITATED
+    assert 0.3 < down_out.mean() < 0.7
+    np.testing.assert_array_equal(down_in, down_out)
+    assert outdoor.down_outdoors[down_out].all() and not outdoor.down_outdoors[~down_out].any()
+
+
+def test_outdoor_breathing_in_clean_air_harms_nobody():
+    m, ex, gas = _setup(n=10)
+    for _ in range(100):
+        ex.breathe_outdoors(np.arange(10), np.zeros(10), 5.0)
+    assert not ex.load.any() and not ex._down.any()
+    assert m.crowd.state_counts()["incapacitated"] == 0

@@ -243,3 +243,39 @@ def test_regional_experiment_on_dask(tmp_path):
     base = serial["kpis"]["B.t_detect"]["base"]["mean"]
     calm = serial["kpis"]["B.t_detect"]["calm"]["mean"]
     assert base is not None and (calm is None or calm > base)  # a slower wind brings the gas later
+
+
+def test_people_in_the_open_collapse_in_a_strong_plume_not_upwind(tmp_path):
+    # A releases 5 kg/s of H2S just west of its box (at y = 5 m); B stands 200 m downwind, C 300 m upwind,
+    # both 20 m north, so that their muster points (15 m south of the door) lie on the plume's axis. The
+    # park sounds the alarm at B and C at once: their people walk out into about 1,000 ppm at B.
+    p = _write(tmp_path, origin_b=(200.0, 20.0))
+    region = yaml.safe_load(p.read_text())
+    region["sites"].append({"name": "C", "scenario": "b.yaml", "origin": [-300, 20], "rotation": 0, "gate": "GC"})
+    region["roads"]["nodes"]["GC"] = [-295, -10]
+    region["roads"]["links"].append({"from": "DEPOT", "to": "GC", "length": "2 km", "speed": "60 km/h"})
+    region["workflows"] = [{"name": "park-alarm", "trigger": {"at": "10s"}, "steps": [
+        {"id": "warn", "kind": "broadcast_alert", "to": ["B", "C"], "channel": "phone", "action": "alarm"}]}]
+    p.write_text(yaml.safe_dump(region, sort_keys=False))
+    res = run_region(load_region(p), log_trajectories=False)
+    b, c = res.sites["B"], res.sites["C"]
+    down = [e for e in b.events if e[1] == "incapacitated"]
+    assert down, "nobody collapsed at the muster point in the plume"
+    assert all(e[4] == "outdoors" for e in down)
+    assert b.kpis["incapacitated"] == len({e[2] for e in down})
+    who = {e[2] for e in down}
+    # they had walked out before they fell (an exit event each): they count for t_evacuated, not as safe
+    exited = {e[2]: e[0] for e in b.events if e[1] == "exit"}
+    assert all(i in exited and exited[i] < d[0] for d in down for i in [d[2]])
+    assert b.kpis["t_evacuated"] is not None
+    assert b.kpis["safe"] == 5 - len(who)
+    assert b.kpis["exposed_idlh"] >= len(who)
+    assert not any(e[1] == "mustered" and e[2] in who and e[0] > min(d[0] for d in down) for e in b.events)
+    # upwind: out in the open too, clean air, nobody falls
+    assert c.kpis["safe"] == 5
+    assert c.kpis["incapacitated"] == 0
+    assert not c.kpis.get("peak_ppm")
+    # the same seed gives the same collapses
+    again = run_region(load_region(p), log_trajectories=False)
+    assert [e for e in again.sites["B"].events if e[1] == "incapacitated"] == down
+
