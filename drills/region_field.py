@@ -24,6 +24,19 @@ What each site sees:
 
 Each site is given a bounding circle (buildings and muster points); puffs farther than their cut-off from
 it are skipped, so a site far from any gas costs a distance test per step.
+
+**What a site models, and when** (the costs of the 10-site benchmark, ``benchmarks/region_speed.py``):
+
+* a site with no release of a gas starts its indoor model of that gas only once the other sites' gas at one
+  of its exterior openings passes :data:`WAKE_FRACTION` (1e-3) of the region's lowest set point of that
+  gas; before that a per-puff upper bound (:meth:`SharedOutdoorField.upper`) usually spares even the
+  exact check at the openings. On the benchmark three of the seven office blocks wake instead of all
+  seven, and the neighbouring plants never do;
+* people in the open are evaluated per distinct place (to 0.1 m), and the places are reused while nobody
+  outside walks, so 5,000 people at a few muster points cost a few points each update;
+* they breathe on the probit of :mod:`agents.exposure` (:meth:`agents.exposure.Exposure.breathe_outdoors`):
+  the same load and per-person threshold as indoors, so someone who walks out into a plume can collapse
+  outdoors.
 """
 
 from __future__ import annotations
