@@ -278,6 +278,7 @@ class GasHazards:
         self.t_detect: float | None = None
         self.detect_by: str | None = None
         self._next_record = self.t_start
+        self._open_cache: tuple | None = None  # joint exercise: people in the open (see _open_air)
         self.timing = {"dispersion": 0.0, "exposure": 0.0, "sensors": 0.0}
         """Wall seconds spent per subsystem (for benchmarks/drill_speed.py)."""
 
@@ -467,7 +468,9 @@ class GasHazards:
         mz.outdoor_hook = st.boundary
         st.mz = mz
         st.quiet = False
-        self.model_log("regional_gas", f"{st.gas.key} from a neighbouring site is near")
+        level = kgm3_to_ppm(self.outdoor.wake_level(st.gas.key), st.gas)
+        self.model_log("regional_gas", f"{st.gas.key} from a neighbouring site is near "
+                                       f"(above {level:.3g} ppm at an opening)")
 
     def _regional_step(self, t: float) -> None:
         """Joint exercise: report escaped gas to the region, and let people in the open (walking to or
@@ -500,7 +503,7 @@ class GasHazards:
         same arrays are handed out again (the region's field then reuses its grouping of the places)."""
         crowd = self.crowd
         jl = len(crowd.journal)
-        hit = getattr(self, "_open_cache", None)
+        hit = self._open_cache
         if hit is not None and hit[0] == jl and crowd.n == hit[1] and not hit[4]:
             return hit[2], hit[3]
         n = crowd.n
