@@ -71,6 +71,14 @@ N_BOOT = 2000
 SCHEDULER_TIMEOUT = "5s"  # a wrong address should fail fast, a busy scheduler still answers in time
 CONV_MEAN = 0.01  # relative change of the running mean over the last 10 % of runs counted as settled
 CONV_SD = 0.05
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+"""Dask settings for the local cluster's workers (see :func:`_open_client`); for a cluster of your own,
+set the same in its Dask configuration (README, "From a laptop to a cluster")."""
 _EXP_FIELDS = {"name", "description", "base", "base_arm", "replications", "seed", "common_random_numbers",
                "kpis", "arms"}
 
@@ -271,8 +279,15 @@ def _open_client(workers: int | None, scheduler: str | None):
                              where="--scheduler") from None
         except ValueError as e:
             raise InputError(f"not a Dask scheduler address: {scheduler!r} ({e})", where="--scheduler") from None
-    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+    import dask
+
+    # A drill run is pure Python holding the GIL. Dask's defaults poll it from other threads many times a
+    # second (the statistical profiler every 10 ms, the event-loop tick every 20 ms, the nanny's memory
+    # monitor every 100 ms), which on 2 cores made every run ~24 % slower than the same run serially
+    # (benchmarks/sweep_scaling.py); at these intervals the slowdown is ~9 %, that of two plain processes.
+    with dask.config.set(WORKER_CONFIG):
+        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
     return Client(cluster), cluster
 
 
