@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .region_sim import RegionResult
-from .results import atomic_dir, git_commit, jsonable, versions, write_results
+from .results import atomic_dir, events_table, git_commit, jsonable, versions, write_results
 
 __all__ = ["write_region_results", "region_run_id"]
 
@@ -69,14 +69,7 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
         (tmp / "kpis.json").write_text(json.dumps(payload(res), indent=2, default=jsonable) + "\n")
         ev = res.events
         cols = ("t", "site", "kind", "agent", "node", "detail")
-        pq.write_table(pa.table({
-            "t": pa.array([e[0] for e in ev], pa.float64()),
-            "site": pa.array([e[1] for e in ev], pa.string()),
-            "kind": pa.array([e[2] for e in ev], pa.string()),
-            "agent": pa.array([e[3] for e in ev], pa.int64()),
-            "node": pa.array([e[4] for e in ev], pa.string()),
-            "detail": pa.array([e[5] for e in ev], pa.string()),
-        }), tmp / "events.parquet")
+        pq.write_table(events_table(ev, cols), tmp / "events.parquet")
         with (tmp / "events.csv").open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(cols)

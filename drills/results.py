@@ -29,7 +29,18 @@ from agents.crowd import ROLES, STATES
 
 from .engine import RunResult
 
-__all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable"]
+__all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable", "events_table",
+           "EVENT_COLUMNS"]
+
+EVENT_COLUMNS = ("t", "kind", "agent", "node", "detail")
+_EVENT_TYPES = {"t": pa.float64(), "site": pa.string(), "kind": pa.string(), "agent": pa.int64(),
+                "node": pa.string(), "detail": pa.string()}
+
+
+def events_table(events: list[tuple], cols: tuple[str, ...] = EVENT_COLUMNS) -> pa.Table:
+    """The event log as an Arrow table: one column per tuple position, named by ``cols`` (``t`` in s,
+    ``agent`` -1 for events of no one; a joint exercise adds ``site`` after ``t``)."""
+    return pa.table({c: pa.array([e[k] for e in events], _EVENT_TYPES[c]) for k, c in enumerate(cols)})
 
 
 def _slug(s: str) -> str:
@@ -127,14 +138,7 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
     with atomic_dir(final) as tmp:
         (tmp / "scenario.yaml").write_text(scen_text, encoding="utf-8")
         (tmp / "kpis.json").write_text(json.dumps(res.kpis, indent=2, default=jsonable) + "\n")
-        ev = res.events
-        pq.write_table(pa.table({
-            "t": pa.array([e[0] for e in ev], pa.float64()),
-            "kind": pa.array([e[1] for e in ev], pa.string()),
-            "agent": pa.array([e[2] for e in ev], pa.int64()),
-            "node": pa.array([e[3] for e in ev], pa.string()),
-            "detail": pa.array([e[4] for e in ev], pa.string()),
-        }), tmp / "events.parquet")
+        pq.write_table(events_table(res.events), tmp / "events.parquet")
         tr = res.trajectories
         pq.write_table(pa.table({
             "agent": pa.array([r[0] for r in tr], pa.int64()),
