@@ -125,14 +125,20 @@ def _map_svg(res: RegionResult) -> str:
                    f'stroke="#333"><title>{_e(label)}</title></polygon>')
         cx = sum(p[0] for p in xy) / max(len(xy), 1)
         cy = max((p[1] for p in xy), default=0.0)
-        out.append(f'<text x="{(cx - x0) * sc:.1f}" y="{(y1 - cy) * sc - 6:.1f}" font-size="12" '
-                   f'text-anchor="middle">{_e(label)}</text>')
+        # long labels near the map's edges are anchored inwards so they are not cut off
+        px = (cx - x0) * sc
+        anchor = "start" if px < 0.3 * w else "end" if px > 0.7 * w else "middle"
+        px = max(px, 4.0) if anchor == "start" else min(px, w - 4.0) if anchor == "end" else px
+        out.append(f'<text x="{px:.1f}" y="{(y1 - cy) * sc - 6:.1f}" font-size="12" '
+                   f'text-anchor="{anchor}">{_e(label)}</text>')
     wd = reg.spec.weather
     th = math.radians(wd.wind_from)
     dx, dy = -math.sin(th), -math.cos(th)  # blows towards
     ax, ay = 60.0, 40.0
+    out.append('<defs><marker id="head" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" refX="9" refY="6" orient="auto">'
+               '<path d="M0,0 L12,6 L0,12 z" fill="#06c"/></marker></defs>')
     out.append(f'<line x1="{ax}" y1="{ay}" x2="{ax + 40 * dx:.1f}" y2="{ay - 40 * dy:.1f}" stroke="#06c" '
-               f'stroke-width="3"/><text x="10" y="15" font-size="12">wind {wd.wind_speed:g} m/s from '
+               f'stroke-width="3" marker-end="url(#head)"/><text x="10" y="15" font-size="12">wind {wd.wind_speed:g} m/s from '
                f'{wd.wind_from:g}°</text>')
     out.append("</svg>")
     return "".join(out)
