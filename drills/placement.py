@@ -408,23 +408,29 @@ def _sources(sc: Scenario, g: SiteGraph) -> list[tuple[str, str | None, tuple[fl
     """(equipment name, space id or None for outdoors, position) of every leak source."""
     pl = _placement(sc)
     site = g.site
+    points: list[tuple[str, str | None, tuple[float, float, float]]] = []
     if pl.sources:
         ids = []
-        for k, name in enumerate(pl.sources):
+        for k, src in enumerate(pl.sources):
+            if not isinstance(src, str):  # an outdoor release point
+                if src.name in {p[0] for p in points} or any(e.name == src.name for e in site.equipment.values()):
+                    raise _err(sc, f"source name {src.name!r} is used twice", f"placement.sources[{k}].name")
+                points.append((src.name, None, (src.at[0], src.at[1], src.at[2])))
+                continue
             try:
-                ids.append(site.find("equipment", name, field_name=f"placement.sources[{k}]"))
+                ids.append(site.find("equipment", src, field_name=f"placement.sources[{k}]"))
             except InputError as e:
                 raise _err(sc, e.message, f"placement.sources[{k}]") from None
     else:
         ids = sorted(site.equipment, key=lambda i: site.equipment[i].name)
-    if not ids:
+    if not ids and not points:
         raise _err(sc, "the site has no equipment to leak: list placement.sources", "placement.sources")
     out = []
     for i in ids:
         e = site.equipment[i]
         sp = e.space if e.space in g.space_zones else None
         out.append((e.name, sp, tuple(map(float, e.position))))
-    return out
+    return out + points
 
 
 def _weather_label(w) -> str:

@@ -29,7 +29,7 @@ from twin.units import parse_duration, parse_quantity
 from .workflow import WORKFLOW_FIELD, error_path
 
 __all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "HazardSpec", "WeatherSpec",
-           "PlacementSpec", "VentilationCase",
+           "PlacementSpec", "PlacementPoint", "VentilationCase",
            "load_scenario",
            "scenario_from_dict", "scenario_schema", "format_validation_error"]
 
@@ -283,6 +283,20 @@ class VentilationCase(_Model):
     factor: float = Field(default=1.0, ge=0.0, description="multiplies every zone's ach (1/h)")
 
 
+class PlacementPoint(_Model):
+    """An outdoor release point of a leak ensemble (a pipe rack, a tank farm): no equipment item needed."""
+
+    name: str
+    at: list[float] = Field(description="[x, y, z] m, z above ground: an outdoor release at this point")
+
+    @field_validator("at")
+    @classmethod
+    def _xyz(cls, v):
+        if len(v) != 3:
+            raise ValueError(f"expected [x, y, z] in m, got {len(v)} numbers")
+        return [float(x) for x in v]
+
+
 class PlacementSpec(_Model):
     """The leak ensemble of ``drilltwin sensors evaluate|optimize`` (CONTRACTS section 5): every source
     times every rate times every weather case times every ventilation case, released at a constant rate
@@ -290,7 +304,9 @@ class PlacementSpec(_Model):
     and rate, the scenario's weather, every equipment item of the site."""
 
     gas: str | None = Field(default=None, description="gas the detectors look for; default: the first hazard's")
-    sources: list[str] | None = Field(default=None, description="equipment names; default: every item")
+    sources: list[str | PlacementPoint] | None = Field(
+        default=None, description="equipment names, or {name, at: [x, y, z]} outdoor release points; default: "
+                                  "every equipment item")
     rates: list[Any] | None = Field(default=None, description="release rates ('0.05 kg/s'); default: the "
                                                                 "first hazard's rate")
     weather: list[WeatherSpec] | None = Field(default=None, description="weather cases (outdoor sources and "

@@ -146,3 +146,30 @@ def test_candidate_file_and_determinism(two_rooms, capsys, tmp_path):
     a.pop("timing"), b.pop("timing")
     assert a == b
     assert a["scenario_coverage"]["1"] == 1.0 and a["detectors"] == 2
+
+
+def test_outdoor_release_points_follow_the_wind(two_rooms, capsys, tmp_path):
+    """An outdoor release 40 m west of room A's open west door: with the wind from the west the puffs
+    reach the door and the detector inside sees them, never before the wind could carry them there;
+    with the wind from the east the same leak is never seen. The weather cases matter outdoors."""
+    sc = yaml.safe_load(two_rooms.read_text())
+    site = yaml.safe_load((tmp_path / "two.site.yaml").read_text())
+    site["storeys"][0]["doors"][0]["open"] = True
+    (tmp_path / "two.site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
+    wind = 2.0  # m/s
+    sc["placement"] = {
+        "sources": [{"name": "rack", "at": [-40.0, 5.0, 1.0]}], "rates": ["1 kg/s"], "horizon": "10min",
+        "time_limit": "10min",
+        "weather": [{"wind_speed": f"{wind} m/s", "wind_from": 270, "stability": "D"},
+                    {"wind_speed": f"{wind} m/s", "wind_from": 90, "stability": "D"}]}
+    p = tmp_path / "outdoor.yaml"
+    p.write_text(yaml.safe_dump(sc, sort_keys=False))
+    r = _run(["sensors", "evaluate", str(p), "--json", "--no-plots"], capsys)
+    assert r["scenarios"] == 2
+    assert r["scenario_coverage"]["1"] == pytest.approx(0.5)
+    assert len(r["undetected"]) == 1 and "90deg" in r["undetected"][0]
+    assert r["worst_detect_s"] >= 40.0 / wind  # the puffs travel 40 m to the door first
+    # a name used twice is bad input naming the field
+    sc["placement"]["sources"].append({"name": "P-A", "at": [0, -30, 1]})
+    p.write_text(yaml.safe_dump(sc, sort_keys=False))
+    assert "placement.sources[1].name" in _fails(["sensors", "evaluate", str(p), "--json"], capsys)
