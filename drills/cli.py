@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_SITE = ROOT / "ifc_models" / "chemical_plant.ifc"
 BUNDLED_SCENARIO = ROOT / "scenarios" / "plant_h2s_leak.yaml"
 
-console = Console(stderr=False)
+# markup off: names from models and scenarios ("Plant [A]") are printed as written, never parsed
+console = Console(stderr=False, markup=False)
 
 
 def _print_json(obj) -> None:
@@ -157,7 +158,7 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
     else:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[sim]}"),
+        with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.fields[sim]}"),
                       TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task(f"running {sc.name}", total=sc.duration, sim="t = 0 s")
             res = run_scenario(sc, seed, progress=lambda t: bar.update(task, completed=t, sim=f"t = {t:,.0f} s"))

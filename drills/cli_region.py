@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         else:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[sim]}"),
+            with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.fields[sim]}"),
                           TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task(f"running {reg.name}", total=reg.spec.duration, sim="t = 0 s")
                 res = run_region(reg, seed,
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             _print_json(payload)
             return
-        console = Console()
+        console = Console(markup=False)  # names are printed as written, never parsed as markup
         console.print(_kpi_table(f"{reg.name} (seed {res.seed}): regional", res.kpis))
         keys = ("t_detect", "t_alert", "t_alarm", "t_evacuated", "occupants", "safe", "exposed_idlh", "peak_ppm")
         from rich.table import Table

@@ -65,8 +65,9 @@ def _fmt(v: Any) -> str:
 def _tables(res: dict[str, Any], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    con = Console()
+    con = Console(markup=False)  # names are printed as written, never parsed as markup
     t = Table(title=title, show_header=True)
     t.add_column("metric")
     t.add_column("value", justify="right")
@@ -96,7 +97,8 @@ def _tables(res: dict[str, Any], title: str) -> None:
                          else f"{r[c] * 100:.0f} %" for c in cols])
         con.print(tt)
     if res["undetected"]:
-        con.print(f"[bold red]not detected within {res['time_limit_s']:g} s:[/] " + ", ".join(res["undetected"]))
+        con.print(Text.assemble((f"not detected within {res['time_limit_s']:g} s: ", "bold red"),
+                                ", ".join(res["undetected"])))
     for p in res.get("plots", []):
         con.print(f"coverage map: {p}")
 
@@ -191,9 +193,11 @@ def optimize_cmd(
         _print_json(res)
         return
     from rich.console import Console
+    from rich.text import Text
 
-    con = Console()
-    con.print(f"[bold]{method}[/] chose {len(res['chosen'])} detector(s): {', '.join(res['chosen']) or '-'}")
+    con = Console(markup=False)  # names are printed as written, never parsed as markup
+    con.print(Text.assemble((method, "bold"), f" chose {len(res['chosen'])} detector(s): "
+                            f"{', '.join(res['chosen']) or '-'}"))
     if res["kept"]:
         con.print(f"kept: {', '.join(res['kept'])}")
     con.print(f"objective {res['objective']:g} {res['objective_unit']}; bound {res['bound']:g}; "

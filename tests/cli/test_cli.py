@@ -243,3 +243,15 @@ def test_report_and_replay_cli(capsys, tmp_path):
     code, _, err = cli(capsys, "report", str(tmp_path))
     assert code == 1
     _one_clear_line(err, "not a run folder")
+
+
+def test_names_with_brackets_are_printed_as_written(capsys, tmp_path):
+    """Rich would read ``[/A]`` in a scenario name as a closing tag and fail; names are never markup."""
+    sc = yaml.safe_load((SCENARIOS / "office_evacuation.yaml").read_text())
+    sc["name"] = "Office [/A] [bold]drill"
+    sc["site"] = str((SCENARIOS / sc["site"]).resolve())
+    p = tmp_path / "brackets.yaml"
+    p.write_text(yaml.safe_dump(sc, sort_keys=False))
+    code, out, err = cli(capsys, "run", str(p), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "Office [/A] [bold]drill" in out
