@@ -49,7 +49,8 @@ DAY = 86400.0
 
 
 def _is_time(kpi: str) -> bool:
-    return kpi.startswith("t_") or kpi.endswith("_s")
+    k = kpi.rpartition(".")[2]  # SITE.KPI in a joint exercise
+    return k.startswith("t_") or k.endswith("_s")
 
 
 def _fmt(kpi: str, v: float | None, signed: bool = False) -> str:
@@ -176,8 +177,8 @@ def _verdict(x: dict[str, Any]) -> str:
     ci = x.get("ci95")
     if not ci or x.get("mean") is None:
         return "no pairs"
-    if (x.get("n_pairs") or 0) < 3:
-        return "too few pairs"
+    if (x.get("n_pairs") or 0) < 6:
+        return "too few pairs"  # below 6 pairs no two-sided signed-rank test can reach p < 0.05
     if ci[1] < 0:
         return "lower"
     if ci[0] > 0:

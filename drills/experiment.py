@@ -556,7 +556,13 @@ def _write_tables(out: Path, rows: list[dict[str, Any]]) -> None:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    cols = ["experiment", "arm", "rep", "seed", *NUMERIC_KPIS, "error", "run_wall_s"]
+    head, tail = ["experiment", "arm", "rep", "seed"], ["error", "run_wall_s"]
+    # every KPI column the rows carry, in first-seen order: a drill's NUMERIC_KPIS, or a joint exercise's
+    # regional KPIs and SITE.KPI columns
+    kpi_cols = list(NUMERIC_KPIS) if not rows else []
+    for r in rows:
+        kpi_cols.extend(k for k in r if k not in head and k not in tail and k not in kpi_cols)
+    cols = [*head, *kpi_cols, *tail]
     types = {"experiment": pa.string(), "arm": pa.string(), "rep": pa.int64(), "seed": pa.int64(),
              "error": pa.string()}
     schema = pa.schema([(c, types.get(c, pa.float64())) for c in cols])
@@ -593,19 +599,20 @@ def _write_plots(out: Path, exp: Experiment, rows: list[dict[str, Any]], payload
         fig.tight_layout()
         written.append(_save(fig, pdir / f"box_{k}.png"))
         plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for a in arms:
-        d = np.sort([r["t_evacuated"] for r in ok if r["arm"] == a and r["t_evacuated"] is not None])
-        if len(d):
-            ax.step(d, np.arange(1, len(d) + 1) / max(1, sum(1 for r in ok if r["arm"] == a)), where="post",
-                    label=a)
-    ax.set_xlabel("t_evacuated (s)")
-    ax.set_ylabel("share of runs evacuated")
-    ax.set_title(f"{exp.name}: ECDF of t_evacuated")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    written.append(_save(fig, pdir / "ecdf_t_evacuated.png"))
-    plt.close(fig)
+    if any(r.get("t_evacuated") is not None for r in ok):  # a joint exercise has no single evacuation
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for a in arms:
+            d = np.sort([r["t_evacuated"] for r in ok if r["arm"] == a and r.get("t_evacuated") is not None])
+            if len(d):
+                ax.step(d, np.arange(1, len(d) + 1) / max(1, sum(1 for r in ok if r["arm"] == a)), where="post",
+                        label=a)
+        ax.set_xlabel("t_evacuated (s)")
+        ax.set_ylabel("share of runs evacuated")
+        ax.set_title(f"{exp.name}: ECDF of t_evacuated")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        written.append(_save(fig, pdir / "ecdf_t_evacuated.png"))
+        plt.close(fig)
     others = [a for a in arms if a != exp.base_arm]
     if others:
         fig, axes = plt.subplots(len(exp.kpis), 1, figsize=(7, 1.2 + 1.1 * len(exp.kpis) * max(1, len(others)) / 2),

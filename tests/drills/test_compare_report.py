@@ -87,3 +87,26 @@ def test_cli_report_on_a_folder_that_is_neither_exits_1(tmp_path, capsys):
         main(["report", str(tmp_path)])
     assert e.value.code == 1
     assert "compare.json" in capsys.readouterr().err
+
+
+def test_a_regional_comparison_keeps_its_columns_and_gets_a_report(tmp_path):
+    """A joint exercise as the base: the tidy table carries the regional and SITE.KPI columns, the plots
+    skip the evacuation ECDF (no single evacuation), and the report shows SITE.KPI times as times."""
+    import pyarrow.parquet as pq
+
+    from .test_region import _write
+
+    _write(tmp_path, duration="15min")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump({
+        "name": "wind", "base": "region.yaml", "replications": 1, "seed": 10,
+        "kpis": ["t_all_sites_warned", "B.t_detect", "A.false_alerts"],
+        "arms": {"base": {}, "calm": {"weather": {"wind_speed": "2 m/s", "wind_from": 270, "stability": "D"}}}}))
+    pay = ex.run_compare(exp, out=tmp_path / "out")
+    assert pay["n_failed"] == 0
+    cols = pq.read_table(tmp_path / "out" / "runs.parquet").column_names
+    assert {"resource_wait_s", "t_all_sites_warned", "B.t_detect", "A.false_alerts"} <= set(cols)
+    assert not (tmp_path / "out" / "plots" / "ecdf_t_evacuated.png").exists()
+    text = _text((tmp_path / "out" / "report.html").read_text())
+    t = pay["kpis"]["B.t_detect"]["base"]["mean"]
+    assert t is not None and _fmt("B.t_detect", t) in text and ":" in _fmt("B.t_detect", t)

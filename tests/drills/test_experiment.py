@@ -184,7 +184,8 @@ def test_paired_statistics_edge_cases():
 def test_shipped_experiments_load():
     for f in sorted((ROOT / "scenarios" / "experiments").glob("*.yaml")):
         e = ex.load_experiment(f)
-        assert e.base_arm in e.arms and "false_alerts" in e.kpis
+        # every shipped comparison shows the false-alert price (a joint exercise: of a member site)
+        assert e.base_arm in e.arms and any(k.rpartition(".")[2] == "false_alerts" for k in e.kpis)
 
 
 @pytest.mark.slow
