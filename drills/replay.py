@@ -433,11 +433,13 @@ canvas{position:absolute;inset:0;width:100%;height:100%;background:#fafafa}
 
 def write_replay(run_dir: Path, gif: Path | None = None, mp4: Path | None = None) -> Path:
     """Write ``run_dir/replay.html`` and, when asked, a GIF and/or an MP4 of the run for slides; return
-    the HTML's path. An MP4 needs ``ffmpeg`` on the PATH: without it a :class:`RuntimeError` says so
-    before anything is written."""
+    the HTML's path. An MP4 needs ``ffmpeg`` on the PATH: without it an :class:`InputError` (exit 1) says
+    so before anything is written."""
     if mp4 is not None and shutil.which("ffmpeg") is None:
-        raise RuntimeError("an MP4 replay needs ffmpeg on the PATH (e.g. `apt-get install ffmpeg`); "
-                           "ask for a GIF instead")
+        from twin.errors import InputError
+
+        raise InputError("an MP4 replay needs ffmpeg on the PATH (e.g. `apt-get install ffmpeg`); "
+                         "ask for a GIF instead", where="--mp4")
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     data = replay_data(run)

@@ -21,6 +21,7 @@ from drills.report import DEFAULT_TARGETS, load_run, rate_targets, safe_json, wr
 from drills.results import write_results
 from drills.scenario import load_scenario
 from tests.agents.conftest import rect, run_drill
+from twin.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,7 +152,15 @@ def test_demo_replay_size_and_gif(demo, tmp_path):
     assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
 
 
-def test_mp4_without_ffmpeg_is_a_clear_error(demo, monkeypatch):
+def test_mp4_without_ffmpeg_is_a_clear_error(demo, monkeypatch, capsys):
+    """Bad input, not an internal error: exit 1 with one line naming --mp4 and what to install."""
+    from drills.cli import main
+
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match="ffmpeg"):
+    with pytest.raises(InputError, match="ffmpeg"):
         write_replay(demo, mp4=demo / "x.mp4")
+    with pytest.raises(SystemExit) as e:
+        main(["replay", str(demo), "--mp4", str(demo / "x.mp4")])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "--mp4" in err and "ffmpeg" in err and err.count("\n") == 1
+    assert not (demo / "x.mp4").exists()
