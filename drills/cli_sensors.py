@@ -38,7 +38,7 @@ def _load(scenario: Path, candidates: str, time_limit: str | None, keep_existing
         try:
             tl = parse_duration(time_limit, "--time-limit")
         except ValueError as e:
-            raise InputError(str(e), where="--time-limit") from None
+            raise InputError(str(e).removeprefix("--time-limit: "), where="--time-limit") from None
     sc = load_scenario(scenario)
     return build_ensemble(sc, candidates, time_limit=tl, keep_existing=keep_existing, progress=progress)
 
