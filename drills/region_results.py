@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .region_sim import RegionResult
-from .results import atomic_dir, events_table, git_commit, jsonable, versions, write_results
+from .results import atomic_dir, events_table, jsonable, write_manifest, write_results
 
 __all__ = ["write_region_results", "region_run_id"]
 
@@ -104,10 +103,6 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             "seed": res.seed,
             "sites": {name: f"sites/{_slug(name)}" for name in res.sites},
             "wall_s": round(res.wall_s, 4),
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "git_commit": git_commit(),
-            "versions": versions(),
-            "files": sorted(x.name for x in tmp.iterdir()) + ["manifest.json"],
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        write_manifest(tmp, manifest)
     return final

@@ -30,7 +30,7 @@ from agents.crowd import ROLES, STATES
 from .engine import RunResult
 
 __all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable", "events_table",
-           "EVENT_COLUMNS"]
+           "EVENT_COLUMNS", "write_manifest"]
 
 EVENT_COLUMNS = ("t", "kind", "agent", "node", "detail")
 _EVENT_TYPES = {"t": pa.float64(), "site": pa.string(), "kind": pa.string(), "agent": pa.int64(),
@@ -168,10 +168,15 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
             "site": str(res.scenario.site_path()),
             "seed": res.seed,
             "wall_s": round(res.wall_s, 4),
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "git_commit": git_commit(),
-            "versions": versions(),
-            "files": sorted(x.name for x in tmp.iterdir()) + ["manifest.json"],
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        write_manifest(tmp, manifest)
     return final
+
+
+def write_manifest(folder: Path, fields: dict[str, Any]) -> None:
+    """Write ``folder/manifest.json``: ``fields`` then the provenance every results folder carries (time
+    of creation, git commit, package versions) and the list of files in the folder."""
+    manifest = {**fields, "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "git_commit": git_commit(), "versions": versions(),
+                "files": sorted(x.name for x in folder.iterdir()) + ["manifest.json"]}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
