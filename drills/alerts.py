@@ -115,7 +115,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from twin.errors import InputError
 from twin.sensors import CameraAlarm, DetectorArray, DetectorSpec, resolve_spec
-from twin.units import parse_concentration, parse_duration
+from twin.units import parse_bounded, parse_concentration, parse_duration
 
 __all__ = [
     "Alert",
@@ -152,10 +152,7 @@ def level_name(rank: int) -> str:
 
 # --- configuration --------------------------------------------------------------------------------------
 def _dur(v: Any, name: str) -> float:
-    t = parse_duration(v, name)
-    if t < 0:
-        raise ValueError("must not be negative")
-    return t
+    return parse_bounded(v, "time", name)
 
 
 def _per_unit(values: Any, name: str, rate: bool = False) -> dict[str, tuple[float, ...]]:

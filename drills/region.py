@@ -46,7 +46,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twin.errors import InputError
-from twin.units import parse_duration, parse_quantity
+from twin.units import parse_bounded, parse_duration, parse_quantity
 
 from .roads import RoadNetwork
 from .scenario import (
@@ -179,12 +179,7 @@ class RegionInject(_Model):
     @field_validator("time", "duration", mode="before")
     @classmethod
     def _t(cls, v, info):
-        if v is None:
-            return v
-        t = parse_duration(v, info.field_name)
-        if t < 0:
-            raise ValueError("must not be negative")
-        return t
+        return parse_bounded(v, "time", info.field_name)
 
     @field_validator("kind")
     @classmethod
@@ -215,20 +210,12 @@ class RegionSpec(_Model):
     @field_validator("duration", mode="before")
     @classmethod
     def _dur(cls, v):
-        t = parse_duration(v, "duration")
-        if t <= 0:
-            raise ValueError("must be positive")
-        return t
+        return parse_bounded(v, "time", "duration", positive=True)
 
     @field_validator("gas_step", mode="before")
     @classmethod
     def _gs(cls, v):
-        if v is None:
-            return v
-        t = parse_duration(v, "gas_step")
-        if t <= 0:
-            raise ValueError("must be positive")
-        return t
+        return parse_bounded(v, "time", "gas_step", positive=True)
 
     @field_validator("sites")
     @classmethod

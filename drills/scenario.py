@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twin.distributions import Distribution
 from twin.errors import InputError
-from twin.units import parse_duration, parse_quantity
+from twin.units import parse_bounded, parse_duration, parse_quantity
 
 from .workflow import WORKFLOW_FIELD, error_path
 
@@ -97,10 +97,7 @@ class PopulationEntry(_PersonFields):
     @field_validator("margin", mode="before")
     @classmethod
     def _margin(cls, v):
-        q = parse_quantity(v, "length", "margin")
-        if q < 0:
-            raise ValueError("must not be negative")
-        return q
+        return parse_bounded(v, "length", "margin")
 
     @field_validator("at")
     @classmethod
@@ -162,10 +159,7 @@ class Inject(_Model):
     @field_validator("time", mode="before")
     @classmethod
     def _t(cls, v):
-        t = parse_duration(v, "time")
-        if t < 0:
-            raise ValueError("must not be negative")
-        return t
+        return parse_bounded(v, "time", "time")
 
     @field_validator("kind")
     @classmethod
@@ -194,22 +188,12 @@ class HazardSpec(_Model):
     @field_validator("start", "stop", mode="before")
     @classmethod
     def _t(cls, v, info):
-        if v is None:
-            return None
-        t = parse_duration(v, info.field_name)
-        if t < 0:
-            raise ValueError("must not be negative")
-        return t
+        return parse_bounded(v, "time", info.field_name)
 
     @field_validator("burst", mode="before")
     @classmethod
     def _burst(cls, v):
-        if v is None:
-            return None
-        m = parse_quantity(v, "mass", "burst")
-        if m <= 0:
-            raise ValueError("must be positive")
-        return m
+        return parse_bounded(v, "mass", "burst", positive=True)
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -261,10 +245,7 @@ class WeatherSpec(_Model):
     @field_validator("wind_speed", mode="before")
     @classmethod
     def _u(cls, v):
-        u = parse_quantity(v, "speed", "wind_speed")
-        if u <= 0:
-            raise ValueError("must be positive")
-        return u
+        return parse_bounded(v, "speed", "wind_speed", positive=True)
 
     @field_validator("wind_from", mode="before")
     @classmethod
@@ -360,22 +341,14 @@ class PlacementSpec(_Model):
     @field_validator("horizon", "time_limit", "undetected_penalty", mode="before")
     @classmethod
     def _dur(cls, v, info):
-        if v is None:
-            return None
-        t = parse_duration(v, info.field_name)
-        if t <= 0:
-            raise ValueError("must be positive")
-        return t
+        return parse_bounded(v, "time", info.field_name, positive=True)
 
     @field_validator("height", mode="before")
     @classmethod
     def _height(cls, v):
         if v is None:
             return None
-        h = parse_quantity(v, "length", "height")
-        if h < 0:
-            raise ValueError("must not be negative")
-        return h
+        return parse_bounded(v, "length", "height")
 
     @field_validator("sources", "spaces")
     @classmethod
@@ -421,10 +394,7 @@ class Scenario(_Model):
     @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
     @classmethod
     def _t(cls, v, info):
-        t = parse_duration(v, info.field_name)
-        if t <= 0:
-            raise ValueError("must be positive")
-        return t
+        return parse_bounded(v, "time", info.field_name, positive=True)
 
     @field_validator("targets")
     @classmethod

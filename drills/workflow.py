@@ -100,7 +100,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twin.distributions import Distribution
 from twin.errors import InputError
-from twin.units import parse_duration
+from twin.units import parse_bounded
 
 __all__ = [
     "Workflow", "Step", "Trigger", "TaskSpec", "Condition", "WORKFLOW_FIELD", "KINDS", "CHANNELS",
@@ -151,12 +151,7 @@ class _Model(BaseModel):
 
 
 def _duration(v: Any, name: str, positive: bool = True) -> float | None:
-    if v is None:
-        return None
-    t = parse_duration(v, name)
-    if t < 0 or (positive and t == 0):
-        raise ValueError(f"must be {'positive' if positive else 'non-negative'}, got {t:g} s")
-    return t
+    return parse_bounded(v, "time", name, positive=positive)
 
 
 def _check_level(v: str | int | None) -> str | int | None:

@@ -23,6 +23,7 @@ __all__ = [
     "UNITS",
     "parse_concentration",
     "parse_duration",
+    "parse_bounded",
     "parse_quantity",
 ]
 
@@ -107,6 +108,22 @@ def parse_quantity(value: object, dimension: str, field: str = "value") -> float
 def parse_duration(value: object, field: str = "duration") -> float:
     """Seconds from ``45s``, ``5min``, ``1.5h``, ``90 s`` or a bare number of seconds."""
     return parse_quantity(value, "time", field)
+
+
+_SI = {"time": "s", "length": "m", "mass": "kg", "mass_rate": "kg/s", "speed": "m/s"}
+
+
+def parse_bounded(value: object, dimension: str, field: str, *, positive: bool = False) -> float | None:
+    """:func:`parse_quantity` for the many fields that must be ``>= 0`` (or ``> 0`` with ``positive``);
+    ``None`` passes through (an omitted optional field). Raises ``ValueError`` saying which bound failed
+    and the value in SI units, for a validator to attach to its field."""
+    if value is None:
+        return None
+    q = parse_quantity(value, dimension, field)
+    if q < 0 or (positive and q == 0):
+        unit = _SI.get(dimension, "")
+        raise ValueError(f"must be {'positive' if positive else 'non-negative'}, got {q:g}{' ' + unit if unit else ''}")
+    return q
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,15 @@ def test_bad_quantities_name_the_field(bad, msg):
     with pytest.raises(ValueError, match=msg) as e:
         parse_duration(bad, "hazards[0].start")
     assert "hazards[0].start" in str(e.value)
+
+
+def test_parse_bounded_checks_the_sign_and_passes_none():
+    from twin.units import parse_bounded
+
+    assert parse_bounded("2 min", "time", "t") == 120.0
+    assert parse_bounded(None, "time", "t") is None
+    assert parse_bounded(0, "time", "t") == 0.0
+    with pytest.raises(ValueError, match="must be positive, got 0 s"):
+        parse_bounded("0s", "time", "t", positive=True)
+    with pytest.raises(ValueError, match="must be non-negative, got -1500 m"):
+        parse_bounded("-1.5 km", "length", "d")
