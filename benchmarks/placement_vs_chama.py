@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from _timing import best_of  # noqa: E402 - the benchmarks folder is the script's own
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -128,15 +129,6 @@ def _candidates_file(tmp: Path, sc) -> Path:
     return p
 
 
-def _best(fn, repeat=REPEAT):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
 def main() -> None:
     from drills.placement import build_ensemble, optimize
     from drills.scenario import load_scenario
@@ -199,10 +191,10 @@ def main() -> None:
     def cov_of(sel):
         return float(cover[:, [idx[s] if isinstance(s, str) else s for s in sel]].any(axis=1).mean())
 
-    tg, rg = _best(lambda: impact_greedy(D, BUDGET, P))
-    tm, rm = _best(lambda: impact_mip(D, BUDGET, P))
-    tcg, rcg = _best(lambda: coverage_greedy(cover, budget=BUDGET))
-    tcm, rcm = _best(lambda: coverage_mip(cover, budget=BUDGET))
+    tg, rg = best_of(lambda: impact_greedy(D, BUDGET, P), REPEAT)
+    tm, rm = best_of(lambda: impact_mip(D, BUDGET, P), REPEAT)
+    tcg, rcg = best_of(lambda: coverage_greedy(cover, budget=BUDGET), REPEAT)
+    tcm, rcm = best_of(lambda: coverage_mip(cover, budget=BUDGET), REPEAT)
     ci, cc_ = ch["impact"], ch["coverage"]
     res = {
         "impact": {
