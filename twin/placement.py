@@ -46,6 +46,7 @@ __all__ = [
     "EXACT_MAX_ZONES",
     "GreedyResult",
     "NOISE_SIGMAS",
+    "scenario_weights",
     "candidate_rng",
     "coverage_greedy",
     "coverage_matrix",
@@ -286,7 +287,8 @@ class GreedyResult:
     history: list[float] = field(default_factory=list)
 
 
-def _weights(S: int, weights: np.ndarray | None) -> np.ndarray:
+def scenario_weights(S: int, weights: np.ndarray | None) -> np.ndarray:
+    """The probability of each of ``S`` leak scenarios: ``weights`` normalised, or uniform."""
     w = np.ones(S) if weights is None else np.asarray(weights, dtype=float)
     return w / w.sum()
 
@@ -341,7 +343,7 @@ def impact_greedy(D: np.ndarray, budget: int, penalty: float, *, weights: np.nda
     layout wins). The bound holds for any layout, so it stays valid.
     """
     S, C = D.shape
-    w = _weights(S, weights)
+    w = scenario_weights(S, weights)
     d = np.minimum(D, penalty)
     fixed = [int(f) for f in fixed]
     cur = np.full(S, float(penalty))
@@ -451,7 +453,7 @@ def coverage_greedy(cover: np.ndarray, *, budget: int | None = None, target: flo
     still needed beyond the fixed ones (the fewest whose single coverages could add up to the target).
     """
     S, C = cover.shape
-    w = _weights(S, weights)
+    w = scenario_weights(S, weights)
     fixed = [int(f) for f in fixed]
     covered = cover[:, fixed].any(axis=1) if fixed else np.zeros(S, dtype=bool)
     free = np.array([c for c in range(C) if c not in set(fixed)], dtype=np.int64)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .placement import scenario_weights
 
 __all__ = ["MipResult", "coverage_mip", "impact_mip", "solver_available"]
 
@@ -102,8 +103,7 @@ def impact_mip(D: np.ndarray, budget: int, penalty: float, *, weights: np.ndarra
     pe = _pyomo()
     t0 = time.perf_counter()
     S, C = D.shape
-    w = np.ones(S) if weights is None else np.asarray(weights, dtype=float)
-    w = w / w.sum()
+    w = scenario_weights(S, weights)
     fixed = sorted({int(f) for f in fixed})
     ss, cc = np.nonzero(D < penalty)
     benefit = (penalty - D[ss, cc]) * w[ss]  # objective reduction when s is first seen by c
@@ -149,8 +149,7 @@ def coverage_mip(cover: np.ndarray, *, budget: int | None = None, target: float 
     pe = _pyomo()
     t0 = time.perf_counter()
     S, C = cover.shape
-    w = np.ones(S) if weights is None else np.asarray(weights, dtype=float)
-    w = w / w.sum()
+    w = scenario_weights(S, weights)
     fixed = sorted({int(f) for f in fixed})
     ss, cc = np.nonzero(cover)
     used = np.unique(np.r_[cc, fixed]).astype(np.int64)
