@@ -147,21 +147,27 @@ def _kpi_table(title: str, kpis: dict) -> Table:
     return t
 
 
+def run_with_progress(description: str, duration: float, run, *, quiet: bool = False):
+    """``run(progress)`` with a progress bar on stderr over ``duration`` simulated seconds; ``progress``
+    is None (no bar) with ``quiet`` (``--json``) or when stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return run(None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.fields[sim]}"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=duration, sim="t = 0 s")
+        return run(lambda t: bar.update(task, completed=t, sim=f"t = {t:,.0f} s"))
+
+
 def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out: bool, *, plot: bool = False) -> dict:
     from .engine import run_scenario
     from .results import write_results
     from .scenario import load_scenario
 
     sc = load_scenario(scenario)
-    if json_out or not sys.stderr.isatty():
-        res = run_scenario(sc, seed)
-    else:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.fields[sim]}"),
-                      TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(f"running {sc.name}", total=sc.duration, sim="t = 0 s")
-            res = run_scenario(sc, seed, progress=lambda t: bar.update(task, completed=t, sim=f"t = {t:,.0f} s"))
+    res = run_with_progress(f"running {sc.name}", sc.duration, lambda progress: run_scenario(sc, seed, progress=progress),
+                            quiet=json_out)
     path = write_results(res, out)
     from .replay import write_replay
     from .report import write_report

@@ -6,7 +6,6 @@ inside the command so that ``drilltwin --help`` stays quick.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,22 +27,14 @@ def register(app: typer.Typer) -> None:
         """Run a joint exercise: several sites on one clock, shared responders, one outdoor field."""
         from rich.console import Console
 
-        from .cli import _kpi_table, _print_json
+        from .cli import _kpi_table, _print_json, run_with_progress
         from .region import load_region
         from .region_results import write_region_results
         from .region_sim import run_region
 
         reg = load_region(region_file)
-        if json_out or not sys.stderr.isatty():
-            res = run_region(reg, seed)
-        else:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.fields[sim]}"),
-                          TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task(f"running {reg.name}", total=reg.spec.duration, sim="t = 0 s")
-                res = run_region(reg, seed,
-                                 progress=lambda t: bar.update(task, completed=t, sim=f"t = {t:,.0f} s"))
+        res = run_with_progress(f"running {reg.name}", reg.spec.duration,
+                                lambda progress: run_region(reg, seed, progress=progress), quiet=json_out)
         path = write_region_results(res, out)
         payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis,
                    "sites": {name: r.kpis for name, r in res.sites.items()}}
