@@ -1209,23 +1209,27 @@ class Crowd:
         v = self._nxt[i]
         return (v if v >= 0 else self._node[i]), self._space[i]
 
-    def positions(self, t: float | None = None) -> np.ndarray:
-        """(n, 2) positions (m) at time ``t`` (default now), interpolated along the current edge."""
+    def positions(self, t: float | None = None, idx: np.ndarray | None = None) -> np.ndarray:
+        """(n, 2) positions (m) at time ``t`` (default now), interpolated along the current edge; of the
+        people ``idx`` only (in that order) when given: a few people out of a large crowd cost only
+        their own interpolation."""
         t = self.now if t is None else t
-        n = self.n
-        out = self.start_xy[:n].copy()
-        at = self.node[:n] >= 0
-        out[at] = self.g.xy[self.node[:n][at]]
-        nxt = self.nxt
-        mv = nxt >= 0
-        if mv.any():
-            idx = np.flatnonzero(mv)
-            t_arr, t_dep = self.t_arr[idx], self.t_dep[idx]
+        idx = np.arange(self.n) if idx is None else np.asarray(idx, dtype=np.int64)
+        node, nxt = self.node[idx], self.nxt[idx]
+        at = node >= 0
+        out = np.empty((len(idx), 2))
+        out[at] = self.g.xy[node[at]]
+        if not at.all():  # still on the first leg from a start point
+            out[~at] = self.start_xy[idx[~at]]
+        mv = np.flatnonzero(nxt >= 0)
+        if len(mv):
+            who = idx[mv]
+            t_arr, t_dep = self.t_arr[who], self.t_dep[who]
             span = np.maximum(t_arr - t_dep, 1e-9)
             f = np.clip((t - t_dep) / span, 0.0, 1.0)[:, None]
-            a = out[idx]
-            b = self.g.xy[nxt[idx]]
-            out[idx] = a + f * (b - a)
+            a = out[mv]
+            b = self.g.xy[nxt[mv]]
+            out[mv] = a + f * (b - a)
         return out
 
     def state_counts(self) -> dict[str, int]:

@@ -279,6 +279,8 @@ class GasHazards:
         self.detect_by: str | None = None
         self._next_record = self.t_start
         self._open_cache: tuple | None = None  # joint exercise: people in the open (see _open_air)
+        self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
+        self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
         self.timing = {"dispersion": 0.0, "exposure": 0.0, "sensors": 0.0}
         """Wall seconds spent per subsystem (for benchmarks/drill_speed.py)."""
 
@@ -478,7 +480,7 @@ class GasHazards:
         escaped = {k: max(st.mz.released - st.mz.mass(), 0.0) for k, st in self.gases.items() if st.sources}
         self.outdoor.stepped(t, escaped)
         every = max(self.outdoor.exposure_every, self.dt)
-        if t + 1e-9 < getattr(self, "_next_open_air", self.t_start):
+        if t + 1e-9 < self._next_open_air:
             return
         self._next_open_air = t + every
         crowd = self.crowd
@@ -514,7 +516,7 @@ class GasHazards:
             m = min(n, st.exposure.n)
             down_in[:m] &= ~st.exposure.down_outdoors[:m]
         out = np.flatnonzero(out & ~down_in)
-        xy = _positions_of(crowd, out, t)
+        xy = crowd.positions(t, out)
         pts = np.column_stack([xy, np.full(len(out), 1.5)])  # breathing height, m
         # still walking at t (a leg ended by t interpolates to its end, the same point from then on)
         mv = out[crowd.nxt[out] >= 0]
@@ -541,7 +543,7 @@ class GasHazards:
 
     def _outdoor_reads(self, out: np.ndarray) -> None:
         """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""
-        if not hasattr(self, "_outdoor_det"):
+        if self._outdoor_det is None:
             det = self.sensors.gas
             rows = []
             for k, (spec, zi, sid) in enumerate(zip(det.specs, self._sensor_zone, det.ids, strict=True)):
@@ -722,31 +724,6 @@ class GasHazards:
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
-
-
-def _positions_of(crowd, idx: np.ndarray, t: float) -> np.ndarray:
-    """(len(idx), 2) positions (m) of people ``idx`` at ``t``: :meth:`agents.crowd.Crowd.positions` for a
-    subset, with the same arithmetic (so the same values). People in the open are a fraction of a
-    site's crowd for most of a drill; interpolating everybody (and building the start points of all of
-    them) every exposure update cost more than the regional field itself."""
-    node = crowd.node[idx]
-    nxt = crowd.nxt[idx]
-    xy = crowd.g.xy
-    out = np.empty((len(idx), 2))
-    at = node >= 0
-    out[at] = xy[node[at]]
-    if not at.all():  # still on the first leg from a start point
-        out[~at] = crowd.start_xy[idx[~at]]
-    mv = nxt >= 0
-    if mv.any():
-        who = idx[mv]
-        t_arr, t_dep = crowd.t_arr[who], crowd.t_dep[who]
-        span = np.maximum(t_arr - t_dep, 1e-9)
-        f = np.clip((t - t_dep) / span, 0.0, 1.0)[:, None]
-        a = out[mv]
-        b = xy[nxt[mv]]
-        out[mv] = a + f * (b - a)
-    return out
 
 
 def all_hazards(sc: Scenario) -> list[HazardSpec]:
