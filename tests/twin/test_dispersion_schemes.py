@@ -14,6 +14,9 @@ from twin.dispersion import EXP_MAX_MATVECS, EXP_TOL, Multizone, taylor_degree
 from twin.errors import InputError
 from twin.graph import OUTSIDE
 
+from .test_dispersion import _grid as grid
+from .test_dispersion import toggle_doors_alongside
+
 H = 3600.0  # s per hour
 MG = 1e-6  # kg/m3 per mg/m3
 
@@ -27,21 +30,7 @@ def _topo(**zones) -> nx.MultiGraph:
 
 
 def _grid(nx_: int, ny: int, rng: np.random.Generator, v: tuple[float, float] = (20.0, 200.0)) -> nx.MultiGraph:
-    g = nx.MultiGraph()
-    g.add_node(OUTSIDE, kind="outside")
-    for i in range(nx_):
-        for j in range(ny):
-            g.add_node(f"r{i}_{j}", kind="zone", volume=float(rng.uniform(*v)),
-                       ach=float(rng.choice([0.0, 0.5, 2.0, 6.0])), height=3.0)
-    for i in range(nx_):
-        for j in range(ny):
-            for di, dj, tag in ((1, 0, "x"), (0, 1, "y")):
-                if i + di < nx_ and j + dj < ny:
-                    g.add_edge(f"r{i}_{j}", f"r{i + di}_{j + dj}", key=f"D{i}_{j}{tag}", kind="door", width=0.9,
-                               height=2.1, open=bool(rng.random() < 0.3))
-    g.add_edge("r0_0", OUTSIDE, key="EXIT", kind="door", width=1.2, height=2.1, open=False)
-    g.add_edge("r1_1", "r1_2", key="C1", kind="cell", width=5.0)
-    return g
+    return grid(nx_, ny, rng, v, stair=False)
 
 
 def _decay(dt: float, **kw) -> Multizone:
@@ -238,25 +227,7 @@ def test_falls_back_when_a_door_makes_the_model_stiff_and_returns():
 
 
 def test_in_place_door_updates_match_reassembly():
-    rng = np.random.default_rng(5)
-    g = _grid(6, 5, rng)
-    doors = sorted(k for _, _, k, kind in g.edges(keys=True, data="kind") if kind == "door")
-    models = [Multizone(g, dt=2.0, low_rank=lr) for lr in (False, True)]
-    for m in models:
-        m.add_source("r2_2", 5e-3)
-        m.add_burst("r0_4", 0.2, 31.0)
-        m.set_outdoor(1e-6)
-    for k in range(150):
-        toggles = [(str(d), bool(rng.random() < 0.5)) for d in rng.choice(doors, size=2, replace=False)]
-        if k % 7 == 0:
-            toggles.append(("EXIT", bool(k % 14)))  # the exterior door: inflow and loss change too
-        for m in models:
-            for d, state in toggles:
-                m.set_door(d, state)
-            m.step()
-            assert m.c.min() >= 0.0 and m.mass_balance_error() < 1e-12
-        assert models[1].c == pytest.approx(models[0].c, rel=1e-12, abs=1e-18)
-    full, inplace = models
+    full, inplace = toggle_doors_alongside("exponential", 150, 1e-12, 1e-18)
     assert full.factorisations > 100 and inplace.factorisations == 1 and inplace.low_rank_updates > 100
     assert inplace.active_scheme == "exponential"
     assert inplace.released == pytest.approx(full.released, rel=1e-14)
