@@ -34,7 +34,11 @@ uses wall time, the CPU ratio is printed next to it (less disturbed by other pro
 every 10 s:
 
 * ``exponential`` (the default): the Taylor polynomial of the step propagator to ``EXP_TOL`` (1e-11 per
-  step; 6 sparse products per step at 1 s, 9 at 5 s: the ``s x m`` column), non-negative for any step;
+  step; 6 sparse products per step at 1 s, 9 at 5 s: the ``s x m`` column), non-negative for any step,
+  taken in Taylor blocks while nothing changes (``twin.taylor_block``: up to 26 steps at 1 s from one
+  basis of 17 products; ``block steps`` column);
+* ``exponential step by step``: the same with ``exp_blocks=False``, every step its own Horner recursion
+  of m products (the default before blocks, and the cost of a step right after a change);
 * ``exponential tol 1e-6``: the same with ``exp_tol=1e-6`` (3 products at 1 s), less accurate, so that
   BDF can match it: the equal-accuracy comparison the default's accuracy makes impossible;
 * ``trapezoidal`` (second order, positive for ``dt <= 2 V_i / outflow_i``, here up to about 58 s) and
@@ -93,6 +97,7 @@ RTOLS = (1e-1, 1e-2, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7, 3e-8,
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     # label: (scheme, other Multizone keywords)
     "exponential": ("exponential", {}),  # the default: Taylor degree from EXP_TOL (round-off accuracy)
+    "exponential step by step": ("exponential", {"exp_blocks": False}),  # no Taylor blocks
     "exponential tol 1e-6": ("exponential", {"exp_tol": 1e-6}),  # looser: for an equal-accuracy match
     "trapezoidal": ("trapezoidal", {}),
     "euler": ("euler", {}),
@@ -170,7 +175,8 @@ def run_ours(g: nx.MultiGraph, events: list[tuple[float, str, bool]], dt: float 
             samples.append(m.c.copy())
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return np.array(samples), {"wall_s": wall, "cpu_s": cpu, "steps": k, "factorisations": m.factorisations,
-                               "low_rank_updates": m.low_rank_updates, "scheme": m.active_scheme,
+                               "low_rank_updates": m.low_rank_updates, "block_steps": m.block_steps,
+                               "blocks": m.blocks, "scheme": m.active_scheme,
                                "exp_plan": m.exp_plan, "max_mass_balance_error": m.max_mass_balance_error,
                                "max_clipped_kgm3": m.max_clipped}
 
@@ -286,15 +292,17 @@ def scenario(name: str, g: nx.MultiGraph, events: list[tuple[float, str, bool]],
     tab = Table(title=f"{name}: {NX * NY} zones, {T_END / 60:.0f} min, leak {LEAK * 1e3:.0f} g/s isolated at "
                       f"{ISOLATE / 60:.0f} min, {len(events)} door events (ours best of {REPEAT}; reference "
                       f"expm_multiply {ref_s:.2f} s, peak {peak * 1e6:.0f} mg/m3; load {load})")
-    for col in ("solver", "setting", "wall s", "error vs exact", "steps / nfev", "LU", "door updates"):
+    for col in ("solver", "setting", "wall s", "error vs exact", "steps / nfev", "LU", "door updates",
+                "block steps"):
         tab.add_column(col, justify="left" if col in ("solver", "setting") else "right")
     for (label, dt), st in ours.items():
         plan = f", s x m = {st['exp_plan'][0]} x {st['exp_plan'][1]}" if st["exp_plan"] else ""
         tab.add_row(f"ours ({label})", f"dt = {dt:g} s{plan}", f"{st['wall_s']:.3f}", f"{st['error']:.2e}",
-                    str(st["steps"]), str(st["factorisations"]), str(st["low_rank_updates"]))
+                    str(st["steps"]), str(st["factorisations"]), str(st["low_rank_updates"]),
+                    f"{st['block_steps']} ({st['blocks']} blocks)" if st["blocks"] else "")
     for s in sweep:
         tab.add_row("solve_ivp BDF", f"rtol {s['rtol']:.0e}", f"{s['wall_s']:.3f}", f"{s['error']:.2e}",
-                    str(s["nfev"]), str(s["nlu"]), "")
+                    str(s["nfev"]), str(s["nlu"]), "", "")
     con.print(tab)
     res = Table(title=f"{name}: ours vs solve_ivp BDF at equal accuracy (target: ours < {TARGET_WALL:g} s and "
                       f">= {TARGET_RATIO:g}x at dt = {DT:g} s)")
