@@ -183,6 +183,8 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
         _print_json(payload)
     else:
         console.print(_kpi_table(f"{sc.name} (seed {res.seed})", res.kpis))
+        for line in res.extra.get("caveats", []):
+            console.print(f"data caveat: {line}", style="yellow")
         console.print(f"results written to {path}/")
     return payload
 

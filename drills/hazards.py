@@ -284,6 +284,12 @@ class GasHazards:
         self.timing = {"dispersion": 0.0, "exposure": 0.0, "sensors": 0.0}
         """Wall seconds spent per subsystem (for benchmarks/drill_speed.py)."""
 
+    @property
+    def caveats(self) -> list[str]:
+        """Values this run's results depend on (each gas's probit and IDLH) that are not yet checked
+        against a primary source (:meth:`twin.gas.Gas.caveats`)."""
+        return [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+
     # -------------------------------------------------------------------------------------- set-up
     def _gas_state(self, gas: Gas, where: str) -> _GasState:
         st = self.gases.get(gas.key)

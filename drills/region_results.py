@@ -103,6 +103,7 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             "seed": res.seed,
             "sites": {name: f"sites/{_slug(name)}" for name in res.sites},
             "wall_s": round(res.wall_s, 4),
+            "data_caveats": sorted({c for r in res.sites.values() for c in r.extra.get("caveats", [])}),
         }
         write_manifest(tmp, manifest)
     return final

@@ -623,6 +623,8 @@ def _overview(run: RunData) -> str:
     ]
     if sc.get("description"):
         rows.insert(2, ("Description", sc["description"]))
+    if man.get("data_caveats"):
+        rows.append(("Data caveats", "; ".join(man["data_caveats"])))
     return _kv(rows)
 
 

@@ -168,6 +168,8 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
             "site": str(res.scenario.site_path()),
             "seed": res.seed,
             "wall_s": round(res.wall_s, 4),
+            # values the results depend on that are not yet checked against a primary source
+            "data_caveats": list(res.extra.get("caveats", [])),
         }
         write_manifest(tmp, manifest)
     return final

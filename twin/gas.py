@@ -146,6 +146,21 @@ class Gas:
             raise InputError(f"{self.key} is not flammable: %LEL has no meaning for it")
         return lel
 
+    def caveats(self, fields: tuple[str, ...] = ("probit", "idlh")) -> list[str]:
+        """One line per value among ``fields`` that is in :attr:`unverified`, naming the value, what a drill
+        uses it for and where it came from: for the provenance of results that depend on it (a drill
+        uses the probit and the IDLH; AEGL and ERPG only in reports)."""
+        uses = {"probit": "lethality probit (incapacitation)", "probit_alt": "second probit (cross-checks)",
+                "idlh": "IDLH (exposed_idlh, hazardous spaces)", "aegl": "AEGLs", "erpg": "ERPGs"}
+        out = []
+        for f in fields:
+            if f not in self.unverified:
+                continue
+            pr = {"probit": self.probit, "probit_alt": self.probit_alt}.get(f)
+            src = pr.source if pr is not None else self.sources.get(f, "the research notes")
+            out.append(f"{self.key} {uses.get(f, f)}: {src}; not yet checked against the primary source")
+        return out
+
     def aegl_ppm(self, level: int, minutes: int) -> float | None:
         """AEGL-``level`` (1, 2, 3) for a ``minutes`` (10 or 60) exposure, ppm."""
         if level not in (1, 2, 3) or minutes not in (10, 60):
