@@ -10,7 +10,7 @@ polynomial of degree K is a combination of the vectors
 so one basis of K sparse products gives the next r steps at once, each as one small dense product
 ``coef_j @ basis``, instead of r times the m sparse products of a single step (:meth:`Multizone.step`'s
 Horner recursion). On the 2,000-zone benchmark grid a step costs 6 products (32 us) alone; in blocks of
-29 steps the basis takes 18 products, about 4 us per step including the combination.
+26 steps the basis takes 17 products: about 7 us per step including the combination.
 
 Every output ``C(j h)`` is the Taylor polynomial of the exact propagator at ``t = j h``, so the same
 arguments as for one step hold (module notes of :mod:`twin.dispersion`):
