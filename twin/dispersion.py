@@ -132,7 +132,7 @@ try:  # scipy's compiled kernel behind ``A @ x`` for CSR: y += A x in place, wit
     # dispatch that ``A @ x`` costs on every call (a 2,000-zone product itself takes ~4 us)
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 except ImportError:  # pragma: no cover - a future scipy may move it: fall back to the public operator
-    _csr_matvec = None
+    _csr_matvec = _csr_matvec_fallback
 
 __all__ = [
     "CELL_VELOCITY",
@@ -458,7 +458,7 @@ class Multizone:
         self._exp_bufs = (np.empty(0), np.empty(0))  # work vectors of the exponential step
         self._exp_g: tuple[tuple, np.ndarray] | None = None  # (key, g/(s j) per level): _exp_source
         # Taylor blocks (twin.taylor_block): several steps from one basis while nothing changes
-        self._mat_ver = 0  # bumped whenever J, the plan or the scheme changes
+        self._mat_ver = 0  # bumped whenever J or the exponential plan changes (_set_plan)
         self._blk: TaylorBlock | None = None
         self._blk_key: tuple | None = None  # what the coefficients depend on, at the last step
         self._blk_stable = 0  # steps in a row with that key
@@ -792,7 +792,6 @@ class Multizone:
         self._pending.clear()
         self._dirty = False
         self.factorisations += 1
-        self._mat_ver += 1
         if mode == "exponential":
             # the positivity argument needs K's off-diagonals <= 0 and its columns dominant: the same
             # invariant as the implicit schemes' M-matrix
@@ -857,7 +856,6 @@ class Multizone:
         self._exp_data = [data * (h / j) for j in range(1, m + 1)]
         self._exp_g = None
         self._mat_ver += 1
-        self._blk = None
         v = self.volume
         self._blk_plans = [] if s != 1 or self._exp_degree is not None or not self._exp_blocks else block_plan(
             self._dt * float(np.max(self._colabs / v, initial=0.0)),
@@ -1064,25 +1062,27 @@ class Multizone:
         c_old = self.c
         c_start = c_old if burst is None else c_old + burst / self.volume  # a burst mixes in at t0
         from_block = None
-        if self._mode == "exponential" and burst is None:
-            key = (self._mat_ver, sig, ver0, self._ext_ver) if ext_total > 0.0 else (self._mat_ver, sig)
-            from_block = self._block_step(key, cont, inflow, ext_total)
+        if self._mode == "exponential":
+            # what the source terms depend on: the releases, and the outdoor boundary when gas enters
+            src_key = (sig, ver0, self._ext_ver) if ext_total > 0.0 else (sig,)
+            gj = self._exp_source(src_key, ext_total, cont, inflow)
+            if burst is None:
+                from_block = self._block_step((self._mat_ver, src_key), gj)
+            else:
+                self._blk_key = self._blk = None  # a burst: blocks start over
+            c_new, loss = from_block if from_block is not None else self._exp_step(c_start, gj)
         else:
-            self._blk_key = self._blk = None  # a burst or an implicit step: blocks start over
-        if from_block is not None:
-            c_new, loss = from_block
-        elif self._mode == "exponential":
-            c_new, loss = self._exp_step(c_start, self._exp_source(sig, ver0, ext_total, cont, inflow))
-        elif theta == 1.0:
-            c_new = self._solve(self._v_dt * c_start + cont / dt + inflow)
-            loss = dt * float(self._loss @ c_new)
-        else:
-            # (V/dt + K/2) C' = (V/dt - K/2) C + s  <=>  C' = 2 Y - C with (V/dt + K/2) Y = V/dt C + s/2:
-            # the same factorisation and one solve, no product with K.
-            c_new = self._solve(self._v_dt * c_start + 0.5 * (cont / dt + inflow))
-            c_new *= 2.0
-            c_new -= c_start
-            loss = 0.5 * dt * float(self._loss @ (c_new + c_start))
+            self._blk_key = self._blk = None  # an implicit step: blocks start over
+            if theta == 1.0:
+                c_new = self._solve(self._v_dt * c_start + cont / dt + inflow)
+                loss = dt * float(self._loss @ c_new)
+            else:
+                # (V/dt + K/2) C' = (V/dt - K/2) C + s  <=>  C' = 2 Y - C with (V/dt + K/2) Y = V/dt C + s/2:
+                # the same factorisation and one solve, no product with K.
+                c_new = self._solve(self._v_dt * c_start + 0.5 * (cont / dt + inflow))
+                c_new *= 2.0
+                c_new -= c_start
+                loss = 0.5 * dt * float(self._loss @ (c_new + c_start))
         # Every scheme's propagator is non-negative (see the module notes): only round-off can go below
         # zero. Such values are set to 0 and the largest is recorded, so that this never hides a flaw.
         low = float(c_new.min())
@@ -1103,12 +1103,12 @@ class Multizone:
         self.c = c_new
         self._k += 1
 
-    def _block_step(self, key: tuple, cont: np.ndarray, inflow: np.ndarray,
-                    ext_total: float) -> tuple[np.ndarray, float] | None:
+    def _block_step(self, key: tuple, gj: np.ndarray | None) -> tuple[np.ndarray, float] | None:
         """The step from a Taylor block (:mod:`twin.taylor_block`) when the coefficients (``key``: the
-        matrix version, the releases, the outdoor boundary) have stayed the same for two steps or more
-        and the state is the one the block produced; a new block is as long as the coefficients have
-        been stable (up to the best length). None: take an ordinary step."""
+        matrix version and the source terms' key) have stayed the same for two steps or more and the
+        state is the one the block produced; a new block is as long as the coefficients have been stable
+        (up to the best length). ``gj``: the source terms of :meth:`_exp_source` (blocks have one
+        substep, so ``gj[0]`` is the gas added over one step). None: take an ordinary step."""
         if key != self._blk_key:
             self._blk_key, self._blk_stable, self._blk = key, 0, None
             return None
@@ -1124,26 +1124,22 @@ class Multizone:
             if cap < 2:
                 return None
             r, k = self._blk_plans[cap - 2]
-            dt = self._dt
-            hb = (cont + dt * inflow) / self.volume if (cont.any() or ext_total > 0.0) else None
             J = self._J
-            blk = self._blk = TaylorBlock(J.indptr, J.indices, self._exp_data[0],
-                                          _csr_matvec if _csr_matvec is not None else _csr_matvec_fallback,
-                                          self.c, hb, self._loss, dt, r, k)
+            blk = self._blk = TaylorBlock(J.indptr, J.indices, self._exp_data[0], _csr_matvec, self.c,
+                                          None if gj is None else gj[0], self._loss, self._dt, r, k)
             self.blocks += 1
         self.block_steps += 1
         return blk.next()
 
-    def _exp_source(self, sig: tuple, ver0: int, ext_total: float, cont: np.ndarray,
+    def _exp_source(self, key: tuple, ext_total: float, cont: np.ndarray,
                     inflow: np.ndarray) -> np.ndarray | None:
         """The exponential scheme's source terms ``g / (s j)`` for the levels j = 1..m (kg/m3; one row per
         level), g being the gas the sources and the outdoor inflow add over the step per zone; None when
-        nothing enters (most of a drill after isolation). Kept while the releases (``sig``), the outdoor
-        boundary (its versions at the step's start and end) and the plan stay: sources are mostly
-        constant for many steps."""
-        if not sig and ext_total <= 0.0:
+        nothing enters (most of a drill after isolation). Kept while ``key`` (the releases of
+        :meth:`_source_mass`, then the outdoor boundary's versions at the step's start and end when gas
+        enters from outside) and the plan stay: sources are mostly constant for many steps."""
+        if not key[0] and ext_total <= 0.0:
             return None
-        key = (sig, ver0, self._ext_ver) if ext_total > 0.0 else (sig,)
         cached = self._exp_g
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -1166,7 +1162,7 @@ class Multizone:
         s, m = self._exp_plan
         data, J, n = self._exp_data, self._J, self.n
         indptr, indices = J.indptr, J.indices
-        matvec = _csr_matvec if _csr_matvec is not None else _csr_matvec_fallback
+        matvec = _csr_matvec
         h_loss = self._loss * (self._dt / s)
         bufs = self._exp_bufs
         if bufs[0].shape != (n,):
