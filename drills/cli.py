@@ -132,6 +132,12 @@ def twin_build(
     console.print(f"wrote {out} ({len(site.spaces)} spaces, {len(site.doors)} doors, {len(site.stairs)} stairs)")
 
 
+def print_caveats(console: Console, lines: list[str]) -> None:
+    """One line per value the results depend on that is not yet checked against a primary source."""
+    for line in lines:
+        console.print(f"data caveat: {line}", style="yellow")
+
+
 def _kpi_table(title: str, kpis: dict) -> Table:
     t = Table(title=title, show_header=True)
     t.add_column("KPI")
@@ -183,8 +189,7 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
         _print_json(payload)
     else:
         console.print(_kpi_table(f"{sc.name} (seed {res.seed})", res.kpis))
-        for line in res.extra.get("caveats", []):
-            console.print(f"data caveat: {line}", style="yellow")
+        print_caveats(console, res.extra.get("caveats", []))
         console.print(f"results written to {path}/")
     return payload
 

@@ -27,9 +27,9 @@ def register(app: typer.Typer) -> None:
         """Run a joint exercise: several sites on one clock, shared responders, one outdoor field."""
         from rich.console import Console
 
-        from .cli import _kpi_table, _print_json, run_with_progress
+        from .cli import _kpi_table, _print_json, print_caveats, run_with_progress
         from .region import load_region
-        from .region_results import write_region_results
+        from .region_results import region_caveats, write_region_results
         from .region_sim import run_region
 
         reg = load_region(region_file)
@@ -54,4 +54,5 @@ def register(app: typer.Typer) -> None:
             t.add_row(k, *["-" if r.kpis.get(k) is None else f"{r.kpis.get(k):,.1f}" if isinstance(r.kpis.get(k), float)
                            else str(r.kpis.get(k)) for r in res.sites.values()])
         console.print(t)
+        print_caveats(console, region_caveats(res))
         console.print(f"results written to {path}/ (region_report.html, region_replay.html)")

@@ -52,6 +52,11 @@ def _region_yaml(res: RegionResult) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
+def region_caveats(res: RegionResult) -> list[str]:
+    """The data caveats of every site (see :meth:`twin.gas.Gas.caveats`), each once."""
+    return sorted({c for r in res.sites.values() for c in r.extra.get("caveats", [])})
+
+
 def payload(res: RegionResult) -> dict[str, Any]:
     """``{"kpis": {...regional}, "sites": {SITE: {KPI ...}}}`` (CONTRACTS section 5)."""
     return {"kpis": res.kpis, "sites": {name: r.kpis for name, r in res.sites.items()}}
@@ -103,7 +108,7 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             "seed": res.seed,
             "sites": {name: f"sites/{_slug(name)}" for name in res.sites},
             "wall_s": round(res.wall_s, 4),
-            "data_caveats": sorted({c for r in res.sites.values() for c in r.extra.get("caveats", [])}),
+            "data_caveats": region_caveats(res),
         }
         write_manifest(tmp, manifest)
     return final

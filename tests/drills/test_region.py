@@ -151,6 +151,10 @@ def test_same_seed_same_regional_event_log(tmp_path):
               "sites/A/report.html", "sites/B/replay.html"):
         assert (out1 / f).exists(), f
     assert "<select" in (out1 / "region_report.html").read_text()
+    # the region's manifest names each site's unchecked values once (both sites model the same gas)
+    caveats = json.loads((out1 / "manifest.json").read_text())["data_caveats"]
+    site_caveats = [json.loads((out1 / "sites" / s / "manifest.json").read_text())["data_caveats"] for s in "AB"]
+    assert caveats and caveats == sorted(set(site_caveats[0] + site_caveats[1]))
 
 
 def test_region_json_contract(tmp_path, capsys):
