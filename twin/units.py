@@ -110,7 +110,8 @@ def parse_duration(value: object, field: str = "duration") -> float:
     return parse_quantity(value, "time", field)
 
 
-_SI = {"time": "s", "length": "m", "mass": "kg", "mass_rate": "kg/s", "speed": "m/s"}
+# dimension -> its SI unit: the first unit of factor 1 in UNITS (reversed, so that the first one wins)
+_SI = {dim: u for u, (dim, f) in reversed(UNITS.items()) if f == 1.0}
 
 
 def parse_bounded(value: object, dimension: str, field: str, *, positive: bool = False) -> float | None:
