@@ -13,7 +13,7 @@ from drills.studies import experiment as ex
 from drills.cli.main import main
 from drills.outputs.compare_report import _fmt, write_compare_report
 
-from .test_experiment import _tiny
+from tests.drills.studies.test_experiment import _tiny
 
 HOSTILE = '<script>alert(1)</script>" onerror="x'
 
