@@ -8,7 +8,7 @@ release height.
 **Dispersion coefficients.** Pasquill–Gifford stability classes A (very unstable) to F (moderately
 stable) with the Briggs (1973) formulas for open country (``rural``) and cities (``urban``), as tabulated
 by Gifford (1976) and reproduced in *Fundamentals of Air Pollution*, 3rd ed., Tables 19-6/19-7 (checked
-against the worked example of ``shared/reference/leak_sensors.md`` section 2). They are fitted for 100 m
+against a hand calculation in ``tests/twin/test_plume.py``). They are fitted for 100 m
 to 10 km downwind; below :data:`X_MIN` the spreads are evaluated at X_MIN.
 
 **Plume** (rate Q kg/s, source height H, ground reflection)::

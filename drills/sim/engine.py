@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,75 +17,15 @@ import numpy as np
 from agents.crowd import Person
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
+from drills.sim.kpis import compute_kpis
+from drills.sim.run import Run, RunResult, resolve_spaces
+from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.graph import SiteGraph
 from twin.load import load_twin
 
-from drills.sim.kpis import compute_kpis
-from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
-
 __all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
-
-
-@dataclass
-class RunResult:
-    """What one run leaves: events ``(t, kind, agent, node, detail)``, trajectories ``(agent, t, node)``,
-    per-person records and the KPIs (CONTRACTS section 6)."""
-
-    scenario: Scenario
-    seed: int
-    kpis: dict[str, Any]
-    events: list[tuple[float, str, int, str, str]]
-    trajectories: list[tuple[int, float, str]]
-    people: dict[str, np.ndarray]
-    wall_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Run:
-    """A built, not yet run, drill."""
-
-    scenario: Scenario
-    seed: int
-    graph: SiteGraph
-    model: DrillModel
-    t0: float
-    log: list[tuple[float, str, int, str, str]]
-    hazards: Any = None
-    context: Any = None
-    workflows: Any = None
-    marks: dict[str, float] = field(default_factory=dict)
-
-
-def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:
-    """Space ids for a ``where`` (space name/LongName/GlobalId, ``storey:NAME``, ``building:NAME``, ``*``)."""
-    site = g.site
-    walkable = g.space_zones
-    if where.strip() == "*":
-        return sorted(walkable)
-    if ":" in where and where.split(":", 1)[0] in ("storey", "building"):
-        kind, name = where.split(":", 1)
-        name = name.strip()
-        if kind == "storey":
-            ids = {s.id for s in site.storeys if s.name == name or s.id == name}
-            cands = sorted({s.name for s in site.storeys})
-            out = sorted(s for s in walkable if site.spaces[s].storey in ids)
-        else:
-            ids = {b.id for b in site.buildings if b.name == name or b.id == name}
-            cands = sorted({b.name for b in site.buildings})
-            out = sorted(s for s in walkable if site.spaces[s].building in ids)
-        if not ids:
-            raise InputError(f"no {kind} named {name!r}; candidates: {', '.join(cands) or '(none)'}",
-                             where=field_name)
-        if not out:
-            raise InputError(f"{kind} {name!r} has no walkable space", where=field_name)
-        return out
-    sid = site.find("spaces", where, field_name=field_name)
-    if sid not in walkable:
-        raise InputError(f"space {where!r} is not walkable (no floor people can stand on)", where=field_name)
-    return [sid]
 
 
 def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
@@ -297,7 +236,6 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
         return contingency()
     if inj.kind == "responder_unavailable":
         from agents.crowd import ROLES
-
         from drills.workflow.engine import agent_role
 
         role = agent_role(inj.target or "responder")

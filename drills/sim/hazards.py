@@ -33,9 +33,8 @@ from twin.units import parse_concentration
 
 if TYPE_CHECKING:
     from agents.model import DrillModel
-    from twin.graph import SiteGraph
-
     from drills.spec.scenario import HazardSpec, Scenario
+    from twin.graph import SiteGraph
 
 __all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
 
@@ -50,10 +49,9 @@ def scenario_sensors(specs: list[dict], graph: SiteGraph) -> list:
     from pydantic import ValidationError
     from shapely.geometry import Point
 
+    from drills.spec.scenario import format_validation_error
     from twin.site import Sensor
     from twin.sketch import SensorIn, sketch_guid
-
-    from drills.spec.scenario import format_validation_error
 
     out = []
     taken = {s.name for s in graph.site.sensors.values()}
