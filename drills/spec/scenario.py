@@ -19,13 +19,13 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.units import parse_bounded, parse_duration, parse_quantity
+from twin.yamlio import read_yaml
 
 __all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "HazardSpec", "WeatherSpec",
            "PlacementSpec", "PlacementPoint", "VentilationCase",
@@ -492,32 +492,6 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
     return where or "(top level)", msg
 
 
-def yaml_lines(text: str) -> dict[tuple, int]:
-    """1-based line of every mapping key and sequence item of a YAML document, keyed by its path
-    (``("population", 2, "count")``), so validation errors can point at the line."""
-    out: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return out
-
-    def walk(node, path: tuple) -> None:
-        out[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = k.value
-                out[path + (key,)] = k.start_mark.line + 1
-                walk(v, path + (key,))
-                out[path + (key,)] = k.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                walk(v, path + (i,))
-
-    if root is not None:
-        walk(root, ())
-    return out
-
-
 def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
     path = tuple(loc)
     while path:
@@ -530,7 +504,7 @@ def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
 def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>",
                        lines: dict[tuple, int] | None = None) -> Scenario:
     """Validate a parsed YAML mapping; raise :class:`InputError` naming ``source``, the field and, when
-    ``lines`` (from :func:`yaml_lines`) is given, its line."""
+    ``lines`` (from :func:`twin.yamlio.read_yaml`) is given, its line."""
     if not isinstance(data, dict):
         raise InputError("expected a mapping of scenario fields at the top level", source=str(source))
     try:
@@ -545,21 +519,12 @@ def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>",
 
 
 def load_scenario(path: str | os.PathLike) -> Scenario:
-    """Read and validate a scenario YAML file."""
+    """Read and validate a scenario YAML file (duplicate keys, alias bombs and oversized files are
+    refused by :func:`twin.yamlio.read_yaml`)."""
     p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", source=str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        raise InputError(f"not valid YAML ({getattr(e, 'problem', e)})", source=str(p), where=where) from None
-    except UnicodeDecodeError:
-        raise InputError("not a text file", source=str(p)) from None
-    sc = scenario_from_dict(data, p, yaml_lines(text))
-    sc._lines = yaml_lines(text)
+    data, lines = read_yaml(p)
+    sc = scenario_from_dict(data, p, lines)
+    sc._lines = lines
     return sc
 
 

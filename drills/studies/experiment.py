@@ -52,13 +52,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from drills.outputs.naming import slug
 from drills.sim.run import release_mesa_ids
 from drills.spec.experiment import Experiment
 from drills.spec.kpi_names import NUMERIC_KPIS
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 __all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "summarize", "run_batch",
            "DEFAULT_KPIS", "NUMERIC_KPIS"]
@@ -90,12 +90,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     from drills.spec.scenario import Scenario, load_scenario
 
     p = Path(path)
-    if not p.is_file():
-        raise _err("file not found", p)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise _err(f"not valid YAML ({getattr(e, 'problem', e)})", p) from None
+    data, _ = read_yaml(p)
     if not isinstance(data, dict):
         raise _err("expected a mapping of experiment fields", p)
     unknown = sorted(set(data) - _EXP_FIELDS)
