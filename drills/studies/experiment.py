@@ -116,6 +116,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     if not isinstance(arms, dict) or not arms:
         raise _err("expected a mapping of arm names to scenario overrides", p, "arms")
     arms = {str(k): ({} if v is None else v) for k, v in arms.items()}
+    inputs = [base_sc.site_path()]  # every file the runs read, for the resume fingerprint
     for name, ov in arms.items():
         if not re.fullmatch(r"[A-Za-z0-9_.]+", name):
             raise _err("arm names may use letters, digits, '_' and '.' only", p, f"arms.{name}")
@@ -125,7 +126,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
             if key not in Scenario.model_fields:
                 raise _err("unknown scenario field (see `drilltwin schema`)", p, f"arms.{name}.{key}")
         try:
-            base_sc.evolve(**ov)
+            inputs.append(base_sc.evolve(**ov).site_path())
         except InputError as e:
             raise _err(e.message, p, f"arms.{name}.{e.where}" if e.where else f"arms.{name}") from None
     base_arm = str(data.get("base_arm", next(iter(arms))))
@@ -150,7 +151,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         raise _err("must be true or false", p, "common_random_numbers")
     return Experiment(name=str(data.get("name", p.stem)), path=p, base=base, arms=arms, replications=reps,
                       kpis=list(kpis), seed=seed, base_arm=base_arm, common_random_numbers=crn,
-                      description=str(data.get("description", "")))
+                      description=str(data.get("description", "")), extra={"inputs": inputs})
 
 
 # ---------------------------------------------------------------- running (workers call these)
@@ -241,6 +242,17 @@ def _open_client(workers: int | None, scheduler: str | None):
     return Client(cluster), cluster
 
 
+def _fp_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What changed between two experiment fingerprints, in words."""
+    changed = [f"{Path(f).name} changed" for f, h in new.get("inputs", {}).items()
+               if f in old.get("inputs", {}) and old["inputs"][f] != h]
+    changed += [f"{Path(f).name} is new" for f in new.get("inputs", {}) if f not in old.get("inputs", {})]
+    changed += [f"{k} differs" for k in sorted(set(old) | set(new)) if k != "inputs" and old.get(k) != new.get(k)]
+    if "inputs" not in old:
+        changed.append("written by an older drilltwin without input checksums")
+    return "; ".join(changed) or "settings differ"
+
+
 def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers: int | None = None,
                    scheduler: str | None = None, progress: bool = False, batch: int | None = None,
                    on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
@@ -253,7 +265,8 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
     if meta.exists():
         old = json.loads(meta.read_text(encoding="utf-8"))
         if old != fp:
-            raise InputError("the output folder holds a different experiment; choose another --out",
+            raise InputError(f"the output folder holds runs of a different experiment ({_fp_diff(old, fp)}); "
+                             "mixing them would give a meaningless table: choose another --out",
                              source=str(out))
     else:
         _atomic_write(meta, json.dumps(fp, indent=2))
@@ -496,6 +509,9 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 
 def _atomic_write(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)  # readable like any other file the user writes, not mkstemp's 0600
     with os.fdopen(fd, "wb") as f:
         f.write(text.encode() if isinstance(text, str) else text)
     os.replace(tmp, path)
@@ -612,16 +628,20 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     if out is None:
         out = Path("results") / f"compare-{slug(exp.name, 'experiment')}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
-    rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
-    payload = summarize(exp, rows)
-    payload["out"] = str(out)
-    payload["table"] = table_rows(payload)
-    _write_tables(out, rows)
-    if plots:
-        payload["plots"] = _write_plots(out, exp, rows, payload)
-    _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
-    if plots:
-        from drills.outputs.compare_report import write_compare_report
+    from drills.outputs.results import check_out, out_lock
 
-        payload["report"] = str(write_compare_report(out))
+    check_out(out, resumable="experiment.json")  # never append to a folder of something else
+    with out_lock(out):
+        rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
+        payload = summarize(exp, rows)
+        payload["out"] = str(out)
+        payload["table"] = table_rows(payload)
+        _write_tables(out, rows)
+        if plots:
+            payload["plots"] = _write_plots(out, exp, rows, payload)
+        _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+        if plots:
+            from drills.outputs.compare_report import write_compare_report
+
+            payload["report"] = str(write_compare_report(out))
     return payload

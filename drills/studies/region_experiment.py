@@ -50,6 +50,7 @@ def load_region_experiment(p: Path, data: dict[str, Any], base: Path):
     if not isinstance(arms, dict) or not arms:
         raise err("expected a mapping of arm names to region overrides", "arms")
     arms = {str(k): ({} if v is None else v) for k, v in arms.items()}
+    inputs = _region_inputs(reg)
     for name, ov in arms.items():
         if not re.fullmatch(r"[A-Za-z0-9_.]+", name):
             raise err("arm names may use letters, digits, '_' and '.' only", f"arms.{name}")
@@ -59,7 +60,7 @@ def load_region_experiment(p: Path, data: dict[str, Any], base: Path):
             if key not in RegionSpec.model_fields:
                 raise err("unknown region field", f"arms.{name}.{key}")
         try:
-            load_region(base, ov)
+            inputs.extend(_region_inputs(load_region(base, ov)))
         except InputError as e:
             raise err(e.message, f"arms.{name}.{e.where}" if e.where else f"arms.{name}") from None
     base_arm = str(data.get("base_arm", next(iter(arms))))
@@ -95,7 +96,18 @@ def load_region_experiment(p: Path, data: dict[str, Any], base: Path):
         raise err(f"unknown field (expected one of {', '.join(sorted(_FIELDS))})", unknown[0])
     return Experiment(name=str(data.get("name", p.stem)), path=p, base=base, arms=arms, replications=reps,
                       kpis=[str(k) for k in kpis], seed=seed, base_arm=base_arm, common_random_numbers=crn,
-                      description=str(data.get("description", "")), extra={"region": True})
+                      description=str(data.get("description", "")),
+                      extra={"region": True, "inputs": inputs})
+
+
+def _region_inputs(reg) -> list[Path]:
+    """Every file a region run reads: its member scenarios and their site models."""
+    out = []
+    for s in reg.sites:
+        if s.scenario.path is not None:
+            out.append(s.scenario.path)
+        out.append(s.scenario.site_path())
+    return out
 
 
 def _num(v: Any) -> float | None:
