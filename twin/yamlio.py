@@ -138,12 +138,13 @@ def _lines(root: yaml.Node) -> dict[tuple, int]:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        todo: list[tuple[yaml.Node, tuple]] = []  # children in document order, so an anchor is met first
         if isinstance(node, yaml.MappingNode):
             for key, val in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     out[path + (key.value,)] = key.start_mark.line + 1
-                    stack.append((val, path + (key.value,)))
+                    todo.append((val, path + (key.value,)))
         elif isinstance(node, yaml.SequenceNode):
-            for i, val in enumerate(node.value):
-                stack.append((val, path + (i,)))
+            todo = [(val, path + (i,)) for i, val in enumerate(node.value)]
+        stack.extend(reversed(todo))
     return out
