@@ -59,7 +59,7 @@ def test_recursive_alias_refused():
 
 
 def test_syntax_error_and_unreadable_files(tmp_path):
-    with pytest.raises(InputError, match=r"line 2, column \d+: not valid YAML"):
+    with pytest.raises(InputError, match=r"s.yaml: line 3, column 1: not valid YAML"):
         parse_yaml("a: [1,\nb: 2\n", "s.yaml")
     with pytest.raises(InputError, match="file not found"):
         read_yaml(tmp_path / "nope.yaml")
