@@ -19,7 +19,15 @@ import click
 import typer
 from rich.table import Table
 
-from drills.cli.common import console, kpi_table, print_caveats, print_json, run_with_progress
+from drills.cli.common import (
+    check_seed,
+    console,
+    kpi_table,
+    print_caveats,
+    print_json,
+    print_warnings,
+    run_with_progress,
+)
 from drills.cli.region import register as _register_region
 from drills.cli.sensors import sensors_app
 from twin.errors import InputError
@@ -126,6 +134,7 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
     from drills.sim.engine import run_scenario
     from drills.spec.scenario import load_scenario
 
+    check_seed(seed)
     if out is not None:  # refused before the simulation, not after it
         check_out(out)
     sc = load_scenario(scenario)
@@ -143,7 +152,8 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
 
             plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
         add_manifest_files(path)
-    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis}
+    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis, "warnings": res.extra.get("warnings", [])}
+    print_warnings(payload["warnings"])
     if json_out:
         print_json(payload)
     else:

@@ -310,6 +310,8 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
             "wall_s": round(res.wall_s, 4),
             # values the results depend on that are not yet checked against a primary source
             "data_caveats": list(res.extra.get("caveats", [])),
+            # what in the input will silently not happen (events after the end, nobody alerted, ...)
+            "warnings": list(res.extra.get("warnings", [])),
         }
         write_manifest(tmp, manifest)
     return final

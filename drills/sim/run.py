@@ -49,6 +49,7 @@ class Run:
     context: Any = None
     workflows: Any = None
     marks: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # printed by the CLI and kept in manifest.json
 
 
 def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:

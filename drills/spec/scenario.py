@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drills.spec import limits as L
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
@@ -85,7 +86,7 @@ class PopulationEntry(_PersonFields):
     the fixed point ``at``."""
 
     where: str
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=L.MAX_PEOPLE, strict=True)
     role: Literal["occupant", "warden", "operator", "responder", "supervisor"] = "occupant"
     at: list[float] | None = None
     margin: float = 0.0
@@ -96,7 +97,7 @@ class PopulationEntry(_PersonFields):
     @field_validator("margin", mode="before")
     @classmethod
     def _margin(cls, v):
-        return parse_bounded(v, "length", "margin")
+        return parse_bounded(v, "length", "margin", upper=L.MAX_MARGIN)
 
     @field_validator("at")
     @classmethod
@@ -121,7 +122,7 @@ class AlarmSpec(_Model):
     @field_validator("at", mode="before")
     @classmethod
     def _t(cls, v):
-        return parse_duration(v, "at")
+        return parse_bounded(v, "time", "at", upper=L.MAX_TIME)
 
 
 class Inject(_Model):
@@ -137,7 +138,8 @@ class Inject(_Model):
     gain: float | None = Field(default=None, description="sensor_fail out_of_calibration: reading / truth")
     weather: WeatherSpec | None = Field(default=None, description="wind_shift: the weather from this time on")
     hazard: HazardSpec | None = Field(default=None, description="leak: a further release starting at `time`")
-    count: int = Field(default=1, ge=1, description="responder_unavailable: how many of the role drop out")
+    count: int = Field(default=1, ge=1, le=L.MAX_PEOPLE, strict=True,
+                       description="responder_unavailable: how many of the role drop out")
     unless: str | None = Field(default=None, description="contingency: a KPI (t_alarm, t_ack, ...) that must have "
                                                          "happened by `time`, else `then` fires")
     then: dict[str, Any] | None = Field(default=None, description="contingency: the inject fired at the deadline")
@@ -158,7 +160,7 @@ class Inject(_Model):
     @field_validator("time", mode="before")
     @classmethod
     def _t(cls, v):
-        return parse_bounded(v, "time", "time")
+        return parse_bounded(v, "time", "time", upper=L.MAX_TIME)
 
     @field_validator("kind")
     @classmethod
@@ -187,12 +189,12 @@ class HazardSpec(_Model):
     @field_validator("start", "stop", mode="before")
     @classmethod
     def _t(cls, v, info):
-        return parse_bounded(v, "time", info.field_name)
+        return parse_bounded(v, "time", info.field_name, upper=L.MAX_TIME)
 
     @field_validator("burst", mode="before")
     @classmethod
     def _burst(cls, v):
-        return parse_bounded(v, "mass", "burst", positive=True)
+        return parse_bounded(v, "mass", "burst", positive=True, upper=L.MAX_BURST)
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -204,18 +206,16 @@ class HazardSpec(_Model):
             for k, p in enumerate(v):
                 if not isinstance(p, list | tuple) or len(p) != 2:
                     raise ValueError(f"point {k}: expected [time, rate]")
-                t = parse_duration(p[0], f"rate[{k}][0]")
-                r = parse_quantity(p[1], "mass_rate", f"rate[{k}][1]")
-                if r < 0:
-                    raise ValueError(f"point {k}: a release rate must not be negative")
+                try:
+                    t = parse_bounded(p[0], "time", f"rate[{k}][0]", upper=L.MAX_TIME)
+                    r = parse_bounded(p[1], "mass_rate", f"rate[{k}][1]", upper=L.MAX_RATE)
+                except ValueError as e:
+                    raise ValueError(f"point {k}: {e}") from None
                 pts.append((t, r))
             if not pts or any(b[0] <= a[0] for a, b in zip(pts, pts[1:], strict=False)):
                 raise ValueError("curve times must be ascending")
             return pts
-        r = parse_quantity(v, "mass_rate", "rate")
-        if r < 0:
-            raise ValueError("a release rate must not be negative")
-        return r
+        return parse_bounded(v, "mass_rate", "rate", upper=L.MAX_RATE)
 
     @model_validator(mode="after")
     def _one_of(self):
@@ -244,7 +244,7 @@ class WeatherSpec(_Model):
     @field_validator("wind_speed", mode="before")
     @classmethod
     def _u(cls, v):
-        return parse_bounded(v, "speed", "wind_speed", positive=True)
+        return parse_bounded(v, "speed", "wind_speed", positive=True, upper=L.MAX_WIND)
 
     @field_validator("wind_from", mode="before")
     @classmethod
@@ -331,23 +331,23 @@ class PlacementSpec(_Model):
             raise ValueError("expected a non-empty list of release rates such as ['0.05 kg/s']")
         out = []
         for k, r in enumerate(v):
-            q = parse_quantity(r, "mass_rate", f"rates[{k}]")
-            if q <= 0:
-                raise ValueError(f"rates[{k}]: a release rate must be positive")
-            out.append(q)
+            try:
+                out.append(parse_bounded(r, "mass_rate", f"rates[{k}]", positive=True, upper=L.MAX_RATE))
+            except ValueError as e:
+                raise ValueError(f"rates[{k}]: {e}") from None
         return out
 
     @field_validator("horizon", "time_limit", "undetected_penalty", mode="before")
     @classmethod
     def _dur(cls, v, info):
-        return parse_bounded(v, "time", info.field_name, positive=True)
+        return parse_bounded(v, "time", info.field_name, positive=True, upper=L.MAX_TIME)
 
     @field_validator("height", mode="before")
     @classmethod
     def _height(cls, v):
         if v is None:
             return None
-        return parse_bounded(v, "length", "height")
+        return parse_bounded(v, "length", "height", upper=L.MAX_HEIGHT)
 
     @field_validator("sources", "spaces")
     @classmethod
@@ -364,23 +364,23 @@ class Scenario(_Model):
     name: str
     site: str = Field(description="IFC file or site sketch, relative to the scenario file")
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=L.MAX_SEED, strict=True)
     duration: float = Field(default=3600.0, description="the run stops here at the latest (s)")
     people: PeopleDefaults = Field(default_factory=PeopleDefaults)
-    population: list[PopulationEntry] = Field(default_factory=list)
+    population: list[PopulationEntry] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     flow: Literal["sfpe", "empirical"] = "sfpe"
     alarm: AlarmSpec | None = None
     closed: list[str] = Field(default_factory=list)
-    injects: list[Inject] = Field(default_factory=list)
+    injects: list[Inject] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
-    hazards: list[HazardSpec] = Field(default_factory=list)
-    workflows: list[WORKFLOW_FIELD] = Field(default_factory=list)
+    hazards: list[HazardSpec] = Field(default_factory=list, max_length=L.MAX_ITEMS)
+    workflows: list[WORKFLOW_FIELD] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     targets: dict[str, Any] | None = Field(
         default=None, description="capability targets for the after-action report, e.g. {t_alarm: 3min}")
     alerts: dict[str, Any] | None = Field(
         default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...}")
     sensors: list[dict[str, Any]] = Field(
-        default_factory=list, description="extra detectors, in the site sketch's sensor format (placement studies)")
+        default_factory=list, max_length=L.MAX_ITEMS, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
     placement: PlacementSpec | None = Field(
         default=None, description="leak ensemble for `drilltwin sensors evaluate|optimize`")
@@ -393,7 +393,28 @@ class Scenario(_Model):
     @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
     @classmethod
     def _t(cls, v, info):
-        return parse_bounded(v, "time", info.field_name, positive=True)
+        lower = {"gas_step": L.MIN_GAS_STEP, "replan_interval": L.MIN_REPLAN}.get(info.field_name)
+        upper = L.MAX_GAS_STEP if info.field_name == "gas_step" else L.MAX_TIME
+        return parse_bounded(v, "time", info.field_name, positive=True, lower=lower, upper=upper)
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, v):
+        if len(v) > L.MAX_PATH:
+            raise ValueError(f"path too long ({len(v):,} characters; the limit is {L.MAX_PATH:,}, docs/limits.md)")
+        return v
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        total = sum(e.count for e in self.population)
+        if total > L.MAX_PEOPLE:
+            raise ValueError(f"population: {total:,} people in all; the limit is {L.MAX_PEOPLE:,} (docs/limits.md)")
+        for f in ("gas_step", "record_every"):
+            n = self.duration / getattr(self, f)
+            if n > L.MAX_STEPS:
+                raise ValueError(f"{f}: duration / {f} = {n:,.0f} steps; the limit is {L.MAX_STEPS:,} "
+                                 f"(docs/limits.md): make {f} longer or the run shorter")
+        return self
 
     @field_validator("targets")
     @classmethod
@@ -488,6 +509,10 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
         msg = "unknown field (check the spelling; see `drilltwin schema`)"
     if err["type"] == "missing":
         msg = "required field is missing"
+    if err["type"] in ("less_than_equal", "too_long"):
+        msg += " (the limit, docs/limits.md)"
+    if err["type"] in ("int_type", "int_parsing", "int_from_float"):
+        msg = f"expected a whole number, got {err.get('input')!r}"
     where, msg = error_path(tuple(err["loc"]), msg)
     return where or "(top level)", msg
 
@@ -513,6 +538,14 @@ def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>",
         where, msg = format_validation_error(e)
         line = _line_of(lines or {}, tuple(p for p in e.errors()[0]["loc"]))
         raise InputError(msg, source=str(source), where=f"line {line}: {where}" if line else where) from None
+    from drills.spec.checks import check_references
+
+    try:
+        check_references(sc)
+    except InputError as e:
+        parts = tuple(int(x) if x.isdigit() else x for x in e.where.replace("[", ".").replace("]", "").split("."))
+        line = _line_of(lines or {}, parts)
+        raise InputError(e.message, source=str(source), where=f"line {line}: {e.where}" if line else e.where) from None
     if str(source) != "<scenario>":
         sc._path = Path(source)
     return sc
