@@ -146,9 +146,25 @@ class SiteGraph:
             "unreachable": [site.spaces[s].label for s in unreach],
             "nav_nodes": self.nav.number_of_nodes(),
             "nav_edges": self.nav.number_of_edges(),
-            "max_exit_distance_m": _finite_max(self.d_exit),
-            "warnings": [w.to_dict() for w in site.warnings],
+            # where people are (zone centres), not the muster points beyond the exits
+            "max_exit_distance_m": _finite_max(self.d_exit[[n.startswith("c:") for n in self.nodes]]
+                                               if len(self.d_exit) else self.d_exit),
+            "warnings": [w.to_dict() for w in site.warnings] + self.graph_warnings(),
         }
+
+    def graph_warnings(self) -> list[dict[str, str]]:
+        """Named warnings about the routes (``no_exits``, ``space_unreachable``): a model that imports
+        cleanly can still leave nobody a way out."""
+        out = []
+        if not self.exits:
+            out.append({"code": "no_exits", "entity": self.site.name,
+                        "message": "no door leads outside, so nobody can evacuate; check that exit doors are "
+                                   "exported and touch the outside"})
+        elif unreach := self.unreachable_spaces():
+            for sid in unreach:
+                out.append({"code": "space_unreachable", "entity": self.site.spaces[sid].label,
+                            "message": "no route from this space to an exit (a missing or unconnected door?)"})
+        return out
 
 
 def _finite_max(a: np.ndarray) -> float | None:

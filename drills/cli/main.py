@@ -71,7 +71,7 @@ def _report_tables(rep: dict) -> None:
         w = Table(title="import warnings", show_header=True)
         w.add_column("code")
         w.add_column("n", justify="right")
-        w.add_column("example")
+        w.add_column("example", overflow="fold")
         by = Counter(x["code"] for x in rep["warnings"])
         for code, n in by.most_common():
             ex = next(x for x in rep["warnings"] if x["code"] == code)
@@ -79,18 +79,55 @@ def _report_tables(rep: dict) -> None:
         console.print(w)
 
 
+_LIST_COLUMNS = {
+    "spaces": (("use_name", "name to use"), ("long_name", "long name"), ("storey", "storey"),
+               ("area_m2", "area (m2)"), ("walkable", "walkable"), ("reachable", "exit reachable"), ("id", "id")),
+    "doors": (("label", "between"), ("use_name", "name to use"), ("storey", "storey"), ("width_m", "width (m)"),
+              ("exit", "exit"), ("id", "id")),
+    "exits": (("label", "exit"), ("use_name", "name to use"), ("width_m", "width (m)"), ("id", "id")),
+    "sensors": (("use_name", "name to use"), ("kind", "kind"), ("gas", "gas"), ("setpoints", "set points"),
+                ("space", "space"), ("storey", "storey"), ("id", "id")),
+    "equipment": (("use_name", "name to use"), ("kind", "kind"), ("space", "space"), ("storey", "storey"),
+                  ("xyz_m", "x, y, z (m)"), ("id", "id")),
+}
+
+
+def _list_table(kind: str, items: list[dict]) -> Table:
+    t = Table(title=f"{kind} ({len(items)})", show_header=True)
+    for key, label in _LIST_COLUMNS[kind]:  # ids stay on one line so they can be copied
+        t.add_column(label, overflow="fold", no_wrap=key == "id", min_width=22 if key == "id" else None)
+    for it in items:
+        cells = []
+        for key, _ in _LIST_COLUMNS[kind]:
+            v = it.get(key)
+            cells.append("-" if v is None or v == [] else ", ".join(map(str, v)) if isinstance(v, list)
+                         else ("yes" if v else "no") if isinstance(v, bool) else str(v))
+        t.add_row(*cells)
+    return t
+
+
 @twin_app.command("inspect")
 def twin_inspect(
     model: Annotated[Path, typer.Argument(help="IFC file or site sketch (.site.yaml)")],
     json_out: Annotated[bool, typer.Option("--json", help="print the import report as JSON")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="write a per-storey floor plan PNG")] = None,
+    plot: Annotated[str | None, typer.Option("--plot", help="write a per-storey floor plan PNG (a file, or a "
+                                                           "folder ending in /)")] = None,
+    list_kind: Annotated[str | None, typer.Option(
+        "--list", help="list the items of one kind: spaces, doors, exits, sensors or equipment, with the name "
+                       "to use in a scenario")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="re-import even if cached")] = False,
 ) -> None:
     """Import a model and report what the twin made of it."""
+    from twin.inventory import KINDS, inventory
     from twin.load import load_twin
 
+    if list_kind is not None and list_kind not in KINDS:
+        raise InputError(f"expected one of {', '.join(KINDS)}, got {list_kind!r}", where="--list")
     g = load_twin(model, cache=not no_cache)
     rep = g.report()
+    if list_kind is not None:
+        rep["list"] = list_kind
+        rep["items"] = inventory(g, list_kind)
     if plot is not None:
         from twin.plot import plot_floor_plans
 
@@ -98,7 +135,10 @@ def twin_inspect(
     if json_out:
         print_json(rep)
     else:
-        _report_tables(rep)
+        if list_kind is not None:
+            console.print(_list_table(list_kind, rep["items"]))
+        else:
+            _report_tables(rep)
         if plot is not None:
             console.print(f"floor plan: {rep['plot']}")
 
