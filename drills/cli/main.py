@@ -27,6 +27,7 @@ from drills.cli.common import (
     print_json,
     print_warnings,
     run_with_progress,
+    status,
 )
 from drills.cli.region import register as _register_region
 from drills.cli.sensors import sensors_app
@@ -123,7 +124,8 @@ def twin_inspect(
 
     if list_kind is not None and list_kind not in KINDS:
         raise InputError(f"expected one of {', '.join(KINDS)}, got {list_kind!r}", where="--list")
-    g = load_twin(model, cache=not no_cache)
+    with status(f"importing {model.name}", quiet=json_out):
+        g = load_twin(model, cache=not no_cache)
     rep = g.report()
     if list_kind is not None:
         rep["list"] = list_kind
@@ -171,7 +173,7 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
     from contextlib import nullcontext
 
     from drills.outputs.results import add_manifest_files, check_out, out_lock, write_results
-    from drills.sim.engine import run_scenario
+    from drills.sim.engine import run_scenario, site_graph
     from drills.spec.scenario import load_scenario
 
     check_seed(seed)
@@ -179,19 +181,23 @@ def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out:
         check_out(out)
     sc = load_scenario(scenario)
     with out_lock(out) if out is not None else nullcontext():
+        with status(f"importing the site model {sc.site_path().name}", quiet=json_out):
+            graph = site_graph(sc)
         res = run_with_progress(f"running {sc.name}", sc.duration,
-                                lambda progress: run_scenario(sc, seed, progress=progress), quiet=json_out)
-        path = write_results(res, out)
-        from drills.outputs.replay import write_replay
-        from drills.outputs.report import write_report
+                                lambda progress: run_scenario(sc, seed, graph=graph, progress=progress),
+                                quiet=json_out)
+        with status("writing the results, report and replay", quiet=json_out):
+            path = write_results(res, out)
+            from drills.outputs.replay import write_replay
+            from drills.outputs.report import write_report
 
-        write_report(path)
-        write_replay(path)
-        if plot:
-            from twin.plot import plot_floor_plans
+            write_report(path)
+            write_replay(path)
+            if plot:
+                from twin.plot import plot_floor_plans
 
-            plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
-        add_manifest_files(path)
+                plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
+            add_manifest_files(path)
     payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis, "warnings": res.extra.get("warnings", [])}
     print_warnings(payload["warnings"])
     if json_out:
