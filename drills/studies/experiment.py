@@ -236,7 +236,13 @@ def _open_client(workers: int | None, scheduler: str | None):
     # second (the statistical profiler every 10 ms, the event-loop tick every 20 ms, the nanny's memory
     # monitor every 100 ms), which on 2 cores made every run ~24 % slower than the same run serially
     # (benchmarks/sweep_scaling.py); at these intervals the slowdown is ~9 %, that of two plain processes.
-    with dask.config.set(WORKER_CONFIG):
+    import warnings
+
+    # dashboard_address=None still starts the scheduler's HTTP server on :8787 and warns on stderr when
+    # another cluster holds that port; nothing of ours uses it, so the warning would only pollute
+    # the output (and --json users' logs)
+    with dask.config.set(WORKER_CONFIG), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"(?s)Port \d+ is already in use", category=UserWarning)
         cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None)
     return Client(cluster), cluster
