@@ -264,10 +264,12 @@ class VentilationCase(_Model):
 
 
 class PlacementPoint(_Model):
-    """An outdoor release point of a leak ensemble (a pipe rack, a tank farm): no equipment item needed."""
+    """A release point of a leak ensemble (a pipe rack, a tank farm, a spot in a room): no equipment item
+    needed. A point inside a walkable space (footprint and height) leaks into that space, else outdoors."""
 
     name: str
-    at: list[float] = Field(description="[x, y, z] m, z above ground: an outdoor release at this point")
+    at: list[float] = Field(description="[x, y, z] m, z the world height: released in the space that holds "
+                                        "the point, else outdoors")
 
     @field_validator("at")
     @classmethod
@@ -285,8 +287,8 @@ class PlacementSpec(_Model):
 
     gas: str | None = Field(default=None, description="gas the detectors look for; default: the first hazard's")
     sources: list[str | PlacementPoint] | None = Field(
-        default=None, description="equipment names, or {name, at: [x, y, z]} outdoor release points; default: "
-                                  "every equipment item")
+        default=None, description="equipment or space names, or {name, at: [x, y, z]} release points (in the "
+                                  "space that contains the point, else outdoors); default: every equipment item")
     rates: list[Any] | None = Field(default=None, description="release rates ('0.05 kg/s'); default: the "
                                                                 "first hazard's rate")
     weather: list[WeatherSpec] | None = Field(default=None, description="weather cases (outdoor sources and "
