@@ -258,6 +258,7 @@ class GasHazards:
         for extra in extra_sensors or []:
             self.all_sensors[extra.id] = extra
         self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_start)
+        self._physics_caveats: list[str] = self._sampling_caveats()
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
         self._sensor_reads = self._sensor_gas_keys()
         self._camera_zone = self._zones_of(self.sensors.cameras.ids)
@@ -278,6 +279,7 @@ class GasHazards:
         self.t_detect: float | None = None
         self.detect_by: str | None = None
         self._next_record = self.t_start
+        self._t_last = self.t_start  # time of the last gas step (the first comes gas_step after t_start)
         self._open_cache: tuple | None = None  # joint exercise: people in the open (see _open_air)
         self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
         self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
@@ -288,13 +290,27 @@ class GasHazards:
     def caveats(self) -> list[str]:
         """Values this run's results depend on (each gas's probit and IDLH) that are not yet checked
         against a primary source (:meth:`twin.gas.Gas.caveats`)."""
-        return [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+        out = [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+        return out + self._physics_caveats
+
+    def _sampling_caveats(self) -> list[str]:
+        """Detectors that sample faster than the gas is stepped: they see the concentration of the last
+        gas step (held between steps), so their reading can lag by up to ``gas_step``."""
+        specs = self.sensors.gas.specs
+        fast = sorted({(float(sp.period), sp.name) for sp in specs if sp.period and sp.period < self.dt - 1e-9})
+        if not fast:
+            return []
+        names = ", ".join(n for _, n in fast[:5]) + (" ..." if len(fast) > 5 else "")
+        return [f"gas_step {self.dt:g} s is longer than the sampling period of {len(fast)} detector(s) "
+                f"({names}; shortest {fast[0][0]:g} s): between gas steps they read the concentration of "
+                f"the last step, so alarm times can lag by up to {self.dt:g} s (set gas_step to at most "
+                f"the shortest sampling period for exact alarm times)"]
 
     # -------------------------------------------------------------------------------------- set-up
     def _gas_state(self, gas: Gas, where: str) -> _GasState:
         st = self.gases.get(gas.key)
         if st is None:
-            mz = Multizone(self.g, dt=self.dt, t0=0.0)
+            mz = Multizone(self.g, dt=self.dt, t0=0.0, gas_density=gas.density())
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
             st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
             self.gases[gas.key] = st
@@ -428,8 +444,19 @@ class GasHazards:
             yield env.timeout(self.dt)
             self.step(env.now)
 
-    def step(self, t: float) -> None:
-        """Advance the gas to ``t`` and let detectors, people and routes react."""
+    def finish(self, t_end: float) -> None:
+        """Take the last gas step, to the end of the run: the clock stops at ``duration`` before the
+        step due then runs, and ``gas_step`` need not divide the time from the first release (without it
+        a 1 kg/s release over a 1 h drill released 3,598 kg at a 2 s step). Dispersion and exposure
+        only: nothing can react to a reading taken as the drill ends."""
+        if self.specs and t_end > self._t_last + 1e-9 and t_end > self.t_start:
+            self.step(t_end, sense=False)
+
+    def step(self, t: float, sense: bool = True) -> None:
+        """Advance the gas to ``t`` and let detectors, people and routes react (``sense=False``: the
+        dispersion and exposure only)."""
+        step_dt = t - self._t_last
+        self._t_last = t
         clock = time.perf_counter
         hazardous: set[str] = set()
         for st in self.gases.values():
@@ -442,13 +469,15 @@ class GasHazards:
             t0 = clock()
             st.mz.advance(t)
             t1 = clock()
-            st.exposure.update(t, self.dt, st.mz.c)
+            st.exposure.update(t, step_dt, st.mz.c)
             t2 = clock()
             self.timing["dispersion"] += t1 - t0
             self.timing["exposure"] += t2 - t1
             bad = np.flatnonzero(st.mz.c > st.level)
             for zi in bad:
                 hazardous.add(self.g.zones[st.mz.zones[zi]].space)
+        if not sense:
+            return
         if self.outdoor is not None:
             self._regional_step(t)
         t3 = clock()
@@ -472,7 +501,7 @@ class GasHazards:
         one step back. Its air was clean up to a trace below that level (no source indoors, so no zone
         exceeds the openings), so a fresh model started then is the model stepped all along to within
         :data:`drills.region.field.WAKE_FRACTION` of the lowest set point."""
-        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt)
+        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt, gas_density=st.gas.density())
         mz.outdoor_hook = st.boundary
         st.mz = mz
         st.quiet = False
