@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from agents.crowd import Person
+from agents.flow import sfpe_speed_note
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
 from twin.distributions import Distribution
@@ -435,6 +436,10 @@ def finish_run(run: Run, wall: float) -> RunResult:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
     res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    if sc.flow == "sfpe":
+        note = sfpe_speed_note(crowd.v0[:n])
+        if note:
+            res.extra["caveats"] = [*res.extra["caveats"], note]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

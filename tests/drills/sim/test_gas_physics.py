@@ -32,3 +32,14 @@ def test_released_mass_is_exact_at_any_gas_step(tmp_path, gas_step):
 def test_gas_step_longer_than_sampling_is_a_caveat(tmp_path):
     r = run_drill(tmp_path, _two_way_site(), _sc(rate="0.001 kg/s", gas_step="5s"))
     assert any("gas_step 5 s is longer than the sampling period" in c for c in r.extra["caveats"])
+
+
+def test_sfpe_speed_difference_is_a_caveat(tmp_path):
+    """flow: sfpe with the default speeds (mean 1.34 m/s) walks faster than SFPE's 1.19 m/s: said."""
+    sc = _sc(rate="0.001 kg/s")
+    sc["flow"] = "sfpe"
+    r = run_drill(tmp_path / "a", _two_way_site(), sc)
+    assert any("SFPE's free speed 0.85 k = 1.19 m/s" in c for c in r.extra["caveats"])
+    sc["people"]["speed"] = "1.19 m/s"
+    r = run_drill(tmp_path / "b", _two_way_site(), sc)
+    assert not any("SFPE's free speed" in c for c in r.extra["caveats"])
