@@ -43,3 +43,32 @@ def test_sfpe_speed_difference_is_a_caveat(tmp_path):
     sc["people"]["speed"] = "1.19 m/s"
     r = run_drill(tmp_path / "b", _two_way_site(), sc)
     assert not any("SFPE's free speed" in c for c in r.extra["caveats"])
+
+
+def _outdoor(gas="Cl2", **rel) -> dict:
+    sc = _sc()
+    sc["weather"] = {"wind_speed": "5 m/s", "wind_from": 270, "stability": "D"}
+    sc["hazards"] = [{"id": "C1", "kind": "gas_leak", "gas": gas, "source": "yard", "at": [-30.0, 1.5, 1.0],
+                      "start": 0, **rel}]
+    return sc
+
+
+def test_dense_outdoor_release_uses_the_workbook_and_says_so(tmp_path):
+    r = run_drill(tmp_path, _two_way_site(), _outdoor(rate="1 kg/s"))
+    cav = " ".join(r.extra["caveats"])
+    assert "hazard C1 (Cl2) is a dense release: Britter-McQuaid continuous criterion 0.53" in cav
+    assert "workbook" in cav
+    assert any(e[1] == "screening" and "C1 Cl2" in e[4] for e in r.events)
+
+
+def test_dense_outdoor_burst_is_refused(tmp_path):
+    from twin.errors import InputError
+
+    with pytest.raises(InputError, match="hazard C1: a 500 kg burst of Cl2 is a dense cloud"):
+        run_drill(tmp_path, _two_way_site(), _outdoor(burst="500 kg"))
+
+
+def test_passive_release_is_screened_too(tmp_path):
+    r = run_drill(tmp_path, _two_way_site(), _outdoor(gas="NH3", rate="0.1 kg/s"))
+    assert any(e[1] == "screening" and "passive" in e[4] for e in r.events)
+    assert not any("dense release" in c for c in r.extra["caveats"])
