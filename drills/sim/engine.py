@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from agents.crowd import Person
+from agents.flow import sfpe_speed_note
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
 from drills.sim.kpis import compute_kpis
@@ -334,6 +335,8 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
         model.env.process(tick())
     wall0 = time.perf_counter()
     model.run(until=sc.duration)
+    if run.hazards is not None:  # the gas step due at the end (a joint exercise steps its sites together)
+        run.hazards.finish(sc.duration)
     wall = time.perf_counter() - wall0
     return finish_run(run, wall)
 
@@ -371,6 +374,10 @@ def finish_run(run: Run, wall: float) -> RunResult:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
     res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    if sc.flow == "sfpe":
+        note = sfpe_speed_note(crowd.v0[:n])
+        if note:
+            res.extra["caveats"] = [*res.extra["caveats"], note]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res
