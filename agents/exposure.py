@@ -8,7 +8,7 @@ the gas's probit exponent ``n``; the probit ``Y = a + b ln(load)`` gives the pro
 collapses (``incapacitated``) once the probit probability of their load passes it, so the share of people
 who collapse follows the probit while each person's fate is reproducible with the seed.
 
-People in the open (a joint exercise, :mod:`drills.region_field`) breathe the regional outdoor air through
+People in the open (a joint exercise, :mod:`drills.region.field`) breathe the regional outdoor air through
 :meth:`Exposure.breathe_outdoors`: the same load, the same probit and the same per-person threshold, so a
 person who walked out into a plume collapses at the load that would have felled them indoors. They fall
 where they stand (outdoors, ``incapacitated`` with detail ``outdoors``) even after passing an exit.

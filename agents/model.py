@@ -39,7 +39,7 @@ class DrillModel(mesa.Model):
         Door ids locked for the whole run.
     env:
         A SimPy environment to run on instead of a new one: several sites of a joint exercise share one
-        clock (:mod:`drills.region_sim`). The caller then drives ``env.run`` itself or calls :meth:`run`
+        clock (:mod:`drills.region.sim`). The caller then drives ``env.run`` itself or calls :meth:`run`
         on one of the models.
     """
 

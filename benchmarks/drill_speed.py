@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run(scenario_path: Path, people_scale: int | None, with_gas: bool = True):
     import yaml
 
-    from drills.engine import run_scenario
-    from drills.scenario import scenario_from_dict
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import scenario_from_dict
 
     data = yaml.safe_load(scenario_path.read_text())
     if people_scale is not None:

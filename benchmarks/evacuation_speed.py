@@ -48,8 +48,8 @@ import yaml  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from drills.engine import build_run, run_scenario  # noqa: E402
-from drills.scenario import scenario_from_dict  # noqa: E402
+from drills.sim.engine import build_run, run_scenario  # noqa: E402
+from drills.spec.scenario import scenario_from_dict  # noqa: E402
 from twin.load import load_twin  # noqa: E402
 
 RIMEA = REPO / "ifc_models" / "rimea9.site.yaml"
@@ -94,7 +94,7 @@ def office_scenario(n: int, seed: int) -> dict:
 
 
 def simulate_only(sc, graph, trajectories: bool) -> dict[str, Any]:
-    """Build the run with :func:`drills.engine.build_run`, then time the SimPy clock alone: the span
+    """Build the run with :func:`drills.sim.engine.build_run`, then time the SimPy clock alone: the span
     ``run_scenario`` reports as ``RunResult.wall_s``, in wall and in CPU (process) time, without the KPIs."""
     t = time.perf_counter()
     run = build_run(sc, graph=graph, log_trajectories=trajectories)
@@ -113,7 +113,7 @@ def simulate_only(sc, graph, trajectories: bool) -> dict[str, Any]:
 
 def run_ours(data: dict, graph, repeat: int = 1, trajectories: bool = True, kpis: bool = True) -> dict[str, Any]:
     """Run a scenario (same seed) ``repeat`` times with :func:`simulate_only` (wall and CPU time of the
-    clock, build time) and, with ``kpis``, ``repeat`` times with :func:`drills.engine.run_scenario`.
+    clock, build time) and, with ``kpis``, ``repeat`` times with :func:`drills.sim.engine.run_scenario`.
 
     ``wall_s`` is then the best ``RunResult.wall_s`` and ``total_s`` the best whole ``run_scenario`` call
     (build the run, simulate, KPIs including the flow lower bound); without ``kpis`` (the scaling runs, so

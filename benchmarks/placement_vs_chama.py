@@ -3,7 +3,7 @@
 1. Builds the issue's ensemble on the sample plant: 20 equipment items (the plant's 9 and 11 more, all
    indoors: a site sketch has no outdoor equipment) x 6 weather cases x 3 release rates x 1 ventilation
    case = 360 leaks, and 200 candidate detectors (every second point of a 3 m grid per space, at 0.5 m,
-   the first 200), through ``drills.placement``
+   the first 200), through ``drills.studies.placement``
    (dispersion, detector physics, matrix) and optimises it (greedy and MIP, budget 5). The wall time of
    evaluating plus optimising is the issue's "under 30 s" figure.
 2. Writes that matrix to a JSON file and runs Chama's ``ImpactFormulation`` and ``CoverageFormulation``
@@ -116,7 +116,7 @@ def _study(tmp: Path) -> tuple[Path, Path]:
 
 def _candidates_file(tmp: Path, sc) -> Path:
     """200 candidate positions: every third point of a 3 m grid over the monitored spaces, plus outdoors."""
-    from drills.placement import _grid_points, _monitored_spaces
+    from drills.studies.placement import _grid_points, _monitored_spaces
     from twin.load import load_twin
 
     g = load_twin(sc.site_path())
@@ -130,8 +130,8 @@ def _candidates_file(tmp: Path, sc) -> Path:
 
 
 def main() -> None:
-    from drills.placement import build_ensemble, optimize
-    from drills.scenario import load_scenario
+    from drills.studies.placement import build_ensemble, optimize
+    from drills.spec.scenario import load_scenario
     from twin.placement import coverage_greedy, coverage_matrix, impact_greedy, impact_objective, layout_times
     from twin.placement_opt import coverage_mip, impact_mip
 

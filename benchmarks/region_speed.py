@@ -96,8 +96,8 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from drills.region import load_region
-    from drills.region_sim import run_region
+    from drills.spec.region import load_region
+    from drills.region.sim import run_region
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp:

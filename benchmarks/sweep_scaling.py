@@ -48,7 +48,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from drills.experiment import load_experiment, run_experiment
+    from drills.studies.experiment import load_experiment, run_experiment
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=200, help="replications per mode (default 200)")

@@ -3,7 +3,7 @@
 The workflow follows Sandia's Chama (simulate signals -> detection times per scenario and candidate ->
 optimise) and the fire-and-gas mapping metrics of ISA TR84.00.07 (scenario and geographic coverage); see
 ``shared/reference/leak_sensors.md`` sections 4 and 5. Everything here is pure numpy/scipy on arrays: the
-drill layer (:mod:`drills.placement`) builds the ensemble from a scenario, and :mod:`twin.placement_opt`
+drill layer (:mod:`drills.studies.placement`) builds the ensemble from a scenario, and :mod:`twin.placement_opt`
 holds the exact MIP.
 
 **Linearity.** The multizone model (:mod:`twin.dispersion`) and the Gaussian plume are linear in the

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from drills.engine import RunResult, build_run, run_scenario
-from drills.scenario import Scenario, scenario_from_dict
+from drills.sim.engine import RunResult, build_run, run_scenario
+from drills.spec.scenario import Scenario, scenario_from_dict
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -60,7 +60,7 @@ def write_drill(tmp_path: Path, site: dict, scenario: dict, name: str = "drill")
 
 
 def read_scenario(path: Path) -> Scenario:
-    """:func:`drills.scenario.load_scenario` with libyaml's parser (a scenario of 1000 one-person
+    """:func:`drills.spec.scenario.load_scenario` with libyaml's parser (a scenario of 1000 one-person
     entries takes seconds to parse in pure Python)."""
     data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader)
     return scenario_from_dict(data, path)

@@ -3,7 +3,7 @@ two engine properties every verification result rests on (reproducibility and cu
 
 Sources: ``shared/reference/evacuation.md`` section 2 (NIST TN 1822 tests as implemented by the JuPedSim
 web V&V suite) and section 3 (SFPE hydraulic model: equations, constants and worked examples). Each test
-builds the reference geometry as a site sketch and runs it through ``drills.engine.run_scenario``; the
+builds the reference geometry as a site sketch and runs it through ``drills.sim.engine.run_scenario``; the
 docstring of each test names its reference, its measurement and its tolerance.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from agents.flow import A_SFPE, EMPIRICAL, K_CORRIDOR, SFPE, stair_k
-from drills.results import write_results
+from drills.outputs.results import write_results
 
 from .conftest import (
     door_node,
@@ -390,7 +390,7 @@ def test_same_seed_same_event_log_other_seed_differs(tmp_path):
 
     Scenario: 120 people with random speeds (the default normal(1.34, 0.26)) and log-normal pre-movement in
     two rooms with three inner doors and two exits, plus a block inject at 20 s.
-    Measurement: ``events.parquet`` written by ``drills.results.write_results``, read back with pyarrow (the
+    Measurement: ``events.parquet`` written by ``drills.outputs.results.write_results``, read back with pyarrow (the
     file bytes hold version metadata, so the tables are compared, every column and row).
     Tolerance: exact equality (seed 7 twice); seed 8 differs.
     """

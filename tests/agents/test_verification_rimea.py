@@ -3,7 +3,7 @@
 Source of every geometry and pass criterion: ``shared/reference/evacuation.md`` section 1 (RiMEA text as
 quoted by JuPedSim's system tests and Vadere's scenario suite) and section 3 (SFPE hand calculation,
 worked example A). Each test builds the reference geometry as a site sketch, runs it through the drill
-engine (``drills.engine.run_scenario``) and checks a stated tolerance; the docstring of each test names
+engine (``drills.sim.engine.run_scenario``) and checks a stated tolerance; the docstring of each test names
 its reference, its measurement and its tolerance.
 
 The engine is a graph (hydraulic) model: people walk along navigation edges at their free speed scaled

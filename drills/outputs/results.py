@@ -1,0 +1,184 @@
+"""The results folder of one run (ARCHITECTURE.md): written to a temporary folder and renamed when
+complete, so a crash never leaves a half-written run.
+
+``manifest.json`` (scenario hash, seed, versions, git commit, wall time), ``scenario.yaml`` (resolved),
+``kpis.json``, ``events.parquet`` (t, kind, agent, node, detail), ``trajectories.parquet`` (agent, t,
+node), ``people.parquet`` (one row per person).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from agents.crowd import ROLES, STATES
+
+from drills.sim.engine import RunResult
+
+__all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable", "events_table",
+           "EVENT_COLUMNS", "write_manifest"]
+
+EVENT_COLUMNS = ("t", "kind", "agent", "node", "detail")
+_EVENT_TYPES = {"t": pa.float64(), "site": pa.string(), "kind": pa.string(), "agent": pa.int64(),
+                "node": pa.string(), "detail": pa.string()}
+
+
+def events_table(events: list[tuple], cols: tuple[str, ...] = EVENT_COLUMNS) -> pa.Table:
+    """The event log as an Arrow table: one column per tuple position, named by ``cols`` (``t`` in s,
+    ``agent`` -1 for events of no one; a joint exercise adds ``site`` after ``t``)."""
+    return pa.table({c: pa.array([e[k] for e in events], _EVENT_TYPES[c]) for k, c in enumerate(cols)})
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")[:40] or "run"
+
+
+def run_id_for(res: RunResult) -> str:
+    """``<scenario-slug>-s<seed>-<UTC timestamp>``."""
+    return f"{_slug(res.scenario.name)}-s{res.seed}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+
+
+def git_commit() -> str | None:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5)
+        return out.stdout.strip() or None
+    except Exception:
+        return None
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("drilltwin", "simpy", "mesa", "networkx", "numpy", "scipy", "shapely", "ifcopenshell"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+class atomic_dir:
+    """Context manager: a temporary sibling folder, renamed to ``final`` on success, removed on error."""
+
+    def __init__(self, final: str | os.PathLike):
+        self.final = Path(final)
+
+    def __enter__(self) -> Path:
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(dir=self.final.parent, prefix=f".{self.final.name}.tmp-"))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        if self.final.exists():
+            old = self.final.with_name(f".{self.final.name}.old-{os.getpid()}")
+            os.replace(self.final, old)
+            os.replace(self.tmp, self.final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, self.final)
+
+
+def jsonable(o: Any):
+    """``json.dumps`` default for numpy scalars and arrays, sets and tuples."""
+    if isinstance(o, np.integer | np.floating):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, set | tuple):
+        return list(o)
+    raise TypeError(type(o).__name__)
+
+
+def _scenario_yaml(res: RunResult) -> str:
+    sc = res.scenario
+    data = sc.model_dump(mode="json", exclude_none=True)
+    data["seed"] = res.seed
+    data["site"] = str(sc.site_path().resolve())
+    return yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True)
+
+
+def _plain(o):
+    """Distributions back to their YAML form."""
+    from twin.distributions import Distribution
+
+    if isinstance(o, Distribution):
+        return o.params["value"] if o.kind == "fixed" else {"dist": o.kind, **o.params}
+    if isinstance(o, dict):
+        return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_plain(v) for v in o]
+    return o
+
+
+def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root: str | os.PathLike = "results") -> Path:
+    """Write the run's folder (``out``, or ``root/<run-id>``) atomically; return its path."""
+    run_id = run_id_for(res)
+    final = Path(out) if out is not None else Path(root) / run_id
+    scen_text = _scenario_yaml(res)
+    with atomic_dir(final) as tmp:
+        (tmp / "scenario.yaml").write_text(scen_text, encoding="utf-8")
+        (tmp / "kpis.json").write_text(json.dumps(res.kpis, indent=2, default=jsonable) + "\n")
+        pq.write_table(events_table(res.events), tmp / "events.parquet")
+        tr = res.trajectories
+        pq.write_table(pa.table({
+            "agent": pa.array([r[0] for r in tr], pa.int64()),
+            "t": pa.array([r[1] for r in tr], pa.float64()),
+            "node": pa.array([r[2] for r in tr], pa.string()),
+        }), tmp / "trajectories.parquet")
+        ts = res.extra.get("timeseries")
+        if ts is not None:
+            sensors, zones = ts
+            pq.write_table(pa.table({
+                "t": pa.array([r[0] for r in sensors] + [r[0] for r in zones], pa.float64()),
+                "kind": pa.array(["sensor"] * len(sensors) + ["zone"] * len(zones), pa.string()),
+                "series": pa.array([r[1] for r in sensors] + [r[1] for r in zones], pa.string()),
+                "value": pa.array([r[2] for r in sensors] + [r[2] for r in zones], pa.float64()),
+                "unit": pa.array([r[3] for r in sensors] + ["ppm"] * len(zones), pa.string()),
+            }), tmp / "timeseries.parquet")
+        p = res.people
+        cols = {k: pa.array(v.tolist() if v.dtype == object else v) for k, v in p.items() if k not in ("role", "state")}
+        cols["role"] = pa.array([ROLES[r] for r in p["role"]], pa.string())
+        cols["state"] = pa.array([STATES[s] for s in p["state"]], pa.string())
+        pq.write_table(pa.table(cols), tmp / "people.parquet")
+        manifest = {
+            "run_id": final.name if out is not None else run_id,
+            "scenario": res.scenario.name,
+            "scenario_file": str(res.scenario.path) if res.scenario.path else None,
+            "scenario_sha256": hashlib.sha256(scen_text.encode()).hexdigest(),
+            "site": str(res.scenario.site_path()),
+            "seed": res.seed,
+            "wall_s": round(res.wall_s, 4),
+            # values the results depend on that are not yet checked against a primary source
+            "data_caveats": list(res.extra.get("caveats", [])),
+        }
+        write_manifest(tmp, manifest)
+    return final
+
+
+def write_manifest(folder: Path, fields: dict[str, Any]) -> None:
+    """Write ``folder/manifest.json``: ``fields`` then the provenance every results folder carries (time
+    of creation, git commit, package versions) and the list of files in the folder."""
+    manifest = {**fields, "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "git_commit": git_commit(), "versions": versions(),
+                "files": sorted(x.name for x in folder.iterdir()) + ["manifest.json"]}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -1,0 +1,439 @@
+"""The run engine: a scenario and a seed become one simulated drill.
+
+:func:`build_run` resolves the scenario against its site (every name checked, errors naming the field),
+places the people with the ``people`` random stream and schedules the cues and injects;
+:func:`run_scenario` runs the SimPy clock and returns a :class:`RunResult` with the event log,
+trajectories and KPIs. Nothing here writes files (see :mod:`drills.outputs.results`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agents.crowd import Person
+from agents.model import DrillModel
+from agents.people import demographic_speeds, sample_points
+from twin.distributions import Distribution
+from twin.errors import InputError
+from twin.graph import SiteGraph
+from twin.load import load_twin
+
+from drills.sim.kpis import compute_kpis
+from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
+
+__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
+
+
+@dataclass
+class RunResult:
+    """What one run leaves: events ``(t, kind, agent, node, detail)``, trajectories ``(agent, t, node)``,
+    per-person records and the KPIs (CONTRACTS section 6)."""
+
+    scenario: Scenario
+    seed: int
+    kpis: dict[str, Any]
+    events: list[tuple[float, str, int, str, str]]
+    trajectories: list[tuple[int, float, str]]
+    people: dict[str, np.ndarray]
+    wall_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    """A built, not yet run, drill."""
+
+    scenario: Scenario
+    seed: int
+    graph: SiteGraph
+    model: DrillModel
+    t0: float
+    log: list[tuple[float, str, int, str, str]]
+    hazards: Any = None
+    context: Any = None
+    workflows: Any = None
+    marks: dict[str, float] = field(default_factory=dict)
+
+
+def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:
+    """Space ids for a ``where`` (space name/LongName/GlobalId, ``storey:NAME``, ``building:NAME``, ``*``)."""
+    site = g.site
+    walkable = g.space_zones
+    if where.strip() == "*":
+        return sorted(walkable)
+    if ":" in where and where.split(":", 1)[0] in ("storey", "building"):
+        kind, name = where.split(":", 1)
+        name = name.strip()
+        if kind == "storey":
+            ids = {s.id for s in site.storeys if s.name == name or s.id == name}
+            cands = sorted({s.name for s in site.storeys})
+            out = sorted(s for s in walkable if site.spaces[s].storey in ids)
+        else:
+            ids = {b.id for b in site.buildings if b.name == name or b.id == name}
+            cands = sorted({b.name for b in site.buildings})
+            out = sorted(s for s in walkable if site.spaces[s].building in ids)
+        if not ids:
+            raise InputError(f"no {kind} named {name!r}; candidates: {', '.join(cands) or '(none)'}",
+                             where=field_name)
+        if not out:
+            raise InputError(f"{kind} {name!r} has no walkable space", where=field_name)
+        return out
+    sid = site.find("spaces", where, field_name=field_name)
+    if sid not in walkable:
+        raise InputError(f"space {where!r} is not walkable (no floor people can stand on)", where=field_name)
+    return [sid]
+
+
+def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
+    """Largest-remainder split of ``count`` over ``spaces`` by floor area (deterministic)."""
+    area = np.array([g.site.spaces[s].area for s in spaces], dtype=float)
+    raw = count * area / area.sum()
+    out = np.floor(raw).astype(int)
+    for k in np.argsort(-(raw - out), kind="stable")[: count - out.sum()]:
+        out[k] += 1
+    return out.tolist()
+
+
+def _pick(entry_val, default_val, default_spec, dim: str) -> Distribution | None:
+    v = entry_val if entry_val is not None else default_val
+    if v is None:
+        v = default_spec
+    if v is None:
+        return None
+    return Distribution.parse(v, dim)
+
+
+def _people_for(g: SiteGraph, sc: Scenario, k: int, e: PopulationEntry, rng: np.random.Generator) -> list[Person]:
+    f = f"population[{k}]"
+    spaces = resolve_spaces(g, e.where, f"{f}.where")
+    if e.count == 0:
+        return []
+    counts = _split_count(g, spaces, e.count)
+    pos: list[tuple[str, tuple[float, float]]] = []
+    for sid, c in zip(spaces, counts, strict=True):
+        if c == 0:
+            continue
+        poly = g.site.spaces[sid].footprint
+        if e.at is not None:
+            if len(spaces) != 1:
+                raise InputError("at needs where to name a single space", where=f"{f}.at")
+            from shapely.geometry import Point
+
+            if poly.distance(Point(e.at[0], e.at[1])) > 0.05:
+                raise InputError(f"point {e.at[:2]} lies outside space {e.where!r}", where=f"{f}.at")
+            pos.extend((sid, (float(e.at[0]), float(e.at[1]))) for _ in range(c))
+            continue
+        try:
+            pts = sample_points(poly, c, rng, margin=e.margin)
+        except ValueError as err:
+            raise InputError(str(err), where=f"{f}.margin") from None
+        pos.extend((sid, (float(x), float(y))) for x, y in pts)
+    n = len(pos)
+    demo = e.demographic or sc.people.demographic
+    if demo == "rimea" and e.speed is None:
+        speed = demographic_speeds(n, rng)
+    else:
+        speed = _pick(e.speed, sc.people.speed, DEFAULT_SPEED, "speed").sample(rng, n)
+    if (speed <= 0).any():
+        raise InputError("speeds must be positive; the distribution yields values <= 0 (add min: 0.3)",
+                         where=f"{f}.speed")
+    pre = _pick(e.premovement, sc.people.premovement, DEFAULT_PREMOVEMENT, "time").sample(rng, n)
+    if (pre < 0).any():
+        raise InputError("pre-movement times must not be negative (add min: 0)", where=f"{f}.premovement")
+    up = _pick(e.stair_up, sc.people.stair_up, None, "speed")
+    down = _pick(e.stair_down, sc.people.stair_down, None, "speed")
+    ups = up.sample(rng, n) if up else [None] * n
+    downs = down.sample(rng, n) if down else [None] * n
+    exit_id = None
+    if e.exit is not None:
+        exit_id = g.site.find("doors", e.exit, field_name=f"{f}.exit")
+        if f"d:{exit_id}" not in g.exits:
+            raise InputError(f"door {e.exit!r} is not an exit to the outside", where=f"{f}.exit")
+    zone: tuple[str, ...] = ()
+    if e.role == "warden":
+        zs: list[str] = []
+        for j, z in enumerate(e.zone or []):
+            zs.extend(resolve_spaces(g, z, f"{f}.zone[{j}]"))
+        if not zs:  # default: the storey the warden starts on
+            storeys = {g.site.spaces[s].storey for s in spaces}
+            zs = sorted(s for s in g.space_zones if g.site.spaces[s].storey in storeys)
+        zone = tuple(zs)
+    return [Person(space=sid, xy=xy, speed=float(speed[j]), premovement=float(pre[j]), role=e.role,
+                   exit=exit_id, stair_up=None if ups[j] is None else float(ups[j]),
+                   stair_down=None if downs[j] is None else float(downs[j]), protected=e.protected, zone=zone)
+            for j, (sid, xy) in enumerate(pos)]
+
+
+def build_run(sc: Scenario, seed: int | None = None, graph: SiteGraph | None = None,
+              log_trajectories: bool = True, *, env: Any = None, outdoor: Any = None) -> Run:
+    """Resolve ``sc`` against its site and set up the model; raise :class:`InputError` on bad names.
+
+    ``env`` (a ``simpy.Environment``) and ``outdoor`` (a :class:`drills.sim.hazards.OutdoorCoupling`) are for
+    joint exercises (:mod:`drills.region.sim`): the site then runs on a shared clock and its outdoor air is
+    one regional field, in the site's own frame. Left ``None``, a run is exactly the single-site drill.
+    """
+    src = str(sc.path) if sc.path else "<scenario>"
+    try:
+        return _build(sc, seed, graph, log_trajectories, env, outdoor)
+    except InputError as e:
+        if e.source is None:
+            e.source = src
+            line = sc.line_of(e.where.split(" ")[0]) if e.where else None
+            if line:
+                e.where = f"line {line}: {e.where}"
+            e.args = (str(e),)
+        raise
+
+
+def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajectories: bool, env: Any = None,
+           outdoor: Any = None) -> Run:
+    seed = sc.seed if seed is None else int(seed)
+    if graph is None:
+        p = sc.site_path()
+        try:
+            graph = load_twin(p)
+        except InputError as e:
+            raise InputError(str(e), where="site") from None
+    closed = [graph.site.find("doors", d, field_name=f"closed[{k}]") for k, d in enumerate(sc.closed)]
+    model = DrillModel(graph, seed=seed, flow=sc.flow, closed=closed, replan_interval=sc.replan_interval,
+                       log_trajectories=log_trajectories, env=env)
+    rng = model.streams["people"]
+    people: list[Person] = []
+    for k, e in enumerate(sc.population):
+        people.extend(_people_for(graph, sc, k, e, rng))
+    model.add_people(people)
+    log: list[tuple[float, str, int, str, str]] = []
+    env = model.env
+    crowd = model.crowd
+    t0 = 0.0
+    if sc.alarm is not None:
+        t0 = sc.alarm.at
+        zones = None
+        if sc.alarm.zones:
+            zones = []
+            for j, z in enumerate(sc.alarm.zones):
+                zones.extend(resolve_spaces(graph, z, f"alarm.zones[{j}]"))
+
+        def _alarm(at=sc.alarm.at, zones=zones):
+            yield env.timeout(at)
+            n = crowd.alarm(spaces=zones)
+            log.append((env.now, "alarm", -1, "", f"{n} people alerted"))
+
+        env.process(_alarm())
+    hazards = None
+    has_gas = bool(sc.hazards) or any(inj.kind == "leak" for inj in sc.injects)
+    # in a joint exercise a site with no leak of its own still breathes the regional outdoor air
+    regional_gas = outdoor is not None and bool(outdoor.gases)
+    # detectors and the alert policy also run leak-free when alerts are configured: that is how
+    # false-alert rates are measured, never assumed
+    if has_gas or regional_gas or sc.alerts is not None or sc.sensors:
+        from drills.sim.hazards import GasHazards, scenario_sensors
+
+        hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph),
+                             outdoor=outdoor)
+        hazards.start()
+        t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
+    run = Run(sc, seed, graph, model, t0, log, hazards)
+    if sc.workflows:
+        from drills.sim.context import EngineContext
+        from drills.workflow.engine import compile_workflows, workflow_names
+
+        for path, kind, name in workflow_names(sc.workflows):
+            if kind == "target" and name in graph.index:
+                continue
+            resolve_spaces(graph, name, path)
+        run.context = EngineContext(run, fatigue=getattr(hazards, "operator", None))
+        run.marks = run.context.marks
+        run.workflows = compile_workflows(sc.workflows, run.context)
+        if hazards is not None:
+            hazards.on_alert.append(run.workflows.on_alert)
+    for k, inj in enumerate(sc.injects):
+        env.process(_inject(model, graph, inj, k, log, hazards, run))
+    return run
+
+
+def _happened(run: Run, key: str) -> bool:
+    """Has a KPI moment (``t_alarm``, ``t_ack``, ...) happened yet in this run?"""
+    if key in run.marks:
+        return True
+    if key == "t_alarm":
+        return any(e[1] == "alarm" for e in run.log)
+    hz = run.hazards
+    if hz is None:
+        return False
+    return {"t_detect": hz.t_detect, "t_alert": getattr(hz, "t_alert", None),
+            "t_ack": getattr(hz, "t_auto_ack", None)}.get(key) is not None
+
+
+def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run: Run | None = None):
+    f = f"injects[{k}]"
+    crowd = model.crowd
+    env = model.env
+    if inj.kind == "contingency":
+        from drills.spec.scenario import Inject
+
+        try:
+            then = Inject.model_validate({**inj.then, "id": f"{inj.id}.then", "time": 0})
+        except Exception as e:  # a pydantic error: report the nested field
+            from drills.spec.scenario import format_validation_error
+
+            where, msg = format_validation_error(e)
+            raise InputError(msg, where=f"{f}.then.{where}") from None
+        fallback = _inject(model, g, then, k, log, hazards, run)
+
+        def contingency():
+            yield env.timeout(inj.time)
+            if run is not None and _happened(run, inj.unless):
+                log.append((env.now, "inject:contingency", -1, "", f"id={inj.id} not needed: {inj.unless} happened"))
+                return
+            log.append((env.now, "inject:contingency", -1, "", f"id={inj.id} fires: no {inj.unless} by now"))
+            yield from fallback
+
+        return contingency()
+    if inj.kind == "responder_unavailable":
+        from agents.crowd import ROLES
+
+        from drills.workflow.engine import agent_role
+
+        role = agent_role(inj.target or "responder")
+        if role not in ROLES:
+            raise InputError(f"{inj.target!r} is not a role; roles: {', '.join(ROLES)}", where=f"{f}.target")
+    if inj.kind in ("sensor_fail", "sensor_restore", "isolate") and hazards is None:
+        raise InputError(f"{inj.kind} needs a gas hazard in the scenario", where=f"{f}.kind")
+    if inj.kind in ("sensor_fail", "sensor_restore"):
+        arrays = [a for a in (hazards.sensors.gas, hazards.sensors.cameras) if inj.target in a.names
+                  or inj.target in a.ids]
+        if not arrays:
+            names = sorted(hazards.sensors.gas.names + hazards.sensors.cameras.names)
+            raise InputError(f"{inj.target!r} names no modelled sensor; sensors: {', '.join(names) or '(none)'}",
+                             where=f"{f}.target")
+        sensor_array = arrays[0]
+        mode = inj.mode or "dead"
+        params = {"gain": inj.gain} if inj.gain is not None else {}
+    if inj.kind == "isolate":
+        hid = inj.target
+        if hid not in hazards.source_ids:
+            ids = {str(h.id) if h.id is not None else f"H{j + 1}": h.source for j, h in enumerate(model_sc(hazards))}
+            by_source = [i for i, src in ids.items() if src == inj.target]
+            if not by_source:
+                raise InputError(f"{inj.target!r} names no hazard (ids: {', '.join(ids)}) or source",
+                                 where=f"{f}.target")
+            hid = by_source[0]
+    if inj.kind in ("block", "unblock"):
+        if not inj.target:
+            raise InputError("needs a target door", where=f"{f}.target")
+        door = g.site.find("doors", inj.target, field_name=f"{f}.target")
+        if door not in crowd.door_node:
+            raise InputError(f"door {inj.target!r} joins no walkable space", where=f"{f}.target")
+    elif inj.kind == "alarm":
+        spaces = resolve_spaces(g, inj.target, f"{f}.target") if inj.target else None
+    env = model.env
+
+    def proc():
+        yield env.timeout(inj.time)
+        detail = inj.message or ""
+        if inj.kind == "block":
+            crowd.block(door)
+        elif inj.kind == "unblock":
+            crowd.unblock(door)
+        elif inj.kind == "alarm":
+            n = crowd.alarm(spaces=spaces)
+            detail = detail or f"{n} people alerted"
+            log.append((env.now, "alarm", -1, inj.target or "", f"{n} people alerted (inject {inj.id})"))
+        elif inj.kind == "evacuate":
+            crowd.evacuate(np.arange(crowd.n))
+        elif inj.kind == "sensor_fail":
+            sensor_array.fail(inj.target, mode, **params)
+        elif inj.kind == "sensor_restore":
+            sensor_array.restore(inj.target)
+        elif inj.kind == "isolate":
+            hazards.isolate(hid)
+            if run is not None:
+                run.marks.setdefault("t_isolate", env.now)
+        elif inj.kind == "responder_unavailable":
+            pools = run.workflows.pools if run is not None and run.workflows is not None else {}
+            pool = pools.get(inj.target or "") or next(
+                (p for name, p in pools.items() if agent_role(name) == role), None)
+            if pool is None:
+                detail = f"no {role} pool in the procedures; nobody to take out"
+            else:
+                for _ in range(inj.count):  # hold a slot for good: fewer of the role can be sent
+                    req = pool.resource.request()
+                    yield req
+                    member = pool.take()
+                    log.append((env.now, "unavailable", member, "", f"{role} out of service"))
+        log.append((env.now, f"inject:{inj.kind}", -1, inj.target or "", f"id={inj.id} {detail}".strip()))
+        if run is not None and run.workflows is not None:
+            run.workflows.on_inject(inj.id)
+
+    return proc()
+
+
+def model_sc(hazards) -> list:
+    """The hazard specs behind a :class:`~drills.sim.hazards.GasHazards`."""
+    return list(hazards.sc.hazards)
+
+
+def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | None = None,
+                 log_trajectories: bool = True, progress: Callable[[float], None] | None = None) -> RunResult:
+    """Build and run one drill. ``seed`` overrides the scenario's.
+
+    ``progress(t)`` is called with the simulated time (s) every 1 % of ``duration`` (for progress bars).
+    """
+    run = build_run(sc, seed, graph, log_trajectories)
+    model = run.model
+    if progress is not None:
+        def tick(env=model.env, every=sc.duration / 100.0):
+            while True:
+                yield env.timeout(every)
+                progress(env.now)
+
+        model.env.process(tick())
+    wall0 = time.perf_counter()
+    model.run(until=sc.duration)
+    wall = time.perf_counter() - wall0
+    return finish_run(run, wall)
+
+
+def finish_run(run: Run, wall: float) -> RunResult:
+    """Collect a run whose clock has stopped into a :class:`RunResult` (events, trajectories, people,
+    KPIs) and release its model. ``wall`` is the simulation's wall-clock time (s)."""
+    sc = run.scenario
+    model = run.model
+    crowd = model.crowd
+    events = sorted(run.log + [(t, k, a, n, d) for t, k, a, n, d in crowd.events], key=lambda e: e[0])
+    names = run.graph.nodes
+    traj = [(a, t, names[v]) for a, t, v in crowd.traj]
+    k0 = time.perf_counter()
+    kpis = compute_kpis(run, wall)
+    kpi_wall = time.perf_counter() - k0
+    n = crowd.n
+    people = {
+        "role": crowd.role[:n].copy(),
+        "state": crowd.state[:n].copy(),
+        "speed": crowd.v0[:n].copy(),
+        "premovement": crowd.premove[:n].copy(),
+        "t_aware": crowd.t_aware[:n].copy(),
+        "t_start": crowd.t_start[:n].copy(),
+        "t_exit": crowd.t_exit[:n].copy(),
+        "t_muster": crowd.t_muster[:n].copy(),
+        "x0": crowd.initial_xy[:n, 0].copy() if n else np.zeros(0),
+        "y0": crowd.initial_xy[:n, 1].copy() if n else np.zeros(0),
+        "space0": np.array([crowd.space_ids[s] for s in crowd.start_space[:n]], dtype=object),
+    }
+    res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
+    res.extra["graph"] = run.graph
+    res.extra["timing"] = {"total": wall, "kpis": kpi_wall}
+    if run.hazards is not None:
+        res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
+        res.extra["timing"].update(run.hazards.timing)
+    res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    res.extra["events"] = len(crowd.events) + len(crowd.traj)
+    model.release()
+    return res
+

@@ -1,0 +1,772 @@
+"""Gas hazards in a drill: releases, indoor and outdoor dispersion, detectors, exposure and re-routing.
+
+One SimPy process steps the gas every ``gas_step`` seconds (default 1 s) from the first release on:
+
+1. each gas's :class:`~twin.dispersion.Multizone` advances (outdoor releases feed the exterior openings
+   through a :class:`~twin.plume.PuffTrain`);
+2. the detectors read the concentration of the zone they sit in, in their own unit (ppm or %LEL);
+3. every person's exposure grows (:class:`agents.exposure.Exposure`); some collapse;
+4. spaces whose air passes the hazard level (IDLH for toxic gases, 10 %LEL for flammable ones, unless
+   ``hazard_level`` says otherwise) are flagged, so unprotected people route around them and those
+   inside walk out;
+5. sensor readings and zone concentrations are recorded every ``record_every`` seconds.
+
+Everything random comes from the run's named streams (``sensors``, ``exposure``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from agents.crowd import INCAPACITATED
+from agents.exposure import Exposure
+from twin.dispersion import Multizone
+from twin.errors import InputError
+from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
+from twin.plume import PuffTrain, Weather
+from twin.sensors import build_sensor_arrays
+from twin.units import parse_concentration
+
+if TYPE_CHECKING:
+    from agents.model import DrillModel
+    from twin.graph import SiteGraph
+
+    from drills.spec.scenario import HazardSpec, Scenario
+
+__all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
+
+CAMERA_VISIBLE_PPM = 50.0
+"""A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
+small leak; set the camera's own detection rate in its ``extra``)."""
+
+
+def scenario_sensors(specs: list[dict], graph: SiteGraph) -> list:
+    """Detectors listed in a scenario (the sketch's sensor fields: name, kind, gas, space, at, setpoints,
+    t90, noise, period, extra), placed in the site; ``at`` z is the height above the space's floor."""
+    from pydantic import ValidationError
+    from shapely.geometry import Point
+
+    from twin.site import Sensor
+    from twin.sketch import SensorIn, sketch_guid
+
+    from drills.spec.scenario import format_validation_error
+
+    out = []
+    taken = {s.name for s in graph.site.sensors.values()}
+    for k, raw in enumerate(specs):
+        f = f"sensors[{k}]"
+        try:
+            spec = SensorIn.model_validate(raw)
+        except ValidationError as e:
+            where, msg = format_validation_error(e)
+            raise InputError(msg, where=f"{f}.{where}") from None
+        if spec.name in taken:
+            raise InputError(f"a sensor named {spec.name!r} already exists", where=f"{f}.name")
+        taken.add(spec.name)
+        sid = graph.site.find("spaces", spec.space, field_name=f"{f}.space")
+        sp = graph.site.spaces[sid]
+        gap = sp.footprint.distance(Point(spec.at[0], spec.at[1]))
+        if gap > 0.5:
+            raise InputError(f"'at' lies {gap:.2f} m outside space {spec.space!r}", where=f"{f}.at")
+        if [c.value for c in spec.setpoints] != sorted(c.value for c in spec.setpoints):
+            raise InputError("setpoints must be in ascending order", where=f"{f}.setpoints")
+        z = sp.elevation + (spec.at[2] if len(spec.at) == 3 else 1.5)
+        out.append(Sensor(id=sketch_guid("sensor", "scenario", spec.name), name=spec.name, kind=spec.kind,
+                          position=(spec.at[0], spec.at[1], z), space=sid, storey=sp.storey, gas=spec.gas,
+                          setpoints=list(spec.setpoints), t90=spec.t90, noise=spec.noise, period=spec.period,
+                          extra=dict(spec.extra)))
+    return out
+
+
+def hazard_level_kgm3(gas: Gas, level: str | None, where: str) -> float:
+    """The concentration (kg/m3) above which a space counts as hazardous for ``gas``."""
+    if level is None or str(level).strip().upper() == "AUTO":
+        if gas.idlh is not None and gas.probit is not None:
+            return ppm_to_kgm3(gas.idlh, gas)
+        if gas.flammable:
+            return ppm_to_kgm3(gas.lel_for() * 1e4 * 0.10, gas)  # 10 %LEL
+        if gas.idlh is not None:
+            return ppm_to_kgm3(gas.idlh, gas)
+        raise InputError(f"{gas.key} has neither an IDLH nor an LEL; give hazard_level", where=where)
+    if str(level).strip().upper() == "IDLH":
+        if gas.idlh is None:
+            raise InputError(f"{gas.key} has no IDLH; give a concentration such as '10 %LEL'", where=where)
+        return ppm_to_kgm3(gas.idlh, gas)
+    try:
+        conc = parse_concentration(level, where)
+    except ValueError as e:
+        raise InputError(str(e), where=where) from None
+    from twin.gas import to_kgm3
+
+    return to_kgm3(conc, gas)
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert as the workflows see it: the policy's :class:`~drills.alerts.policies.Alert` plus its ``kind``
+    (``gas`` or ``camera``) and ``gas``, so triggers like ``{alert: gas, level: high}`` or
+    ``{alert: H2S}`` match; other attributes read through to the alert."""
+
+    alert: Any
+    kind: str
+    gas: str | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.alert, name)
+
+
+class OutdoorCoupling(Protocol):
+    """What a joint exercise (:mod:`drills.region.sim`) hands one site so that it shares the regional
+    outdoor air. Points are in the site's own frame (m); concentrations in kg/m3.
+
+    ``gases`` are the gas keys released anywhere in the region (every site models them); ``weather`` is
+    the regional weather turned into the site's frame; ``t_start`` (s) the first release in the region.
+    """
+
+    gases: tuple[str, ...]
+    weather: Weather | None
+    t_start: float
+    exposure_every: float  # s between updates of the exposure of people in the open
+
+    def add_release(self, gas_key: str, train: PuffTrain) -> None:
+        """An outdoor release of this site (its own frame); other sites breathe it too."""
+
+    def add_escape(self, gas_key: str, xy: tuple[float, float], z: float) -> None:
+        """An indoor release of this site: what leaves its buildings drifts off from ``xy``, ``z``."""
+
+    def stepped(self, t: float, escaped: dict[str, float]) -> None:
+        """Called after every gas step with the mass (kg) of each gas that has left the buildings so far."""
+
+    def other(self, gas_key: str, points: np.ndarray, t: float) -> np.ndarray:
+        """Outdoor concentration at ``points`` from the other sites' releases."""
+
+    def other_upper(self, gas_key: str, points: np.ndarray, t: float) -> float:
+        """An upper bound on :meth:`other` at any of ``points`` (cheap; never below the exact value)."""
+
+    def outdoor(self, gas_key: str, points: np.ndarray, t: float) -> np.ndarray:
+        """Outdoor concentration at ``points`` from every release in the region (for people and detectors
+        in the open); this site's own escaped gas is left out (see :mod:`drills.region.field`)."""
+
+    def reaches(self, t: float) -> bool:
+        """Could any other site's gas be near this site at ``t``? (a cheap test, never a false no)"""
+
+    def note_level(self, gas_key: str, kgm3: float) -> None:
+        """This site's lowest alarm set point (or hazard level) of a gas, kg/m3 (sets the wake level)."""
+
+    def wake_level(self, gas_key: str) -> float:
+        """kg/m3 at an exterior opening above which a site with no release of the gas starts modelling it
+        indoors (see :data:`drills.region.field.WAKE_FRACTION`)."""
+
+
+class _OutdoorBoundary:
+    """The ``outdoor_hook`` of one gas's :class:`Multizone`: the concentration at every exterior opening
+    with a known position is the sum of this site's outdoor releases plus, in a joint exercise, the other
+    sites' gas. One ``set_outdoor`` call per step with the summed values, so no code reads the
+    multizone's private boundary dictionary back."""
+
+    def __init__(self, gas_key: str, coupling: OutdoorCoupling | None = None):
+        self.gas_key = gas_key
+        self.coupling = coupling
+        self.trains: list[PuffTrain] = []
+        self._ops: list | None = None
+        self._pts = np.zeros((0, 3))
+        self._last: np.ndarray | None = None
+
+    def _resolve(self, mz: Multizone) -> None:
+        if self._ops is None:  # openings never move: resolve once
+            self._ops = [o for o in mz.exterior_openings() if o.xy is not None]
+            self._pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in self._ops], dtype=float).reshape(-1, 3)
+
+    def arrived(self, t: float, mz: Multizone, level: float) -> bool:
+        """Is the other sites' gas above ``level`` (kg/m3) at any exterior opening at ``t``? A cheap upper
+        bound answers most calls; the exact values are held by the coupling, so the boundary set on
+        waking reuses them. Both are refreshed on the same schedule, so the exact values are evaluated at
+        the very times they would be without the bound."""
+        self._resolve(mz)
+        if not self._ops or self.coupling is None:
+            return False
+        if self.coupling.other_upper(self.gas_key, self._pts, t) <= level:
+            return False
+        return float(self.coupling.other(self.gas_key, self._pts, t).max()) > level
+
+    def __call__(self, t: float, mz: Multizone) -> None:
+        self._resolve(mz)
+        if not self._ops:
+            return
+        c = None
+        for train in self.trains:  # in release order, as the earlier chained hooks added them
+            v = train.concentration(self._pts, t)
+            c = v if c is None else c + v
+        if self.coupling is not None:
+            v = self.coupling.other(self.gas_key, self._pts, t)
+            if c is None and v is self._last:
+                return  # the region held its value: the boundary is already set
+            self._last = v
+            c = v if c is None else c + v
+        if c is not None:
+            mz.set_outdoor(openings={o.id: float(x) for o, x in zip(self._ops, c, strict=True)})
+
+
+@dataclass
+class _GasState:
+    gas: Gas
+    mz: Multizone
+    exposure: Exposure
+    level: float
+    sources: list[str] = field(default_factory=list)
+    boundary: _OutdoorBoundary | None = None
+    quiet: bool = False  # joint exercise: no gas here yet, the multizone is not stepped (see step)
+
+
+class GasHazards:
+    """All gas hazards of one run. Build with the run's graph and model, then :meth:`start`."""
+
+    def __init__(self, sc: Scenario, graph: SiteGraph, model: DrillModel, log: list | None = None,
+                 extra_sensors: list | None = None, outdoor: OutdoorCoupling | None = None):
+        self.sc = sc
+        self.log = log if log is not None else []
+        self.g = graph
+        self.model = model
+        self.env = model.env
+        self.crowd = model.crowd
+        self.dt = sc.gas_step
+        self.specs = all_hazards(sc)
+        self.outdoor = outdoor
+        self.t_start = min((h.start for h in self.specs), default=0.0)
+        if outdoor is not None:  # one exercise clock: gas steps start with the region's first release
+            self.t_start = min(outdoor.t_start, self.t_start) if self.specs else outdoor.t_start
+        # zone order of every Multizone (sorted zone ids), known even in a leak-free run
+        self.zone_index = {z: k for k, z in enumerate(sorted(str(z) for z in graph.zones))}
+        self.weather = _weather(sc) if outdoor is None else outdoor.weather
+        self.gases: dict[str, _GasState] = {}
+        self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
+        self._trains: dict[str, PuffTrain] = {}  # hazard id -> its puff train (outdoor releases)
+        for k, h in enumerate(self.specs):
+            self._add_hazard(k, h)
+        if outdoor is not None:
+            for key in outdoor.gases:  # gases that may drift in from other sites
+                st = self._gas_state(get_gas(key), "hazards")
+                if st.boundary is None:
+                    st.boundary = _OutdoorBoundary(st.gas.key, outdoor)
+                    st.mz.outdoor_hook = st.boundary
+                st.quiet = not st.sources
+        self.all_sensors = dict(graph.site.sensors)
+        for extra in extra_sensors or []:
+            self.all_sensors[extra.id] = extra
+        self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_start)
+        self._sensor_zone = self._zones_of(self.sensors.gas.ids)
+        self._sensor_reads = self._sensor_gas_keys()
+        self._camera_zone = self._zones_of(self.sensors.cameras.ids)
+        cam_sensors = [self.all_sensors.get(i) for i in self.sensors.cameras.ids]
+        self._camera_kind = np.array([str((c.extra if c else {}).get("detects", "gas")) for c in cam_sensors])
+        for k, kind in enumerate(self._camera_kind):
+            if kind not in ("gas", "people", "person_down", "no_ppe"):
+                raise InputError(f"camera {cam_sensors[k].name!r}: detects must be gas, people, person_down or "
+                                 f"no_ppe, got {kind!r}", where="sensors")
+        self._camera_space = [c.space if c else None for c in cam_sensors]
+        self.flagged: set[str] = set()
+        self.records_sensors: list[tuple[float, str, float, str]] = []
+        self.records_zones: list[tuple[float, str, float]] = []
+        self._setup_alerts()
+        if outdoor is not None:
+            for key, st in self.gases.items():
+                outdoor.note_level(key, min(self._lowest_setpoint(key), st.level))
+        self.t_detect: float | None = None
+        self.detect_by: str | None = None
+        self._next_record = self.t_start
+        self._open_cache: tuple | None = None  # joint exercise: people in the open (see _open_air)
+        self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
+        self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
+        self.timing = {"dispersion": 0.0, "exposure": 0.0, "sensors": 0.0}
+        """Wall seconds spent per subsystem (for benchmarks/drill_speed.py)."""
+
+    @property
+    def caveats(self) -> list[str]:
+        """Values this run's results depend on (each gas's probit and IDLH) that are not yet checked
+        against a primary source (:meth:`twin.gas.Gas.caveats`)."""
+        return [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+
+    # -------------------------------------------------------------------------------------- set-up
+    def _gas_state(self, gas: Gas, where: str) -> _GasState:
+        st = self.gases.get(gas.key)
+        if st is None:
+            mz = Multizone(self.g, dt=self.dt, t0=0.0)
+            exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
+            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
+            self.gases[gas.key] = st
+        return st
+
+    def _add_hazard(self, k: int, h: HazardSpec) -> None:
+        f = f"hazards[{k}]"
+        try:
+            gas = get_gas(h.gas)
+        except InputError as e:
+            raise InputError(e.message, where=f"{f}.gas") from None
+        st = self._gas_state(gas, f)
+        if h.at is not None:
+            if len(h.at) not in (2, 3):
+                raise InputError("expected [x, y] or [x, y, z] in metres", where=f"{f}.at")
+            zone, xy, z = None, (float(h.at[0]), float(h.at[1])), float(h.at[2]) if len(h.at) == 3 else 1.0
+        else:
+            zone, xy, z = self._source_location(h.source, f"{f}.source")
+        stop = None if h.stop is None else h.stop
+        hid = str(h.id) if h.id is not None else f"H{k + 1}"
+        if zone is not None:
+            if self.outdoor is not None:
+                self.outdoor.add_escape(gas.key, xy, z)
+            if h.burst is not None:
+                sid = st.mz.add_burst(zone, h.burst, h.start, source_id=hid)
+            else:
+                sid = st.mz.add_source(zone, h.rate_value(), h.start, stop, source_id=hid)
+        else:
+            if self.weather is None:
+                raise InputError(f"source {h.source!r} is outdoors: an outdoor release needs weather",
+                                 where=f"{f}.source")
+            rate = None if h.burst is not None else h.rate_value()
+            bursts = [(h.start, h.burst)] if h.burst is not None else []
+            train = PuffTrain(xy, self.weather, height=z, rate=rate, start=h.start, stop=stop, bursts=bursts)
+            if st.boundary is None:
+                st.boundary = _OutdoorBoundary(gas.key, self.outdoor)
+                st.mz.outdoor_hook = st.boundary
+            st.boundary.trains.append(train)  # several outdoor releases of one gas add up
+            self._trains[hid] = train
+            if self.outdoor is not None:
+                self.outdoor.add_release(gas.key, train)
+            sid = hid
+        st.sources.append(sid)
+        self.source_ids[hid] = (gas.key, sid)
+
+    def _source_location(self, name: str, where: str) -> tuple[str | None, tuple[float, float], float]:
+        """Zone (or ``None`` outdoors), xy (m) and height (m) of a release named by equipment or space."""
+        site = self.g.site
+        hits = [e for e in site.equipment.values() if name in (e.id, e.name)]
+        if hits:
+            e = hits[0]
+            x, y, zz = e.position
+            if e.space is not None and e.space in self.g.space_zones:
+                return self.g.zone_at(e.space, x, y), (x, y), zz
+            return None, (x, y), max(zz, 0.0)
+        try:
+            sid = site.find("spaces", name, field_name=where)
+        except InputError:
+            eq = sorted(e.name for e in site.equipment.values())
+            raise InputError(f"{name!r} names no equipment or space; equipment: {', '.join(eq) or '(none)'}",
+                             where=where) from None
+        if sid not in self.g.space_zones:
+            raise InputError(f"space {name!r} is not walkable", where=where)
+        sp = site.spaces[sid]
+        c = sp.footprint.representative_point()
+        return self.g.zone_at(sid, c.x, c.y), (c.x, c.y), sp.elevation + 1.0
+
+    def _lowest_setpoint(self, gas_key: str) -> float:
+        """The lowest alarm set point (kg/m3) of this site's detectors of ``gas_key`` (inf: none)."""
+        low = np.inf
+        for spec in self.sensors.gas.specs:
+            if spec.gas is None or not spec.setpoints:
+                continue
+            try:
+                gas = get_gas(spec.gas)
+            except InputError:
+                continue
+            if gas.key != gas_key:
+                continue
+            sp = float(min(spec.setpoints))
+            if spec.unit == "ppm":
+                low = min(low, float(ppm_to_kgm3(sp, gas)))
+            elif gas.flammable:
+                low = min(low, float(lel_to_kgm3(sp, gas)))
+        return low
+
+    def _zones_of(self, sensor_ids: list[str | None]) -> np.ndarray:
+        """Zone index (in the multizone order, identical for every gas) of each sensor; -1 outdoors."""
+        out = np.full(len(sensor_ids), -1, dtype=np.int64)
+        for k, sid in enumerate(sensor_ids):
+            s = self.all_sensors.get(sid) if sid else None
+            if s is None or s.space is None or s.space not in self.g.space_zones:
+                continue
+            out[k] = self.zone_index[self.g.zone_at(s.space, s.position[0], s.position[1])]
+        return out
+
+    def _setup_alerts(self) -> None:
+        """The alert policy over the detectors' displayed readings, and the operator's response."""
+        from drills.alerts.policies import AlertEngine, OperatorFatigue, parse_alerts
+
+        try:
+            cfg = parse_alerts(self.sc.alerts)
+        except InputError:
+            raise
+        det, cams = self.sensors.gas, self.sensors.cameras
+        zones = sorted(self.zone_index, key=self.zone_index.get)
+
+        def labels(idx: np.ndarray) -> list[str]:
+            return [self.g.zones[zones[z]].space if z >= 0 else "outdoors" for z in idx]
+
+        self.alert_engine = AlertEngine(
+            cfg, det.specs, labels(self._sensor_zone), [self.all_sensors[i].position for i in det.ids],
+            step=self.dt, camera_names=cams.names, camera_zones=labels(self._camera_zone),
+            camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None)
+        self.operator = OperatorFatigue(cfg.operator)
+        self.alerts: list[Any] = []
+        self.false_alerts = 0
+        self.t_alert: float | None = None
+        self.t_auto_ack: float | None = None
+        self.on_alert: list = []  # callbacks (the workflows' triggers)
+        self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
+
+    # ---------------------------------------------------------------------------------- the process
+    def start(self) -> None:
+        self.env.process(self._run())
+
+    def _run(self):
+        env = self.env
+        yield env.timeout(max(self.t_start - env.now, 0.0))
+        while True:
+            yield env.timeout(self.dt)
+            self.step(env.now)
+
+    def step(self, t: float) -> None:
+        """Advance the gas to ``t`` and let detectors, people and routes react."""
+        clock = time.perf_counter
+        hazardous: set[str] = set()
+        for st in self.gases.values():
+            if st.quiet:
+                if not self.outdoor.reaches(t):
+                    continue  # no gas anywhere near: the air stays clean, nothing to step
+                if not st.boundary.arrived(t, st.mz, self.outdoor.wake_level(st.gas.key)):
+                    continue  # a trace at the openings: indoors stays below it (see WAKE_FRACTION)
+                self._wake(st, t)
+            t0 = clock()
+            st.mz.advance(t)
+            t1 = clock()
+            st.exposure.update(t, self.dt, st.mz.c)
+            t2 = clock()
+            self.timing["dispersion"] += t1 - t0
+            self.timing["exposure"] += t2 - t1
+            bad = np.flatnonzero(st.mz.c > st.level)
+            for zi in bad:
+                hazardous.add(self.g.zones[st.mz.zones[zi]].space)
+        if self.outdoor is not None:
+            self._regional_step(t)
+        t3 = clock()
+        self._sense(t)
+        self.timing["sensors"] += clock() - t3
+        if hazardous != self.flagged:
+            gone = self.flagged - hazardous
+            new = hazardous - self.flagged
+            if gone:
+                self.crowd.set_hazard_spaces(sorted(gone), False)
+            if new:
+                self.crowd.set_hazard_spaces(sorted(new), True)
+                self.model_log("hazard_zone", ",".join(sorted(self.g.site.spaces[s].name for s in new)))
+            self.flagged = hazardous
+        if t + 1e-9 >= self._next_record:
+            self._record(t)
+            self._next_record += self.sc.record_every
+
+    def _wake(self, st: _GasState, t: float) -> None:
+        """Gas from another site has reached the openings above the wake level: start this gas's multizone
+        one step back. Its air was clean up to a trace below that level (no source indoors, so no zone
+        exceeds the openings), so a fresh model started then is the model stepped all along to within
+        :data:`drills.region.field.WAKE_FRACTION` of the lowest set point."""
+        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt)
+        mz.outdoor_hook = st.boundary
+        st.mz = mz
+        st.quiet = False
+        level = kgm3_to_ppm(self.outdoor.wake_level(st.gas.key), st.gas)
+        self.model_log("regional_gas", f"{st.gas.key} from a neighbouring site is near "
+                                       f"(above {level:.3g} ppm at an opening)")
+
+    def _regional_step(self, t: float) -> None:
+        """Joint exercise: report escaped gas to the region, and let people in the open (walking to or
+        standing at a muster point) breathe the regional outdoor air."""
+        escaped = {k: max(st.mz.released - st.mz.mass(), 0.0) for k, st in self.gases.items() if st.sources}
+        self.outdoor.stepped(t, escaped)
+        every = max(self.outdoor.exposure_every, self.dt)
+        if t + 1e-9 < self._next_open_air:
+            return
+        self._next_open_air = t + every
+        crowd = self.crowd
+        n = crowd.n
+        own_outdoor = any(st.boundary is not None and st.boundary.trains for st in self.gases.values())
+        if n == 0 or not (own_outdoor or self.outdoor.reaches(t)):
+            return
+        out, pts = self._open_air(t)
+        if len(out) == 0:
+            return
+        for st in self.gases.values():
+            c = self.outdoor.outdoor(st.gas.key, pts, t)
+            if not c.any():
+                continue
+            # the same load, probit and per-person threshold as indoors; the value is held for the
+            # interval until the next update
+            st.exposure.breathe_outdoors(out, c, every)
+
+    def _open_air(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """People outside every building (left, or collapsed in the open) and their breathing points ((k, 3) m,
+        1.5 m up) at ``t``. While the crowd's journal names nobody new and nobody outside is walking, the
+        same arrays are handed out again (the region's field then reuses its grouping of the places)."""
+        crowd = self.crowd
+        jl = len(crowd.journal)
+        hit = self._open_cache
+        if hit is not None and hit[0] == jl and crowd.n == hit[1] and not hit[4]:
+            return hit[2], hit[3]
+        n = crowd.n
+        out = crowd.space[:n] < 0
+        # people who collapsed indoors are out of every space too, but breathe the air of their zone
+        down_in = crowd.state[:n] == INCAPACITATED
+        for st in self.gases.values():
+            m = min(n, st.exposure.n)
+            down_in[:m] &= ~st.exposure.down_outdoors[:m]
+        out = np.flatnonzero(out & ~down_in)
+        xy = crowd.positions(t, out)
+        pts = np.column_stack([xy, np.full(len(out), 1.5)])  # breathing height, m
+        # still walking at t (a leg ended by t interpolates to its end, the same point from then on)
+        mv = out[crowd.nxt[out] >= 0]
+        moving = bool((crowd.t_arr[mv] > t).any()) if len(mv) else False
+        self._open_cache = (jl, n, out, pts, moving)
+        return out, pts
+
+    def model_log(self, kind: str, detail: str) -> None:
+        self.log.append((self.env.now, kind, -1, "", detail))
+
+    def _true_values(self) -> np.ndarray:
+        """The true concentration at every detector, in its own unit (ppm or %LEL)."""
+        det = self.sensors.gas
+        out = np.zeros(len(det.names))
+        if self.outdoor is not None:
+            self._outdoor_reads(out)
+        for k, key, zi, unit in self._sensor_reads:
+            st = self.gases.get(key)
+            if st is None:
+                continue
+            c = float(st.mz.c[zi])
+            out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+        return out
+
+    def _outdoor_reads(self, out: np.ndarray) -> None:
+        """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""
+        if self._outdoor_det is None:
+            det = self.sensors.gas
+            rows = []
+            for k, (spec, zi, sid) in enumerate(zip(det.specs, self._sensor_zone, det.ids, strict=True)):
+                s = self.all_sensors.get(sid) if sid else None
+                if zi >= 0 or spec.gas is None or s is None:
+                    continue
+                try:
+                    rows.append((k, get_gas(spec.gas).key, spec.unit, s.position))
+                except InputError:
+                    continue
+            self._outdoor_det = rows
+        if not self._outdoor_det or not self.outdoor.reaches(self.env.now):
+            return
+        for k, key, unit, pos in self._outdoor_det:
+            st = self.gases.get(key)
+            if st is None:
+                continue
+            c = float(self.outdoor.outdoor(key, np.array([pos], dtype=float), self.env.now)[0])
+            out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+
+    def _sensor_gas_keys(self) -> list[tuple[int, str, int, str]]:
+        """(detector, gas key, zone index, unit) of every detector inside a zone with a known gas, resolved
+        once: the per-step read then only looks concentrations up."""
+        out = []
+        for k, (spec, zi) in enumerate(zip(self.sensors.gas.specs, self._sensor_zone, strict=True)):
+            if zi < 0 or spec.gas is None:
+                continue
+            try:
+                out.append((k, get_gas(spec.gas).key, int(zi), spec.unit))
+            except InputError:
+                continue  # a gas this run does not model: the detector reads clean air
+        return out
+
+    def _sense(self, t: float) -> None:
+        det = self.sensors.gas
+        new: list = []
+        if len(det.names):
+            det.update(t, self._true_values())
+            if self.t_detect is None and det.exceedances:
+                ex = det.exceedances[0]
+                self.t_detect, self.detect_by = ex.t, ex.name
+            new = self.alert_engine.update(t, det.reading, fault_flags=det.fault | det.inhibited,
+                                           levels=det.levels(), fresh=det.fresh)
+        cams = self.sensors.cameras
+        if len(cams.names):
+            visible = self._camera_scene()
+            cams.update(t, visible)
+            if self.t_detect is None:
+                hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
+                if hits:
+                    self.t_detect, self.detect_by = hits[0].t, hits[0].name
+            for a in cams.new_alarms:
+                self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
+                                 f"{a.name} sees {self._camera_kind[a.camera]}"))
+            new += self.alert_engine.update_cameras(t, cams.new_alarms)
+        for a in new:
+            self._alert(a)
+
+    def _camera_scene(self) -> np.ndarray:
+        """What each camera has in view now, by what it is set to detect (``extra.detects``): ``gas`` (a
+        plume above CAMERA_VISIBLE_PPM in its zone), ``people`` (anyone in its space), ``person_down``
+        (someone collapsed there) or ``no_ppe`` (someone without breathing apparatus in gassed air)."""
+        cams = self.sensors.cameras
+        zi = self._camera_zone
+        ok = zi >= 0
+        visible = np.zeros(len(cams.names), dtype=bool)
+        gas_cam = self._camera_kind == "gas"
+        for st in self.gases.values():
+            ppm = np.zeros(len(zi))
+            ppm[ok] = kgm3_to_ppm(st.mz.c[zi[ok]], st.gas)
+            visible |= gas_cam & (ppm > CAMERA_VISIBLE_PPM)
+        if (~gas_cam).any():
+            crowd = self.crowd
+            space = crowd.space
+            prot = crowd.protected
+            down_space = set(crowd.collapsed_in.values())
+            for k in np.flatnonzero(~gas_cam):
+                sp = self._camera_space[k]
+                if sp is None or sp not in crowd.space_index:
+                    continue
+                here = space == crowd.space_index[sp]
+                kind = self._camera_kind[k]
+                if kind == "people":
+                    visible[k] = bool(here.any())
+                elif kind == "person_down":
+                    visible[k] = sp in down_space
+                elif kind == "no_ppe":
+                    visible[k] = sp in self.flagged and bool((here & ~prot).any())
+        return visible
+
+    def _gas_in(self, space: str) -> bool:
+        """Is there any gas of this run above a trace (0.1 ppm) in the space? (the truth, for scoring)"""
+        if space not in self.g.space_zones:
+            return False
+        for st in self.gases.values():
+            for z in self.g.space_zones[space]:
+                if kgm3_to_ppm(float(st.mz.c[self.zone_index[z]]), st.gas) > 0.1:
+                    return True
+        return False
+
+    def _alert(self, a) -> None:
+        """Log an alert, score it against the truth (for the false-alert KPI only: nobody in the drill
+        sees that), and hand it to the operator and the workflows."""
+        self.alerts.append(a)
+        false = not self._gas_in(str(a.zone))
+        if false:
+            self.false_alerts += 1
+        self.operator.judge(a.id, false)
+        if self.t_alert is None:
+            self.t_alert = a.t
+        self.log.append((self.env.now, "alert", -1, str(a.zone),
+                         f"{a.id} {a.level} {a.policy} conf={a.confidence:.2f} sensors={','.join(a.sensors)}"))
+        if not self.on_alert and self.t_auto_ack is None:
+            # no procedure in the scenario: the control room still acknowledges on its own
+            dismissed, delay = self.operator.respond(self.model.streams["alerts"], a)
+            if not dismissed:
+                self.t_auto_ack = a.t + delay
+        for cb in self.observers:
+            cb(a)
+        if self.on_alert:
+            gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
+                     if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
+            gases.discard(None)
+            ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
+            for cb in self.on_alert:
+                cb(ev)
+
+    def _record(self, t: float) -> None:
+        det = self.sensors.gas
+        if len(det.names):
+            for name, unit, v in zip(det.names, det.units, det.reading, strict=True):
+                self.records_sensors.append((t, name, float(v), unit))
+        for st in self.gases.values():
+            ppm = kgm3_to_ppm(st.mz.c, st.gas)
+            for zi in np.flatnonzero(ppm > 1e-3):
+                self.records_zones.append((t, f"{st.gas.key}:{st.mz.zones[zi]}", float(ppm[zi])))
+
+    # ---------------------------------------------------------------------------------- commands
+    def isolate(self, hazard_id: str) -> None:
+        """Stop a release now (the isolation step of a workflow)."""
+        key, sid = self.source_ids[hazard_id]
+        train = self._trains.get(hazard_id)
+        if train is not None:  # an outdoor release: no more puffs leave from now on
+            train.stop = min(train.stop, self.env.now)
+            return
+        self.gases[key].mz.isolate(sid, self.env.now)
+
+    # -------------------------------------------------------------------------------------- KPIs
+    def kpis(self, t0: float) -> dict[str, Any]:
+        n = self.crowd.n
+        exposed = np.zeros(n, dtype=bool)
+        if not self.gases:  # a leak-free run: only the detectors and the alert policy ran
+            return {"t_detect": None if self.t_detect is None else round(self.t_detect - t0, 3),
+                    "t_alert": None if self.t_alert is None else round(self.t_alert - t0, 3),
+                    "false_alerts": self.false_alerts, "alerts": len(self.alerts), "exposed_idlh": 0,
+                    "peak_dose": 0.0}
+        # the first release's gas; a joint-exercise site with no release of its own: the first regional gas
+        first = self.gases[get_gas(self.specs[0].gas).key] if self.specs else next(iter(self.gases.values()))
+        for st in self.gases.values():
+            st.exposure._grow()
+            exposed |= st.exposure.over_idlh[:n]
+        load = first.exposure.load[:n]
+        peak = first.exposure.peak[:n]
+        pr = first.gas.probit
+        out = {
+            "t_detect": None if self.t_detect is None else round(self.t_detect - t0, 3),
+            "t_alert": None if self.t_alert is None else round(self.t_alert - t0, 3),
+            "false_alerts": self.false_alerts,
+            "alerts": len(self.alerts),
+            "detected_by": self.detect_by,
+            "exposed_idlh": int(exposed.sum()),
+            "peak_dose": round(float(load.max()), 6) if n and pr is not None else None,
+            "peak_dose_unit": f"{pr.unit}^{pr.n:g} min" if pr is not None else None,
+            "peak_ppm": round(float(peak.max()), 3) if n else None,
+            "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
+            "mass_balance_error": max((st.mz.max_mass_balance_error for st in self.gases.values()), default=0.0),
+        }
+        if self.t_auto_ack is not None:
+            out["t_ack"] = round(self.t_auto_ack - t0, 3)
+        return out
+
+
+def all_hazards(sc: Scenario) -> list[HazardSpec]:
+    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
+    inject's time)."""
+    out = list(sc.hazards)
+    for inj in sc.injects:
+        if inj.kind == "leak" and inj.hazard is not None:
+            h = inj.hazard
+            out.append(h.model_copy(update={
+                "start": inj.time + h.start,
+                "stop": None if h.stop is None else inj.time + h.stop,
+                "id": h.id if h.id is not None else f"inject-{inj.id}",
+            }))
+    return out
+
+
+def _weather(sc: Scenario):
+    """A constant :class:`Weather`, or a :class:`WeatherSeries` when ``wind_shift`` injects change it."""
+    from twin.plume import WeatherSeries
+
+    def w(spec) -> Weather:
+        return Weather(spec.wind_speed, spec.wind_from, spec.stability, spec.terrain)
+
+    shifts = sorted((inj.time, inj.weather) for inj in sc.injects if inj.kind == "wind_shift" and inj.weather)
+    if sc.weather is None and not shifts:
+        return None
+    from drills.spec.scenario import WeatherSpec
+
+    base = w(sc.weather or WeatherSpec())
+    if not shifts:
+        return base
+    times, weathers = [0.0], [base]
+    for t, spec in shifts:
+        if t <= times[-1]:
+            times[-1], weathers[-1] = t, w(spec)
+        else:
+            times.append(t)
+            weathers.append(w(spec))
+    return WeatherSeries(tuple(times), tuple(weathers))

@@ -1,0 +1,3 @@
+"""Input models: scenario, region and experiment files, and the one validation-error formatter."""
+
+__all__: list[str] = []

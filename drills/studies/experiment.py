@@ -1,0 +1,680 @@
+"""Paired Monte Carlo experiments: arms of one base scenario, replicated with common random numbers.
+
+An experiment file (YAML) names a base scenario and *arms* that override it::
+
+    name: ai_vs_threshold
+    base: ../plant_h2s_leak.yaml          # relative to this file
+    base_arm: threshold                   # the arm the others are compared with
+    replications: 20                      # runs per arm (CLI -n overrides)
+    seed: 1000                            # replication i runs with seed + i in every arm
+    common_random_numbers: true           # false: every (arm, i) gets its own SeedSequence seed
+    kpis: [t_alert, t_alarm, t_evacuated, false_alerts]
+    arms:
+      threshold: {}                       # the base scenario unchanged
+      ai: {alerts: {policy: fusion, k: 1}}
+
+Overrides replace **top-level** scenario fields as a whole (``alerts``, ``workflows``, ``injects``,
+``population``, ``sensors``, ``flow``, ``alarm`` ...), in the scenario's YAML form; there is no deep merge,
+so an arm that changes one inject lists all the injects it wants. That keeps every arm readable on its own.
+
+Statistics (all times in s, as the KPIs):
+
+* per arm and KPI: mean, sd, median, 95th percentile and an expanded-percentile bootstrap 95 % CI of the
+  mean (Hesterberg 2015; 2000 resamples, numpy Generator seeded from the experiment seed, the KPI and
+  the arm, so reruns agree);
+* KPIs that did not happen in a run (``None``, e.g. no alert was raised) are *censored*: the statistics use
+  the runs where the KPI happened and ``share_happened`` / ``n_happened`` say how many that was;
+* paired differences ``ARM-BASE`` use the replications where the KPI happened in both arms (``n_pairs``;
+  ``only_arm`` / ``only_base`` / ``neither`` count the others): mean, median, bootstrap 95 % CI of the
+  mean difference and a Wilcoxon signed-rank p-value (1.0 when every difference is zero);
+* convergence (NIST TN 1822: watch the running statistics settle): the relative change of the running
+  mean and sd over the last 10 % of replications (in replication order) and the relative standard
+  error of the mean; ``converged`` when the mean moved < 1 % and the sd < 5 %.
+
+Execution is serial by default, or on Dask (``workers`` starts a LocalCluster of single-threaded worker
+processes, ``scheduler`` joins an existing cluster). Tasks carry small payloads (the base scenario's
+path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves.
+Every finished run is appended to ``runs.jsonl`` at once, so an interrupted experiment resumes from its
+output folder without redoing finished runs. A failing run is recorded with its error and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from twin.errors import InputError
+
+from drills.sim.kpis import KPI_KEYS
+
+__all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "summarize", "run_batch",
+           "DEFAULT_KPIS", "NUMERIC_KPIS"]
+
+DEFAULT_KPIS = ("t_alert", "t_alarm", "t_evacuated", "t_mustered", "t_isolate", "exposed_idlh", "false_alerts")
+# KPIs a comparison can use: the numeric ones of CONTRACTS section 6 plus the numeric extras the engine adds
+NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
+    "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
+    "gas_released_kg", "peak_ppm")
+N_BOOT = 2000
+SCHEDULER_TIMEOUT = "5s"  # a wrong address should fail fast, a busy scheduler still answers in time
+CONV_MEAN = 0.01  # relative change of the running mean over the last 10 % of runs counted as settled
+CONV_SD = 0.05
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+"""Dask settings for the local cluster's workers (see :func:`_open_client`); for a cluster of your own,
+set the same in its Dask configuration (README, "From a laptop to a cluster")."""
+_EXP_FIELDS = {"name", "description", "base", "base_arm", "replications", "seed", "common_random_numbers",
+               "kpis", "arms"}
+
+
+@dataclass
+class Experiment:
+    """A validated experiment file."""
+
+    name: str
+    path: Path
+    base: Path
+    arms: dict[str, dict[str, Any]]
+    replications: int
+    kpis: list[str]
+    seed: int
+    base_arm: str
+    common_random_numbers: bool = True
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def seed_of(self, arm: str, rep: int) -> int:
+        """The seed of replication ``rep`` of ``arm``: ``seed + rep`` in every arm (common random numbers),
+        else a SeedSequence draw of (seed, arm index, rep) so arms are independent."""
+        if self.common_random_numbers:
+            return self.seed + rep
+        k = list(self.arms).index(arm)
+        return int(np.random.SeedSequence([self.seed, k, rep]).generate_state(1)[0])
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must match for a resumed output folder to belong to this experiment (not the count)."""
+        return {"name": self.name, "base": str(self.base.resolve()), "arms": self.arms, "seed": self.seed,
+                "common_random_numbers": self.common_random_numbers}
+
+
+def _err(msg: str, path: Path, where: str | None = None) -> InputError:
+    return InputError(msg, source=str(path), where=where)
+
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file; every arm is built once so bad overrides fail here, naming
+    the experiment file and the field (``arms.ai.alerts``)."""
+    from drills.spec.scenario import Scenario, load_scenario
+
+    p = Path(path)
+    if not p.is_file():
+        raise _err("file not found", p)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise _err(f"not valid YAML ({getattr(e, 'problem', e)})", p) from None
+    if not isinstance(data, dict):
+        raise _err("expected a mapping of experiment fields", p)
+    unknown = sorted(set(data) - _EXP_FIELDS)
+    if unknown:
+        raise _err(f"unknown field (expected one of {', '.join(sorted(_EXP_FIELDS))})", p, unknown[0])
+    for req in ("base", "arms"):
+        if req not in data:
+            raise _err("required field is missing", p, req)
+    base = Path(str(data["base"]))
+    if not base.is_absolute():
+        base = p.parent / base
+    from drills.spec.region import is_region_file
+
+    if is_region_file(base):  # joint exercises: the region's own checks (drills.studies.region_experiment)
+        from drills.studies.region_experiment import load_region_experiment
+
+        return load_region_experiment(p, data, base)
+    try:
+        base_sc = load_scenario(base)
+    except InputError as e:
+        raise _err(f"base scenario: {e}", p, "base") from None
+    arms = data["arms"]
+    if not isinstance(arms, dict) or not arms:
+        raise _err("expected a mapping of arm names to scenario overrides", p, "arms")
+    arms = {str(k): ({} if v is None else v) for k, v in arms.items()}
+    for name, ov in arms.items():
+        if not re.fullmatch(r"[A-Za-z0-9_.]+", name):
+            raise _err("arm names may use letters, digits, '_' and '.' only", p, f"arms.{name}")
+        if not isinstance(ov, dict):
+            raise _err("expected a mapping of scenario fields to override", p, f"arms.{name}")
+        for key in ov:
+            if key not in Scenario.model_fields:
+                raise _err("unknown scenario field (see `drilltwin schema`)", p, f"arms.{name}.{key}")
+        try:
+            base_sc.evolve(**ov)
+        except InputError as e:
+            raise _err(e.message, p, f"arms.{name}.{e.where}" if e.where else f"arms.{name}") from None
+    base_arm = str(data.get("base_arm", next(iter(arms))))
+    if base_arm not in arms:
+        raise _err(f"'{base_arm}' is not one of the arms ({', '.join(arms)})", p, "base_arm")
+    reps = data.get("replications", 20)
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise _err("must be a positive whole number", p, "replications")
+    seed = data.get("seed", base_sc.seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise _err("must be a non-negative whole number", p, "seed")
+    kpis = data.get("kpis", list(DEFAULT_KPIS))
+    if isinstance(kpis, str):
+        kpis = [kpis]
+    if not isinstance(kpis, list) or not kpis:
+        raise _err("expected a list of KPI names", p, "kpis")
+    for j, k in enumerate(kpis):
+        if k not in NUMERIC_KPIS:
+            raise _err(f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})", p, f"kpis[{j}]")
+    crn = data.get("common_random_numbers", True)
+    if not isinstance(crn, bool):
+        raise _err("must be true or false", p, "common_random_numbers")
+    return Experiment(name=str(data.get("name", p.stem)), path=p, base=base, arms=arms, replications=reps,
+                      kpis=list(kpis), seed=seed, base_arm=base_arm, common_random_numbers=crn,
+                      description=str(data.get("description", "")))
+
+
+# ---------------------------------------------------------------- running (workers call these)
+
+_SCENARIOS: dict[str, Any] = {}  # per process: base scenario path -> Scenario (parsed once per worker)
+
+
+def _row(experiment: str, arm: str, rep: int, seed: int, kpis: dict[str, Any] | None, error: str | None,
+         wall: float) -> dict[str, Any]:
+    row: dict[str, Any] = {"experiment": experiment, "arm": arm, "rep": rep, "seed": seed}
+    for k in NUMERIC_KPIS:
+        v = None if kpis is None else kpis.get(k)
+        row[k] = None if v is None or isinstance(v, bool) or not isinstance(v, int | float) else float(v)
+    row["error"] = error
+    row["run_wall_s"] = round(wall, 4)
+    return row
+
+
+def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run one batch of replications of one arm; a picklable payload in, plain rows out.
+
+    ``payload``: ``{"experiment", "base" (scenario path), "arm", "overrides", "runs": [[rep, seed], ...]}``.
+    An exception inside a run becomes that row's ``error``; the batch goes on.
+    """
+    from drills.sim.engine import run_scenario
+    from drills.spec.region import is_region_file
+    from drills.spec.scenario import load_scenario
+
+    if is_region_file(payload["base"]):  # a regional experiment: whole joint exercises per replication
+        from drills.studies.region_experiment import run_region_batch
+
+        return run_region_batch(payload)
+    base = payload["base"]
+    sc0 = _SCENARIOS.get(base)
+    if sc0 is None:
+        sc0 = _SCENARIOS[base] = load_scenario(base)
+    rows = []
+    sc = None
+    for rep, seed in payload["runs"]:
+        t = time.perf_counter()
+        try:
+            if sc is None:
+                sc = sc0.evolve(**payload["overrides"]) if payload["overrides"] else sc0
+            res = run_scenario(sc, int(seed), log_trajectories=False)
+            rows.append(_row(payload["experiment"], payload["arm"], rep, seed, res.kpis, None,
+                             time.perf_counter() - t))
+        except Exception as e:  # noqa: BLE001 - one broken run must not end the experiment
+            rows.append(_row(payload["experiment"], payload["arm"], rep, seed, None,
+                             f"{type(e).__name__}: {e}", time.perf_counter() - t))
+        finally:
+            _release_mesa_ids()
+    return rows
+
+
+def _release_mesa_ids() -> None:
+    """Drop Mesa 3.3's class-level per-model id counters that a failed run may have left behind
+    (run_scenario releases its own model; a run that raised did not get that far)."""
+    try:
+        import mesa
+    except ImportError:  # pragma: no cover
+        return
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict) and len(ids) > 0:
+        ids.clear()
+
+
+def _read_done(runs_file: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    if runs_file.exists():
+        for line in runs_file.read_text(encoding="utf-8").splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill: that run is simply redone
+            done[(r["arm"], int(r["rep"]))] = r
+    return done
+
+
+def _open_client(workers: int | None, scheduler: str | None):
+    """A dask.distributed Client (and the LocalCluster it owns, if any)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=SCHEDULER_TIMEOUT), None
+        except (OSError, TimeoutError) as e:
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} within {SCHEDULER_TIMEOUT} ({e})",
+                             where="--scheduler") from None
+        except ValueError as e:
+            raise InputError(f"not a Dask scheduler address: {scheduler!r} ({e})", where="--scheduler") from None
+    import dask
+
+    # A drill run is pure Python holding the GIL. Dask's defaults poll it from other threads many times a
+    # second (the statistical profiler every 10 ms, the event-loop tick every 20 ms, the nanny's memory
+    # monitor every 100 ms), which on 2 cores made every run ~24 % slower than the same run serially
+    # (benchmarks/sweep_scaling.py); at these intervals the slowdown is ~9 %, that of two plain processes.
+    with dask.config.set(WORKER_CONFIG):
+        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers: int | None = None,
+                   scheduler: str | None = None, progress: bool = False, batch: int | None = None,
+                   on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run every (arm, replication) not yet in ``out/runs.jsonl``, appending rows as they finish;
+    return all rows sorted by arm order and replication."""
+    reps = exp.replications if n is None else n
+    out.mkdir(parents=True, exist_ok=True)
+    meta = out / "experiment.json"
+    fp = exp.fingerprint()
+    if meta.exists():
+        old = json.loads(meta.read_text(encoding="utf-8"))
+        if old != fp:
+            raise InputError("the output folder holds a different experiment; choose another --out",
+                             source=str(out))
+    else:
+        _atomic_write(meta, json.dumps(fp, indent=2))
+    runs_file = out / "runs.jsonl"
+    done = _read_done(runs_file)
+    todo = [(a, i) for a in exp.arms for i in range(reps) if (a, i) not in done]
+    use_dask = bool(workers) or bool(scheduler)
+    payloads = []
+    for a, reps_a in _batches(todo, batch, use_dask, int(workers or 2)):
+        payloads.append({"experiment": exp.name, "base": str(exp.base.resolve()), "arm": a,
+                         "overrides": exp.arms[a], "runs": [[i, exp.seed_of(a, i)] for i in reps_a]})
+    bar = _Progress(len(todo), exp.name) if progress and todo else None
+    with runs_file.open("a", encoding="utf-8") as fh:
+        def record(batch_rows: Iterable[dict[str, Any]]) -> None:
+            rows = list(batch_rows)
+            for r in rows:
+                fh.write(json.dumps(r) + "\n")
+                done[(r["arm"], int(r["rep"]))] = r
+                if on_row is not None:
+                    on_row(r)
+            fh.flush()
+            os.fsync(fh.fileno())
+            if bar is not None:
+                bar.advance(len(rows))
+
+        try:
+            if not use_dask or not payloads:
+                for pl in payloads:
+                    record(run_batch(pl))
+            else:
+                from distributed import as_completed
+
+                client, cluster = _open_client(workers, scheduler)
+                try:
+                    futures = [client.submit(run_batch, pl, pure=False) for pl in payloads]
+                    for fut in as_completed(futures):
+                        record(fut.result())
+                finally:
+                    client.close()
+                    if cluster is not None:
+                        cluster.close()
+        finally:
+            if bar is not None:
+                bar.stop()
+    order = {a: k for k, a in enumerate(exp.arms)}
+    return sorted((r for (a, i), r in done.items() if a in exp.arms and i < reps),
+                  key=lambda r: (order[r["arm"]], r["rep"]))
+
+
+def _batches(todo: list[tuple[str, int]], batch: int | None, use_dask: bool,
+             workers: int) -> list[tuple[str, list[int]]]:
+    """Cut the (arm, replication) list into tasks of one arm each.
+
+    Serially every run is its own batch (the resume log then grows run by run). On Dask a fixed ``batch``
+    is honoured; by default batches are *guided*: each takes a quarter of the remaining runs per worker,
+    capped at 10, so the many early tasks hide Dask's per-task cost and the last ones are single runs
+    that leave no worker idle while another finishes a long batch.
+    """
+    out: list[tuple[str, list[int]]] = []
+    k = 0
+    while k < len(todo):
+        if not use_dask:
+            size = 1
+        elif batch is not None:
+            size = max(1, int(batch))
+        else:
+            size = max(1, min(10, math.ceil((len(todo) - k) / (4 * max(1, workers)))))
+        arm = todo[k][0]
+        chunk = []
+        while k < len(todo) and len(chunk) < size and todo[k][0] == arm:
+            chunk.append(todo[k][1])
+            k += 1
+        out.append((arm, chunk))
+    return out
+
+
+class _Progress:
+    """A rich progress bar on stderr."""
+
+    def __init__(self, total: int, name: str):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._p = Progress(TextColumn("{task.description}", markup=False, style="bold"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           console=Console(stderr=True), transient=True)
+        self._p.start()
+        self._task = self._p.add_task(name, total=total)
+
+    def advance(self, k: int) -> None:
+        self._p.advance(self._task, k)
+
+    def stop(self) -> None:
+        self._p.stop()
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def _rng(seed: int, *keys: str) -> np.random.Generator:
+    # a stable (not hash()-randomised) stream per statistic, so results do not depend on what else ran
+    return np.random.default_rng([seed, *(zlib.crc32(k.encode()) for k in keys)])
+
+
+def bootstrap_ci(x: np.ndarray, rng: np.random.Generator, n_boot: int = N_BOOT) -> list[float] | None:
+    """Expanded-percentile bootstrap 95 % interval of the mean of ``x`` (None for no data).
+
+    The plain percentile bootstrap is too narrow for the small samples drills produce (it behaves like a
+    z interval with the biased sd: about 88 % coverage at n = 8). Hesterberg's expansion (The American
+    Statistician 69(4), 2015, "What teachers should know about the bootstrap", section 5) widens the
+    percentile levels to ``Phi(+-sqrt(n / (n - 1)) * t_{0.975, n-1})``, which restores nominal coverage
+    for near-normal data while keeping the bootstrap's skewness.
+    """
+    from scipy.special import ndtr
+    from scipy.stats import t as student_t
+
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return None
+    if x.size == 1 or np.all(x == x[0]):
+        return [float(x[0]), float(x[0])]
+    n = x.size
+    a = float(ndtr(-math.sqrt(n / (n - 1)) * student_t.ppf(0.975, n - 1)))
+    means = x[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+    lo, hi = np.quantile(means, [a, 1.0 - a])
+    return [float(lo), float(hi)]
+
+
+def convergence(x: np.ndarray) -> dict[str, Any]:
+    """Relative change of the running mean and sd over the last 10 % of runs (at least one), and the
+    relative standard error of the mean; NIST TN 1822 asks to show the statistics have settled."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    out: dict[str, Any] = {"n": int(n), "rel_change_mean": None, "rel_change_sd": None, "rel_se_mean": None,
+                           "converged": False}
+    if n < 3:
+        return out
+    k = max(1, math.ceil(0.1 * n))
+    head = x[: n - k]
+    m, m0 = float(x.mean()), float(head.mean())
+    s = float(x.std(ddof=1))
+    scale = max(abs(m), 1e-12)
+    out["rel_change_mean"] = abs(m - m0) / scale
+    out["rel_se_mean"] = s / math.sqrt(n) / scale
+    if head.size >= 2:
+        s0 = float(head.std(ddof=1))
+        out["rel_change_sd"] = abs(s - s0) / max(s, 1e-12) if s > 0 or s0 > 0 else 0.0
+    out["converged"] = bool(out["rel_change_mean"] < CONV_MEAN and out["rel_change_sd"] is not None
+                            and out["rel_change_sd"] < CONV_SD)
+    return out
+
+
+def _describe(x: np.ndarray, n_ok: int, rng: np.random.Generator) -> dict[str, Any]:
+    d: dict[str, Any] = {"n_runs": n_ok, "n_happened": int(x.size),
+                         "share_happened": (x.size / n_ok) if n_ok else None,
+                         "mean": None, "sd": None, "median": None, "p95": None, "ci95": None}
+    if x.size:
+        d.update(mean=float(x.mean()), sd=float(x.std(ddof=1)) if x.size > 1 else 0.0,
+                 median=float(np.median(x)), p95=float(np.percentile(x, 95)), ci95=bootstrap_ci(x, rng))
+    d["convergence"] = convergence(x)
+    return d
+
+
+def paired_diff(a: dict[int, float | None], b: dict[int, float | None], rng: np.random.Generator) -> dict[str, Any]:
+    """Paired differences a - b over the replications where both happened (a, b: rep -> value or None
+    for runs that finished; failed runs are absent)."""
+    from scipy.stats import wilcoxon
+
+    reps = sorted(set(a) & set(b))
+    both = [i for i in reps if a[i] is not None and b[i] is not None]
+    # KPIs carry 3 decimals; rounding drops float noise so identical shifts give a zero-width interval
+    d = np.round(np.array([a[i] - b[i] for i in both], dtype=float), 6)
+    out: dict[str, Any] = {
+        "n_pairs": len(both),
+        "only_arm": sum(1 for i in reps if a[i] is not None and b[i] is None),
+        "only_base": sum(1 for i in reps if a[i] is None and b[i] is not None),
+        "neither": sum(1 for i in reps if a[i] is None and b[i] is None),
+        "mean": None, "median": None, "ci95": None, "p_value": None,
+    }
+    if d.size:
+        out.update(mean=float(d.mean()), median=float(np.median(d)), ci95=bootstrap_ci(d, rng))
+        if np.all(d == 0):
+            out["p_value"] = 1.0  # no difference at all: wilcoxon() would refuse
+        else:
+            out["p_value"] = float(wilcoxon(d, zero_method="zsplit").pvalue)
+    return out
+
+
+def summarize(exp: Experiment, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The CONTRACTS section 5 payload (``arms``, ``kpis``, ``diffs``) plus counts and convergence."""
+    arms = list(exp.arms)
+    ok = {a: {r["rep"]: r for r in rows if r["arm"] == a and not r.get("error")} for a in arms}
+    failed = [{"arm": r["arm"], "rep": r["rep"], "seed": r["seed"], "error": r["error"]}
+              for r in rows if r.get("error")]
+    kpis: dict[str, Any] = {}
+    diffs: dict[str, Any] = {}
+    for k in exp.kpis:
+        kpis[k] = {}
+        for a in arms:
+            x = np.array([r[k] for _, r in sorted(ok[a].items()) if r.get(k) is not None], dtype=float)
+            kpis[k][a] = _describe(x, len(ok[a]), _rng(exp.seed, "kpi", k, a))
+        diffs[k] = {}
+        base = {i: r.get(k) for i, r in ok[exp.base_arm].items()}
+        for a in arms:
+            if a == exp.base_arm:
+                continue
+            mine = {i: r.get(k) for i, r in ok[a].items()}
+            diffs[k][f"{a}-{exp.base_arm}"] = paired_diff(mine, base, _rng(exp.seed, "diff", k, a))
+    runs = {a: sum(1 for r in rows if r["arm"] == a) for a in arms}
+    return {"experiment": exp.name, "description": exp.description, "base": str(exp.base),
+            "overrides": exp.arms, "base_arm": exp.base_arm, "arms": arms, "kpis": kpis, "diffs": diffs,
+            "runs": runs, "failed": failed, "n_failed": len(failed), "seed": exp.seed,
+            "common_random_numbers": exp.common_random_numbers,
+            "replications": max((r["rep"] + 1 for r in rows), default=0)}
+
+
+def table_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (KPI, arm) for the terminal table."""
+    rows = []
+    base = payload["base_arm"]
+    for k, per_arm in payload["kpis"].items():
+        for a, s in per_arm.items():
+            ci = s["ci95"] or [None, None]
+            d = payload["diffs"][k].get(f"{a}-{base}", {})
+            dci = d.get("ci95") or [None, None]
+            rows.append({"kpi": k, "arm": a, "n": s["n_runs"], "share_happened": _r(s["share_happened"], 3),
+                         "mean": _r(s["mean"]), "median": _r(s["median"]), "p95": _r(s["p95"]),
+                         "ci95_low": _r(ci[0]), "ci95_high": _r(ci[1]),
+                         "diff_mean": _r(d.get("mean")), "diff_ci95_low": _r(dci[0]),
+                         "diff_ci95_high": _r(dci[1]), "p_value": _r(d.get("p_value"), 4),
+                         "converged": s["convergence"]["converged"]})
+    return rows
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+# ---------------------------------------------------------------- output
+
+
+def _atomic_write(path: Path, text: str | bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(text.encode() if isinstance(text, str) else text)
+    os.replace(tmp, path)
+
+
+def _write_tables(out: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    head, tail = ["experiment", "arm", "rep", "seed"], ["error", "run_wall_s"]
+    # every KPI column the rows carry, in first-seen order: a drill's NUMERIC_KPIS, or a joint exercise's
+    # regional KPIs and SITE.KPI columns
+    kpi_cols = list(NUMERIC_KPIS) if not rows else []
+    for r in rows:
+        kpi_cols.extend(k for k in r if k not in head and k not in tail and k not in kpi_cols)
+    cols = [*head, *kpi_cols, *tail]
+    types = {"experiment": pa.string(), "arm": pa.string(), "rep": pa.int64(), "seed": pa.int64(),
+             "error": pa.string()}
+    schema = pa.schema([(c, types.get(c, pa.float64())) for c in cols])
+    table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows], schema=schema)
+    for name, writer in (("runs.parquet", pq.write_table), ("runs.csv", pacsv.write_csv)):
+        tmp = out / f".{name}.tmp"
+        writer(table, str(tmp))
+        os.replace(tmp, out / name)
+
+
+def _write_plots(out: Path, exp: Experiment, rows: list[dict[str, Any]], payload: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pdir = out / "plots"
+    pdir.mkdir(exist_ok=True)
+    arms = payload["arms"]
+    written = []
+    ok = [r for r in rows if not r.get("error")]
+    for k in exp.kpis:
+        fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(arms), 4))
+        data = [np.array([r[k] for r in ok if r["arm"] == a and r[k] is not None], dtype=float) for a in arms]
+        ax.boxplot([d if d.size else [np.nan] for d in data], showfliers=False)
+        jitter = np.random.default_rng(0)  # only spreads the dots sideways
+        for j, d in enumerate(data, start=1):
+            ax.plot(j + jitter.uniform(-0.15, 0.15, d.size), d, "o", ms=3, alpha=0.5)
+        ax.set_xticks(range(1, len(arms) + 1),
+                      [f"{a}\n({payload['kpis'][k][a]['n_happened']}/{payload['kpis'][k][a]['n_runs']})"
+                       for a in arms], fontsize=8)
+        ax.set_ylabel(k)
+        ax.set_title(f"{exp.name}: {k} per arm (happened/runs)")
+        fig.tight_layout()
+        written.append(_save(fig, pdir / f"box_{k}.png"))
+        plt.close(fig)
+    if any(r.get("t_evacuated") is not None for r in ok):  # a joint exercise has no single evacuation
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for a in arms:
+            d = np.sort([r["t_evacuated"] for r in ok if r["arm"] == a and r.get("t_evacuated") is not None])
+            if len(d):
+                ax.step(d, np.arange(1, len(d) + 1) / max(1, sum(1 for r in ok if r["arm"] == a)), where="post",
+                        label=a)
+        ax.set_xlabel("t_evacuated (s)")
+        ax.set_ylabel("share of runs evacuated")
+        ax.set_title(f"{exp.name}: ECDF of t_evacuated")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        written.append(_save(fig, pdir / "ecdf_t_evacuated.png"))
+        plt.close(fig)
+    others = [a for a in arms if a != exp.base_arm]
+    if others:
+        fig, axes = plt.subplots(len(exp.kpis), 1, figsize=(7, 1.2 + 1.1 * len(exp.kpis) * max(1, len(others)) / 2),
+                                 squeeze=False)
+        for ax, k in zip(axes[:, 0], exp.kpis, strict=True):
+            for j, a in enumerate(others):
+                d = payload["diffs"][k][f"{a}-{exp.base_arm}"]
+                if d["mean"] is not None:
+                    lo, hi = d["ci95"]
+                    ax.errorbar(d["mean"], j, xerr=[[d["mean"] - lo], [hi - d["mean"]]], fmt="o", capsize=3)
+            ax.axvline(0, color="grey", lw=0.8)
+            ax.set_yticks(range(len(others)), others, fontsize=7)
+            ax.set_ylim(-0.5, len(others) - 0.5)
+            ax.set_title(f"{k}: arm - {exp.base_arm} (mean, 95 % CI)", fontsize=8)
+        fig.tight_layout()
+        written.append(_save(fig, pdir / "paired_diffs.png"))
+        plt.close(fig)
+    return written
+
+
+def _save(fig, path: Path) -> str:
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    os.replace(tmp, path)
+    return str(path)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "experiment"
+
+
+def run_compare(path: Path, n: int | None = None, workers: int | None = None, scheduler: str | None = None,
+                out: Path | None = None, progress: bool = False, *, plots: bool = True) -> dict[str, Any]:
+    """Run (or resume) an experiment and write its outputs; return the CONTRACTS section 5 payload
+    plus ``out``, ``runs``, ``failed`` and ``table`` (rows for the terminal).
+
+    Writes to ``out`` (default ``results/compare-<name>-<timestamp>``): ``runs.jsonl`` (appended as runs
+    finish; the resume log), ``runs.parquet`` / ``runs.csv`` (tidy per-run table), ``compare.json`` (the
+    payload), ``plots/*.png`` and ``report.html`` (:mod:`drills.outputs.compare_report`).
+    Rerunning with the same ``out`` skips finished runs.
+    """
+    path = Path(path)
+    if n is not None and (isinstance(n, bool) or int(n) < 1):
+        raise InputError("the number of replications must be at least 1", source=str(path), where="-n")
+    if workers is not None and int(workers) < 1:
+        raise InputError("the number of workers must be at least 1", where="--workers")
+    if workers and scheduler:
+        raise InputError("give either --workers or --scheduler, not both", where="--scheduler")
+    exp = load_experiment(path)
+    if out is None:
+        out = Path("results") / f"compare-{_slug(exp.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(out)
+    rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
+    payload = summarize(exp, rows)
+    payload["out"] = str(out)
+    payload["table"] = table_rows(payload)
+    _write_tables(out, rows)
+    if plots:
+        payload["plots"] = _write_plots(out, exp, rows, payload)
+    _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+    if plots:
+        from drills.outputs.compare_report import write_compare_report
+
+        payload["report"] = str(write_compare_report(out))
+    return payload

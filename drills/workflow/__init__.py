@@ -1,0 +1,3 @@
+"""Low-code response workflows: YAML procedures compiled to SimPy processes."""
+
+__all__: list[str] = []
