@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from twin.errors import InputError
 from twin.gas import get_gas
-from twin.odour import OdourData, odour_for
+from twin.odour import ODORISABLE, OdourData, odour_for
 
 from .crowd import _T_EXIT, UNAWARE, Crowd
 
@@ -76,10 +77,10 @@ class CuesConfig(BaseModel):
         for name in v:
             try:
                 g = get_gas(name)
-            except Exception:  # InputError: say it here so the field path is attached
+            except InputError:  # say it here so that pydantic attaches the field path
                 raise ValueError(f"{name!r} is not a known gas") from None
-            if not g.flammable:
-                raise ValueError(f"{name!r} is not a fuel gas; only flammable gases are odorised")
+            if g.key not in ODORISABLE:
+                raise ValueError(f"{name!r} is not a fuel gas that carries an odorant ({', '.join(ODORISABLE)})")
             out.append(g.key)
         return out
 

@@ -139,6 +139,16 @@ class FatigueConfig(_Cfg):
     def _t(cls, v: Any) -> float:
         return parse_bounded(v, "time", "ack_median")
 
+    @field_validator("roles", mode="after")
+    @classmethod
+    def _roles(cls, v: dict[str, RolePrior]) -> dict[str, RolePrior]:
+        from .crowd import ROLES
+
+        bad = sorted(set(v) - set(ROLES))
+        if bad:
+            raise ValueError(f"not a role: {', '.join(bad)}; roles: {', '.join(ROLES)}")
+        return v
+
     @field_validator("investigation", mode="after")
     @classmethod
     def _inv(cls, v: Any) -> Distribution:

@@ -29,7 +29,7 @@ from types import MappingProxyType
 
 from .gas import Gas, get_gas
 
-__all__ = ["ODOURS", "OdourData", "odour_for"]
+__all__ = ["ODORISABLE", "ODOURS", "OdourData", "odour_for"]
 
 _NG2017 = ("OSHA and ANSI values tabulated in Ng et al., Nitric Oxide 71 (2017) 1-13, Table 4 "
            "(PMC5777517)")
@@ -108,6 +108,9 @@ _REGISTRY: tuple[OdourData, ...] = (
 ODOURS: Mapping[str, OdourData] = MappingProxyType({o.gas: o for o in _REGISTRY})
 """The registry by gas key of :data:`twin.gas.GASES`."""
 
+ODORISABLE = ("CH4", "C3H8")
+"""Fuel gases that may carry an odorant (natural gas, LP-gas)."""
+
 _ODORANT_SOURCE = {
     "CH4": "odorised natural gas is readily detectable at 1/5 of the LEL, 49 CFR 192.625(a)",
     "C3H8": "odorised LP-gas is detectable at 1/5 of the lower flammable limit, NFPA 58 (odorization)",
@@ -115,15 +118,12 @@ _ODORANT_SOURCE = {
 
 
 def odour_for(gas: str | Gas, odorised: bool = False) -> OdourData:
-    """The warning cues of ``gas``; with ``odorised`` a flammable gas is smelled at 1/5 of its LEL
-    (the legal minimum for distributed fuel gas) unless its own odour warns earlier."""
+    """The warning cues of ``gas``; with ``odorised`` a fuel gas (:data:`ODORISABLE`) is smelled at 1/5
+    of its LEL (the legal minimum for distributed fuel gas)."""
     g = get_gas(gas)
     base = ODOURS.get(g.key, OdourData(g.key, None, None, None, None))
-    if not odorised or not g.flammable:
+    if not odorised or g.key not in ODORISABLE:
         return base
     level = g.lel_for() * 1e4 / 5.0  # % by volume -> ppm, one fifth
-    if base.act_ppm is not None and base.act_ppm <= level:
-        return base
-    src = _ODORANT_SOURCE.get(g.key, "odorant at 1/5 of the LEL (49 CFR 192.625(a) rule applied by analogy)")
-    return replace(base, act_ppm=level, sources={**base.sources, "act_ppm": src},
+    return replace(base, act_ppm=level, sources={**base.sources, "act_ppm": _ODORANT_SOURCE[g.key]},
                    unverified=tuple(u for u in base.unverified if u != "act_ppm"))
