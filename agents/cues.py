@@ -36,7 +36,7 @@ made once per person when the person is first seen.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -45,7 +45,8 @@ from twin.errors import InputError
 from twin.gas import get_gas
 from twin.odour import ODORISABLE, OdourData, odour_for
 
-from .crowd import _T_EXIT, UNAWARE, Crowd
+if TYPE_CHECKING:
+    from .crowd import Crowd
 
 __all__ = ["Cues", "CuesConfig", "DEFAULT_SPREAD_LOG10", "DEFAULT_OTHERS_SHARE"]
 
@@ -84,8 +85,9 @@ class CuesConfig(BaseModel):
             out.append(g.key)
         return out
 
-    def caveats(self, gases: list[str]) -> list[str]:
-        """Lines for the run's caveats: the cue levels and spreads the run uses, with their status."""
+    def caveats(self, gases: list[str], social: bool = True) -> list[str]:
+        """Lines for the run's caveats: the cue levels and spread for ``gases`` (the run's gases), with
+        the status of each value; the social cue's threshold when ``social`` (it made anyone aware)."""
         out = []
         for key in gases:
             d = odour_for(key, key in self.odorised)
@@ -99,10 +101,10 @@ class CuesConfig(BaseModel):
                 out.append(f"People notice {key} without an alarm: {'; '.join(parts)} (median person; sources in "
                            f"docs/people.md)")
             out.extend(d.caveats())
-        if self.odour or self.irritation:
+        if gases and (self.odour or self.irritation):
             out.append(f"Between-person spread of cue levels: sd {self.spread_log10:g} log10 units (modelling "
                        "choice, order of Kendal-Reed et al. 1998)")
-        if self.others_leaving:
+        if social and self.others_leaving:
             out.append(f"Seeing others leave: aware when the share of one's own space set off reaches a personal "
                        f"threshold uniform on [0, {2 * self.others_share:g}] (Granovetter 1978 threshold model; "
                        "value a modelling choice)")
@@ -115,6 +117,11 @@ class Cues:
 
     def __init__(self, crowd: Crowd, config: CuesConfig | dict | None = None,
                  rng: np.random.Generator | None = None):
+        # the crowd's state codes; imported here so that a scenario can validate CuesConfig without
+        # loading the crowd's dependencies (scipy, simpy)
+        from .crowd import _T_EXIT, UNAWARE
+
+        self._unaware, self._to_exit = UNAWARE, _T_EXIT
         self.crowd = crowd
         self.config = config if isinstance(config, CuesConfig) else CuesConfig.model_validate(config or {})
         self.rng = rng if rng is not None else np.random.default_rng(0)
@@ -184,7 +191,8 @@ class Cues:
             return 0  # the usual step: nobody breathes anything they could notice
         cand = np.flatnonzero(ppm >= low)
         state = self.crowd._state
-        cand = cand[np.fromiter((state[i] == UNAWARE for i in cand), dtype=bool, count=len(cand))]
+        unaware = self._unaware
+        cand = cand[np.fromiter((state[i] == unaware for i in cand), dtype=bool, count=len(cand))]
         if not len(cand):
             return 0
         c = ppm[cand]
@@ -203,7 +211,7 @@ class Cues:
     # ---------------------------------------------------------------------------------- social cue
     def _on_start(self, i: int, t: float) -> None:
         c = self.crowd
-        if i in self._counted or not c._must_leave[i] or c._target[i] != _T_EXIT:
+        if i in self._counted or not c._must_leave[i] or c._target[i] != self._to_exit:
             return  # responders sent somewhere, or people already counted, are not "leaving"
         self._counted.add(i)
         if self.n < c.n:
@@ -226,7 +234,8 @@ class Cues:
         share = self._set_off[s] / len(members)
         state = c._state
         space = c._space
-        unaware = members[np.fromiter((state[j] == UNAWARE and space[j] == s for j in members), dtype=bool,
+        code = self._unaware
+        unaware = members[np.fromiter((state[j] == code and space[j] == s for j in members), dtype=bool,
                                       count=len(members))]
         if len(unaware):
             self._notice(unaware[self.theta[unaware] <= share], "others leaving")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agents.cues import CuesConfig
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.units import parse_bounded, parse_duration, parse_quantity
@@ -78,6 +79,8 @@ class PeopleDefaults(_PersonFields):
 
     speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
     premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
+    cues: CuesConfig = Field(default_factory=CuesConfig,
+                             description="cues people notice themselves: odour, irritation, others leaving")
 
 
 class PopulationEntry(_PersonFields):
