@@ -129,7 +129,8 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
     kpis = _region_kpis(region, results, procs, t0, duration, wall)
     events = _timeline(region, results, procs)
     return RegionResult(region, seed, kpis, results, events, procs.aid, wall,
-                        extra={"warned": dict(procs.warned), "gases": gases, "t0": t0})
+                        extra={"warned": dict(procs.warned), "gases": gases, "t0": t0,
+                               "transitions": list(procs.runner.transitions), "caveats": procs.runner.caveats})
 
 
 def _region_kpis(region: Region, results: dict[str, Any], procs: Any, t0: float, duration: float,

@@ -432,7 +432,10 @@ def finish_run(run: Run, wall: float) -> RunResult:
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
-    res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    res.extra["caveats"] = list(run.hazards.caveats if run.hazards is not None else []) + \
+        (run.workflows.caveats if run.workflows is not None else [])
+    res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
+    res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

@@ -640,10 +640,6 @@ def _save(fig, path: Path) -> str:
     return str(path)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "experiment"
-
-
 def run_compare(path: Path, n: int | None = None, workers: int | None = None, scheduler: str | None = None,
                 out: Path | None = None, progress: bool = False, *, plots: bool = True) -> dict[str, Any]:
     """Run (or resume) an experiment and write its outputs; return the CONTRACTS section 5 payload
@@ -663,7 +659,9 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
         raise InputError("give either --workers or --scheduler, not both", where="--scheduler")
     exp = load_experiment(path)
     if out is None:
-        out = Path("results") / f"compare-{_slug(exp.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        from drills.outputs.results import slug
+
+        out = Path("results") / f"compare-{slug(exp.name, 'experiment', keep_case=True)}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
     rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
     payload = summarize(exp, rows)
