@@ -793,11 +793,12 @@ class WorkflowRunner:
 
     @property
     def caveats(self) -> list[str]:
-        """Modelling assumptions of these workflows that move KPIs and that the planner did not set."""
+        """Modelling assumptions the planner did not set and that this run used (so they moved its KPIs)."""
+        used = {(tr.workflow, tr.step) for tr in self.transitions if tr.state == "renotified"}
         out = []
         for wf in self.workflows:
             for _, st, _ in _walk(wf.steps, "steps"):
-                if st.kind == "wait_ack" and st.renotify is None:
+                if st.kind == "wait_ack" and st.renotify is None and (wf.name, st.id) in used:
                     out.append(f"workflow {wf.name!r} step {st.id!r}: when everybody in the chain dismisses the "
                                f"alert, it is notified again after {DEFAULT_RENOTIFY_S:g} s (a planning value, "
                                "not a measurement; set renotify on the step)")
