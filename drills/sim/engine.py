@@ -26,7 +26,7 @@ from twin.load import load_twin
 from drills.sim.kpis import compute_kpis
 from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 
-__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
+__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces", "release_mesa_ids"]
 
 
 @dataclass
@@ -440,3 +440,14 @@ def finish_run(run: Run, wall: float) -> RunResult:
     model.release()
     return res
 
+
+def release_mesa_ids() -> None:
+    """Drop Mesa 3.3's class-level per-model id counters that a failed run may have left behind
+    (run_scenario releases its own model; a run that raised did not get that far)."""
+    try:
+        import mesa
+    except ImportError:  # pragma: no cover
+        return
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict) and len(ids) > 0:
+        ids.clear()

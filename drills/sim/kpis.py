@@ -13,7 +13,7 @@ from agents.crowd import INCAPACITATED, SAFE, TRAPPED
 if TYPE_CHECKING:
     from drills.sim.engine import Run
 
-__all__ = ["compute_kpis", "KPI_KEYS"]
+__all__ = ["compute_kpis", "KPI_KEYS", "NUMERIC_KPIS"]
 
 BOUND_MAX_NODES = 30_000
 REGION_BOUND_PEOPLE = 200
@@ -28,6 +28,10 @@ REGION_BOUND_METHOD = f"cut bound (joint exercise: cuts only, at most {REGION_BO
 KPI_KEYS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_evacuated", "t_mustered",
             "t_headcount", "occupants", "safe", "trapped", "incapacitated", "exposed_idlh", "peak_dose",
             "false_alerts", "exit_counts", "wall_s")
+NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
+    "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
+    "gas_released_kg", "peak_ppm")
+"""KPIs a comparison can use: the numeric ones of :data:`KPI_KEYS` plus the numeric extras the engine adds."""
 
 
 def _t(x: float, t0: float) -> float | None:
