@@ -538,7 +538,7 @@ def _mutate(path, value=None, drop=False):
     (_mutate(["trigger"], {"alert": "gas", "inject": 2}), "workflows[0].trigger", "exactly one"),
     (_mutate(["steps", 4, "kind"], "muster"), "workflows[0].steps[4].kind", "unknown step kind 'muster'"),
     (_mutate(["trigger", "level"], 0), "workflows[0].trigger.level", "expected warning, low"),
-    (_mutate(["trigger", "site"], "PlantA"), "workflows[0].trigger", "only in a region"),
+    (_mutate(["trigger", "site"], "PlantA"), "workflows[0].trigger.site", "only in a region"),
     (_mutate(["dedupe"], {"per": "zone", "window": "5min"}), None, None),
 ])
 def test_bad_input_names_the_field(mutation, where, words):
