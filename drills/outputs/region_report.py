@@ -87,7 +87,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 def load_region_run(folder: str | Path, region: Any = None) -> RegionRunData:
     """Load a region's results folder. ``region`` (the loaded region) saves reading the site models
-    again for the map; without it :func:`drills.spec.region.load_region` reads ``region.yaml``."""
+    again for the map; without it :func:`drills.region.model.load_region` reads ``region.yaml``."""
     p = Path(folder)
     man = json.loads((p / "manifest.json").read_text(encoding="utf-8")) if (p / "manifest.json").exists() else {}
     spec = yaml.safe_load((p / "region.yaml").read_text(encoding="utf-8")) or {}
@@ -104,7 +104,7 @@ def load_region_run(folder: str | Path, region: Any = None) -> RegionRunData:
         notes.append("this folder has no warned.parquet: warnings are taken from the timeline")
     site_dirs = man.get("sites") or {s["name"]: f"sites/{s['name']}" for s in spec.get("sites", [])}
     if region is None:
-        from drills.spec.region import load_region
+        from drills.region.model import load_region
 
         try:
             region = load_region(p / "region.yaml")

@@ -28,24 +28,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from drills.outputs.naming import slug
+from drills.outputs.results import atomic_dir, events_table, jsonable, write_event_tables, write_manifest, write_results
 from drills.region.sim import RegionResult
-from drills.outputs.results import (
-    atomic_dir,
-    events_table,
-    jsonable,
-    slug,
-    write_event_tables,
-    write_manifest,
-    write_results,
-)
 
 __all__ = ["write_region_results", "region_run_id"]
+
 
 
 def region_run_id(res: RegionResult) -> str:
     """``region-<name>-s<seed>-<hash of the region file>``: stable for the same input."""
     h = hashlib.sha256(_region_yaml(res).encode()).hexdigest()[:8]
-    return f"region-{slug(res.region.name, 'region', keep_case=True)}-s{res.seed}-{h}"
+    return f"region-{slug(res.region.name, 'region')}-s{res.seed}-{h}"
 
 
 def _region_yaml(res: RegionResult) -> str:
@@ -64,7 +58,7 @@ def region_caveats(res: RegionResult) -> list[str]:
 
 
 def payload(res: RegionResult) -> dict[str, Any]:
-    """``{"kpis": {...regional}, "sites": {SITE: {KPI ...}}}`` (CONTRACTS section 5)."""
+    """``{"kpis": {...regional}, "sites": {SITE: {KPI ...}}}`` (docs/cli.md)."""
     return {"kpis": res.kpis, "sites": {name: r.kpis for name, r in res.sites.items()}}
 
 
@@ -99,7 +93,7 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             w.writerows(rows)
         (tmp / "sites").mkdir()
         for name, r in res.sites.items():
-            site_dir = write_results(r, tmp / "sites" / slug(name, "site", keep_case=True))
+            site_dir = write_results(r, tmp / "sites" / slug(name, 'site'))
             if html:
                 from drills.outputs.replay import write_replay
                 from drills.outputs.report import write_report
@@ -118,7 +112,7 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             "region_file": str(res.region.path) if res.region.path else None,
             "region_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "seed": res.seed,
-            "sites": {name: f"sites/{slug(name, 'site', keep_case=True)}" for name in res.sites},
+            "sites": {name: f"sites/{slug(name, 'site')}" for name in res.sites},
             "wall_s": round(res.wall_s, 4),
             "data_caveats": region_caveats(res),
             "t0": res.extra.get("t0", 0.0),  # s on the exercise clock: the origin of every KPI

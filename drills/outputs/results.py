@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import tempfile
@@ -26,11 +25,11 @@ import pyarrow.parquet as pq
 import yaml
 
 from agents.crowd import ROLES, STATES
-
-from drills.sim.engine import RunResult
+from drills.outputs.naming import slug
+from drills.sim.run import RunResult
 
 __all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable", "events_table",
-           "EVENT_COLUMNS", "write_manifest", "alerts_table", "transitions_table", "write_event_tables", "slug",
+           "EVENT_COLUMNS", "write_manifest", "alerts_table", "transitions_table", "write_event_tables",
            "ALERT_COLUMNS", "TRANSITION_COLUMNS"]
 
 EVENT_COLUMNS = ("t", "kind", "agent", "node", "detail")
@@ -43,14 +42,6 @@ def events_table(events: list[tuple], cols: tuple[str, ...] = EVENT_COLUMNS) -> 
     ``agent`` -1 for events of no one; a joint exercise adds ``site`` after ``t``)."""
     return pa.table({c: pa.array([e[k] for e in events], _EVENT_TYPES[c]) for k, c in enumerate(cols)})
 
-
-def slug(s: str, default: str = "run", *, keep_case: bool = False) -> str:
-    """A name as a file-name part. By default lower-case letters, digits and ``-`` only, at most 40
-    characters (run ids); ``keep_case``: letters, digits, ``_ . -`` kept as written and every other run of
-    characters an ``_`` (a region's site folders, a comparison's folder), any length."""
-    if keep_case:
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_") or default
-    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")[:40] or default
 
 
 def run_id_for(res: RunResult) -> str:

@@ -29,7 +29,7 @@ from twin.distributions import Distribution
 if TYPE_CHECKING:
     import simpy
 
-    from drills.spec.region import Region
+    from drills.region.model import Region
 
 __all__ = ["RegionLayer", "AidRecord"]
 
@@ -134,7 +134,7 @@ class RegionLayer:
             d = self._latency[channel] = channel_latency(channel)
         return d
 
-    def acknowledge(self, role: str, alert: Any) -> tuple[float, bool]:
+    def acknowledge(self, role: str, alert: Any, member: int | None = None) -> tuple[float, bool]:
         return float(DEFAULT_ACK.sample(self.rng, 1)[0]), False
 
     def all_clear(self, alert: Any = None) -> None:

@@ -1,4 +1,4 @@
-"""KPIs of one run (CONTRACTS section 6). Times in seconds from the first hazard's start or, with no
+"""KPIs of one run (docs/kpis.md). Times in seconds from the first hazard's start or, with no
 hazard, from the alarm; a KPI that did not happen is ``None``."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.crowd import INCAPACITATED, SAFE, TRAPPED
+from drills.spec.kpi_names import KPI_KEYS
 
 if TYPE_CHECKING:
-    from drills.sim.engine import Run
+    from drills.sim.run import Run
 
-__all__ = ["compute_kpis", "KPI_KEYS", "NUMERIC_KPIS"]
+__all__ = ["compute_kpis", "KPI_KEYS"]
 
 BOUND_MAX_NODES = 30_000
 REGION_BOUND_PEOPLE = 200
@@ -24,14 +25,6 @@ shortest-path cut searches. It is still a valid lower bound, possibly looser; ``
 says so. On the 10-site benchmark region it gives the same bounds in 40 % of the time."""
 REGION_BOUND_SEARCHES = 100
 REGION_BOUND_METHOD = f"cut bound (joint exercise: cuts only, at most {REGION_BOUND_SEARCHES} searches)"
-
-KPI_KEYS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_evacuated", "t_mustered",
-            "t_headcount", "occupants", "safe", "trapped", "incapacitated", "exposed_idlh", "peak_dose",
-            "false_alerts", "exit_counts", "wall_s")
-NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
-    "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
-    "gas_released_kg", "peak_ppm")
-"""KPIs a comparison can use: the numeric ones of :data:`KPI_KEYS` plus the numeric extras the engine adds."""
 
 
 def _t(x: float, t0: float) -> float | None:

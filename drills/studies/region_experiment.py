@@ -1,6 +1,6 @@
 """Regional experiments: ``drilltwin compare`` on an experiment file whose ``base`` is a region file.
 
-The experiment file and its loader are those of :mod:`drills.studies.experiment` (name, base, base_arm,
+The experiment file and its one loader are those of :mod:`drills.studies.experiment` (name, base, base_arm,
 replications, seed, common_random_numbers, kpis, arms; the same defaults). For a region:
 
 * arms override **top-level region fields** (``weather``, ``resources``, ``workflows``, ``injects``,
@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drills.sim.engine import release_mesa_ids
-from drills.sim.kpis import NUMERIC_KPIS
+from drills.sim.run import release_mesa_ids
+from drills.spec.kpi_names import NUMERIC_KPIS
 
 __all__ = ["region_base", "run_region_batch", "REGION_NUMERIC_KPIS", "DEFAULT_REGION_KPIS"]
 
@@ -30,9 +30,10 @@ DEFAULT_REGION_KPIS = ("t_first_aid_arrival", "t_all_sites_warned", "exposed_off
 
 
 def region_base(base: Path) -> dict[str, Any]:
-    """What the experiment loader needs of a region base file (the fields of
-    :class:`drills.studies.experiment.BaseFile`); raise :class:`InputError` when the region does not load."""
-    from drills.spec.region import RegionSpec, load_region
+    """What the experiment loader (:func:`drills.studies.experiment.load_experiment`) needs of a region
+    base file, as the fields of its ``BaseFile``; raise ``InputError`` when the region does not load."""
+    from drills.region.model import load_region
+    from drills.spec.region import RegionSpec
 
     reg = load_region(base)
     sites = [s.name for s in reg.sites]
@@ -60,7 +61,7 @@ def _num(v: Any) -> float | None:
 def run_region_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """One batch of replications of one arm of a regional experiment (the payload of
     :func:`drills.studies.experiment.run_batch`); rows carry every regional KPI and every ``SITE.KPI``."""
-    from drills.spec.region import load_region
+    from drills.region.model import load_region
     from drills.region.sim import run_region
 
     rows = []

@@ -1,4 +1,4 @@
-"""Response workflows (CONTRACTS section 4): low-code procedures compiled to SimPy processes.
+"""Response workflows (docs/workflows.md): low-code procedures compiled to SimPy processes.
 
 A workflow is what a safety manager writes in the scenario's ``workflows:`` list: a trigger, the roles it
 uses, and a list of steps. :class:`Workflow` validates it (pydantic, ``extra="forbid"``, every reference
@@ -662,8 +662,9 @@ class WorkflowContext(Protocol):
     def notify_latency(self, channel: str) -> Distribution:
         """Latency (s) of a channel; :func:`channel_latency` gives the defaults."""
 
-    def acknowledge(self, role: str, alert: Any) -> tuple[float, bool]:
-        """(s the person needs to react, True if they dismiss the alert): the alarm-fatigue model."""
+    def acknowledge(self, role: str, alert: Any, member: int | None = None) -> tuple[float, bool]:
+        """(s the person needs to react, True if they dismiss the alert): the alarm-fatigue model of
+        ``member`` (the pool member asked: a crowd index, or negative for an off-site member)."""
 
     def sound_alarm(self, zones: list[str], alert: Any = None) -> int:
         """Sound the alarm in ``zones`` (module docs; ``["*"]`` everywhere); return how many became aware."""
@@ -1009,7 +1010,7 @@ def build_wait_ack(r: WorkflowRunner, inst: _Instance, st: Step):
                 yield req
             member = pool.take()
             try:
-                delay, dismissed = r.ctx.acknowledge(agent_role(role), inst.alert)
+                delay, dismissed = r.ctx.acknowledge(agent_role(role), inst.alert, member=member)
                 handled = env.timeout(max(0.0, float(delay)))
                 got = yield (handled | deadline) if deadline is not None else handled
                 on_time = deadline is None or handled in got
@@ -1041,7 +1042,6 @@ def build_wait_ack(r: WorkflowRunner, inst: _Instance, st: Step):
         rounds += 1
         inst.flags[st.id].add("renotified")
         r._log(wf, st.id, "renotified", chain[0], detail=f"{chain[0]} notified again {why} (round {rounds + 1})")
-
 
 def _zone_order(name: str):
     def build(r: WorkflowRunner, inst: _Instance, st: Step):
