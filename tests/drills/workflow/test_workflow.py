@@ -369,6 +369,52 @@ def test_alert_trigger_fires_on_the_first_alert_at_or_above_its_level_once():
     assert [tr.t for tr in runner.transitions if tr.state == "triggered"] == [10.0, 20.0]
 
 
+def _alert(zone, level="high", aid="A1"):
+    return {"kind": "gas", "gas": "H2S", "level": level, "zone": zone, "id": aid}
+
+
+def test_dedupe_restarts_per_zone_after_the_window_and_folds_alerts_in_while_running():
+    """``dedupe: {per: zone, window: 100s, max_runs: 3}``: a second alert in the same zone while the
+    response runs (50 s task) is folded in; one in another zone starts a second run at once; the first
+    zone's next alert after its run ended but within 100 s of its start is folded in, after that it
+    starts a third run; a fourth is over max_runs."""
+    w = wf([{"id": "work", "kind": "task", "task": "50s"}], trigger={"alert": "gas"},
+           dedupe={"per": "zone", "window": "100s", "max_runs": 3})
+    ctx = FakeContext()
+    runner = compile_workflows([w], ctx)
+    plan = [(0, "Pump room", "A1"), (10, "Pump room", "A2"), (20, "Hall", "A3"), (80, "Pump room", "A4"),
+            (120, "Pump room", "A5"), (300, "Hall", "A6")]
+    started = []
+    for t, zone, aid in plan:
+        if t > ctx.env.now:
+            ctx.env.run(until=t)
+        started.append(runner.on_alert(_alert(zone, aid=aid)))
+    ctx.env.run(until=1000)
+    assert started == [["w"], [], ["w"], [], ["w"], []]
+    runs = [(i.n, i.key, i.t_start) for i in runner.runs["w"]]
+    assert runs == [(1, "Pump room", 0.0), (2, "Hall", 20.0), (3, "Pump room", 120.0)]
+    folded = [(tr.t, tr.instance) for tr in runner.transitions if tr.state == "deduplicated"]
+    assert [t for t, _ in folded] == [10.0, 80.0, 300.0]
+    # the log names later runs NAME#n, the first as always
+    assert any(e[4].startswith("w#3/work") for e in ctx.events)
+    assert any(e[4].startswith("w/work") for e in ctx.events)
+
+
+def test_without_dedupe_a_workflow_runs_once_and_dedupe_needs_an_alert_trigger():
+    w = wf([{"id": "work", "kind": "task", "task": "5s"}], trigger={"alert": "gas"})
+    ctx = FakeContext()
+    runner = compile_workflows([w], ctx)
+    assert runner.on_alert(_alert("Pump room")) == ["w"]
+    ctx.env.run(until=100)
+    assert runner.on_alert(_alert("Hall")) == []
+    assert not [tr for tr in runner.transitions if tr.state == "deduplicated"]  # the old silent behaviour
+    with pytest.raises(InputError, match="only with an alert trigger"):
+        validate_workflows([wf([{"id": "a", "kind": "all_clear"}], trigger={"at": 5}, dedupe={"per": "zone"})])
+    with pytest.raises(InputError, match="per: site only in a region"):
+        validate_workflows([wf([{"id": "a", "kind": "all_clear"}], trigger={"alert": "gas"},
+                               dedupe={"per": "site"})])
+
+
 def test_inject_and_time_triggers():
     """``{inject: 3}`` starts on inject 3 only; ``{at: 2min}`` at 120 s."""
     by_inject = wf([{"id": "e", "kind": "evacuate", "zones": ["Hall"]}], trigger={"inject": 3}, name="inj")
