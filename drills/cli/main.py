@@ -293,9 +293,11 @@ def schema() -> None:
 
 from drills.cli.region import register as _register_region  # noqa: E402
 from drills.cli.sensors import sensors_app  # noqa: E402
+from drills.cli.studio import register as _register_studio  # noqa: E402
 
 app.add_typer(sensors_app, name="sensors")
 _register_region(app)
+_register_studio(app)
 
 
 def main(argv: list[str] | None = None) -> None:
