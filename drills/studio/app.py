@@ -179,6 +179,20 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
 
         return JSONResponse(await run_in_threadpool(allowed_values), headers=_HEADERS)
 
+    def check(text: str, p: Path, rel: str) -> dict[str, Any]:
+        """The loader's verdict on ``text`` as file ``rel``, and the document as plain data for the forms."""
+        import yaml
+
+        try:
+            data = json.loads(json.dumps(yaml.safe_load(text), default=str))
+        except yaml.YAMLError:
+            data = None
+        try:
+            kind, _ = validate_text(text, p, rel)
+        except InputError as e:
+            return {"ok": False, "errors": [_err_json(e)], "data": data}
+        return {"ok": True, "kind": kind, "errors": [], "data": data}
+
     async def validate(request: Request) -> Response:
         data = await body_json(request)
         rel = str(data.get("path") or "")
@@ -186,11 +200,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         text = data.get("text")
         if not isinstance(text, str):
             raise HTTPError(400, "expected {path, text}")
-        try:
-            kind, _ = await run_in_threadpool(validate_text, text, p, rel)
-        except InputError as e:
-            return JSONResponse({"ok": False, "errors": [_err_json(e)]}, headers=_HEADERS)
-        return JSONResponse({"ok": True, "kind": kind, "errors": []}, headers=_HEADERS)
+        return JSONResponse(await run_in_threadpool(check, text, p, rel), headers=_HEADERS)
 
     async def edit(request: Request) -> Response:
         from drills.studio.yamledit import apply_edits
@@ -198,14 +208,16 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         data = await body_json(request)
         text, edits = data.get("text"), data.get("edits")
         if not isinstance(text, str) or not isinstance(edits, list):
-            raise HTTPError(400, "expected {text, edits: [{path, value} | {path, delete: true}]}")
+            raise HTTPError(400, "expected {path, text, edits: [{path, value} | {path, delete: true}]}")
+        rel = str(data.get("path") or "")
+        p = target(rel)
         try:
             new = await run_in_threadpool(apply_edits, text, edits)
         except InputError as e:
             raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
         except Exception as e:  # ruamel's parse errors: the text is not YAML it can edit
             raise HTTPError(422, f"cannot edit this text: {type(e).__name__}: {e}", errors=[]) from None
-        return JSONResponse({"text": new}, headers=_HEADERS)
+        return JSONResponse({"text": new, **await run_in_threadpool(check, new, p, rel)}, headers=_HEADERS)
 
     async def site(request: Request) -> Response:
         from drills.studio.site import site_plan
