@@ -27,6 +27,7 @@ class _StudioGroup(TyperGroup):
                 return super().parse_args(ctx, args)
             finally:
                 self.params = saved
+        ctx.allow_interspersed_args = True  # serving: `studio ROOT --port N` as well as `studio --port N ROOT`
         return super().parse_args(ctx, args)
 
 

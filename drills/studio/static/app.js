@@ -180,11 +180,13 @@ function showTab(name) {
 }
 
 function renderAll() {
+  const focus = document.activeElement && document.activeElement.id;  // keep the user's place in a form
   renderAlerts();
   renderFlow();
   if (document.activeElement !== $("yaml")) $("yaml").value = S.text;
   renderDetectors();
   refreshButtons();
+  if (focus && $(focus) && document.activeElement !== $(focus)) $(focus).focus();
 }
 
 // ------------------------------------------------------------------------------------------ site view
