@@ -4,8 +4,9 @@ Any SQLAlchemy URL works (PostgreSQL for a shared server); the default is an emb
 ``ROOT/.studio/studio.db``. Audit rows can be added but never changed or deleted through the ORM (a mapper
 event refuses it), and on SQLite triggers refuse it at the database too.
 
-API tokens look like ``dts_<user id>_<secret>``; only a salted scrypt hash of the secret is stored
-(``hashlib.scrypt`` with n = 2**14, r = 8, p = 1, the interactive-login parameters of RFC 7914 section 2).
+API tokens look like ``dts_<user id>_<secret>``; only a salted scrypt hash of the secret is stored, as
+``scrypt:N:r:p:HEX`` (``hashlib.scrypt``; default N = 2**14, r = 8, p = 1, the interactive-login parameters
+of RFC 7914 section 2), so stronger parameters can be adopted later without breaking old tokens.
 """
 
 from __future__ import annotations
@@ -117,13 +118,20 @@ def default_url(root: Path) -> str:
     return f"sqlite:///{d / 'studio.db'}"
 
 
-def hash_secret(secret: str, salt: bytes) -> str:
-    """Hex scrypt hash of a token secret or password."""
-    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, dklen=32, **SCRYPT).hex()
+def hash_secret(secret: str, salt: bytes, n: int | None = None, r: int | None = None, p: int | None = None) -> str:
+    """``scrypt:N:r:p:HEX``, the scrypt hash of a token secret with its parameters (default :data:`SCRYPT`)."""
+    n, r, p = n or SCRYPT["n"], r or SCRYPT["r"], p or SCRYPT["p"]
+    h = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + 2**20, dklen=32)
+    return f"scrypt:{n}:{r}:{p}:{h.hex()}"
 
 
 def verify_secret(secret: str, salt_hex: str, digest: str) -> bool:
-    return hmac.compare_digest(hash_secret(secret, bytes.fromhex(salt_hex)), digest)
+    """Does ``secret`` match the stored ``digest`` (parameters read from it)?"""
+    parts = digest.split(":")
+    if len(parts) != 5 or parts[0] != "scrypt":
+        return False
+    n, r, p = (int(x) for x in parts[1:4])
+    return hmac.compare_digest(hash_secret(secret, bytes.fromhex(salt_hex), n, r, p), digest)
 
 
 class Database:

@@ -6,7 +6,8 @@ original, so relative references (``site:``, ``base:``, region sites) resolve as
 and calls the project's own loader on it: :func:`drills.spec.scenario.load_scenario`,
 :func:`drills.spec.region.load_region` or :func:`drills.studies.experiment.load_experiment`. The error is the
 loader's :class:`~twin.errors.InputError`, the same line the CLI prints, with the hidden name replaced by
-the file's own.
+the file's own. A scenario is also built (:func:`drills.sim.engine.build_run`, not run), so names that
+do not match the site and a bad ``alerts:`` block are caught as ``drilltwin run`` catches them.
 """
 
 from __future__ import annotations
@@ -94,9 +95,13 @@ def validate_text(text: str, target: Path, rel: str) -> tuple[str, object]:
 
                 obj = load_region(tmp)
             else:
+                from drills.sim.engine import build_run
                 from drills.spec.scenario import load_scenario
 
                 obj = load_scenario(tmp)
+                # what `drilltwin run` checks before the clock starts: names against the site, the alert
+                # policy, the workflows' roles
+                build_run(obj, log_trajectories=False).model.release()
         except InputError as e:
             src = rel if e.source in (tmp, str(Path(tmp))) else (e.source or rel).replace(tmp, rel)
             raise InputError(e.message.replace(tmp, rel), source=src, where=e.where) from None
