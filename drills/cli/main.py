@@ -30,6 +30,7 @@ from drills.cli.common import (
 )
 from drills.cli.region import register as _register_region
 from drills.cli.sensors import sensors_app
+from drills.cli.studio import register as _register_studio
 from twin.errors import InputError
 
 __all__ = ["app", "main"]
@@ -285,6 +286,7 @@ def schema() -> None:
 
 app.add_typer(sensors_app, name="sensors")
 _register_region(app)
+_register_studio(app)
 
 
 def main(argv: list[str] | None = None) -> None:
