@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from agents.crowd import Person
+from agents.flow import sfpe_speed_note
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
 from drills.sim.kpis import compute_kpis
@@ -146,6 +147,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     for k, e in enumerate(sc.population):
         people.extend(_people_for(graph, sc, k, e, rng))
     model.add_people(people)
+    cues = people_cues(sc, model)
     log: list[tuple[float, str, int, str, str]] = []
     env = model.env
     crowd = model.crowd
@@ -175,9 +177,10 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
 
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph),
                              outdoor=outdoor)
+        hazards.cues = cues
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
-    run = Run(sc, seed, graph, model, t0, log, hazards)
+    run = Run(sc, seed, graph, model, t0, log, hazards, cues=cues)
     if sc.workflows:
         from drills.sim.context import EngineContext
         from drills.workflow.engine import compile_workflows, workflow_names
@@ -194,6 +197,30 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     for k, inj in enumerate(sc.injects):
         env.process(_inject(model, graph, inj, k, log, hazards, run))
     return run
+
+
+def people_cues(sc: Scenario, model: DrillModel) -> Any:
+    """The cues people notice themselves (``people.cues``: odour, irritation, others leaving), listening
+    to the crowd from the start; draws from the run's ``cues`` stream."""
+    from agents.cues import Cues
+
+    return Cues(model.crowd, sc.people.cues, model.streams["cues"]).attach()
+
+
+def people_caveats(run: Run) -> list[str]:
+    """The assumptions about people that this run's results depend on: the cue levels of its gases and
+    the alarm-fatigue model once anyone was shown an alert; the social cue once it made anyone aware."""
+    from agents.operators import fatigue_caveats
+
+    out: list[str] = []
+    hz = run.hazards
+    cues = run.cues
+    if cues is not None:
+        gases = sorted(hz.gases) if hz is not None else []
+        out.extend(cues.config.caveats(gases, social=bool(cues.noticed.get("others leaving"))))
+    if hz is not None and hz.operator.people:
+        out.extend(fatigue_caveats(hz.operator.params))
+    return out
 
 
 def _happened(run: Run, key: str) -> bool:
@@ -334,6 +361,8 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
         model.env.process(tick())
     wall0 = time.perf_counter()
     model.run(until=sc.duration)
+    if run.hazards is not None:  # the gas step due at the end (a joint exercise steps its sites together)
+        run.hazards.finish(sc.duration)
     wall = time.perf_counter() - wall0
     return finish_run(run, wall)
 
@@ -370,7 +399,12 @@ def finish_run(run: Run, wall: float) -> RunResult:
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
-    res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    res.extra["operators"] = run.hazards.operator if run.hazards is not None else None  # alarm fatigue
+    res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run)
+    if sc.flow == "sfpe":
+        note = sfpe_speed_note(crowd.v0[:n])
+        if note:
+            res.extra["caveats"] = [*res.extra["caveats"], note]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agents.cues import CuesConfig
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
@@ -77,6 +78,8 @@ class PeopleDefaults(_PersonFields):
 
     speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
     premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
+    cues: CuesConfig = Field(default_factory=CuesConfig,
+                             description="cues people notice themselves: odour, irritation, others leaving")
 
 
 class PopulationEntry(_PersonFields):

@@ -535,8 +535,9 @@ class WorkflowContext(Protocol):
     def notify_latency(self, channel: str) -> Distribution:
         """Latency (s) of a channel; :func:`channel_latency` gives the defaults."""
 
-    def acknowledge(self, role: str, alert: Any) -> tuple[float, bool]:
-        """(s the person needs to react, True if they dismiss the alert): the alarm-fatigue model."""
+    def acknowledge(self, role: str, alert: Any, member: int | None = None) -> tuple[float, bool]:
+        """(s the person needs to react, True if they dismiss the alert): the alarm-fatigue model of
+        ``member`` (the pool member asked: a crowd index, or negative for an off-site member)."""
 
     def sound_alarm(self, zones: list[str], alert: Any = None) -> int:
         """Sound the alarm in ``zones`` (module docs; ``["*"]`` everywhere); return how many became aware."""
@@ -811,7 +812,7 @@ def build_wait_ack(r: WorkflowRunner, inst: _Instance, st: Step):
             yield req
         member = pool.take()
         try:
-            delay, dismissed = r.ctx.acknowledge(agent_role(role), inst.alert)
+            delay, dismissed = r.ctx.acknowledge(agent_role(role), inst.alert, member=member)
             handled = env.timeout(max(0.0, float(delay)))
             got = yield (handled | deadline) if deadline is not None else handled
             on_time = deadline is None or handled in got

@@ -63,7 +63,7 @@ class FakeContext:
     def notify_latency(self, channel):
         return Distribution.fixed(self.latency)
 
-    def acknowledge(self, role, alert):
+    def acknowledge(self, role, alert, member=None):
         return self.ack.get(role, (10.0, False))
 
     def sound_alarm(self, zones, alert=None):
