@@ -202,3 +202,16 @@ def test_docs_cite_nothing_users_do_not_have():
     for page in DOCS.glob("*.md"):
         text = page.read_text(encoding="utf-8")
         assert "shared/" not in text and "CONTRACTS" not in text, page.name
+
+
+@pytest.mark.slow
+def test_every_key_a_run_reports_is_defined():
+    """The bundled drill's ``kpis.json`` keys (every one the engine writes with gas, alerts and
+    workflows) are all defined in docs/kpis.md."""
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+
+    res = run_scenario(load_scenario(ROOT / "scenarios" / "plant_h2s_leak.yaml"), log_trajectories=False)
+    run = _rows(_section("kpis.md", "KPIs of a run"))
+    missing = [k for k in res.kpis if k not in run]
+    assert not missing, f"docs/kpis.md does not define {missing}"
