@@ -80,7 +80,11 @@ def test_unchecked_values_a_run_depends_on_are_named_in_its_manifest_and_report(
     # the plant drill releases H2S: its probit (incapacitation) is flagged in twin.gas as not yet checked
     # against the primary source; the IDLH is checked, and AEGL/ERPG are not used by a drill
     caveats = json.loads((demo / "manifest.json").read_text())["data_caveats"]
-    assert len(caveats) == 1 and caveats[0].startswith("H2S lethality probit") and "CCPS" in caveats[0]
+    gas = [c for c in caveats if c.startswith("H2S lethality probit")]
+    assert len(gas) == 1 and "CCPS" in gas[0]
+    # the assumptions about people the run depends on: what they smell or feel, and the operator's fatigue
+    assert any(c.startswith("People notice H2S without an alarm") for c in caveats)
+    assert any(c.startswith("Operator alarm fatigue") for c in caveats)
     src = write_report(demo).read_text(encoding="utf-8")
     assert "Data caveats" in src and "H2S lethality probit" in src
 
