@@ -1,4 +1,4 @@
-"""Site sketches (``*.site.yaml``): a site without BIM, as in CONTRACTS section 2.
+"""Site sketches (``*.site.yaml``): a site without BIM, as in docs/site-sketch.md.
 
 >>> site = read_sketch("ifc_models/rimea9.site.yaml")          # doctest: +SKIP
 >>> site.summary()["doors"]                                    # doctest: +SKIP
@@ -111,7 +111,7 @@ NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "sketch.drilltwin")
 
 OUTSIDE = "outside"
 TOUCH = 0.5
-"""m: how far a door may lie from its spaces' edges, and an item from its space (CONTRACTS section 2)."""
+"""m: how far a door may lie from its spaces' edges, and an item from its space (docs/site-sketch.md)."""
 OVERLAP = 0.01
 """m2: overlap of two spaces on one storey tolerated as drawing noise."""
 DOOR_Z = 1.05

@@ -1,4 +1,4 @@
-"""Quantities with units, as written in YAML (CONTRACTS section 1).
+"""Quantities with units, as written in YAML (docs/scenario.md, quantities).
 
 Everything is converted to SI on the way in: seconds, metres, m/s, kg, kg/s, kg/m3, m2, m3, degrees for
 angles. Gas concentrations are special: ``ppm`` and ``%LEL`` need the gas to become kg/m3, so

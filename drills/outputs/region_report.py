@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from drills.outputs.naming import slug
 from drills.region.sim import RegionResult
 
 __all__ = ["write_region_html", "TIMELINE_KINDS"]
@@ -51,10 +52,9 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
 
 
 def _switcher(res: RegionResult, page: str, frame_id: str) -> str:
-    from drills.outputs.region_results import _slug
 
-    opts = "".join(f'<option value="sites/{_slug(n)}/{page}">{_e(n)}</option>' for n in res.sites)
-    first = f"sites/{_slug(next(iter(res.sites)))}/{page}"
+    opts = "".join(f'<option value="sites/{slug(n, "site")}/{page}">{_e(n)}</option>' for n in res.sites)
+    first = f"sites/{slug(next(iter(res.sites)), 'site')}/{page}"
     return (f'<p>Site: <select id="site" onchange="document.getElementById(\'{frame_id}\').src=this.value">{opts}'
             f'</select></p><iframe id="{frame_id}" src="{first}"></iframe>')
 

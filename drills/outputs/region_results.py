@@ -18,7 +18,6 @@ import csv
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +25,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from drills.region.sim import RegionResult
+from drills.outputs.naming import slug
 from drills.outputs.results import atomic_dir, events_table, jsonable, write_manifest, write_results
+from drills.region.sim import RegionResult
 
 __all__ = ["write_region_results", "region_run_id"]
 
-
-def _slug(s: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_") or "region"
 
 
 def region_run_id(res: RegionResult) -> str:
     """``region-<name>-s<seed>-<hash of the region file>``: stable for the same input."""
     h = hashlib.sha256(_region_yaml(res).encode()).hexdigest()[:8]
-    return f"region-{_slug(res.region.name)}-s{res.seed}-{h}"
+    return f"region-{slug(res.region.name, 'region')}-s{res.seed}-{h}"
 
 
 def _region_yaml(res: RegionResult) -> str:
@@ -58,7 +55,7 @@ def region_caveats(res: RegionResult) -> list[str]:
 
 
 def payload(res: RegionResult) -> dict[str, Any]:
-    """``{"kpis": {...regional}, "sites": {SITE: {KPI ...}}}`` (CONTRACTS section 5)."""
+    """``{"kpis": {...regional}, "sites": {SITE: {KPI ...}}}`` (docs/cli.md)."""
     return {"kpis": res.kpis, "sites": {name: r.kpis for name, r in res.sites.items()}}
 
 
@@ -89,7 +86,7 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             w.writerows(rows)
         (tmp / "sites").mkdir()
         for name, r in res.sites.items():
-            site_dir = write_results(r, tmp / "sites" / _slug(name))
+            site_dir = write_results(r, tmp / "sites" / slug(name, 'site'))
             if html:
                 from drills.outputs.replay import write_replay
                 from drills.outputs.report import write_report
@@ -106,7 +103,7 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             "region_file": str(res.region.path) if res.region.path else None,
             "region_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "seed": res.seed,
-            "sites": {name: f"sites/{_slug(name)}" for name in res.sites},
+            "sites": {name: f"sites/{slug(name, 'site')}" for name in res.sites},
             "wall_s": round(res.wall_s, 4),
             "data_caveats": region_caveats(res),
         }

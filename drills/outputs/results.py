@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import tempfile
@@ -26,8 +25,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from agents.crowd import ROLES, STATES
-
-from drills.sim.engine import RunResult
+from drills.outputs.naming import slug
+from drills.sim.run import RunResult
 
 __all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable", "events_table",
            "EVENT_COLUMNS", "write_manifest"]
@@ -43,13 +42,10 @@ def events_table(events: list[tuple], cols: tuple[str, ...] = EVENT_COLUMNS) -> 
     return pa.table({c: pa.array([e[k] for e in events], _EVENT_TYPES[c]) for k, c in enumerate(cols)})
 
 
-def _slug(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")[:40] or "run"
-
 
 def run_id_for(res: RunResult) -> str:
     """``<scenario-slug>-s<seed>-<UTC timestamp>``."""
-    return f"{_slug(res.scenario.name)}-s{res.seed}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+    return f"{slug(res.scenario.name)}-s{res.seed}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
 
 
 def git_commit() -> str | None:

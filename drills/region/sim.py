@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.rng import RngStreams
+from drills.region.model import Region
 from twin.errors import InputError
 from twin.gas import get_gas
 from twin.plume import Weather
-
-from drills.spec.region import Region
 
 __all__ = ["RegionResult", "run_region", "site_seed", "REGION_KPI_KEYS"]
 
@@ -79,9 +78,9 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
     (s) every 1 % of the duration."""
     import simpy
 
-    from drills.sim.engine import build_run, finish_run
     from drills.region.field import SharedOutdoorField
     from drills.region.workflow import RegionProcedures
+    from drills.sim.engine import build_run, finish_run
 
     seed = region.spec.seed if seed is None else int(seed)
     src = str(region.path or "<region>")
@@ -147,7 +146,7 @@ def _region_kpis(region: Region, results: dict[str, Any], procs: Any, t0: float,
     k.update(tot)
     k["sites"] = len(region.sites)
     k["wall_s"] = round(wall, 4)
-    # every KPI of CONTRACTS section 7 is present, null when it did not happen
+    # every KPI of docs/region.md is present, null when it did not happen
     return {**dict.fromkeys(REGION_KPI_KEYS), **k}
 
 

@@ -1,6 +1,6 @@
 """Regional procedures of a joint exercise: mutual aid, dispatch over roads, alert broadcasts.
 
-A regional workflow has a trigger and steps, like a site's (CONTRACTS section 4), with ``after`` ordering
+A regional workflow has a trigger and steps, like a site's (docs/workflows.md), with ``after`` ordering
 (unknown ids and cycles are errors)::
 
     workflows:
@@ -44,16 +44,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drills.spec.region import REGION_INJECT_KINDS, RESOURCE_KINDS
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.units import parse_duration
 
-from drills.spec.region import REGION_INJECT_KINDS, RESOURCE_KINDS
-
 if TYPE_CHECKING:
     import simpy
 
-    from drills.spec.region import Region
+    from drills.region.model import Region
 
 __all__ = ["RegionWorkflow", "RegionStep", "RegionTrigger", "RegionProcedures", "validate_region_workflows",
            "REGION_STEP_KINDS", "AidRecord"]
@@ -417,7 +416,7 @@ class RegionProcedures:
         if action == "alarm":
             spaces = None
             if zones:
-                from drills.sim.engine import resolve_spaces
+                from drills.sim.run import resolve_spaces
 
                 spaces = []
                 for j, z in enumerate(zones):

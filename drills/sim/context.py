@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.crowd import ROLES
+from drills.workflow.engine import channel_latency
 from twin.distributions import Distribution
 
-from drills.workflow.engine import channel_latency
-
 if TYPE_CHECKING:
-    from drills.sim.engine import Run
+    from drills.sim.run import Run
 
 __all__ = ["EngineContext", "DEFAULT_ACK"]
 
@@ -86,7 +85,7 @@ class EngineContext:
 
     def spaces(self, zones: Sequence[str], alert: Any = None) -> list[str] | None:
         """Space ids for zone words and names; ``None`` means everywhere."""
-        from drills.sim.engine import resolve_spaces
+        from drills.sim.run import resolve_spaces
 
         out: list[str] = []
         for z in zones:
@@ -152,7 +151,7 @@ class EngineContext:
 
     def send(self, person: int, target: str, on_arrival: Callable[[int, float], None]) -> None:
         if target not in self.g.index:
-            from drills.sim.engine import resolve_spaces
+            from drills.sim.run import resolve_spaces
 
             target = self.g.space_nodes(resolve_spaces(self.g, target, "to")[0])[0]
         self.crowd.send(int(person), target, on_arrival)

@@ -10,84 +10,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from agents.crowd import Person
+from agents.flow import sfpe_speed_note
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
+from drills.sim.kpis import compute_kpis
+from drills.sim.run import Run, RunResult, resolve_spaces
+from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.graph import SiteGraph
 from twin.load import load_twin
 
-from drills.sim.kpis import compute_kpis
-from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
-
 __all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
-
-
-@dataclass
-class RunResult:
-    """What one run leaves: events ``(t, kind, agent, node, detail)``, trajectories ``(agent, t, node)``,
-    per-person records and the KPIs (CONTRACTS section 6)."""
-
-    scenario: Scenario
-    seed: int
-    kpis: dict[str, Any]
-    events: list[tuple[float, str, int, str, str]]
-    trajectories: list[tuple[int, float, str]]
-    people: dict[str, np.ndarray]
-    wall_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Run:
-    """A built, not yet run, drill."""
-
-    scenario: Scenario
-    seed: int
-    graph: SiteGraph
-    model: DrillModel
-    t0: float
-    log: list[tuple[float, str, int, str, str]]
-    hazards: Any = None
-    context: Any = None
-    workflows: Any = None
-    marks: dict[str, float] = field(default_factory=dict)
-    cues: Any = None  # agents.cues.Cues: what people notice without an alarm
-
-
-def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:
-    """Space ids for a ``where`` (space name/LongName/GlobalId, ``storey:NAME``, ``building:NAME``, ``*``)."""
-    site = g.site
-    walkable = g.space_zones
-    if where.strip() == "*":
-        return sorted(walkable)
-    if ":" in where and where.split(":", 1)[0] in ("storey", "building"):
-        kind, name = where.split(":", 1)
-        name = name.strip()
-        if kind == "storey":
-            ids = {s.id for s in site.storeys if s.name == name or s.id == name}
-            cands = sorted({s.name for s in site.storeys})
-            out = sorted(s for s in walkable if site.spaces[s].storey in ids)
-        else:
-            ids = {b.id for b in site.buildings if b.name == name or b.id == name}
-            cands = sorted({b.name for b in site.buildings})
-            out = sorted(s for s in walkable if site.spaces[s].building in ids)
-        if not ids:
-            raise InputError(f"no {kind} named {name!r}; candidates: {', '.join(cands) or '(none)'}",
-                             where=field_name)
-        if not out:
-            raise InputError(f"{kind} {name!r} has no walkable space", where=field_name)
-        return out
-    sid = site.find("spaces", where, field_name=field_name)
-    if sid not in walkable:
-        raise InputError(f"space {where!r} is not walkable (no floor people can stand on)", where=field_name)
-    return [sid]
 
 
 def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
@@ -324,7 +263,6 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
         return contingency()
     if inj.kind == "responder_unavailable":
         from agents.crowd import ROLES
-
         from drills.workflow.engine import agent_role
 
         role = agent_role(inj.target or "responder")
@@ -423,6 +361,8 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
         model.env.process(tick())
     wall0 = time.perf_counter()
     model.run(until=sc.duration)
+    if run.hazards is not None:  # the gas step due at the end (a joint exercise steps its sites together)
+        run.hazards.finish(sc.duration)
     wall = time.perf_counter() - wall0
     return finish_run(run, wall)
 
@@ -463,6 +403,10 @@ def finish_run(run: Run, wall: float) -> RunResult:
         res.extra["timing"].update(run.hazards.timing)
     res.extra["operators"] = run.hazards.operator if run.hazards is not None else None  # alarm fatigue
     res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run)
+    if sc.flow == "sfpe":
+        note = sfpe_speed_note(crowd.v0[:n])
+        if note:
+            res.extra["caveats"] = [*res.extra["caveats"], note]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

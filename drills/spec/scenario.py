@@ -1,4 +1,4 @@
-"""Drill scenarios (CONTRACTS section 3): YAML validated with pydantic, units resolved to SI.
+"""Drill scenarios (docs/scenario.md): YAML validated with pydantic, units resolved to SI.
 
 :func:`load_scenario` reads and validates a file; names in it (spaces, doors, storeys) are checked
 against the site when the run is built (:mod:`drills.sim.engine`), so every error names the file and field.
@@ -23,11 +23,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agents.cues import CuesConfig
+from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.units import parse_bounded, parse_duration, parse_quantity
-
-from drills.workflow.engine import WORKFLOW_FIELD, error_path
 
 __all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "HazardSpec", "WeatherSpec",
            "PlacementSpec", "PlacementPoint", "VentilationCase",
@@ -173,7 +172,7 @@ class Inject(_Model):
 
 
 class HazardSpec(_Model):
-    """A release (CONTRACTS section 3): ``source`` is an equipment item or a space; ``rate`` a mass rate
+    """A release (docs/scenario.md): ``source`` is an equipment item or a space; ``rate`` a mass rate
     (``0.05 kg/s``) or a curve ``[[time, rate], ...]`` (times after ``start``, linear between points);
     or ``burst``, an instantaneous mass. ``stop`` ends it (isolation can end it earlier)."""
 
@@ -282,7 +281,7 @@ class PlacementPoint(_Model):
 
 
 class PlacementSpec(_Model):
-    """The leak ensemble of ``drilltwin sensors evaluate|optimize`` (CONTRACTS section 5): every source
+    """The leak ensemble of ``drilltwin sensors evaluate|optimize`` (docs/cli.md): every source
     times every rate times every weather case times every ventilation case, released at a constant rate
     from t = 0 and followed for ``horizon``. Omitted fields come from the scenario: the first hazard's gas
     and rate, the scenario's weather, every equipment item of the site."""
@@ -404,7 +403,7 @@ class Scenario(_Model):
     def _targets(cls, v):
         if v is None:
             return v
-        from drills.sim.kpis import KPI_KEYS
+        from drills.spec.kpi_names import KPI_KEYS
 
         for k, x in v.items():
             if k not in KPI_KEYS:

@@ -48,25 +48,22 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from drills.outputs.naming import slug
+from drills.sim.run import release_mesa_ids
+from drills.spec.experiment import Experiment
+from drills.spec.kpi_names import NUMERIC_KPIS
 from twin.errors import InputError
-
-from drills.sim.kpis import KPI_KEYS
 
 __all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "summarize", "run_batch",
            "DEFAULT_KPIS", "NUMERIC_KPIS"]
 
 DEFAULT_KPIS = ("t_alert", "t_alarm", "t_evacuated", "t_mustered", "t_isolate", "exposed_idlh", "false_alerts")
-# KPIs a comparison can use: the numeric ones of CONTRACTS section 6 plus the numeric extras the engine adds
-NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
-    "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
-    "gas_released_kg", "peak_ppm")
 N_BOOT = 2000
 SCHEDULER_TIMEOUT = "5s"  # a wrong address should fail fast, a busy scheduler still answers in time
 CONV_MEAN = 0.01  # relative change of the running mean over the last 10 % of runs counted as settled
@@ -81,36 +78,6 @@ WORKER_CONFIG = {
 set the same in its Dask configuration (README, "From a laptop to a cluster")."""
 _EXP_FIELDS = {"name", "description", "base", "base_arm", "replications", "seed", "common_random_numbers",
                "kpis", "arms"}
-
-
-@dataclass
-class Experiment:
-    """A validated experiment file."""
-
-    name: str
-    path: Path
-    base: Path
-    arms: dict[str, dict[str, Any]]
-    replications: int
-    kpis: list[str]
-    seed: int
-    base_arm: str
-    common_random_numbers: bool = True
-    description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def seed_of(self, arm: str, rep: int) -> int:
-        """The seed of replication ``rep`` of ``arm``: ``seed + rep`` in every arm (common random numbers),
-        else a SeedSequence draw of (seed, arm index, rep) so arms are independent."""
-        if self.common_random_numbers:
-            return self.seed + rep
-        k = list(self.arms).index(arm)
-        return int(np.random.SeedSequence([self.seed, k, rep]).generate_state(1)[0])
-
-    def fingerprint(self) -> dict[str, Any]:
-        """What must match for a resumed output folder to belong to this experiment (not the count)."""
-        return {"name": self.name, "base": str(self.base.resolve()), "arms": self.arms, "seed": self.seed,
-                "common_random_numbers": self.common_random_numbers}
 
 
 def _err(msg: str, path: Path, where: str | None = None) -> InputError:
@@ -239,20 +206,8 @@ def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append(_row(payload["experiment"], payload["arm"], rep, seed, None,
                              f"{type(e).__name__}: {e}", time.perf_counter() - t))
         finally:
-            _release_mesa_ids()
+            release_mesa_ids()
     return rows
-
-
-def _release_mesa_ids() -> None:
-    """Drop Mesa 3.3's class-level per-model id counters that a failed run may have left behind
-    (run_scenario releases its own model; a run that raised did not get that far)."""
-    try:
-        import mesa
-    except ImportError:  # pragma: no cover
-        return
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, dict) and len(ids) > 0:
-        ids.clear()
 
 
 def _read_done(runs_file: Path) -> dict[tuple[str, int], dict[str, Any]]:
@@ -492,7 +447,7 @@ def paired_diff(a: dict[int, float | None], b: dict[int, float | None], rng: np.
 
 
 def summarize(exp: Experiment, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The CONTRACTS section 5 payload (``arms``, ``kpis``, ``diffs``) plus counts and convergence."""
+    """The docs/cli.md payload (``arms``, ``kpis``, ``diffs``) plus counts and convergence."""
     arms = list(exp.arms)
     ok = {a: {r["rep"]: r for r in rows if r["arm"] == a and not r.get("error")} for a in arms}
     failed = [{"arm": r["arm"], "rep": r["rep"], "seed": r["seed"], "error": r["error"]}
@@ -640,13 +595,10 @@ def _save(fig, path: Path) -> str:
     return str(path)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "experiment"
-
 
 def run_compare(path: Path, n: int | None = None, workers: int | None = None, scheduler: str | None = None,
                 out: Path | None = None, progress: bool = False, *, plots: bool = True) -> dict[str, Any]:
-    """Run (or resume) an experiment and write its outputs; return the CONTRACTS section 5 payload
+    """Run (or resume) an experiment and write its outputs; return the ``--json`` payload of docs/cli.md
     plus ``out``, ``runs``, ``failed`` and ``table`` (rows for the terminal).
 
     Writes to ``out`` (default ``results/compare-<name>-<timestamp>``): ``runs.jsonl`` (appended as runs
@@ -663,7 +615,7 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
         raise InputError("give either --workers or --scheduler, not both", where="--scheduler")
     exp = load_experiment(path)
     if out is None:
-        out = Path("results") / f"compare-{_slug(exp.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = Path("results") / f"compare-{slug(exp.name, 'experiment')}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
     rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
     payload = summarize(exp, rows)

@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from drills.sim.run import release_mesa_ids
+from drills.spec.experiment import Experiment
+from drills.spec.kpi_names import NUMERIC_KPIS
 from twin.errors import InputError
 
 __all__ = ["load_region_experiment", "run_region_batch", "REGION_NUMERIC_KPIS", "DEFAULT_REGION_KPIS"]
@@ -33,8 +36,8 @@ _FIELDS = {"name", "description", "base", "base_arm", "replications", "seed", "c
 
 def load_region_experiment(p: Path, data: dict[str, Any], base: Path):
     """Validate an experiment over the region file ``base`` (already resolved against ``p``)."""
-    from drills.studies.experiment import NUMERIC_KPIS, Experiment
-    from drills.spec.region import RegionSpec, load_region
+    from drills.region.model import load_region
+    from drills.spec.region import RegionSpec
 
     def err(msg: str, where: str | None = None) -> InputError:
         return InputError(msg, source=str(p), where=where)
@@ -102,8 +105,7 @@ def _num(v: Any) -> float | None:
 def run_region_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """One batch of replications of one arm of a regional experiment (the payload of
     :func:`drills.studies.experiment.run_batch`); rows carry every regional KPI and every ``SITE.KPI``."""
-    from drills.studies.experiment import NUMERIC_KPIS, _release_mesa_ids
-    from drills.spec.region import load_region
+    from drills.region.model import load_region
     from drills.region.sim import run_region
 
     rows = []
@@ -124,7 +126,7 @@ def run_region_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
         except Exception as e:  # noqa: BLE001 - one broken run must not end the experiment
             row["error"] = f"{type(e).__name__}: {e}"
         finally:
-            _release_mesa_ids()
+            release_mesa_ids()
         row["run_wall_s"] = round(time.perf_counter() - t, 4)
         rows.append(row)
     return rows

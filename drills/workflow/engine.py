@@ -1,4 +1,4 @@
-"""Response workflows (CONTRACTS section 4): low-code procedures compiled to SimPy processes.
+"""Response workflows (docs/workflows.md): low-code procedures compiled to SimPy processes.
 
 A workflow is what a safety manager writes in the scenario's ``workflows:`` list: a trigger, the roles it
 uses, and a list of steps. :class:`Workflow` validates it (pydantic, ``extra="forbid"``, every reference

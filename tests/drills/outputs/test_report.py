@@ -15,10 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from drills.sim.engine import run_scenario
 from drills.outputs.replay import write_replay
 from drills.outputs.report import DEFAULT_TARGETS, load_run, rate_targets, safe_json, write_report
 from drills.outputs.results import write_results
+from drills.sim.engine import run_scenario
 from drills.spec.scenario import load_scenario
 from tests.agents.conftest import rect, run_drill
 from twin.errors import InputError
