@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twin.errors import InputError
 from twin.gas import get_gas
-from twin.odour import ODORISABLE, OdourData, odour_for
+from twin.odour import ODORISABLE, odour_for
 
 if TYPE_CHECKING:
     from .crowd import Crowd
@@ -131,7 +131,8 @@ class Cues:
         self.z_irr = np.zeros(0)
         self.theta = np.zeros(0)
         self._aware = np.zeros(0, dtype=bool)  # known to be past unaware (a cache of the crowd's state)
-        self._gas: dict[str, tuple[OdourData, float]] = {}  # gas key -> (cue levels, lowest level of anyone)
+        # gas key -> ((odour levels, irritation levels, smell lost), lowest level anyone acts on)
+        self._gas: dict[str, tuple[tuple[np.ndarray, np.ndarray, float], float]] = {}
         self._members: dict[int, np.ndarray] = {}  # start space -> its people, by threshold
         self._thetas: dict[int, np.ndarray] = {}  # start space -> their thresholds, ascending
         self._reached: dict[int, int] = {}  # start space -> how many of them a share has passed so far
