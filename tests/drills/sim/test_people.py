@@ -179,3 +179,23 @@ def test_a_warden_who_smells_gas_tells_a_room_the_gas_has_not_reached(tmp_path):
     assert cues[0].split(" ")[0] in ("odour", "irritation")
     assert all(cues.get(i) == "warden 0" for i in range(1, 6)), cues
     assert np.isfinite(res.people["t_exit"][1:6]).all()
+
+
+@pytest.mark.slow
+def test_night_fatigue_case_people_leave_although_nobody_acknowledges():
+    """Issue 18's case: the night-fatigue plant with a supervisor as tired as the operators, a seed in
+    which nobody in the chain acknowledges. The people the gas reaches notice it; the process warden
+    sweeps; they leave. With the cues off nobody would move (docs/people.md)."""
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+    from tests.conftest import ROOT
+
+    sc = load_scenario(ROOT / "scenarios" / "plant_night_fatigue.yaml")
+    tired = {**sc.alerts, "operator": {**sc.alerts["operator"],
+                                       "roles": {"supervisor": {"false_alerts_seen": 12, "true_alerts_seen": 1}}}}
+    res = run_scenario(sc.evolve(alerts=tired), seed=1, log_trajectories=False)
+    assert res.kpis.get("t_ack") is None and not any(e[1] == "alarm" for e in res.events)
+    kinds = {d.split(" ")[0] for _, k, _, _, d in res.events if k == "aware"}
+    assert "odour" in kinds and "warden" in kinds
+    assert np.isfinite(res.people["t_exit"]).sum() >= 50
+    assert res.kpis["incapacitated"] == 0
