@@ -207,14 +207,30 @@ def _cell(v) -> str:
 
 
 @app.command("report")
-def report(run_dir: Annotated[Path, typer.Argument(help="a run's or a comparison's results folder")]) -> None:
-    """Write the after-action report (report.html) of a run, or the report of a comparison."""
+def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exercise's or a comparison's "
+                                                        "results folder")]) -> None:
+    """Write the after-action report (report.html) of a run, the region pages of a joint exercise (and
+    each site's report), or the report of a comparison."""
     if (run_dir / "compare.json").exists() and (run_dir / "runs.parquet").exists():
         from drills.outputs.compare_report import write_compare_report
 
         console.print(str(write_compare_report(run_dir)))
         return
+    from drills.outputs.region_report import is_region_folder
     from drills.outputs.report import write_report
+
+    if is_region_folder(run_dir):
+        import json
+
+        from drills.outputs.region_report import write_region_html
+
+        man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) \
+            if (run_dir / "manifest.json").exists() else {}
+        for sub in (man.get("sites") or {}).values():
+            if (run_dir / sub / "kpis.json").exists():
+                write_report(run_dir / sub)
+        console.print(str(write_region_html(run_dir)[0]))
+        return
 
     if not (run_dir / "kpis.json").exists():
         raise InputError("not a run folder (no kpis.json) nor a comparison folder (no compare.json)",

@@ -402,12 +402,14 @@ def finish_run(run: Run, wall: float) -> RunResult:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
     res.extra["operators"] = run.hazards.operator if run.hazards is not None else None  # alarm fatigue
-    res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run)
+    res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run) + \
+        (run.workflows.caveats if run.workflows is not None else [])
     if sc.flow == "sfpe":
         note = sfpe_speed_note(crowd.v0[:n])
         if note:
             res.extra["caveats"] = [*res.extra["caveats"], note]
+    res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
+    res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res
-

@@ -32,6 +32,8 @@ from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
 from twin.units import parse_concentration
 
+from drills.spec.scenario import all_hazards  # noqa: F401 - also imported from here by older code
+
 if TYPE_CHECKING:
     from agents.model import DrillModel
     from drills.spec.scenario import HazardSpec, Scenario
@@ -116,6 +118,7 @@ class AlertEvent:
     alert: Any
     kind: str
     gas: str | None
+    site: str | None = None  # in a joint exercise, the site that raised it
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.alert, name)
@@ -505,6 +508,7 @@ class GasHazards:
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
+        self.alert_events: list[AlertEvent] = []  # every alert with its kind and gas (the alerts table)
 
     # ---------------------------------------------------------------------------------- the process
     def start(self) -> None:
@@ -767,15 +771,15 @@ class GasHazards:
                          f"{a.id} {a.level} {a.policy} conf={a.confidence:.2f} sensors={','.join(a.sensors)}"))
         if not self.on_alert:
             self._control_room_responds(a)
+        gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
+                 if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
+        gases.discard(None)
+        ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
+        self.alert_events.append(ev)
         for cb in self.observers:
-            cb(a)
-        if self.on_alert:
-            gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
-                     if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
-            gases.discard(None)
-            ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
-            for cb in self.on_alert:
-                cb(ev)
+            cb(ev)
+        for cb in self.on_alert:
+            cb(ev)
 
     def _control_room_responds(self, a) -> None:
         """No procedure in the scenario: the control-room operator is shown every alert (its console
@@ -866,21 +870,6 @@ class GasHazards:
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
-
-
-def all_hazards(sc: Scenario) -> list[HazardSpec]:
-    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
-    inject's time)."""
-    out = list(sc.hazards)
-    for inj in sc.injects:
-        if inj.kind == "leak" and inj.hazard is not None:
-            h = inj.hazard
-            out.append(h.model_copy(update={
-                "start": inj.time + h.start,
-                "stop": None if h.stop is None else inj.time + h.stop,
-                "id": h.id if h.id is not None else f"inject-{inj.id}",
-            }))
-    return out
 
 
 def _weather(sc: Scenario):

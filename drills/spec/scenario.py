@@ -572,3 +572,18 @@ def scenario_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "drilltwin scenario"
     return schema
+
+
+def all_hazards(sc: Scenario) -> list[HazardSpec]:
+    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
+    inject's time)."""
+    out = list(sc.hazards)
+    for inj in sc.injects:
+        if inj.kind == "leak" and inj.hazard is not None:
+            h = inj.hazard
+            out.append(h.model_copy(update={
+                "start": inj.time + h.start,
+                "stop": None if h.stop is None else inj.time + h.stop,
+                "id": h.id if h.id is not None else f"inject-{inj.id}",
+            }))
+    return out
