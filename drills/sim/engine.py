@@ -447,6 +447,8 @@ def finish_run(run: Run, wall: float) -> RunResult:
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph
     res.extra["timing"] = {"total": wall, "kpis": kpi_wall}
+    if run.cues is not None:
+        res.extra["timing"]["cues"] = run.cues.wall
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)

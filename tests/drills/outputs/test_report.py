@@ -83,6 +83,9 @@ def test_unchecked_values_a_run_depends_on_are_named_in_its_manifest_and_report(
     probit = [c for c in caveats if c.startswith("H2S lethality probit")]
     assert len(probit) == 1 and "CCPS" in probit[0]
     assert len(set(caveats)) == len(caveats), "each caveat once"
+    # the assumptions about people the run depends on: what they smell or feel, and the operator's fatigue
+    assert any(c.startswith("People notice H2S without an alarm") for c in caveats)
+    assert any(c.startswith("Operator alarm fatigue") for c in caveats)
     src = write_report(demo).read_text(encoding="utf-8")
     assert "Data caveats" in src and "H2S lethality probit" in src
 
