@@ -31,6 +31,7 @@ from drills.cli.common import (
 )
 from drills.cli.region import register as _register_region
 from drills.cli.sensors import sensors_app
+from drills.cli.studio import register as _register_studio
 from twin.errors import InputError
 
 __all__ = ["app", "main"]
@@ -269,8 +270,10 @@ def _cell(v) -> str:
 
 
 @app.command("report")
-def report(run_dir: Annotated[Path, typer.Argument(help="a run's or a comparison's results folder")]) -> None:
-    """Write the after-action report (report.html) of a run, or the report of a comparison."""
+def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exercise's or a comparison's "
+                                                        "results folder")]) -> None:
+    """Write the after-action report (report.html) of a run, the region pages of a joint exercise (and
+    each site's report), or the report of a comparison."""
     from drills.outputs.results import add_manifest_files
 
     if (run_dir / "compare.json").exists() and (run_dir / "runs.parquet").exists():
@@ -279,7 +282,21 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run's or a comparison
         console.print(str(write_compare_report(run_dir)))
         add_manifest_files(run_dir)
         return
+    from drills.outputs.region_report import is_region_folder
     from drills.outputs.report import write_report
+
+    if is_region_folder(run_dir):
+        import json
+
+        from drills.outputs.region_report import write_region_html
+
+        man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) \
+            if (run_dir / "manifest.json").exists() else {}
+        for sub in (man.get("sites") or {}).values():
+            if (run_dir / sub / "kpis.json").exists():
+                write_report(run_dir / sub)
+        console.print(str(write_region_html(run_dir)[0]))
+        return
 
     if not (run_dir / "kpis.json").exists():
         raise InputError("not a run folder (no kpis.json) nor a comparison folder (no compare.json)",
@@ -315,6 +332,7 @@ def schema() -> None:
 
 app.add_typer(sensors_app, name="sensors")
 _register_region(app)
+_register_studio(app)
 
 
 def main(argv: list[str] | None = None) -> None:

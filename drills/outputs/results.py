@@ -31,8 +31,9 @@ from drills.spec.provenance import git_commit
 from twin.errors import InputError
 
 __all__ = ["write_results", "run_id_for", "git_commit", "versions", "atomic_dir", "jsonable", "events_table",
-           "EVENT_COLUMNS", "write_manifest", "check_out", "out_lock", "is_results_folder", "add_manifest_files",
-           "FORMAT", "MAX_PATH"]
+           "EVENT_COLUMNS", "write_manifest", "alerts_table", "transitions_table", "write_event_tables",
+           "ALERT_COLUMNS", "TRANSITION_COLUMNS", "check_out", "out_lock", "is_results_folder",
+           "add_manifest_files", "FORMAT", "MAX_PATH"]
 
 EVENT_COLUMNS = ("t", "kind", "agent", "node", "detail")
 _EVENT_TYPES = {"t": pa.float64(), "site": pa.string(), "kind": pa.string(), "agent": pa.int64(),
@@ -49,6 +50,53 @@ def events_table(events: list[tuple], cols: tuple[str, ...] = EVENT_COLUMNS) -> 
 def run_id_for(res: RunResult) -> str:
     """``<scenario-slug>-s<seed>-<UTC timestamp>``."""
     return f"{slug(res.scenario.name)}-s{res.seed}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+
+
+ALERT_COLUMNS = ("t", "id", "level", "rank", "kind", "gas", "policy", "zone", "x", "y", "confidence", "sensors")
+"""``alerts.parquet``: one row per alert (t in s; x, y in m in the site's frame; ``sensors`` a list)."""
+TRANSITION_COLUMNS = ("t", "workflow", "instance", "step", "state", "role", "agent", "node", "detail")
+"""``workflow.parquet``: one row per workflow transition (``step`` empty for the workflow itself)."""
+
+
+def alerts_table(alerts: list, sites: list[str] | None = None) -> pa.Table:
+    """Alerts (:class:`drills.sim.hazards.AlertEvent`) as a table of :data:`ALERT_COLUMNS`; ``sites`` (one
+    per alert) adds a ``site`` column after ``t``."""
+    def col(f):
+        return [f(a) for a in alerts]
+
+    cols = {
+        "t": pa.array(col(lambda a: float(a.t)), pa.float64()),
+        "id": pa.array(col(lambda a: str(a.id)), pa.string()),
+        "level": pa.array(col(lambda a: str(a.level)), pa.string()),
+        "rank": pa.array(col(lambda a: int(a.rank)), pa.int64()),
+        "kind": pa.array(col(lambda a: a.kind), pa.string()),
+        "gas": pa.array(col(lambda a: a.gas), pa.string()),
+        "policy": pa.array(col(lambda a: str(a.policy)), pa.string()),
+        "zone": pa.array(col(lambda a: str(a.zone)), pa.string()),
+        "x": pa.array(col(lambda a: float(a.location[0])), pa.float64()),
+        "y": pa.array(col(lambda a: float(a.location[1])), pa.float64()),
+        "confidence": pa.array(col(lambda a: float(a.confidence)), pa.float64()),
+        "sensors": pa.array(col(lambda a: [str(x) for x in a.sensors]), pa.list_(pa.string())),
+    }
+    if sites is not None:
+        cols = {"t": cols.pop("t"), "site": pa.array(sites, pa.string()), **cols}
+    return pa.table(cols)
+
+
+def transitions_table(transitions: list) -> pa.Table:
+    """Workflow transitions (:class:`drills.workflow.engine.Transition`) as a table of
+    :data:`TRANSITION_COLUMNS` plus ``site`` (the site a regional run acts for; empty in a site's run)."""
+    types = {"t": pa.float64(), "instance": pa.int64(), "agent": pa.int64()}
+    cols = {c: pa.array([getattr(tr, c) for tr in transitions], types.get(c, pa.string()))
+            for c in (*TRANSITION_COLUMNS, "site")}
+    return pa.table(cols)
+
+
+def write_event_tables(folder: Path, alerts: list, transitions: list, sites: list[str] | None = None) -> None:
+    """Write ``alerts.parquet`` and ``workflow.parquet`` into ``folder`` (empty tables when nothing
+    happened, so a reader never has to guess whether a file is missing or the run was quiet)."""
+    pq.write_table(alerts_table(alerts, sites), folder / "alerts.parquet")
+    pq.write_table(transitions_table(transitions), folder / "workflow.parquet")
 
 
 def versions() -> dict[str, str]:
@@ -279,6 +327,7 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
         (tmp / "scenario.yaml").write_text(scen_text, encoding="utf-8")
         (tmp / "kpis.json").write_text(json.dumps(res.kpis, indent=2, default=jsonable) + "\n")
         pq.write_table(events_table(res.events), tmp / "events.parquet")
+        write_event_tables(tmp, res.extra.get("alerts", []), res.extra.get("transitions", []))
         tr = res.trajectories
         pq.write_table(pa.table({
             "agent": pa.array([r[0] for r in tr], pa.int64()),
@@ -317,12 +366,13 @@ def write_results(res: RunResult, out: str | os.PathLike | None = None, *, root:
     return final
 
 
-def write_manifest(folder: Path, fields: dict[str, Any]) -> None:
+def write_manifest(folder: Path, fields: dict[str, Any], to_come: tuple[str, ...] = ()) -> None:
     """Write ``folder/manifest.json``: ``fields`` then the provenance every results folder carries (time
-    of creation, git commit, package versions) and the list of files in the folder."""
+    of creation, git commit, package versions) and the list of files in the folder (with ``to_come``:
+    files written after the manifest, from what it says)."""
+    files = {x.name for x in folder.iterdir()} | {"manifest.json", *to_come}
     manifest = {"format": FORMAT, **fields, "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "git_commit": git_commit(), "versions": versions(),
-                "files": sorted({x.name for x in folder.iterdir()} | {"manifest.json"})}
+                "git_commit": git_commit(), "versions": versions(), "files": sorted(files)}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 

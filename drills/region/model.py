@@ -16,14 +16,17 @@ import numpy as np
 from pydantic import ValidationError
 
 from drills.region.roads import RoadNetwork
-from drills.spec.region import REGION_INJECT_KINDS, RegionSpec, SiteSpec
+from drills.spec.region import REGION_INJECT_KINDS, RESOURCE_KINDS, RegionSpec, SiteSpec
 from drills.spec.scenario import (
     Inject,
     Scenario,
     _line_of,
+    all_hazards,
     format_validation_error,
     load_scenario,
 )
+from drills.workflow.engine import validate_workflows
+from drills.workflow.regional import check_region_names
 from twin.errors import InputError
 from twin.yamlio import read_yaml
 
@@ -174,10 +177,12 @@ def region_from_dict(data: Any, source: str | os.PathLike = "<region>", lines: d
             raise err("the region has one weather for every site; wind shifts are not modelled in joint "
                       "exercises", f"{f}.kind")
     region = Region(spec, Path(src) if src != "<region>" else None, placed, roads, lines or {})
-    from drills.region.workflow import validate_region_workflows
-
     try:
-        validate_region_workflows(region)
+        wfs = validate_workflows(spec.workflows, scope="region")
+        hazards = {s.name: [str(h.id) if h.id is not None else f"H{n + 1}" for n, h in enumerate(all_hazards(s.scenario))]
+                   for s in placed}
+        check_region_names(wfs, [s.name for s in placed], {r.name: r.kind for r in spec.resources}, hazards,
+                           {str(i.id): i.site for i in spec.injects}, RESOURCE_KINDS)
     except InputError as e:
         raise err(e.message, e.where or "workflows") from None
     return region

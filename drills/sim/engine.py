@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from agents.crowd import Person
+from agents.flow import sfpe_speed_note
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
 from drills.sim.kpis import compute_kpis
 from drills.sim.run import Run, RunResult, resolve_spaces
 from drills.spec.checks import scenario_warnings
-from drills.spec.limits import MAX_DENSITY
+from drills.spec.limits import JAM_DENSITY, MAX_DENSITY
 from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 from twin.distributions import Distribution
 from twin.errors import InputError
@@ -40,18 +41,27 @@ def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
     return out.tolist()
 
 
-def _check_density(g: SiteGraph, people: list[Person]) -> None:
+def _check_density(g: SiteGraph, people: list[Person]) -> list[str]:
     """Refuse a start denser than :data:`~drills.spec.limits.MAX_DENSITY` in any space (people who do
-    not fit on the floor would make every flow and time meaningless)."""
+    not fit on the floor would make every flow and time meaningless); return a warning for each space
+    denser than :data:`~drills.spec.limits.JAM_DENSITY` (nobody there can walk at first)."""
     from collections import Counter
 
+    warnings = []
     for sid, n in Counter(p.space for p in people).items():
         area = g.site.spaces[sid].area
-        if area > 0 and n / area > MAX_DENSITY:
-            sp = g.site.spaces[sid]
-            raise InputError(f"{n:,} people start in {sp.name!r} ({area:,.1f} m2): {n / area:,.1f} p/m2, more than "
-                             f"fits on the floor (the limit is {MAX_DENSITY} p/m2, Weidmann's jam density; "
-                             "docs/limits.md)", where="population")
+        if area <= 0:
+            continue
+        sp, d = g.site.spaces[sid], n / area
+        if d > MAX_DENSITY:
+            raise InputError(f"{n:,} people start in {sp.name!r} ({area:,.1f} m2): {d:,.1f} p/m2, more than "
+                             f"fits on the floor (the limit is {MAX_DENSITY:g} p/m2, the densest crowds "
+                             "measured; docs/limits.md)", where="population")
+        if d > JAM_DENSITY:
+            warnings.append(f"population: {n:,} people start in {sp.name!r} at {d:,.1f} p/m2, above the jam "
+                            f"density {JAM_DENSITY:g} p/m2 (Weidmann 1993): nobody there can walk until "
+                            "the crowd thins")
+    return warnings
 
 
 def _site_warnings(sc: Scenario, people: list[Person], hazards: Any) -> list[str]:
@@ -210,8 +220,9 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     people: list[Person] = []
     for k, e in enumerate(sc.population):
         people.extend(_people_for(graph, sc, k, e, rng))
-    _check_density(graph, people)
+    density_warnings = _check_density(graph, people)
     model.add_people(people)
+    cues = people_cues(sc, model)
     log: list[tuple[float, str, int, str, str]] = []
     env = model.env
     crowd = model.crowd
@@ -241,10 +252,11 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
 
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph),
                              outdoor=outdoor)
+        hazards.cues = cues
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
-    run = Run(sc, seed, graph, model, t0, log, hazards)
-    run.warnings = scenario_warnings(sc) + _site_warnings(sc, people, hazards)
+    run = Run(sc, seed, graph, model, t0, log, hazards, cues=cues)
+    run.warnings = scenario_warnings(sc) + density_warnings + _site_warnings(sc, people, hazards)
     if sc.workflows:
         from drills.sim.context import EngineContext
         from drills.workflow.engine import compile_workflows, workflow_names
@@ -261,6 +273,30 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     for k, inj in enumerate(sc.injects):
         env.process(_inject(model, graph, inj, k, log, hazards, run))
     return run
+
+
+def people_cues(sc: Scenario, model: DrillModel) -> Any:
+    """The cues people notice themselves (``people.cues``: odour, irritation, others leaving), listening
+    to the crowd from the start; draws from the run's ``cues`` stream."""
+    from agents.cues import Cues
+
+    return Cues(model.crowd, sc.people.cues, model.streams["cues"]).attach()
+
+
+def people_caveats(run: Run) -> list[str]:
+    """The assumptions about people that this run's results depend on: the cue levels of its gases and
+    the alarm-fatigue model once anyone was shown an alert; the social cue once it made anyone aware."""
+    from agents.operators import fatigue_caveats
+
+    out: list[str] = []
+    hz = run.hazards
+    cues = run.cues
+    if cues is not None:
+        gases = sorted(hz.gases) if hz is not None else []
+        out.extend(cues.config.caveats(gases, social=bool(cues.noticed.get("others leaving"))))
+    if hz is not None and hz.operator.people:
+        out.extend(fatigue_caveats(hz.operator.params))
+    return out
 
 
 def _happened(run: Run, key: str) -> bool:
@@ -401,6 +437,8 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
         model.env.process(tick())
     wall0 = time.perf_counter()
     model.run(until=sc.duration)
+    if run.hazards is not None:  # the gas step due at the end (a joint exercise steps its sites together)
+        run.hazards.finish(sc.duration)
     wall = time.perf_counter() - wall0
     return finish_run(run, wall)
 
@@ -434,12 +472,21 @@ def finish_run(run: Run, wall: float) -> RunResult:
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph
     res.extra["timing"] = {"total": wall, "kpis": kpi_wall}
+    if run.cues is not None:
+        res.extra["timing"]["cues"] = run.cues.wall
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
-    res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    res.extra["operators"] = run.hazards.operator if run.hazards is not None else None  # alarm fatigue
+    res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run) + \
+        (run.workflows.caveats if run.workflows is not None else [])
+    if sc.flow == "sfpe":
+        note = sfpe_speed_note(crowd.v0[:n])
+        if note:
+            res.extra["caveats"] = [*res.extra["caveats"], note]
+    res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
+    res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
     res.extra["warnings"] = list(run.warnings)
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res
-

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agents.cues import CuesConfig
 from drills.spec import limits as L
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
@@ -78,6 +79,8 @@ class PeopleDefaults(_PersonFields):
 
     speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
     premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
+    cues: CuesConfig = Field(default_factory=CuesConfig,
+                             description="cues people notice themselves: odour, irritation, others leaving")
 
 
 class PopulationEntry(_PersonFields):
@@ -569,3 +572,18 @@ def scenario_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "drilltwin scenario"
     return schema
+
+
+def all_hazards(sc: Scenario) -> list[HazardSpec]:
+    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
+    inject's time)."""
+    out = list(sc.hazards)
+    for inj in sc.injects:
+        if inj.kind == "leak" and inj.hazard is not None:
+            h = inj.hazard
+            out.append(h.model_copy(update={
+                "start": inj.time + h.start,
+                "stop": None if h.stop is None else inj.time + h.stop,
+                "id": h.id if h.id is not None else f"inject-{inj.id}",
+            }))
+    return out

@@ -48,6 +48,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ __all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "su
            "DEFAULT_KPIS", "NUMERIC_KPIS"]
 
 DEFAULT_KPIS = ("t_alert", "t_alarm", "t_evacuated", "t_mustered", "t_isolate", "exposed_idlh", "false_alerts")
+DEFAULT_REPLICATIONS = 20
+"""Runs per arm when an experiment file gives no ``replications`` (site and region experiments alike)."""
 N_BOOT = 2000
 SCHEDULER_TIMEOUT = "5s"  # a wrong address should fail fast, a busy scheduler still answers in time
 CONV_MEAN = 0.01  # relative change of the running mean over the last 10 % of runs counted as settled
@@ -84,10 +87,38 @@ def _err(msg: str, path: Path, where: str | None = None) -> InputError:
     return InputError(msg, source=str(path), where=where)
 
 
-def load_experiment(path: str | os.PathLike) -> Experiment:
-    """Read and validate an experiment file; every arm is built once so bad overrides fail here, naming
-    the experiment file and the field (``arms.ai.alerts``)."""
+@dataclass
+class BaseFile:
+    """What an experiment needs to know of its base file, a scenario's or a region's: the fields an arm
+    may override, how to build an arm (raise :class:`InputError` naming the field), the default seed, the
+    KPIs a comparison may use and those it uses by default."""
+
+    kind: str  # "scenario" | "region"
+    fields: Any
+    build: Callable[[dict[str, Any]], Any]
+    seed: int
+    default_kpis: tuple[str, ...]
+    check_kpi: Callable[[str], str | None]  # None when fine, else why not
+    inputs: Callable[[Any], list[Path]]  # the files a built arm reads besides the base (resume fingerprint)
+
+
+def _scenario_base(base: Path) -> BaseFile:
     from drills.spec.scenario import Scenario, load_scenario
+
+    sc = load_scenario(base)
+
+    def check(k: str) -> str | None:
+        return None if k in NUMERIC_KPIS else f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})"
+
+    return BaseFile("scenario", Scenario.model_fields, lambda ov: sc.evolve(**ov), sc.seed, DEFAULT_KPIS, check,
+                    lambda built: [built.site_path()])
+
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file over a scenario or a region (the same fields and defaults
+    for both); every arm is built once so bad overrides fail here, naming the experiment file and the
+    field (``arms.ai.alerts``)."""
+    from drills.spec.region import is_region_file
 
     p = Path(path)
     data, _ = read_yaml(p)
@@ -102,56 +133,59 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     base = Path(str(data["base"]))
     if not base.is_absolute():
         base = p.parent / base
-    from drills.spec.region import is_region_file
-
-    if is_region_file(base):  # joint exercises: the region's own checks (drills.studies.region_experiment)
-        from drills.studies.region_experiment import load_region_experiment
-
-        return load_region_experiment(p, data, base)
+    region = is_region_file(base)
     try:
-        base_sc = load_scenario(base)
+        if region:  # a joint exercise: arms override region fields, KPIs may be SITE.KPI
+            from drills.studies.region_experiment import region_base
+
+            bf = BaseFile(**region_base(base))
+        else:
+            bf = _scenario_base(base)
     except InputError as e:
-        raise _err(f"base scenario: {e}", p, "base") from None
+        raise _err(f"base {'region' if region else 'scenario'}: {e}", p, "base") from None
     arms = data["arms"]
     if not isinstance(arms, dict) or not arms:
-        raise _err("expected a mapping of arm names to scenario overrides", p, "arms")
+        raise _err(f"expected a mapping of arm names to {bf.kind} overrides", p, "arms")
     arms = {str(k): ({} if v is None else v) for k, v in arms.items()}
-    inputs = [base_sc.site_path()]  # every file the runs read, for the resume fingerprint
+    inputs = bf.inputs(bf.build({}))  # every file the runs read, for the resume fingerprint
     for name, ov in arms.items():
         if not re.fullmatch(r"[A-Za-z0-9_.]+", name):
             raise _err("arm names may use letters, digits, '_' and '.' only", p, f"arms.{name}")
         if not isinstance(ov, dict):
-            raise _err("expected a mapping of scenario fields to override", p, f"arms.{name}")
+            raise _err(f"expected a mapping of {bf.kind} fields to override", p, f"arms.{name}")
         for key in ov:
-            if key not in Scenario.model_fields:
-                raise _err("unknown scenario field (see `drilltwin schema`)", p, f"arms.{name}.{key}")
+            if key not in bf.fields:
+                raise _err(f"unknown {bf.kind} field" + (" (see `drilltwin schema`)" if not region else ""), p,
+                           f"arms.{name}.{key}")
         try:
-            inputs.append(base_sc.evolve(**ov).site_path())
+            inputs.extend(bf.inputs(bf.build(ov)))
         except InputError as e:
             raise _err(e.message, p, f"arms.{name}.{e.where}" if e.where else f"arms.{name}") from None
     base_arm = str(data.get("base_arm", next(iter(arms))))
     if base_arm not in arms:
         raise _err(f"'{base_arm}' is not one of the arms ({', '.join(arms)})", p, "base_arm")
-    reps = data.get("replications", 20)
+    reps = data.get("replications", DEFAULT_REPLICATIONS)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise _err("must be a positive whole number", p, "replications")
-    seed = data.get("seed", base_sc.seed)
+    seed = data.get("seed", bf.seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise _err("must be a non-negative whole number", p, "seed")
-    kpis = data.get("kpis", list(DEFAULT_KPIS))
+    kpis = data.get("kpis", list(bf.default_kpis))
     if isinstance(kpis, str):
         kpis = [kpis]
     if not isinstance(kpis, list) or not kpis:
         raise _err("expected a list of KPI names", p, "kpis")
     for j, k in enumerate(kpis):
-        if k not in NUMERIC_KPIS:
-            raise _err(f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})", p, f"kpis[{j}]")
+        why = bf.check_kpi(str(k))
+        if why is not None:
+            raise _err(why, p, f"kpis[{j}]")
     crn = data.get("common_random_numbers", True)
     if not isinstance(crn, bool):
         raise _err("must be true or false", p, "common_random_numbers")
     return Experiment(name=str(data.get("name", p.stem)), path=p, base=base, arms=arms, replications=reps,
-                      kpis=list(kpis), seed=seed, base_arm=base_arm, common_random_numbers=crn,
-                      description=str(data.get("description", "")), extra={"inputs": inputs})
+                      kpis=[str(k) for k in kpis], seed=seed, base_arm=base_arm, common_random_numbers=crn,
+                      description=str(data.get("description", "")),
+                      extra={"inputs": inputs, **({"region": True} if region else {})})
 
 
 # ---------------------------------------------------------------- running (workers call these)

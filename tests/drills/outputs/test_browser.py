@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from drills.sim.engine import run_scenario
 from drills.outputs.replay import write_replay
 from drills.outputs.report import write_report
 from drills.outputs.results import write_results
+from drills.sim.engine import run_scenario
 from drills.spec.scenario import load_scenario
 from tests.agents.conftest import read_scenario, rect, write_drill
 
