@@ -264,13 +264,13 @@ def _open_client(workers: int | None, scheduler: str | None):
                              where="--scheduler") from None
         except ValueError as e:
             raise InputError(f"not a Dask scheduler address: {scheduler!r} ({e})", where="--scheduler") from None
-    import dask
-
     # A drill run is pure Python holding the GIL. Dask's defaults poll it from other threads many times a
     # second (the statistical profiler every 10 ms, the event-loop tick every 20 ms, the nanny's memory
     # monitor every 100 ms), which on 2 cores made every run ~24 % slower than the same run serially
     # (benchmarks/sweep_scaling.py); at these intervals the slowdown is ~9 %, that of two plain processes.
     import warnings
+
+    import dask
 
     # dashboard_address=None still starts the scheduler's HTTP server on :8787 and warns on stderr when
     # another cluster holds that port; nothing of ours uses it, so the warning would only pollute
