@@ -253,8 +253,8 @@ def compare(
     cols = (("kpi", "KPI"), ("arm", "arm"), ("n", "runs"), ("share_happened", "happened"), ("mean", "mean"),
             ("ci95_low", "ci95 lo"), ("ci95_high", "ci95 hi"), ("diff_mean", "diff vs base"),
             ("diff_ci95_low", "diff lo"), ("diff_ci95_high", "diff hi"), ("p_value", "p"))
-    for _, label in cols:
-        t.add_column(label, justify="right")
+    for _, label in cols:  # eleven columns: cells fold rather than run off a narrow terminal
+        t.add_column(label, justify="right", overflow="fold")
     for r in payload.get("table", []):
         t.add_row(*[_cell(r.get(k)) for k, _ in cols])
     console.print(t)
