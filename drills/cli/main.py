@@ -274,13 +274,10 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exerci
                                                         "results folder")]) -> None:
     """Write the after-action report (report.html) of a run, the region pages of a joint exercise (and
     each site's report), or the report of a comparison."""
-    from drills.outputs.results import add_manifest_files
-
     if (run_dir / "compare.json").exists() and (run_dir / "runs.parquet").exists():
         from drills.outputs.compare_report import write_compare_report
 
         console.print(str(write_compare_report(run_dir)))
-        add_manifest_files(run_dir)
         return
     from drills.outputs.region_report import is_region_folder
     from drills.outputs.report import write_report
@@ -302,7 +299,6 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exerci
         raise InputError("not a run folder (no kpis.json) nor a comparison folder (no compare.json)",
                          source=str(run_dir))
     console.print(str(write_report(run_dir)))
-    add_manifest_files(run_dir)
 
 
 @app.command("replay")
@@ -313,12 +309,10 @@ def replay(
 ) -> None:
     """Write the replay (replay.html) of a run, optionally a GIF or MP4 for slides."""
     from drills.outputs.replay import write_replay
-    from drills.outputs.results import add_manifest_files
 
     if not (run_dir / "trajectories.parquet").exists():
         raise InputError("not a run folder (no trajectories.parquet)", source=str(run_dir))
     console.print(str(write_replay(run_dir, gif=gif, mp4=mp4)))
-    add_manifest_files(run_dir)
 
 
 @app.command("schema")

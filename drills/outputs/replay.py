@@ -455,6 +455,9 @@ def write_replay(run_dir: Path, gif: Path | None = None, mp4: Path | None = None
     page = PAGE.replace("__TITLE__", html.escape("Replay: " + data["title"])).replace("__DATA__", safe_json(data))
     out = run_dir / "replay.html"
     out.write_text(page, encoding="utf-8")
+    from drills.outputs.results import add_manifest_files
+
+    add_manifest_files(run_dir)  # manifest.json lists every file, this page included
     if gif is not None:
         _animate(run, data, Path(gif), "gif")
     if mp4 is not None:

@@ -877,4 +877,7 @@ def write_report(run_dir: Path) -> Path:
     tmp = run_dir / ".report.html.tmp"
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
+    from drills.outputs.results import add_manifest_files
+
+    add_manifest_files(run_dir)  # manifest.json lists every file, this page included
     return out
