@@ -14,7 +14,8 @@ interfaces between cells of one space (``kind="cell"``). Zones carry area (m2), 
 =================  =========================================================================
 
 Edges carry ``length`` (m, measured inside the footprint, around corners of L-shaped rooms and never
-through walls), ``kind`` (``walk``, ``stair``, ``outdoor``), ``space`` for walks, ``width``/``up`` for
+through walls), ``kind`` (``walk``, ``stair``, ``outdoor``; outdoor edges carry ``via``, the corners of the
+walk around the buildings, listed from the node ``via_from``), ``space`` for walks, ``width``/``up`` for
 stairs. Every node has ``xy`` (m), ``z`` (m), ``storey`` and ``d_exit`` (m, shortest distance to the
 nearest exit; ``inf`` when none is reachable).
 
@@ -34,7 +35,7 @@ from shapely.geometry import Point, Polygon, box
 from shapely.ops import unary_union
 
 from .cells import CELL_SIZE, SPLIT_AREA, SPLIT_LENGTH, split_cells
-from .geodesic import geodesic_distances
+from .geodesic import geodesic_distances, geodesic_paths
 from .muster import ensure_muster
 from .site import Site
 
@@ -151,6 +152,15 @@ class SiteGraph:
                                                if len(self.d_exit) else self.d_exit),
             "warnings": [w.to_dict() for w in site.warnings] + self.graph_warnings(),
         }
+
+    def edge_polyline(self, u: str, v: str) -> list[tuple[float, float]]:
+        """The walk from node ``u`` to ``v`` as drawn: their positions with the corners of an outdoor
+        walk around the buildings between them (m)."""
+        d = self.nav.edges[u, v]
+        via = list(d.get("via") or [])
+        if via and d.get("via_from", u) != u:
+            via = via[::-1]
+        return [tuple(self.nav.nodes[u]["xy"][:2]), *via, tuple(self.nav.nodes[v]["xy"][:2])]
 
     def graph_warnings(self) -> list[dict[str, str]]:
         """Named warnings about the routes (``no_exits``, ``space_unreachable``): a model that imports
@@ -345,11 +355,13 @@ def _nav_outdoor(site: Site, nav: nx.Graph, exits: list[str]) -> list[str]:
     region = max(free_polys, key=lambda p: p.area)
     dist = geodesic_distances(region, pts)
     ne = len(exits)
+    # the corners of each walk around the buildings, for drawing it as it is walked (replays, plans)
+    via = geodesic_paths(region, pts, list(range(ne)))
     for i, e in enumerate(exits):
         for j, m in enumerate(musters):
             d = float(dist[i, ne + j])
             if np.isfinite(d):
-                nav.add_edge(e, m, length=d, kind="outdoor")
+                nav.add_edge(e, m, length=d, kind="outdoor", via=via.get((i, ne + j), []), via_from=e)
     return musters
 
 

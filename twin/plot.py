@@ -103,8 +103,8 @@ def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, la
                 ax.text(x, y, " " + g.nav.nodes[m]["name"], fontsize=6, color="green")
                 for e in g.nav.neighbors(m):
                     if g.nav.nodes[e].get("storey") in ids:
-                        ex, ey = g.nav.nodes[e]["xy"]
-                        ax.plot([ex, x], [ey, y], ls=":", color="green", lw=0.4, alpha=0.5)
+                        xs, ys = zip(*g.edge_polyline(e, m), strict=True)  # around the buildings, as walked
+                        ax.plot(xs, ys, ls=":", color="green", lw=0.4, alpha=0.5)
         ax.set_title(f"{' / '.join(names)} ({elev:+.2f} m)", fontsize=9)
         ax.set_aspect("equal")
         ax.tick_params(labelsize=6)

@@ -135,6 +135,10 @@ def replay_data(run: RunData) -> dict[str, Any]:
             if 0 <= a < n:
                 down[a] = min(down[a], float(ev["t"][i]))
 
+    # outdoor walks go around the buildings: their corners, from the first node to the second
+    via = [[nidx[u], nidx[v], [round(float(c), 2) for xy in g.edge_polyline(u, v)[1:-1] for c in xy]]
+           for u, v, d in g.nav.edges(data=True) if d.get("via") and u in nidx and v in nidx]
+
     # --- the static plan
     spaces = [{"s": st_index[sp.storey], "name": sp.label, "rings": _ring_list(sp.footprint),
                "walk": bool(sp.walkable)} for sp in g.site.spaces.values() if sp.storey in st_index]
@@ -221,7 +225,7 @@ def replay_data(run: RunData) -> dict[str, Any]:
         "roles": role_names, "roleColours": [ROLE_COLOURS.get(r, "#666666") for r in role_names],
         "role": _b64(role_idx), "down": _b64(down), "n": n,
         "spaces": spaces, "doors": doors, "musters": musters, "zones": zones_out, "gas": gas,
-        "sensors": sensors, "alarms": alarms, "events": evs,
+        "sensors": sensors, "alarms": alarms, "events": evs, "via": via,
     }
 
 
@@ -257,6 +261,22 @@ canvas{position:absolute;inset:0;width:100%;height:100%;background:#fafafa}
   const D = JSON.parse(document.getElementById("replay-data").textContent);
   function bytes(b64) { const s = atob(b64); const u = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i); return u.buffer; }
   const nxy = new Float32Array(bytes(D.nodes.xy)), nst = new Uint16Array(bytes(D.nodes.s));
+  // outdoor walks as walked, around the buildings: node pair -> polyline [x0, y0, ..., xn, yn]
+  const via = new Map();
+  (D.via || []).forEach(([a, b, c]) => {
+    const fwd = [nxy[2 * a], nxy[2 * a + 1], ...c, nxy[2 * b], nxy[2 * b + 1]], rev = [];
+    for (let i = fwd.length - 2; i >= 0; i -= 2) rev.push(fwd[i], fwd[i + 1]);
+    via.set(a + ":" + b, fwd); via.set(b + ":" + a, rev);
+  });
+  function along(p, f) {  // the point a fraction f of the way along polyline p, into P
+    let L = 0; for (let i = 2; i < p.length; i += 2) L += Math.hypot(p[i] - p[i - 2], p[i + 1] - p[i - 1]);
+    let d = Math.min(Math.max(f, 0), 1) * L;
+    for (let i = 2; i < p.length; i += 2) {
+      const sl = Math.hypot(p[i] - p[i - 2], p[i + 1] - p[i - 1]);
+      if (d <= sl || i === p.length - 2) { const r = sl > 0 ? Math.min(d / sl, 1) : 0; P.x = p[i - 2] + r * (p[i] - p[i - 2]); P.y = p[i - 1] + r * (p[i + 1] - p[i - 1]); return; }
+      d -= sl;
+    }
+  }
   const off = new Uint32Array(bytes(D.paths.off)), dts = new Uint32Array(bytes(D.paths.dt));
   const pnode = D.paths.nodeBytes === 2 ? new Uint16Array(bytes(D.paths.node)) : new Uint32Array(bytes(D.paths.node));
   const role = new Uint8Array(bytes(D.role)), down = new Float32Array(bytes(D.down));
@@ -360,7 +380,9 @@ canvas{position:absolute;inset:0;width:100%;height:100%;background:#fafafa}
     const n0 = pnode[k];
     if (k + 1 >= off[a + 1] || pt[k] > t) { P.x = nxy[2 * n0]; P.y = nxy[2 * n0 + 1]; P.s = nst[n0]; return true; }
     const n1 = pnode[k + 1], f = (t - pt[k]) / Math.max(pt[k + 1] - pt[k], 1e-6);
-    P.x = nxy[2 * n0] + f * (nxy[2 * n1] - nxy[2 * n0]); P.y = nxy[2 * n0 + 1] + f * (nxy[2 * n1 + 1] - nxy[2 * n0 + 1]);
+    const pv = via.get(n0 + ":" + n1);
+    if (pv) along(pv, f);
+    else { P.x = nxy[2 * n0] + f * (nxy[2 * n1] - nxy[2 * n0]); P.y = nxy[2 * n0 + 1] + f * (nxy[2 * n1 + 1] - nxy[2 * n0 + 1]); }
     P.s = f < 0.5 ? nst[n0] : nst[n1];  // on a stair: the lower half on one storey, the upper on the other
     return true;
   }
@@ -473,6 +495,10 @@ def _positions(data: dict[str, Any], frames: np.ndarray) -> tuple[np.ndarray, np
     dt = np.frombuffer(base64.b64decode(data["paths"]["dt"]), np.uint32)
     ntype = np.uint16 if data["paths"]["nodeBytes"] == 2 else np.uint32
     pn = np.frombuffer(base64.b64decode(data["paths"]["node"]), ntype).astype(np.int64)
+    vias: dict[tuple[int, int], np.ndarray] = {}
+    for u, v, c in data.get("via", []):
+        line = np.vstack([nxy[u], np.asarray(c, dtype=float).reshape(-1, 2), nxy[v]])
+        vias[(u, v)], vias[(v, u)] = line, line[::-1]
     n, f = data["n"], len(frames)
     x = np.full((f, n), np.nan)
     y = np.full((f, n), np.nan)
@@ -490,8 +516,20 @@ def _positions(data: dict[str, Any], frames: np.ndarray) -> tuple[np.ndarray, np
         fr[k1 == k] = 0
         x[:, a] = nxy[nodes[k], 0] + fr * (nxy[nodes[k1], 0] - nxy[nodes[k], 0])
         y[:, a] = nxy[nodes[k], 1] + fr * (nxy[nodes[k1], 1] - nxy[nodes[k], 1])
+        for j in np.flatnonzero(k1 != k):  # outdoor walks around the buildings, as on the page
+            line = vias.get((int(nodes[k[j]]), int(nodes[k1[j]])))
+            if line is not None:
+                x[j, a], y[j, a] = _along(line, float(fr[j]))
         s[:, a] = np.where(fr < 0.5, nst[nodes[k]], nst[nodes[k1]])
     return x, y, s
+
+
+def _along(line: np.ndarray, f: float) -> tuple[float, float]:
+    """The point a fraction ``f`` of the way along the polyline ``line`` ((n, 2), m)."""
+    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    cum = np.r_[0.0, np.cumsum(seg)]
+    d = min(max(f, 0.0), 1.0) * cum[-1]
+    return float(np.interp(d, cum, line[:, 0])), float(np.interp(d, cum, line[:, 1]))
 
 
 def _gas_frames(data: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from drills.outputs.replay import PAGE, _gas_frames, _scale_bar  # noqa: E402
+from drills.outputs.replay import PAGE, _along, _gas_frames, _scale_bar  # noqa: E402
 
 
 @pytest.mark.parametrize("width,expected", [(100.0, "20 m"), (47.0, "10 m"), (3.0, "1 m"), (900.0, "200 m")])
@@ -32,6 +32,17 @@ def test_gas_frames_reshape_the_page_data():
     v, t = _gas_frames(data)
     assert v.shape == (3, 2) and v[2, 1] == 5.0 and list(t) == [0, 10, 20]
     assert _gas_frames({"gas": None, "zones": []}) == (None, None)
+
+
+def test_along_a_polyline():
+    line = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]])  # 3 m east then 4 m north
+    assert _along(line, 0.0) == (0.0, 0.0)
+    assert _along(line, 0.5) == pytest.approx((3.0, 0.5))
+    assert _along(line, 1.0) == (3.0, 4.0)
+
+
+def test_page_walks_outdoor_legs_along_their_corners():
+    assert 'via.get(n0 + ":" + n1)' in PAGE and "function along(p, f)" in PAGE
 
 
 def test_page_draws_circles_scale_and_gas_legend():
