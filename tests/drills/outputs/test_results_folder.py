@@ -84,7 +84,7 @@ def test_out_symlink_is_refused(capsys, tmp_path, tiny, no_sim):
     target = tmp_path / "elsewhere"
     target.mkdir()
     (tmp_path / "link").symlink_to(target)
-    _refused(capsys, "run", str(tiny), "--out", str(tmp_path / "link"), needles=["not a folder"])
+    _refused(capsys, "run", str(tiny), "--out", str(tmp_path / "link"), needles=["symbolic link"])
 
 
 def test_out_dotdot_is_refused_and_leaves_no_temp(capsys, tmp_path, tiny, no_sim):
