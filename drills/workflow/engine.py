@@ -341,8 +341,9 @@ class Step(_Model):
     """One step (task spec); which fields apply depends on ``kind`` (module docs)."""
 
     id: str
-    kind: str = Field(json_schema_extra=lambda schema: schema.update(enum=list(REGISTRY)),
-                      description="a step kind (REGISTRY): the built-in ones and regional ones")
+    kind: str = Field(json_schema_extra=lambda schema: schema.update(enum=_kinds_in("site")),
+                      description="a step kind (docs/workflows.md); a region's workflows also take "
+                                  "request_aid and broadcast_alert")
     description: str = ""
     after: list[str] | None = Field(default=None, description="ids of steps of the same list to finish first")
     role: str | None = None
@@ -440,6 +441,10 @@ class Step(_Model):
                 raise ValueError(f"{f}: expected at least one step")
         if isinstance(self.to, list) and self.kind != "broadcast_alert":
             raise ValueError(f"to: kind {self.kind} goes to one place, not a list")
+        if _scope(info) == "region" and self.task is not None and self.task.action == "isolate" \
+                and self.kind != "request_aid":
+            raise ValueError("task.action: a region isolates a release through a crew: request_aid with "
+                             "isolate: HAZARD")
         if sk.check is not None:
             sk.check(self)
         return self
