@@ -29,7 +29,14 @@ import pyarrow.parquet as pq
 import yaml
 
 from drills.outputs.naming import slug
-from drills.outputs.results import atomic_dir, events_table, jsonable, write_event_tables, write_manifest, write_results
+from drills.outputs.results import (
+    atomic_dir,
+    events_table,
+    jsonable,
+    write_event_tables,
+    write_manifest,
+    write_results,
+)
 from drills.region.sim import RegionResult
 
 __all__ = ["write_region_results", "region_run_id"]

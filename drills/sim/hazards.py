@@ -24,6 +24,7 @@ import numpy as np
 
 from agents.crowd import INCAPACITATED
 from agents.exposure import Exposure
+from drills.spec.scenario import all_hazards  # noqa: F401 - also imported from here by older code
 from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
@@ -31,8 +32,6 @@ from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
 from twin.units import parse_concentration
-
-from drills.spec.scenario import all_hazards  # noqa: F401 - also imported from here by older code
 
 if TYPE_CHECKING:
     from agents.model import DrillModel

@@ -28,9 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from twin.errors import InputError
-
 from drills.workflow.engine import Step, Workflow, WorkflowRunner, step_kind, walk_steps
+from twin.errors import InputError
 
 __all__ = ["ACTIONS", "build_request_aid", "build_broadcast_alert", "check_region_names"]
 

@@ -18,11 +18,11 @@ from drills.workflow.engine import (
     DEFAULT_RENOTIFY_S,
     KINDS,
     REGISTRY,
-    step_kind,
     Workflow,
     WorkflowContext,
     channel_latency,
     compile_workflows,
+    step_kind,
     validate_workflows,
     workflow_names,
 )
