@@ -36,6 +36,7 @@ made once per person when the person is first seen.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twin.errors import InputError
 from twin.gas import get_gas
-from twin.odour import ODORISABLE, OdourData, odour_for
+from twin.odour import ODORISABLE, odour_for
 
 if TYPE_CHECKING:
     from .crowd import Crowd
@@ -129,11 +130,17 @@ class Cues:
         self.z_odour = np.zeros(0)
         self.z_irr = np.zeros(0)
         self.theta = np.zeros(0)
-        self._gas: dict[str, tuple[OdourData, float]] = {}  # gas key -> (cue levels, lowest level of anyone)
-        self._members: dict[int, np.ndarray] = {}  # start space -> its people
+        self._aware = np.zeros(0, dtype=bool)  # known to be past unaware (a cache of the crowd's state)
+        # gas key -> ((odour levels, irritation levels, smell lost), lowest level anyone acts on)
+        self._gas: dict[str, tuple[tuple[np.ndarray, np.ndarray, float], float]] = {}
+        self._members: dict[int, np.ndarray] = {}  # start space -> its people, by threshold
+        self._thetas: dict[int, np.ndarray] = {}  # start space -> their thresholds, ascending
+        self._reached: dict[int, int] = {}  # start space -> how many of them a share has passed so far
+        self._size: dict[int, int] = {}  # start space -> how many people started there
         self._set_off = np.zeros(0, dtype=np.int64)  # per start space: people who have set off to leave
         self._counted: set[int] = set()
         self.noticed: dict[str, int] = {}  # cue name -> people made aware by it (for reports and tests)
+        self.wall = 0.0  # s of wall time spent here (benchmarks/people_cues.py)
 
     # ------------------------------------------------------------------------------------ people
     def _grow(self) -> None:
@@ -146,8 +153,10 @@ class Cues:
         self.z_odour = np.concatenate([self.z_odour, z[:, 0]])
         self.z_irr = np.concatenate([self.z_irr, z[:, 1]])
         self.theta = np.concatenate([self.theta, u * 2.0 * self.config.others_share])
+        self._aware = np.concatenate([self._aware, np.zeros(m, dtype=bool)])
         self.n = self.crowd.n
         self._members = {}
+        self._size = {}
         self._gas = {}
 
     def attach(self) -> Cues:
@@ -176,6 +185,13 @@ class Cues:
     def breathe(self, gas_key: str, ppm: np.ndarray) -> int:
         """People breathing ``ppm`` (per person, this gas step) who notice it become aware now.
         Returns how many did."""
+        t0 = time.perf_counter()
+        try:
+            return self._breathe(gas_key, ppm)
+        finally:
+            self.wall += time.perf_counter() - t0
+
+    def _breathe(self, gas_key: str, ppm: np.ndarray) -> int:
         ppm = np.asarray(ppm, dtype=float)
         if not ppm.size:
             return 0
@@ -189,10 +205,14 @@ class Cues:
         (act, irr, lost), low = hit
         if not np.isfinite(low) or ppm.max() < low:
             return 0  # the usual step: nobody breathes anything they could notice
-        cand = np.flatnonzero(ppm >= low)
+        cand = np.flatnonzero((ppm >= low) & ~self._aware[: len(ppm)])
+        if not len(cand):
+            return 0
         state = self.crowd._state
         unaware = self._unaware
-        cand = cand[np.fromiter((state[i] == unaware for i in cand), dtype=bool, count=len(cand))]
+        still = np.fromiter((state[i] == unaware for i in cand), dtype=bool, count=len(cand))
+        self._aware[cand[~still]] = True  # nobody becomes unaware again: never looked at again
+        cand = cand[still]
         if not len(cand):
             return 0
         c = ppm[cand]
@@ -210,6 +230,13 @@ class Cues:
 
     # ---------------------------------------------------------------------------------- social cue
     def _on_start(self, i: int, t: float) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._seen_leaving(i)
+        finally:
+            self.wall += time.perf_counter() - t0
+
+    def _seen_leaving(self, i: int) -> None:
         c = self.crowd
         if i in self._counted or not c._must_leave[i] or c._target[i] != self._to_exit:
             return  # responders sent somewhere, or people already counted, are not "leaving"
@@ -220,25 +247,35 @@ class Cues:
         if s < 0:
             return
         if not self._members:
+            # each start space's people, ordered by threshold: a check only looks at the people whose
+            # threshold the share has just passed, so all checks of a run cost O(people) together
             start = c.start_space[: self.n]
-            order = np.argsort(start, kind="stable")
+            order = np.lexsort((self.theta[: self.n], start))
             bounds = np.searchsorted(start[order], np.arange(len(c.count) + 1))
             self._members = {k: order[bounds[k]:bounds[k + 1]] for k in range(len(c.count))}
+            self._thetas = {k: self.theta[m] for k, m in self._members.items()}
+            self._reached = dict.fromkeys(self._members, 0)
+            self._size = {k: len(m) for k, m in self._members.items()}
             self._set_off = np.zeros(len(c.count), dtype=np.int64)
             for j in self._counted - {i}:
                 self._set_off[int(c._start_space[j])] += 1
         self._set_off[s] += 1
         members = self._members.get(s)
-        if members is None or len(members) < 2:
+        if members is None or self._size[s] < 2:
             return
-        share = self._set_off[s] / len(members)
+        share = self._set_off[s] / self._size[s]
+        k = int(np.searchsorted(self._thetas[s], share, side="right"))
+        first = self._reached[s]
+        if k <= first:
+            return
+        reached = members[first:k]
+        self._reached[s] = k
         state = c._state
         space = c._space
         code = self._unaware
-        unaware = members[np.fromiter((state[j] == code and space[j] == s for j in members), dtype=bool,
-                                      count=len(members))]
-        if len(unaware):
-            self._notice(unaware[self.theta[unaware] <= share], "others leaving")
+        unaware = reached[np.fromiter((state[j] == code and space[j] == s for j in reached), dtype=bool,
+                                      count=len(reached))]
+        self._notice(unaware, "others leaving")
 
     @property
     def summary(self) -> dict[str, Any]:

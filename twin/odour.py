@@ -82,14 +82,13 @@ _REGISTRY: tuple[OdourData, ...] = (
         unverified=("act_ppm",),
     ),
     OdourData(
-        gas="Cl2", detect_ppm=0.31, act_ppm=0.31, smell_lost_ppm=None, irritation_ppm=1.0,
+        gas="Cl2", detect_ppm=0.31, act_ppm=0.31, smell_lost_ppm=None, irritation_ppm=0.5,
         sources={
-            "detect_ppm": "Amoore & Hautala, J. Appl. Toxicol. 3(6) (1983) 272-290 (from the research notes)",
+            "detect_ppm": "Amoore & Hautala, J. Appl. Toxicol. 3(6) (1983) 272-290, odour threshold",
             "act_ppm": "the detection threshold: a pungent, irritating odour (modelling choice)",
-            "irritation_ppm": "eye and throat irritation near 1 ppm (from the research notes; NRC AEGL vol. 4 "
-                              "puts AEGL-1, mild irritation, at 0.5 ppm)",
+            "irritation_ppm": "AEGL-1 (notable discomfort, irritation) 0.5 ppm, NRC AEGL vol. 4 (2004)",
         },
-        unverified=("detect_ppm", "act_ppm", "irritation_ppm"),
+        unverified=("detect_ppm", "act_ppm"),
     ),
     OdourData(
         gas="CO", detect_ppm=None, act_ppm=None, smell_lost_ppm=None, irritation_ppm=None,

@@ -12,7 +12,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "print_json", "print_caveats", "kpi_table", "run_with_progress"]
+__all__ = ["console", "print_json", "print_caveats", "print_warnings", "check_seed", "kpi_table", "run_with_progress"]
 
 # markup off: names from models and scenarios ("Plant [A]") are printed as written, never parsed
 console = Console(stderr=False, markup=False)
@@ -32,6 +32,24 @@ def print_caveats(console: Console, lines: list[str]) -> None:
     """One line per value the results depend on that is not yet checked against a primary source."""
     for line in lines:
         console.print(f"data caveat: {line}", style="yellow")
+
+
+def print_warnings(lines: list[str]) -> None:
+    """One line per input warning (also kept in the results' manifest.json), on stderr so that ``--json``
+    output stays clean."""
+    err = Console(stderr=True, markup=False)
+    for line in lines:
+        err.print(f"warning: {line}", style="yellow", soft_wrap=True)
+
+
+def check_seed(seed: int | None) -> None:
+    """``--seed``: 0 .. MAX_SEED (exit 1, not a numpy traceback)."""
+    from drills.spec.limits import MAX_SEED
+
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        from twin.errors import InputError
+
+        raise InputError(f"must be between 0 and {MAX_SEED:,} (docs/limits.md), got {seed}", where="--seed")
 
 
 def kpi_table(title: str, kpis: dict) -> Table:

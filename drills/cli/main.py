@@ -19,9 +19,18 @@ import click
 import typer
 from rich.table import Table
 
-from drills.cli.common import console, kpi_table, print_caveats, print_json, run_with_progress
+from drills.cli.common import (
+    check_seed,
+    console,
+    kpi_table,
+    print_caveats,
+    print_json,
+    print_warnings,
+    run_with_progress,
+)
 from drills.cli.region import register as _register_region
 from drills.cli.sensors import sensors_app
+from drills.cli.studio import register as _register_studio
 from twin.errors import InputError
 
 __all__ = ["app", "main"]
@@ -120,24 +129,32 @@ def twin_build(
 
 
 def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out: bool, *, plot: bool = False) -> dict:
-    from drills.outputs.results import write_results
+    from contextlib import nullcontext
+
+    from drills.outputs.results import add_manifest_files, check_out, out_lock, write_results
     from drills.sim.engine import run_scenario
     from drills.spec.scenario import load_scenario
 
+    check_seed(seed)
+    if out is not None:  # refused before the simulation, not after it
+        check_out(out)
     sc = load_scenario(scenario)
-    res = run_with_progress(f"running {sc.name}", sc.duration, lambda progress: run_scenario(sc, seed, progress=progress),
-                            quiet=json_out)
-    path = write_results(res, out)
-    from drills.outputs.replay import write_replay
-    from drills.outputs.report import write_report
+    with out_lock(out) if out is not None else nullcontext():
+        res = run_with_progress(f"running {sc.name}", sc.duration,
+                                lambda progress: run_scenario(sc, seed, progress=progress), quiet=json_out)
+        path = write_results(res, out)
+        from drills.outputs.replay import write_replay
+        from drills.outputs.report import write_report
 
-    write_report(path)
-    write_replay(path)
-    if plot:
-        from twin.plot import plot_floor_plans
+        write_report(path)
+        write_replay(path)
+        if plot:
+            from twin.plot import plot_floor_plans
 
-        plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
-    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis}
+            plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
+        add_manifest_files(path)
+    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis, "warnings": res.extra.get("warnings", [])}
+    print_warnings(payload["warnings"])
     if json_out:
         print_json(payload)
     else:
@@ -211,10 +228,13 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exerci
                                                         "results folder")]) -> None:
     """Write the after-action report (report.html) of a run, the region pages of a joint exercise (and
     each site's report), or the report of a comparison."""
+    from drills.outputs.results import add_manifest_files
+
     if (run_dir / "compare.json").exists() and (run_dir / "runs.parquet").exists():
         from drills.outputs.compare_report import write_compare_report
 
         console.print(str(write_compare_report(run_dir)))
+        add_manifest_files(run_dir)
         return
     from drills.outputs.region_report import is_region_folder
     from drills.outputs.report import write_report
@@ -236,6 +256,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exerci
         raise InputError("not a run folder (no kpis.json) nor a comparison folder (no compare.json)",
                          source=str(run_dir))
     console.print(str(write_report(run_dir)))
+    add_manifest_files(run_dir)
 
 
 @app.command("replay")
@@ -246,10 +267,12 @@ def replay(
 ) -> None:
     """Write the replay (replay.html) of a run, optionally a GIF or MP4 for slides."""
     from drills.outputs.replay import write_replay
+    from drills.outputs.results import add_manifest_files
 
     if not (run_dir / "trajectories.parquet").exists():
         raise InputError("not a run folder (no trajectories.parquet)", source=str(run_dir))
     console.print(str(write_replay(run_dir, gif=gif, mp4=mp4)))
+    add_manifest_files(run_dir)
 
 
 @app.command("schema")
@@ -263,6 +286,7 @@ def schema() -> None:
 
 app.add_typer(sensors_app, name="sensors")
 _register_region(app)
+_register_studio(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,17 +25,24 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="print run id, folder and KPIs as JSON")] = False,
     ) -> None:
         """Run a joint exercise: several sites on one clock, shared responders, one outdoor field."""
+        from contextlib import nullcontext
+
         from rich.console import Console
 
-        from drills.cli.common import kpi_table, print_caveats, print_json, run_with_progress
+        from drills.cli.common import check_seed, kpi_table, print_caveats, print_json, run_with_progress
         from drills.outputs.region_results import region_caveats, write_region_results
+        from drills.outputs.results import check_out, out_lock
         from drills.region.model import load_region
         from drills.region.sim import run_region
 
+        check_seed(seed)
+        if out is not None:  # refused before the simulation, not after it
+            check_out(out)
         reg = load_region(region_file)
-        res = run_with_progress(f"running {reg.name}", reg.spec.duration,
-                                lambda progress: run_region(reg, seed, progress=progress), quiet=json_out)
-        path = write_region_results(res, out)
+        with out_lock(out) if out is not None else nullcontext():
+            res = run_with_progress(f"running {reg.name}", reg.spec.duration,
+                                    lambda progress: run_region(reg, seed, progress=progress), quiet=json_out)
+            path = write_region_results(res, out)
         payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis,
                    "sites": {name: r.kpis for name, r in res.sites.items()}}
         if json_out:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import ValidationError
 
 from drills.region.roads import RoadNetwork
@@ -25,11 +24,11 @@ from drills.spec.scenario import (
     all_hazards,
     format_validation_error,
     load_scenario,
-    yaml_lines,
 )
 from drills.workflow.engine import validate_workflows
 from drills.workflow.regional import check_region_names
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 __all__ = ["Region", "PlacedSite", "SiteFrame", "load_region", "region_from_dict"]
 
@@ -315,17 +314,7 @@ def _check_reachable(spec: RegionSpec, placed: list[PlacedSite], roads: RoadNetw
 def load_region(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Region:
     """Read, validate and place a region file. ``overrides`` replace top-level fields (experiment arms)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError("file not found", source=str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(f"not valid YAML ({getattr(e, 'problem', e)})", source=str(p),
-                         where=f"line {mark.line + 1}" if mark else None) from None
-    except UnicodeDecodeError:
-        raise InputError("not a text file", source=str(p)) from None
+    data, lines = read_yaml(p)
     if overrides and isinstance(data, dict):
         data = {**data, **overrides}
-    return region_from_dict(data, p, yaml_lines(text))
+    return region_from_dict(data, p, lines)

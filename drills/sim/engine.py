@@ -20,6 +20,8 @@ from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
 from drills.sim.kpis import compute_kpis
 from drills.sim.run import Run, RunResult, resolve_spaces
+from drills.spec.checks import scenario_warnings
+from drills.spec.limits import MAX_DENSITY
 from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 from twin.distributions import Distribution
 from twin.errors import InputError
@@ -37,6 +39,53 @@ def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
     for k in np.argsort(-(raw - out), kind="stable")[: count - out.sum()]:
         out[k] += 1
     return out.tolist()
+
+
+def _check_density(g: SiteGraph, people: list[Person]) -> None:
+    """Refuse a start denser than :data:`~drills.spec.limits.MAX_DENSITY` in any space (people who do
+    not fit on the floor would make every flow and time meaningless)."""
+    from collections import Counter
+
+    for sid, n in Counter(p.space for p in people).items():
+        area = g.site.spaces[sid].area
+        if area > 0 and n / area > MAX_DENSITY:
+            sp = g.site.spaces[sid]
+            raise InputError(f"{n:,} people start in {sp.name!r} ({area:,.1f} m2): {n / area:,.1f} p/m2, more than "
+                             f"fits on the floor (the limit is {MAX_DENSITY} p/m2, Weidmann's jam density; "
+                             "docs/limits.md)", where="population")
+
+
+def _site_warnings(sc: Scenario, people: list[Person], hazards: Any) -> list[str]:
+    """Warnings that need the site: workflows asking for more people of a role than the site has, more
+    responders dropping out than exist, alert triggers with no detector or policy to raise an alert."""
+    from collections import Counter
+
+    from drills.workflow.engine import agent_role
+
+    have = Counter(p.role for p in people)
+    out = []
+    for i, wf in enumerate(sc.workflows):
+        for r, n in wf.roles.items():
+            role = agent_role(r)
+            if n > have.get(role, 0):
+                out.append(f"workflows[{i}].roles.{r}: {n} wanted, {have.get(role, 0)} {role}(s) in the population; "
+                           f"{n - have.get(role, 0)} counted as off-site (they acknowledge but cannot walk)")
+        if wf.trigger.alert is not None and hazards is None:
+            out.append(f"workflows[{i}].trigger: no detector or alert policy in this scenario raises alerts, so "
+                       f"workflow {wf.name!r} never starts")
+        lvl = wf.trigger.level
+        if hazards is not None and isinstance(lvl, int) and not isinstance(lvl, bool):
+            most = max([2] + [len(sp.setpoints) for sp in hazards.sensors.gas.specs])
+            if lvl > most:
+                out.append(f"workflows[{i}].trigger.level: set point {lvl}, but no detector has more than {most} "
+                           f"set points, so workflow {wf.name!r} never starts")
+    for k, inj in enumerate(sc.injects):
+        if inj.kind == "responder_unavailable":
+            role = agent_role(inj.target or "responder")
+            if inj.count > have.get(role, 0):
+                out.append(f"injects[{k}].count: {inj.count} {role}(s) to drop out, {have.get(role, 0)} in the "
+                           "population")
+    return out
 
 
 def _pick(entry_val, default_val, default_spec, dim: str) -> Distribution | None:
@@ -146,6 +195,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     people: list[Person] = []
     for k, e in enumerate(sc.population):
         people.extend(_people_for(graph, sc, k, e, rng))
+    _check_density(graph, people)
     model.add_people(people)
     cues = people_cues(sc, model)
     log: list[tuple[float, str, int, str, str]] = []
@@ -181,6 +231,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
     run = Run(sc, seed, graph, model, t0, log, hazards, cues=cues)
+    run.warnings = scenario_warnings(sc) + _site_warnings(sc, people, hazards)
     if sc.workflows:
         from drills.sim.context import EngineContext
         from drills.workflow.engine import compile_workflows, workflow_names
@@ -396,6 +447,8 @@ def finish_run(run: Run, wall: float) -> RunResult:
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph
     res.extra["timing"] = {"total": wall, "kpis": kpi_wall}
+    if run.cues is not None:
+        res.extra["timing"]["cues"] = run.cues.wall
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
@@ -408,6 +461,7 @@ def finish_run(run: Run, wall: float) -> RunResult:
             res.extra["caveats"] = [*res.extra["caveats"], note]
     res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
     res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
+    res.extra["warnings"] = list(run.warnings)
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

@@ -53,13 +53,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from drills.outputs.naming import slug
 from drills.sim.run import release_mesa_ids
 from drills.spec.experiment import Experiment
 from drills.spec.kpi_names import NUMERIC_KPIS
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 __all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "summarize", "run_batch",
            "DEFAULT_KPIS", "NUMERIC_KPIS"]
@@ -99,6 +99,7 @@ class BaseFile:
     seed: int
     default_kpis: tuple[str, ...]
     check_kpi: Callable[[str], str | None]  # None when fine, else why not
+    inputs: Callable[[Any], list[Path]]  # the files a built arm reads besides the base (resume fingerprint)
 
 
 def _scenario_base(base: Path) -> BaseFile:
@@ -109,7 +110,8 @@ def _scenario_base(base: Path) -> BaseFile:
     def check(k: str) -> str | None:
         return None if k in NUMERIC_KPIS else f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})"
 
-    return BaseFile("scenario", Scenario.model_fields, lambda ov: sc.evolve(**ov), sc.seed, DEFAULT_KPIS, check)
+    return BaseFile("scenario", Scenario.model_fields, lambda ov: sc.evolve(**ov), sc.seed, DEFAULT_KPIS, check,
+                    lambda built: [built.site_path()])
 
 
 def load_experiment(path: str | os.PathLike) -> Experiment:
@@ -119,12 +121,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     from drills.spec.region import is_region_file
 
     p = Path(path)
-    if not p.is_file():
-        raise _err("file not found", p)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise _err(f"not valid YAML ({getattr(e, 'problem', e)})", p) from None
+    data, _ = read_yaml(p)
     if not isinstance(data, dict):
         raise _err("expected a mapping of experiment fields", p)
     unknown = sorted(set(data) - _EXP_FIELDS)
@@ -150,6 +147,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     if not isinstance(arms, dict) or not arms:
         raise _err(f"expected a mapping of arm names to {bf.kind} overrides", p, "arms")
     arms = {str(k): ({} if v is None else v) for k, v in arms.items()}
+    inputs = bf.inputs(bf.build({}))  # every file the runs read, for the resume fingerprint
     for name, ov in arms.items():
         if not re.fullmatch(r"[A-Za-z0-9_.]+", name):
             raise _err("arm names may use letters, digits, '_' and '.' only", p, f"arms.{name}")
@@ -160,7 +158,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
                 raise _err(f"unknown {bf.kind} field" + (" (see `drilltwin schema`)" if not region else ""), p,
                            f"arms.{name}.{key}")
         try:
-            bf.build(ov)
+            inputs.extend(bf.inputs(bf.build(ov)))
         except InputError as e:
             raise _err(e.message, p, f"arms.{name}.{e.where}" if e.where else f"arms.{name}") from None
     base_arm = str(data.get("base_arm", next(iter(arms))))
@@ -186,7 +184,8 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         raise _err("must be true or false", p, "common_random_numbers")
     return Experiment(name=str(data.get("name", p.stem)), path=p, base=base, arms=arms, replications=reps,
                       kpis=[str(k) for k in kpis], seed=seed, base_arm=base_arm, common_random_numbers=crn,
-                      description=str(data.get("description", "")), extra={"region": True} if region else {})
+                      description=str(data.get("description", "")),
+                      extra={"inputs": inputs, **({"region": True} if region else {})})
 
 
 # ---------------------------------------------------------------- running (workers call these)
@@ -277,6 +276,17 @@ def _open_client(workers: int | None, scheduler: str | None):
     return Client(cluster), cluster
 
 
+def _fp_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What changed between two experiment fingerprints, in words."""
+    changed = [f"{Path(f).name} changed" for f, h in new.get("inputs", {}).items()
+               if f in old.get("inputs", {}) and old["inputs"][f] != h]
+    changed += [f"{Path(f).name} is new" for f in new.get("inputs", {}) if f not in old.get("inputs", {})]
+    changed += [f"{k} differs" for k in sorted(set(old) | set(new)) if k != "inputs" and old.get(k) != new.get(k)]
+    if "inputs" not in old:
+        changed.append("written by an older drilltwin without input checksums")
+    return "; ".join(changed) or "settings differ"
+
+
 def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers: int | None = None,
                    scheduler: str | None = None, progress: bool = False, batch: int | None = None,
                    on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
@@ -289,7 +299,8 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
     if meta.exists():
         old = json.loads(meta.read_text(encoding="utf-8"))
         if old != fp:
-            raise InputError("the output folder holds a different experiment; choose another --out",
+            raise InputError(f"the output folder holds runs of a different experiment ({_fp_diff(old, fp)}); "
+                             "mixing them would give a meaningless table: choose another --out",
                              source=str(out))
     else:
         _atomic_write(meta, json.dumps(fp, indent=2))
@@ -532,6 +543,9 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 
 def _atomic_write(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)  # readable like any other file the user writes, not mkstemp's 0600
     with os.fdopen(fd, "wb") as f:
         f.write(text.encode() if isinstance(text, str) else text)
     os.replace(tmp, path)
@@ -648,16 +662,20 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     if out is None:
         out = Path("results") / f"compare-{slug(exp.name, 'experiment')}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
-    rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
-    payload = summarize(exp, rows)
-    payload["out"] = str(out)
-    payload["table"] = table_rows(payload)
-    _write_tables(out, rows)
-    if plots:
-        payload["plots"] = _write_plots(out, exp, rows, payload)
-    _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
-    if plots:
-        from drills.outputs.compare_report import write_compare_report
+    from drills.outputs.results import check_out, out_lock
 
-        payload["report"] = str(write_compare_report(out))
+    check_out(out, resumable="experiment.json")  # never append to a folder of something else
+    with out_lock(out):
+        rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
+        payload = summarize(exp, rows)
+        payload["out"] = str(out)
+        payload["table"] = table_rows(payload)
+        _write_tables(out, rows)
+        if plots:
+            payload["plots"] = _write_plots(out, exp, rows, payload)
+        _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+        if plots:
+            from drills.outputs.compare_report import write_compare_report
+
+            payload["report"] = str(write_compare_report(out))
     return payload

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 if TYPE_CHECKING:
     from drills.spec.scenario import Scenario
@@ -258,7 +259,6 @@ def _grid_points(g: SiteGraph, spaces: list[str], spacing: float, height: float)
 
 def _file_positions(path: Path, g: SiteGraph) -> list[tuple[str, str | None, float, float, float]]:
     """(name, space id or None, x, y, z above the floor or ground) from a YAML or CSV candidate file."""
-    import yaml
 
     src = str(path)
     if not path.exists():
@@ -274,10 +274,7 @@ def _file_positions(path: Path, g: SiteGraph) -> list[tuple[str, str | None, flo
                     raise InputError("expected columns name,x,y,z[,space] with numbers in metres",
                                      source=src, where=f"row {k + 2}") from None
     else:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            raise InputError(f"not valid YAML ({e})", source=src) from None
+        data, _ = read_yaml(path)
         if isinstance(data, dict):
             data = data.get("candidates", data.get("sensors"))
         if not isinstance(data, list):

@@ -51,7 +51,18 @@ def region_base(base: Path) -> dict[str, Any]:
         return None
 
     return {"kind": "region", "fields": RegionSpec.model_fields, "build": lambda ov: load_region(base, ov),
-            "seed": reg.spec.seed, "default_kpis": DEFAULT_REGION_KPIS, "check_kpi": check}
+            "seed": reg.spec.seed, "default_kpis": DEFAULT_REGION_KPIS, "check_kpi": check,
+            "inputs": region_inputs}
+
+
+def region_inputs(reg) -> list[Path]:
+    """Every file a region run reads: its member scenarios and their site models."""
+    out = []
+    for s in reg.sites:
+        if s.scenario.path is not None:
+            out.append(s.scenario.path)
+        out.append(s.scenario.site_path())
+    return out
 
 
 def _num(v: Any) -> float | None:

@@ -131,7 +131,7 @@ __all__ = [
 
 KINDS = ("notify", "wait_ack", "sound_alarm", "evacuate", "shelter", "dispatch", "task", "headcount",
          "all_clear", "parallel", "if")
-"""The step kinds of a site's procedures (CONTRACTS section 4); :data:`REGISTRY` holds every kind."""
+"""The step kinds of a site's procedures (docs/workflows.md); :data:`REGISTRY` holds every kind."""
 SCOPES = ("site", "region")
 """Where a workflow runs: in one site's drill, or in a region's joint exercise (:mod:`drills.region`)."""
 AGENT_ROLES = ("occupant", "warden", "operator", "responder", "supervisor")  # agents.crowd.ROLES

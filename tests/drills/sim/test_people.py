@@ -160,3 +160,42 @@ def test_reproducible(tmp_path):
     drop = ("wall_s",)
     assert a.events == b.events and a.trajectories == b.trajectories
     assert {k: v for k, v in a.kpis.items() if k not in drop} == {k: v for k, v in b.kpis.items() if k not in drop}
+
+
+def test_a_warden_who_smells_gas_tells_a_room_the_gas_has_not_reached(tmp_path):
+    """Hearing a warden: the warden by the pump-room door notices the gas, sweeps the store at the far end
+    of the hall, and the store's workers leave although no gas, alarm or leaver reached them."""
+    site = _plant()
+    st = site["storeys"][0]
+    st["spaces"].append({"name": "Store", "polygon": rect(50, 10, 60, 20)})
+    st["doors"] += [{"name": "D3", "at": [55, 10], "width": 1.0, "between": ["Hall", "Store"]},
+                    {"name": "X4", "at": [60, 15], "width": 1.0, "between": ["Store", "outside"]}]
+    sc = _scenario(population=[{"where": "Hall", "count": 1, "role": "warden", "at": [11, 5], "zone": ["Store"],
+                                "premovement": "5s"},
+                               {"where": "Store", "count": 5, "margin": 0.5}],
+                   people={"premovement": "30s", "cues": {"others_leaving": False}})
+    res = run_drill(tmp_path, site, sc)
+    cues = _aware_cues(res)
+    assert cues[0].split(" ")[0] in ("odour", "irritation")
+    assert all(cues.get(i) == "warden 0" for i in range(1, 6)), cues
+    assert np.isfinite(res.people["t_exit"][1:6]).all()
+
+
+@pytest.mark.slow
+def test_night_fatigue_case_people_leave_although_nobody_acknowledges():
+    """Issue 18's case: the night-fatigue plant with a supervisor as tired as the operators, a seed in
+    which nobody in the chain acknowledges. The people the gas reaches notice it; the process warden
+    sweeps; they leave. With the cues off nobody would move (docs/people.md)."""
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+    from tests.conftest import ROOT
+
+    sc = load_scenario(ROOT / "scenarios" / "plant_night_fatigue.yaml")
+    tired = {**sc.alerts, "operator": {**sc.alerts["operator"],
+                                       "roles": {"supervisor": {"false_alerts_seen": 12, "true_alerts_seen": 1}}}}
+    res = run_scenario(sc.evolve(alerts=tired), seed=1, log_trajectories=False)
+    assert res.kpis.get("t_ack") is None and not any(e[1] == "alarm" for e in res.events)
+    kinds = {d.split(" ")[0] for _, k, _, _, d in res.events if k == "aware"}
+    assert "odour" in kinds and "warden" in kinds
+    assert np.isfinite(res.people["t_exit"]).sum() >= 50
+    assert res.kpis["incapacitated"] == 0
