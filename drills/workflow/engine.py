@@ -659,7 +659,12 @@ def workflow_names(workflows: Sequence[Workflow], where: str = "workflows") -> l
 class WorkflowContext(Protocol):
     """What the workflows need from a run; :mod:`drills.sim.engine` implements it over the crowd, the gas
     hazards and the alert policy. Times are SimPy seconds; people are crowd indices; ``role`` arguments
-    are agent roles (``agents.crowd.ROLES``, aliases already resolved)."""
+    are agent roles (``agents.crowd.ROLES``, aliases already resolved).
+
+    A region's layer (:class:`drills.region.workflow.RegionLayer`) is the context of regional workflows:
+    it takes ``site=`` in :meth:`log`, hands ``sound_alarm``/``evacuate``/``shelter`` to a member site's
+    own context (``site_context(name)``) and serves the regional kinds (``request_aid``,
+    ``broadcast_targets``, ``receive_broadcast``)."""
 
     env: simpy.Environment
     rng: np.random.Generator  # the run's "workflow" stream
