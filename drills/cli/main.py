@@ -256,9 +256,17 @@ def compare(
     for _, label in cols:  # eleven columns: cells fold rather than run off a narrow terminal
         t.add_column(label, justify="right", overflow="fold")
     for r in payload.get("table", []):
-        t.add_row(*[_cell(r.get(k)) for k, _ in cols])
+        t.add_row(*[_kpi_label(r.get(k)) if k == "kpi" else _cell(r.get(k)) for k, _ in cols])
     console.print(t)
     console.print(f"results written to {payload.get('out')}/ (report: {payload.get('report', '-')})")
+
+
+def _kpi_label(kpi) -> str:
+    """``t_alert (s)``: the unit of a comparison row's KPI (a site's ``SITE.KPI`` by its KPI)."""
+    from drills.spec.kpi_names import kpi_unit
+
+    unit = kpi_unit(str(kpi).rpartition(".")[2])
+    return f"{kpi} ({unit})" if unit else str(kpi)
 
 
 def _cell(v) -> str:
