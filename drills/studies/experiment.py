@@ -58,6 +58,7 @@ from drills.outputs.naming import slug
 from drills.sim.run import release_mesa_ids
 from drills.spec.experiment import Experiment
 from drills.spec.kpi_names import NUMERIC_KPIS
+from drills.spec.limits import MAX_REPLICATIONS, MAX_SEED
 from twin.errors import InputError
 from twin.yamlio import read_yaml
 
@@ -165,11 +166,11 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     if base_arm not in arms:
         raise _err(f"'{base_arm}' is not one of the arms ({', '.join(arms)})", p, "base_arm")
     reps = data.get("replications", DEFAULT_REPLICATIONS)
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise _err("must be a positive whole number", p, "replications")
+    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_REPLICATIONS:
+        raise _err(f"must be a whole number from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)", p, "replications")
     seed = data.get("seed", bf.seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise _err("must be a non-negative whole number", p, "seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise _err(f"must be a whole number from 0 to {MAX_SEED:,} (docs/limits.md)", p, "seed")
     kpis = data.get("kpis", list(bf.default_kpis))
     if isinstance(kpis, str):
         kpis = [kpis]
@@ -658,8 +659,9 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     Rerunning with the same ``out`` skips finished runs.
     """
     path = Path(path)
-    if n is not None and (isinstance(n, bool) or int(n) < 1):
-        raise InputError("the number of replications must be at least 1", source=str(path), where="-n")
+    if n is not None and (isinstance(n, bool) or not 1 <= int(n) <= MAX_REPLICATIONS):
+        raise InputError(f"the number of replications must be from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)",
+                         source=str(path), where="-n")
     if workers is not None and int(workers) < 1:
         raise InputError("the number of workers must be at least 1", where="--workers")
     if workers and scheduler:
