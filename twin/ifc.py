@@ -435,9 +435,12 @@ class _Importer:
     def run(self) -> Site:
         spaces = self.model.by_type("IfcSpace")
         if not spaces:
+            have = ", ".join(f"{n} {t}" for t in ("IfcBuildingStorey", "IfcWall", "IfcDoor", "IfcSlab", "IfcZone")
+                             if (n := len(self.model.by_type(t))))
             raise InputError(
-                "the model has no IfcSpace: spaces (rooms) are needed to build the rooms and routes of the "
-                "twin; export the model with its rooms/spaces (or write a site sketch instead)",
+                "the model has no IfcSpace" + (f" (it has {have})" if have else "") + ": spaces (rooms) are "
+                "needed to build the rooms and routes of the twin; export the model with its rooms/spaces "
+                "(in Revit: rooms; in ArchiCAD: zones) or write a site sketch instead",
                 source=self.src,
                 where="IfcProject",
             )

@@ -163,3 +163,9 @@ def test_sketch_duplicate_key_refused(tmp_path):
     p.write_text((MODELS / "rimea9.site.yaml").read_text().replace("name: RiMEA 9 hall", "name: a\nname: b"))
     with pytest.raises(InputError, match="duplicate key 'name'"):
         load_twin(p, cache=False)
+
+
+@needs_ifc("Jesse.1.ifc")
+def test_no_ifcspace_says_what_the_model_has_instead():
+    with pytest.raises(InputError, match=r"no IfcSpace \(it has 8 IfcBuildingStorey, 160 IfcWall, 61 IfcDoor"):
+        read_ifc(SHARED_IFC / "Jesse.1.ifc")
