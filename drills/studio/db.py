@@ -111,6 +111,15 @@ _SQLITE_TRIGGERS = (
 )
 
 
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # write-ahead log: readers do not wait for the writer; NORMAL sync is durable across crashes of the
+    # process (a power cut may lose the last commits, never corrupt the file)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
 def default_url(root: Path) -> str:
     """``sqlite:///ROOT/.studio/studio.db`` (the folder is created)."""
     d = Path(root).resolve() / ".studio"
@@ -142,6 +151,8 @@ class Database:
         if url.startswith("sqlite"):
             kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine: Engine = create_engine(url, **kw)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         if self.engine.dialect.name == "sqlite":
             with self.engine.begin() as c:
