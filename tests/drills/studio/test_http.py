@@ -278,3 +278,42 @@ def test_bad_json_bodies_are_400(client):
     tok = auth(client.tokens["editor"])
     assert client.post("/api/runs", content=b"{nope", headers=tok).status_code == 400
     assert client.post("/api/edit", content=json.dumps([1]), headers=tok).status_code == 400
+
+
+def test_alert_preview_uses_the_policies_own_code(client):
+    """Lower set points alert earlier on the simulated leak than the detectors' own; the leak-free week is
+    counted by drills.alerts.policies.false_alert_rate on the site's detectors."""
+    import numpy as np
+
+    from drills.alerts.policies import false_alert_rate
+    from drills.sim.engine import build_run
+    from drills.spec.scenario import load_scenario
+
+    text, _ = _read(client)
+    edited = text.replace("alerts: {policy: threshold}", "alerts: {policy: threshold, setpoints: [2 ppm, 20 ppm]}")
+    assert client.post("/api/preview", json={"path": "leak.yaml", "text": edited}).status_code == 401
+    r = client.post("/api/preview", json={"path": "leak.yaml", "text": edited}, headers=auth(client.tokens["editor"]))
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["detectors"] == 2 and d["policy"] == "threshold"
+    assert d["t_alert"] < d["t_alert_setpoints"] and d["lead_time"] == pytest.approx(d["t_alert_setpoints"] - d["t_alert"])
+    sc = load_scenario(client.root / "leak.yaml").evolve(alerts={"policy": "threshold", "setpoints": ["2 ppm", "20 ppm"]})
+    run = build_run(sc, log_trajectories=False)
+    eng = run.hazards.alert_engine
+    rate = false_alert_rate(sc.alerts, eng.specs, 14.0, np.random.default_rng(0),
+                            zones=[eng.zone_labels[c] for c in eng.zc], positions=eng.pos, step=sc.gas_step)
+    run.model.release()
+    assert d["false_alerts_per_week"] == pytest.approx(round(rate * 14.0, 2))
+    bad = client.post("/api/preview", json={"path": "leak.yaml", "text": text.replace("threshold}", "magic}")},
+                      headers=auth(client.tokens["editor"]))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "alerts.policy"
+
+
+def test_run_a_comparison(client):
+    r = client.post("/api/runs", json={"path": "studies/compare.yaml"}, headers=auth(client.tokens["editor"]))
+    assert r.status_code == 202
+    d = wait_run(client.get, r.json()["id"], timeout=120)
+    assert d["status"] == "done", d["error"]
+    assert d["kind"] == "comparison" and set(d["kpis"]["arms"]) == {"setpoints", "cusum"}
+    assert client.get(f"/api/runs/{d['id']}/report.html").status_code == 200
+    assert client.get(f"/api/runs/{d['id']}/replay.html").status_code == 404
