@@ -18,12 +18,20 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from drills.studio.db import Database, default_url
-from drills.studio.files import FileStore, PathRejected, StaleETag, etag_of, sha256, unified_diff, validate_text
+from drills.studio.files import (
+    FileStore,
+    PathRejected,
+    StaleETag,
+    etag_of,
+    sha256,
+    unified_diff,
+    validate_text,
+)
 from drills.studio.runs import RunQueue
 from twin.errors import InputError
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, create_engine, event, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from drills.studio import ROLES
 from twin.errors import InputError

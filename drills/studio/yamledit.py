@@ -133,7 +133,7 @@ def _merge(orig_text: str, before_text: str, after_text: str) -> str:
         else:
             spans.append((j1, j2, i1, i2))
     g: dict[int, int] = {}  # where the content starting at line j of `o` starts in `n` (insertions first)
-    for tag, j1, j2, k1, k2 in difflib.SequenceMatcher(None, o, n, autojunk=False).get_opcodes():
+    for tag, j1, j2, k1, _k2 in difflib.SequenceMatcher(None, o, n, autojunk=False).get_opcodes():
         if tag == "equal":
             for d in range(j2 - j1):
                 g.setdefault(j1 + d, k1 + d)
@@ -143,7 +143,7 @@ def _merge(orig_text: str, before_text: str, after_text: str) -> str:
     out: list[str] = []
     start = 0
     lo = 0  # orig start of the current group
-    for j1, j2, i1, i2 in spans:
+    for _j1, j2, _i1, i2 in spans:
         if j2 not in g:
             continue
         if n[g[start]:g[j2]] == o[start:j2]:
