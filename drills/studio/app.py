@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,34 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
             raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
         return JSONResponse(out, headers=_HEADERS)
 
+    async def coverage(request: Request) -> Response:
+        from drills.studio.site import coverage as site_coverage
+
+        user_of(request, "preview")
+        data = await body_json(request)
+        rel = str(data.get("path") or "")
+        p = target(rel)
+        text = p.read_text(encoding="utf-8")
+        key = sha256(f"{rel}\n{text}".encode())[:20]
+        try:
+            kind, sc = await run_in_threadpool(validate_text, text, p, rel)
+            if kind != "scenario":
+                raise InputError("coverage maps need a scenario file", source=rel)
+            res = await run_in_threadpool(site_coverage, sc, store.root / ".studio" / "coverage" / key)
+        except InputError as e:
+            raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
+        res["maps"] = [f"/api/coverage/{key}/{m}" for m in res["maps"]]
+        return JSONResponse(json.loads(json.dumps(res, default=str)), headers=_HEADERS)
+
+    async def coverage_png(request: Request) -> Response:
+        key, name = request.path_params["key"], request.path_params["name"]
+        if not re.fullmatch(r"[0-9a-f]{20}", key) or not re.fullmatch(r"[\w.-]+\.png", name) or name.startswith("."):
+            raise HTTPError(404, "no such map")
+        f = store.root / ".studio" / "coverage" / key / name
+        if not f.is_file():
+            raise HTTPError(404, "no such map")
+        return FileResponse(f, media_type="image/png", headers=_HEADERS)
+
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
                             headers={"Content-Security-Policy": _CSP, **_HEADERS})
@@ -286,6 +315,8 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         Route("/api/edit", edit, methods=["POST"]),
         Route("/api/site", site),
         Route("/api/preview", preview, methods=["POST"]),
+        Route("/api/coverage", coverage, methods=["POST"]),
+        Route("/api/coverage/{key}/{name}", coverage_png),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPError: on_http_error})

@@ -32,7 +32,7 @@ def allowed_values() -> dict[str, Any]:
                            "enum": next((p.get("enum") for p in prop.get("anyOf", [prop]) if p.get("enum")), None),
                            "minimum": prop.get("minimum", prop.get("exclusiveMinimum")),
                            "maximum": prop.get("maximum")}
-        policies[name] = {"description": (models[name].__doc__ or "").strip(), "fields": fields}
+        policies[name] = {"description": (models[name].__doc__ or "").strip().replace("``", ""), "fields": fields}
     return {
         "step_kinds": {k: {"required": list(req), "optional": list(opt)} for k, (req, opt) in wf._KIND_FIELDS.items()},
         "channels": list(wf.CHANNELS),

@@ -94,6 +94,7 @@ function refreshButtons() {
   $("reload").disabled = !S.path;
   $("run-file").disabled = !S.path || !can.run || !["scenario", "experiment"].includes(S.kind);
   $("preview").disabled = !S.path || !can.preview || S.kind !== "scenario";
+  $("coverage").disabled = !S.path || !can.preview || S.kind !== "scenario";
   $("dirty").hidden = S.text === S.diskText;
 }
 
@@ -339,6 +340,23 @@ async function preview() {
     el("tr", {}, el("th", {}, "lead time over the set points"), el("td", { id: "lead-time" }, fmt(d.lead_time, " s"))),
     el("tr", {}, el("th", {}, "alerts in the drill (false)"), el("td", {}, fmt(d.alerts_in_drill) + " (" + fmt(d.false_alerts_in_drill) + ")")),
     el("tr", {}, el("th", {}, "false alerts per week, leak-free (" + d.detectors + " detectors)"), el("td", { id: "false-week" }, fmt(d.false_alerts_per_week)))));
+}
+
+async function coverage() {
+  const out = $("coverage-out"), maps = $("coverage-maps");
+  out.replaceChildren(el("p", {}, "computing the leak ensemble of this site (as drilltwin sensors evaluate)…"));
+  maps.replaceChildren();
+  const r = await api("POST", "/api/coverage", { path: S.path });
+  if (r.status !== 200) { out.replaceChildren(el("p", { class: "bad" }, r.data.errors && r.data.errors.length ? errorsText(r.data.errors) : (r.data.error || r.status))); return; }
+  const d = r.data;
+  const pct = (x) => x === null || x === undefined ? "-" : Math.round(100 * x) + " %";
+  const t = el("table", { id: "coverage-table" },
+    el("tr", {}, el("th", {}, "geographic coverage"), el("td", {}, pct(d.geographic_coverage))),
+    el("tr", {}, el("th", {}, "leak scenarios detected within " + d.time_limit_s + " s"), el("td", {}, pct((d.scenario_coverage || {})["1"]))),
+    el("tr", {}, el("th", {}, "mean time to detect"), el("td", {}, d.mean_detect_s === null ? "-" : d.mean_detect_s + " s")),
+    el("tr", {}, el("th", {}, "not detected"), el("td", {}, (d.undetected || []).join(", ") || "none")));
+  out.replaceChildren(t);
+  for (const src of d.maps || []) maps.append(el("img", { src, alt: "coverage map", class: "covmap" }));
 }
 
 // ------------------------------------------------------------------------------------------ flow editor
@@ -626,6 +644,7 @@ async function init() {
   $("reload").addEventListener("click", reload);
   $("policy").addEventListener("change", changePolicy);
   $("preview").addEventListener("click", preview);
+  $("coverage").addEventListener("click", coverage);
   $("wf-select").addEventListener("change", () => { S.wf = Number($("wf-select").value); S.step = null; renderFlow(); });
   $("add-step").addEventListener("click", addStep);
   $("run-file").addEventListener("click", startRun);

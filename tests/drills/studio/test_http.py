@@ -317,3 +317,20 @@ def test_run_a_comparison(client):
     assert d["kind"] == "comparison" and set(d["kpis"]["arms"]) == {"setpoints", "cusum"}
     assert client.get(f"/api/runs/{d['id']}/report.html").status_code == 200
     assert client.get(f"/api/runs/{d['id']}/replay.html").status_code == 404
+
+
+def test_coverage_maps_of_the_existing_detectors(client):
+    from drills.spec.scenario import load_scenario
+    from drills.studies.placement import build_ensemble, evaluate
+
+    assert client.post("/api/coverage", json={"path": "leak.yaml"}).status_code == 401
+    r = client.post("/api/coverage", json={"path": "leak.yaml"}, headers=auth(client.tokens["viewer"]))
+    assert r.status_code == 403
+    r = client.post("/api/coverage", json={"path": "leak.yaml"}, headers=auth(client.tokens["controller"]))
+    assert r.status_code == 200, r.text
+    d = r.json()
+    ref = evaluate(build_ensemble(load_scenario(client.root / "leak.yaml"), "existing", progress=False))
+    assert d["geographic_coverage"] == ref["geographic_coverage"] and d["detectors"] == 2
+    png = client.get(d["maps"][0])
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(d["maps"][0].rsplit("/", 1)[0] + "/..%2fstudio.db").status_code == 404
