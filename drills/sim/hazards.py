@@ -24,6 +24,8 @@ import numpy as np
 
 from agents.crowd import INCAPACITATED
 from agents.exposure import Exposure
+from drills.spec.scenario import all_hazards  # noqa: F401 - also imported from here by older code
+from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
@@ -33,12 +35,14 @@ from twin.units import parse_concentration
 
 if TYPE_CHECKING:
     from agents.model import DrillModel
-    from twin.graph import SiteGraph
-
     from drills.spec.scenario import HazardSpec, Scenario
+    from twin.graph import SiteGraph
 
 __all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
 
+REFERENCE_AIR_SPEED = 1.0
+"""Air speed (m/s) at which an indoor release is screened for dense-gas behaviour when the scenario has
+no weather: a modest indoor draught (the criterion grows as the air speed falls)."""
 CAMERA_VISIBLE_PPM = 50.0
 """A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
 small leak; set the camera's own detection rate in its ``extra``)."""
@@ -50,10 +54,9 @@ def scenario_sensors(specs: list[dict], graph: SiteGraph) -> list:
     from pydantic import ValidationError
     from shapely.geometry import Point
 
+    from drills.spec.scenario import format_validation_error
     from twin.site import Sensor
     from twin.sketch import SensorIn, sketch_guid
-
-    from drills.spec.scenario import format_validation_error
 
     out = []
     taken = {s.name for s in graph.site.sensors.values()}
@@ -114,6 +117,7 @@ class AlertEvent:
     alert: Any
     kind: str
     gas: str | None
+    site: str | None = None  # in a joint exercise, the site that raised it
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.alert, name)
@@ -245,6 +249,7 @@ class GasHazards:
         self.gases: dict[str, _GasState] = {}
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
         self._trains: dict[str, PuffTrain] = {}  # hazard id -> its puff train (outdoor releases)
+        self._physics_caveats: list[str] = []
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -258,6 +263,7 @@ class GasHazards:
         for extra in extra_sensors or []:
             self.all_sensors[extra.id] = extra
         self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_start)
+        self._physics_caveats += self._sampling_caveats()
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
         self._sensor_reads = self._sensor_gas_keys()
         self._camera_zone = self._zones_of(self.sensors.cameras.ids)
@@ -278,6 +284,7 @@ class GasHazards:
         self.t_detect: float | None = None
         self.detect_by: str | None = None
         self._next_record = self.t_start
+        self._t_last = self.t_start  # time of the last gas step (the first comes gas_step after t_start)
         self._open_cache: tuple | None = None  # joint exercise: people in the open (see _open_air)
         self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
         self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
@@ -288,13 +295,27 @@ class GasHazards:
     def caveats(self) -> list[str]:
         """Values this run's results depend on (each gas's probit and IDLH) that are not yet checked
         against a primary source (:meth:`twin.gas.Gas.caveats`)."""
-        return [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+        out = [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+        return out + self._physics_caveats
+
+    def _sampling_caveats(self) -> list[str]:
+        """Detectors that sample faster than the gas is stepped: they see the concentration of the last
+        gas step (held between steps), so their reading can lag by up to ``gas_step``."""
+        specs = self.sensors.gas.specs
+        fast = sorted({(float(sp.period), sp.name) for sp in specs if sp.period and sp.period < self.dt - 1e-9})
+        if not fast:
+            return []
+        names = ", ".join(n for _, n in fast[:5]) + (" ..." if len(fast) > 5 else "")
+        return [f"gas_step {self.dt:g} s is longer than the sampling period of {len(fast)} detector(s) "
+                f"({names}; shortest {fast[0][0]:g} s): between gas steps they read the concentration of "
+                f"the last step, so alarm times can lag by up to {self.dt:g} s (set gas_step to at most "
+                f"the shortest sampling period for exact alarm times)"]
 
     # -------------------------------------------------------------------------------------- set-up
     def _gas_state(self, gas: Gas, where: str) -> _GasState:
         st = self.gases.get(gas.key)
         if st is None:
-            mz = Multizone(self.g, dt=self.dt, t0=0.0)
+            mz = Multizone(self.g, dt=self.dt, t0=0.0, gas_density=gas.density())
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
             st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
             self.gases[gas.key] = st
@@ -315,6 +336,7 @@ class GasHazards:
             zone, xy, z = self._source_location(h.source, f"{f}.source")
         stop = None if h.stop is None else h.stop
         hid = str(h.id) if h.id is not None else f"H{k + 1}"
+        scr = self._screen(hid, gas, h, outdoors=zone is None, where=f)
         if zone is not None:
             if self.outdoor is not None:
                 self.outdoor.add_escape(gas.key, xy, z)
@@ -328,7 +350,12 @@ class GasHazards:
                                  where=f"{f}.source")
             rate = None if h.burst is not None else h.rate_value()
             bursts = [(h.start, h.burst)] if h.burst is not None else []
-            train = PuffTrain(xy, self.weather, height=z, rate=rate, start=h.start, stop=stop, bursts=bursts)
+            if scr.dense and self.outdoor is None:
+                train = BritterMcQuaidPlume(xy, self.weather, gas, rate=rate, start=h.start, stop=stop, height=z)
+            else:
+                train = PuffTrain(xy, self.weather, height=z, rate=rate, start=h.start, stop=stop, bursts=bursts,
+                                  max_concentration=gas.density())
+            self._near_field_caveat(hid, gas, train, scr.dense and self.outdoor is None)
             if st.boundary is None:
                 st.boundary = _OutdoorBoundary(gas.key, self.outdoor)
                 st.mz.outdoor_hook = st.boundary
@@ -339,6 +366,68 @@ class GasHazards:
             sid = hid
         st.sources.append(sid)
         self.source_ids[hid] = (gas.key, sid)
+
+    def _screen(self, hid: str, gas: Gas, h: HazardSpec, *, outdoors: bool, where: str) -> DenseScreen:
+        """Britter-McQuaid dense-gas screening of one release (:mod:`twin.dense_gas`), logged, and stated
+        in the caveats when dense. Outdoors a dense rate is modelled with the workbook plume; a dense
+        burst is refused (no dense puff model); indoors the well-mixed zones cannot layer it."""
+        wind = self.weather.at(h.start) if hasattr(self.weather, "at") else self.weather
+        u = wind.wind_speed if wind is not None else REFERENCE_AIR_SPEED
+        if h.burst is not None:
+            scr = screen_release(gas, u, mass=h.burst)
+        else:
+            r = h.rate_value()
+            scr = screen_release(gas, u, rate=max(r[1]) if isinstance(r, tuple) else float(r))
+        air = f"a {u:g} m/s wind" if wind is not None else f"a {REFERENCE_AIR_SPEED:g} m/s reference air speed"
+        self.model_log("screening", f"{hid} {gas.key}: {scr.describe()} in {air}")
+        if not scr.dense:
+            return scr
+        src = ("Britter & McQuaid, Workbook on the Dispersion of Dense Gases, HSE Contract Research Report "
+               "17/1988")
+        if outdoors and h.burst is not None:
+            raise InputError(f"hazard {hid}: a {h.burst:g} kg burst of {gas.key} is a dense cloud "
+                             f"({scr.describe()}; {src}); the drills have no dense-cloud model for bursts: "
+                             "give the release as a rate over its duration", where=f"{where}.burst")
+        if not outdoors:
+            what = ("indoors the zones are well mixed and do not layer it: concentrations near the floor are "
+                    "underestimated and higher up overestimated; place detectors for it low")
+        elif self.outdoor is not None:
+            what = ("in a joint exercise the regional field carries it as a passive Gaussian puff train "
+                    "(no dense-gas model there): ground-level concentrations are underestimated")
+        else:
+            what = ("modelled with the workbook's continuous-plume correlations (EPA TSCREEN digitisation, "
+                    "EPA-454/B-94-023) instead of the Gaussian plume")
+        self._physics_caveats.append(f"hazard {hid} ({gas.key}) is a dense release: {scr.describe()} in {air} "
+                                     f"({src}); {what}")
+        return scr
+
+    def _near_field_caveat(self, hid: str, gas: Gas, train: Any, dense: bool) -> None:
+        """State which exterior openings lie nearer to an outdoor release than the fitted range of its
+        model (Briggs spreads: 100 m; workbook: its Cm/C0 = 0.1 curve)."""
+        ops = [o for o in self.g_openings() if o.xy is not None]
+        if not ops:
+            return
+        pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in ops], dtype=float)
+        if dense:
+            r = train.rate
+            rate = max(r[1]) if isinstance(r, tuple) else float(r)
+            near = train.below_range(pts, rate)
+            rng = "the workbook correlations (nearer than their Cm/C0 = 0.1 curve)"
+        else:
+            near = train.below_fit(pts)
+            rng = ("the range the Briggs dispersion coefficients were fitted to (100 m - 10 km; Briggs 1973 "
+                   "via Gifford 1976)")
+        if near.any():
+            names = ", ".join(sorted({o.id for o, f in zip(ops, near, strict=True) if f})[:5])
+            self._physics_caveats.append(
+                f"hazard {hid} ({gas.key}): {int(near.sum())} exterior opening(s) downwind lie below {rng} "
+                f"({names}{' ...' if near.sum() > 5 else ''}): concentrations there are extrapolated, "
+                f"capped at the pure gas ({gas.density():.3g} kg/m3)")
+
+    def g_openings(self) -> list:
+        """Exterior openings of the site (from the first gas's multizone; every gas has the same)."""
+        st = next(iter(self.gases.values()))
+        return st.mz.exterior_openings()
 
     def _source_location(self, name: str, where: str) -> tuple[str | None, tuple[float, float], float]:
         """Zone (or ``None`` outdoors), xy (m) and height (m) of a release named by equipment or space."""
@@ -393,7 +482,8 @@ class GasHazards:
 
     def _setup_alerts(self) -> None:
         """The alert policy over the detectors' displayed readings, and the operator's response."""
-        from drills.alerts.policies import AlertEngine, OperatorFatigue, parse_alerts
+        from agents.operators import Operators
+        from drills.alerts.policies import AlertEngine, parse_alerts
 
         try:
             cfg = parse_alerts(self.sc.alerts)
@@ -409,13 +499,15 @@ class GasHazards:
             cfg, det.specs, labels(self._sensor_zone), [self.all_sensors[i].position for i in det.ids],
             step=self.dt, camera_names=cams.names, camera_zones=labels(self._camera_zone),
             camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None)
-        self.operator = OperatorFatigue(cfg.operator)
+        self.operator = Operators(cfg.operator)  # everyone's alarm fatigue, one history per person
+        self.cues: Any = None  # the people's own cues (agents.cues.Cues), set by the engine
         self.alerts: list[Any] = []
         self.false_alerts = 0
         self.t_alert: float | None = None
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
+        self.alert_events: list[AlertEvent] = []  # every alert with its kind and gas (the alerts table)
 
     # ---------------------------------------------------------------------------------- the process
     def start(self) -> None:
@@ -428,8 +520,19 @@ class GasHazards:
             yield env.timeout(self.dt)
             self.step(env.now)
 
-    def step(self, t: float) -> None:
-        """Advance the gas to ``t`` and let detectors, people and routes react."""
+    def finish(self, t_end: float) -> None:
+        """Take the last gas step, to the end of the run: the clock stops at ``duration`` before the
+        step due then runs, and ``gas_step`` need not divide the time from the first release (without it
+        a 1 kg/s release over a 1 h drill released 3,598 kg at a 2 s step). Dispersion and exposure
+        only: nothing can react to a reading taken as the drill ends."""
+        if self.specs and t_end > self._t_last + 1e-9 and t_end > self.t_start:
+            self.step(t_end, sense=False)
+
+    def step(self, t: float, sense: bool = True) -> None:
+        """Advance the gas to ``t`` and let detectors, people and routes react (``sense=False``: the
+        dispersion and exposure only)."""
+        step_dt = t - self._t_last
+        self._t_last = t
         clock = time.perf_counter
         hazardous: set[str] = set()
         for st in self.gases.values():
@@ -442,13 +545,17 @@ class GasHazards:
             t0 = clock()
             st.mz.advance(t)
             t1 = clock()
-            st.exposure.update(t, self.dt, st.mz.c)
+            ppm = st.exposure.update(t, step_dt, st.mz.c)
+            if self.cues is not None:
+                self.cues.breathe(st.gas.key, ppm)  # people who smell or feel it act without an alarm
             t2 = clock()
             self.timing["dispersion"] += t1 - t0
             self.timing["exposure"] += t2 - t1
             bad = np.flatnonzero(st.mz.c > st.level)
             for zi in bad:
                 hazardous.add(self.g.zones[st.mz.zones[zi]].space)
+        if not sense:
+            return
         if self.outdoor is not None:
             self._regional_step(t)
         t3 = clock()
@@ -472,7 +579,7 @@ class GasHazards:
         one step back. Its air was clean up to a trace below that level (no source indoors, so no zone
         exceeds the openings), so a fresh model started then is the model stepped all along to within
         :data:`drills.region.field.WAKE_FRACTION` of the lowest set point."""
-        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt)
+        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt, gas_density=st.gas.density())
         mz.outdoor_hook = st.boundary
         st.mz = mz
         st.quiet = False
@@ -657,25 +764,57 @@ class GasHazards:
         false = not self._gas_in(str(a.zone))
         if false:
             self.false_alerts += 1
-        self.operator.judge(a.id, false)
         if self.t_alert is None:
             self.t_alert = a.t
         self.log.append((self.env.now, "alert", -1, str(a.zone),
                          f"{a.id} {a.level} {a.policy} conf={a.confidence:.2f} sensors={','.join(a.sensors)}"))
-        if not self.on_alert and self.t_auto_ack is None:
-            # no procedure in the scenario: the control room still acknowledges on its own
-            dismissed, delay = self.operator.respond(self.model.streams["alerts"], a)
-            if not dismissed:
-                self.t_auto_ack = a.t + delay
+        if not self.on_alert:
+            self._control_room_responds(a)
+        gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
+                 if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
+        gases.discard(None)
+        ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
+        self.alert_events.append(ev)
         for cb in self.observers:
-            cb(a)
-        if self.on_alert:
-            gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
-                     if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
-            gases.discard(None)
-            ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
-            for cb in self.on_alert:
-                cb(ev)
+            cb(ev)
+        for cb in self.on_alert:
+            cb(ev)
+
+    def _control_room_responds(self, a) -> None:
+        """No procedure in the scenario: the control-room operator is shown every alert (its console
+        record, never its truth) and answers with their own fatigue; an acknowledged alert is investigated."""
+        from agents.crowd import ROLES
+
+        code = ROLES.index("operator")
+        who = next((i for i, r in enumerate(self.crowd._role) if r == code), "operator")
+        dismissed, delay = self.operator.respond(self.model.streams["alerts"], a, who=who, role="operator")
+        if dismissed:
+            self.log.append((self.env.now, "dismissed", who if isinstance(who, int) else -1, str(a.zone), a.id))
+            return
+        if self.t_auto_ack is None:
+            self.t_auto_ack = a.t + delay
+        self.investigate(a, delay)
+
+    def investigate(self, alert, delay: float = 0.0) -> None:
+        """Someone checks the alert's zone: ``delay`` s from now (the acknowledgement) plus the
+        investigation time (``alerts.operator.investigation``). What they find there then, gas above a
+        trace or none, is what the people shown the alert learn (:meth:`agents.operators.Operators.learn`):
+        the only way an alert's truth reaches anyone in the drill. One investigation per alert."""
+        from agents.operators import AlertRecord
+
+        rec = AlertRecord.of(alert)
+        took = self.operator.investigation_time(self.model.streams["investigation"], rec)
+        if took is None:
+            return
+
+        def check():
+            yield self.env.timeout(max(float(delay), 0.0) + took)
+            false = not self._gas_in(rec.zone)
+            self.operator.learn(rec.id, false)
+            self.log.append((self.env.now, "investigated", -1, rec.zone,
+                             f"{rec.id} {'no gas found' if false else 'gas found'} after {took:.0f} s"))
+
+        self.env.process(check())
 
     def _record(self, t: float) -> None:
         det = self.sensors.gas
@@ -730,21 +869,6 @@ class GasHazards:
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
-
-
-def all_hazards(sc: Scenario) -> list[HazardSpec]:
-    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
-    inject's time)."""
-    out = list(sc.hazards)
-    for inj in sc.injects:
-        if inj.kind == "leak" and inj.hazard is not None:
-            h = inj.hazard
-            out.append(h.model_copy(update={
-                "start": inj.time + h.start,
-                "stop": None if h.stop is None else inj.time + h.stop,
-                "id": h.id if h.id is not None else f"inject-{inj.id}",
-            }))
-    return out
 
 
 def _weather(sc: Scenario):

@@ -1,0 +1,74 @@
+"""Drill-level gas physics: the last gas step runs (the released mass is exact whatever gas_step),
+volume sources bound concentrations, and the physics caveats a user sees."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from tests.agents.conftest import run_drill
+from tests.drills.sim.test_hazards import _two_way_site
+
+
+def _sc(rate="1 kg/s", duration="10min", **extra) -> dict:
+    sc = {"population": [{"where": "Room", "count": 2, "margin": 0.5}], "people": {"premovement": "5s"},
+          "alarm": {"at": "2min"}, "duration": duration,
+          "hazards": [{"kind": "gas_leak", "gas": "H2S", "source": "P-1", "rate": rate, "start": 0}]}
+    sc.update(extra)
+    return sc
+
+
+@pytest.mark.parametrize("gas_step", ["1s", "7s"])
+def test_released_mass_is_exact_at_any_gas_step(tmp_path, gas_step):
+    """1 kg/s for the whole 10 min drill: 600 kg (to 1e-9 relative), whatever the gas step (7 s does not
+    divide 600 s; before, the step due at the end never ran)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = run_drill(tmp_path, _two_way_site(), _sc(gas_step=gas_step))
+    assert r.kpis["gas_released_kg"] == pytest.approx(600.0, rel=1e-9)
+
+
+def test_gas_step_longer_than_sampling_is_a_caveat(tmp_path):
+    r = run_drill(tmp_path, _two_way_site(), _sc(rate="0.001 kg/s", gas_step="5s"))
+    assert any("gas_step 5 s is longer than the sampling period" in c for c in r.extra["caveats"])
+
+
+def test_sfpe_speed_difference_is_a_caveat(tmp_path):
+    """flow: sfpe with the default speeds (mean 1.34 m/s) walks faster than SFPE's 1.19 m/s: said."""
+    sc = _sc(rate="0.001 kg/s")
+    sc["flow"] = "sfpe"
+    r = run_drill(tmp_path / "a", _two_way_site(), sc)
+    assert any("SFPE's free speed 0.85 k = 1.19 m/s" in c for c in r.extra["caveats"])
+    sc["people"]["speed"] = "1.19 m/s"
+    r = run_drill(tmp_path / "b", _two_way_site(), sc)
+    assert not any("SFPE's free speed" in c for c in r.extra["caveats"])
+
+
+def _outdoor(gas="Cl2", **rel) -> dict:
+    sc = _sc()
+    sc["weather"] = {"wind_speed": "5 m/s", "wind_from": 270, "stability": "D"}
+    sc["hazards"] = [{"id": "C1", "kind": "gas_leak", "gas": gas, "source": "yard", "at": [-30.0, 1.5, 1.0],
+                      "start": 0, **rel}]
+    return sc
+
+
+def test_dense_outdoor_release_uses_the_workbook_and_says_so(tmp_path):
+    r = run_drill(tmp_path, _two_way_site(), _outdoor(rate="1 kg/s"))
+    cav = " ".join(r.extra["caveats"])
+    assert "hazard C1 (Cl2) is a dense release: Britter-McQuaid continuous criterion 0.53" in cav
+    assert "workbook" in cav
+    assert any(e[1] == "screening" and "C1 Cl2" in e[4] for e in r.events)
+
+
+def test_dense_outdoor_burst_is_refused(tmp_path):
+    from twin.errors import InputError
+
+    with pytest.raises(InputError, match="hazard C1: a 500 kg burst of Cl2 is a dense cloud"):
+        run_drill(tmp_path, _two_way_site(), _outdoor(burst="500 kg"))
+
+
+def test_passive_release_is_screened_too(tmp_path):
+    r = run_drill(tmp_path, _two_way_site(), _outdoor(gas="NH3", rate="0.1 kg/s"))
+    assert any(e[1] == "screening" and "passive" in e[4] for e in r.events)
+    assert not any("dense release" in c for c in r.extra["caveats"])
