@@ -190,11 +190,11 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
 
     def check(text: str, p: Path, rel: str) -> dict[str, Any]:
         """The loader's verdict on ``text`` as file ``rel``, and the document as plain data for the forms."""
-        import yaml
+        from twin.yamlio import parse_yaml
 
         try:
-            data = json.loads(json.dumps(yaml.safe_load(text), default=str))
-        except yaml.YAMLError:
+            data = json.loads(json.dumps(parse_yaml(text, rel)[0], default=str))
+        except InputError:
             data = None
         try:
             kind, _ = validate_text(text, p, rel)

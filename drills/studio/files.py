@@ -22,15 +22,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import yaml
-
 from twin.errors import InputError
+from twin.yamlio import parse_yaml, read_yaml
 
 __all__ = ["PathRejected", "FileStore", "etag_of", "file_kind", "validate_text", "unified_diff", "sha256"]
 
 SUFFIXES = (".yaml", ".yml")
 SKIP_DIRS = {"results", "node_modules", "__pycache__"}
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PathRejected(Exception):
@@ -66,8 +64,8 @@ def file_kind(data: object, path: Path) -> str | None:
 
 def _kind_of_file(p: Path) -> str | None:
     try:
-        return file_kind(yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader), p)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return file_kind(read_yaml(p)[0], p)
+    except (OSError, InputError):
         return None
 
 
@@ -77,9 +75,9 @@ def validate_text(text: str, target: Path, rel: str) -> tuple[str, object]:
     Returns ``(kind, loaded object)``; raises :class:`InputError` (source: ``rel``) when it would not load.
     """
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
-        data = None  # the loader below reports the YAML error with its line
+        data = parse_yaml(text, rel)[0]
+    except InputError:
+        data = None  # the loader below reports the problem with its line
     kind = file_kind(data, target) or "scenario"
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".studio-check-", suffix=target.suffix)
     try:

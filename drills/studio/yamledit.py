@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from twin.errors import InputError
+from twin.yamlio import parse_yaml
 
 __all__ = ["apply_edits", "load_roundtrip"]
 
@@ -83,6 +84,7 @@ def _set(node: Any, key: Any, value: Any) -> None:
 def apply_edits(text: str, edits: list[dict[str, Any]]) -> str:
     """``text`` with ``edits`` applied (see the module docstring). Raises :class:`InputError` naming the
     edit's path when it cannot be applied (a missing parent, a list index out of range)."""
+    parse_yaml(text, "the text")  # refuses duplicate keys, alias bombs and oversized documents first
     y = _yaml()
     seq, off = _indent_of(text)
     y.indent(mapping=2, sequence=seq, offset=off)

@@ -494,7 +494,7 @@ function canEdit() { return true; }  // editing is local until saved; saving che
 const STEP_HINTS = {
   role: "a role of this workflow", channel: "", message: "text", timeout: "e.g. 60s", escalate_to: "roles, comma-separated",
   zones: "spaces, storey:NAME, alert_zone, adjacent or *", count: "people", to: "alert_location, a space or a door",
-  per_person: "s per person", travel: "e.g. 5min", description: "",
+  per_person: "s per person", travel: "e.g. 5min", description: "", renotify: "e.g. 5min, or never", max_renotify: "times",
 };
 
 function renderStepForm() {

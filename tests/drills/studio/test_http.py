@@ -259,10 +259,11 @@ def test_edit_keeps_comments_and_validates(client):
 
 def test_meta_values_come_from_the_models(client):
     from drills.alerts.policies import POLICIES
-    from drills.workflow.engine import CHANNELS, KINDS
+    from drills.workflow.engine import CHANNELS, KINDS, REGISTRY
 
     m = client.get("/api/meta").json()
-    assert tuple(m["policies"]) == POLICIES and tuple(m["step_kinds"]) == KINDS
+    assert tuple(m["policies"]) == POLICIES and set(KINDS) <= set(m["step_kinds"])
+    assert m["step_kinds"]["wait_ack"]["required"] == list(REGISTRY["wait_ack"].fields["site"][0])
     assert tuple(m["channels"]) == CHANNELS
     assert m["policies"]["threshold"]["fields"]["k"]["minimum"] == 1
 
@@ -334,3 +335,17 @@ def test_coverage_maps_of_the_existing_detectors(client):
     png = client.get(d["maps"][0])
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.get(d["maps"][0].rsplit("/", 1)[0] + "/..%2fstudio.db").status_code == 404
+
+
+def test_alias_bomb_and_duplicate_keys_are_refused(client):
+    text, etag = _read(client)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)) + text
+    dup = text + "duration: 1s\n"
+    for bad in (bomb, dup):
+        r = client.put("/api/files/leak.yaml", content=bad.encode(),
+                       headers=auth(client.tokens["editor"], **{"If-Match": etag}))
+        assert r.status_code == 422
+        assert client.post("/api/validate", json={"path": "leak.yaml", "text": bad}).json()["ok"] is False
+        assert client.post("/api/edit", json={"path": "leak.yaml", "text": bad, "edits": []}).status_code == 422
+    assert (client.root / "leak.yaml").read_text(encoding="utf-8") == text
