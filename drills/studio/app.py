@@ -5,7 +5,8 @@ Reading (files, site plans, runs, reports) is open to whoever reaches the server
 TOKEN`` (tokens from ``drilltwin studio user add``). Roles: viewers read; editors save and run; controllers
 run; admins do all. Status codes: 400/404 for a path outside the root or not a studio file, 401 without a
 valid token, 403 for a role without the right, 409 for a stale ``If-Match`` (with the current ``ETag``),
-428 without ``If-Match``, 422 with the loader's field error when a file would not load.
+428 without ``If-Match``, 413 for a body larger than a YAML file may be, 422 with the loader's field error
+when a file would not load.
 """
 
 from __future__ import annotations
@@ -90,7 +91,15 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         except PathRejected as e:
             raise HTTPError(e.status, str(e)) from None
 
+    def check_size(request: Request) -> None:
+        from twin.yamlio import MAX_BYTES
+
+        n = request.headers.get("content-length", "")
+        if n.isdigit() and int(n) > MAX_BYTES + 1_000_000:
+            raise HTTPError(413, f"request too large (the limit for a YAML file is {MAX_BYTES:,} bytes)")
+
     async def body_json(request: Request) -> dict[str, Any]:
+        check_size(request)
         try:
             data = json.loads(await request.body() or b"{}")
         except (ValueError, UnicodeDecodeError):
@@ -118,6 +127,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         if_match = request.headers.get("if-match")
         if not if_match:
             raise HTTPError(428, "If-Match with the ETag the file was read with is required")
+        check_size(request)
         data = await request.body()
         try:
             text = data.decode("utf-8")

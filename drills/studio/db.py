@@ -163,8 +163,9 @@ class Database:
         self._lock = threading.Lock()
 
     # -- users --------------------------------------------------------------------------------------------
-    def add_user(self, name: str, role: str) -> str:
-        """Create a user (or give an existing one a new token and role); return the token, shown once."""
+    def add_user(self, name: str, role: str, by: str | None = None) -> str:
+        """Create a user (or give an existing one a new token and role); return the token, shown once.
+        ``by`` names who did it in the audit log (default: the operating-system user, from the command line)."""
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}", where="--role")
         if not name.strip():
@@ -180,7 +181,11 @@ class Database:
                 u.role, u.salt, u.token_hash = role, salt.hex(), hash_secret(secret, salt)
             s.flush()
             uid = u.id
-            s.add(AuditEntry(user=name, action="user", path="", diff=f"user {name}: role {role}, new token"))
+            if by is None:
+                import getpass
+
+                by = f"{getpass.getuser()} (command line)"
+            s.add(AuditEntry(user=by, action="user", path="", diff=f"user {name}: role {role}, new token"))
         with self._lock:
             self._verified = {k: v for k, v in self._verified.items() if v[0] != uid}
         return f"dts_{uid}_{secret}"

@@ -349,3 +349,12 @@ def test_alias_bomb_and_duplicate_keys_are_refused(client):
         assert client.post("/api/validate", json={"path": "leak.yaml", "text": bad}).json()["ok"] is False
         assert client.post("/api/edit", json={"path": "leak.yaml", "text": bad, "edits": []}).status_code == 422
     assert (client.root / "leak.yaml").read_text(encoding="utf-8") == text
+
+
+def test_oversized_body_is_413(client):
+    from twin.yamlio import MAX_BYTES
+
+    _, etag = _read(client)
+    r = client.put("/api/files/leak.yaml", content=b"#" * (MAX_BYTES + 2_000_000),
+                   headers=auth(client.tokens["editor"], **{"If-Match": etag}))
+    assert r.status_code == 413
