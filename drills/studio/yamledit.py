@@ -70,6 +70,9 @@ def _set(node: Any, key: Any, value: Any) -> None:
     flow = getattr(node, "fa", None) is not None and node.fa.flow_style()
     if isinstance(node, list) and node and getattr(node[0], "fa", None) is not None:
         flow = flow or node[0].fa.flow_style()  # a new item looks like its siblings
+    old = node.get(key) if isinstance(node, dict) else (node[key] if 0 <= key < len(node) else None)
+    if getattr(old, "fa", None) is not None:
+        flow = flow or old.fa.flow_style()  # a replaced collection keeps its style
     if flow and isinstance(new, CommentedMap | CommentedSeq):
         new.fa.set_flow_style()
     if isinstance(node, list):

@@ -224,6 +224,7 @@ function renderPlan() {
       if (["rings", "s", "xy"].includes(k) || v === null || v === "") continue;
       dl.append(el("dt", {}, k), el("dd", {}, Array.isArray(v) ? v.join(", ") : String(v)));
     }
+    pickActions(kind, item);
     renderStepForm();
   };
   for (const sp of P.spaces.filter(on)) {
@@ -256,6 +257,26 @@ function renderPlan() {
     labels.append(sv("text", { x: it.xy[0] + 1, y: -it.xy[1] - 0.6, class: "plan-label" }, it.name));
   }
   svg.append(labels);
+}
+
+// What a picked item can be used for besides a step's `to`/`zones` (offered in the step form).
+function pickActions(kind, item) {
+  const dl = $("picked-detail");
+  const hz = S.data && Array.isArray(S.data.hazards) ? S.data.hazards : [];
+  if (kind === "equipment" && hz.length) {
+    dl.append(el("dd", {}, el("button", { type: "button", id: "use-as-source",
+      onclick: () => edit([{ path: ["hazards", 0, "source"], value: item.name }]) }, "use as the leak source of hazard " + (hz[0].id ?? 1))));
+  }
+  if (kind === "detector" && item.setpoints && item.setpoints.length) {
+    dl.append(el("dd", {}, el("button", { type: "button", id: "use-setpoints",
+      onclick: () => edit([{ path: ["alerts"], value: { policy: "threshold", setpoints: item.setpoints } }]) },
+      "alert rule: threshold at this detector's set points")));
+  }
+  if (kind === "detector" && item.gas && workflows()[S.wf]) {
+    dl.append(el("dd", {}, el("button", { type: "button", id: "use-trigger-gas",
+      onclick: () => edit([{ path: ["workflows", S.wf, "trigger"], value: { alert: item.gas, level: "low" } }]) },
+      "start workflow on a " + item.gas + " alert")));
+  }
 }
 
 function renderDetectors() {
@@ -493,7 +514,7 @@ function canEdit() { return true; }  // editing is local until saved; saving che
 
 const STEP_HINTS = {
   role: "a role of this workflow", channel: "", message: "text", timeout: "e.g. 60s", escalate_to: "roles, comma-separated",
-  zones: "spaces, storey:NAME, alert_zone, adjacent or *", count: "people", to: "alert_location, a space or a door",
+  zones: "spaces, storey:NAME, alert_zone, adjacent or *", count: "people", to: "alert_location or a space",
   per_person: "s per person", travel: "e.g. 5min", description: "", renotify: "e.g. 5min, or never", max_renotify: "times",
 };
 
@@ -535,7 +556,7 @@ function renderStepForm() {
     });
     const lab = el("label", { for: id }, f + (spec.required.includes(f) ? " *" : ""));
     box.append(lab, inp);
-    if (["to", "zones"].includes(f) && S.picked && ["space", "door"].includes(S.picked.kind)) {
+    if (["to", "zones"].includes(f) && S.picked && S.picked.kind === "space") {
       box.append(el("button", { type: "button", id: "use-pick-" + f, onclick: () => {
         const v = f === "zones" ? (Array.isArray(cur) ? cur.concat([S.picked.name]) : [S.picked.name]) : S.picked.name;
         edit([{ path: [...base, f], value: v }]);

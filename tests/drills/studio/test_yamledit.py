@@ -42,3 +42,9 @@ def test_delete_and_folded_lines():
 def test_bad_path_names_the_edit():
     with pytest.raises(InputError, match="workflows.0.steps.9"):
         apply_edits(TEXT, [{"path": ["workflows", 0, "steps", 9, "id"], "value": "x"}])
+
+
+def test_replaced_mapping_keeps_its_flow_style_and_comment():
+    out = apply_edits(TEXT, [{"path": ["alerts"], "value": {"policy": "cusum", "h": 5}}])
+    assert _changed(TEXT, out) == [("alerts: {policy: threshold}  # the detectors' own set points",
+                                    "alerts: {policy: cusum, h: 5} # the detectors' own set points")]
