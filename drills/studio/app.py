@@ -162,9 +162,8 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         data = await body_json(request)
         rel = str(data.get("path") or "")
         p = target(rel)
-        kind = next((f["kind"] for f in store.list() if f["path"] == rel), None)
         try:
-            run_id = runs.submit(rel, p, kind or "", user)
+            run_id = runs.submit(rel, p, store.kind(rel) or "", user)
         except InputError as e:
             raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
         return JSONResponse({"id": run_id, "status": "queued"}, status_code=202, headers=_HEADERS)

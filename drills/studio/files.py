@@ -163,8 +163,9 @@ class FileStore:
             raise PathRejected("no scenario, region or experiment file at this path", 404)
         return p
 
-    def read(self, rel: str) -> bytes:
-        return self.resolve(rel).read_bytes()
+    def kind(self, rel: str) -> str | None:
+        """``scenario``, ``region`` or ``experiment`` of the file at ``rel`` (resolved as :meth:`resolve`)."""
+        return _kind_of_file(self.resolve(rel))
 
     def save(self, rel: str, data: bytes, if_match: str, check) -> Saved:
         """Write ``data`` to ``rel`` if its current ETag is ``if_match``; ``check(text, path)`` raises
