@@ -4,7 +4,7 @@ Every path from a request goes through :func:`resolve` (relative, no ``..``, no 
 the root after symlinks are followed). Validation writes the candidate text to a hidden file next to the
 original, so relative references (``site:``, ``base:``, region sites) resolve as they will after saving,
 and calls the project's own loader on it: :func:`drills.spec.scenario.load_scenario`,
-:func:`drills.spec.region.load_region` or :func:`drills.studies.experiment.load_experiment`. The error is the
+:func:`drills.region.model.load_region` or :func:`drills.studies.experiment.load_experiment`. The error is the
 loader's :class:`~twin.errors.InputError`, the same line the CLI prints, with the hidden name replaced by
 the file's own. A scenario is also built (:func:`drills.sim.engine.build_run`, not run), so names that
 do not match the site and a bad ``alerts:`` block are caught as ``drilltwin run`` catches them.
@@ -89,7 +89,7 @@ def validate_text(text: str, target: Path, rel: str) -> tuple[str, object]:
 
                 obj = load_experiment(tmp)
             elif kind == "region":
-                from drills.spec.region import load_region
+                from drills.region.model import load_region
 
                 obj = load_region(tmp)
             else:

@@ -358,3 +358,24 @@ def test_oversized_body_is_413(client):
     r = client.put("/api/files/leak.yaml", content=b"#" * (MAX_BYTES + 2_000_000),
                    headers=auth(client.tokens["editor"], **{"If-Match": etag}))
     assert r.status_code == 413
+
+
+def test_region_files_are_checked_by_the_region_loader(tmp_path):
+    """The bundled joint exercise loads as a region; a bad field is reported by the region loader, naming
+    the file as the studio knows it."""
+    import shutil
+
+    from drills.studio.files import validate_text
+    from tests.conftest import MODELS, SCENARIOS
+    from twin.errors import InputError
+
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    shutil.copytree(MODELS, tmp_path / "ifc_models")
+    p = tmp_path / "scenarios" / "regions" / "riverside_park.yaml"
+    text = p.read_text(encoding="utf-8")
+    assert validate_text(text, p, "regions/riverside_park.yaml")[0] == "region"
+    with pytest.raises(InputError) as e:
+        validate_text(text.replace("origin: [1500, 10]", "origin: [1500, 10], colour: red"), p,
+                      "regions/riverside_park.yaml")
+    assert e.value.source == "regions/riverside_park.yaml" and "sites[1]" in str(e.value)
+    assert sorted(x.name for x in p.parent.iterdir() if x.name.startswith(".")) == []
