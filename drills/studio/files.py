@@ -163,6 +163,24 @@ class FileStore:
             raise PathRejected("no scenario, region or experiment file at this path", 404)
         return p
 
+    @contextlib.contextmanager
+    def _process_lock(self):
+        """An advisory lock on ``ROOT/.studio/save.lock``, so two studio processes on one folder do not
+        interleave a save either (POSIX; elsewhere the in-process lock alone)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        d = self.root / ".studio"
+        d.mkdir(exist_ok=True)
+        with open(d / "save.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def kind(self, rel: str) -> str | None:
         """``scenario``, ``region`` or ``experiment`` of the file at ``rel`` (resolved as :meth:`resolve`)."""
         return _kind_of_file(self.resolve(rel))
@@ -173,7 +191,7 @@ class FileStore:
         the same folder replaces the original, so readers see the old or the new bytes, never a mix."""
         p = self.resolve(rel)
         text = data.decode("utf-8")
-        with self._lock:  # compare and swap: no second writer between the ETag check and the replace
+        with self._lock, self._process_lock():  # compare and swap: no other writer between check and replace
             before = p.read_bytes()
             if etag_of(before) != if_match.strip():
                 raise StaleETag(etag_of(before))
