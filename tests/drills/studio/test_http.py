@@ -379,3 +379,34 @@ def test_region_files_are_checked_by_the_region_loader(tmp_path):
                       "regions/riverside_park.yaml")
     assert e.value.source == "regions/riverside_park.yaml" and "sites[1]" in str(e.value)
     assert sorted(x.name for x in p.parent.iterdir() if x.name.startswith(".")) == []
+
+
+def test_simultaneous_saves_one_wins_one_conflicts(live):
+    """Two editors press save at the same moment with the same ETag: one 200, one 409, and the file
+    holds exactly the winner's bytes."""
+    import threading
+    import urllib.request
+
+    rel = "leak.yaml"
+    with urllib.request.urlopen(f"{live.url}/api/files/{rel}") as r:
+        text, etag = r.read().decode(), r.headers["ETag"]
+    bodies = {"editor": text + "# from editor 1\n", "editor2": text + "# from editor 2\n"}
+    status: dict[str, int] = {}
+    go = threading.Barrier(2)
+
+    def put(who: str) -> None:
+        c = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
+        go.wait()
+        c.request("PUT", f"/api/files/{rel}", body=bodies[who].encode(),
+                  headers={"Authorization": f"Bearer {live.tokens[who]}", "If-Match": etag})
+        status[who] = c.getresponse().status
+        c.close()
+
+    ts = [threading.Thread(target=put, args=(w,)) for w in bodies]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert sorted(status.values()) == [200, 409]
+    winner = next(w for w, s in status.items() if s == 200)
+    assert (live.root / rel).read_text(encoding="utf-8") == bodies[winner]
