@@ -186,3 +186,8 @@ def test_site_picks_feed_rules_and_steps(browser, live):  # noqa: F811
     browser.find_element("id", "use-pick-to").click()
     _wait(browser, lambda d: "to: Corridor" in d.execute_script("return S.text"))
     assert browser.find_element("id", "status").text.startswith("valid"), browser.find_element("id", "status").text
+    # an arrow clicked is a dependency removed (the editor test made the alarm wait for the call)
+    edge = [e for e in browser.find_elements("css selector", "#flow-svg path.edge")
+            if (e.get_attribute("data-from"), e.get_attribute("data-to")) == ("call", "alarm")]
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", edge[0])
+    _wait(browser, lambda d: 'zones: ["*"], after: [ack]}' in d.execute_script("return S.text"))
