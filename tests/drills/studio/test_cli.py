@@ -40,3 +40,34 @@ def test_help_does_not_import_the_server_stack():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_studio_serves_root_with_options_after_it(root):
+    """``drilltwin studio ROOT --port P`` starts the server (options after ROOT are read as options)."""
+    import json
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from tests.drills.studio.conftest import free_port
+
+    port = free_port()
+    exe = Path(sys.executable).parent / "drilltwin"
+    proc = subprocess.Popen([str(exe), "studio", str(root), "--port", str(port), "--host", "127.0.0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        t_end = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                    assert json.loads(r.read()) == {"status": "ok"}
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > t_end:
+                    raise AssertionError(f"the studio did not start: {proc.stderr.read()}") from None
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as r:
+            assert "drilltwin studio" in r.read().decode() and "script-src 'self'" in r.headers["Content-Security-Policy"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
