@@ -74,10 +74,12 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
     db = Database(db_url or default_url(store.root))
     runs = RunQueue(db, store.root / ".studio" / "runs")
 
-    def user_of(request: Request, need: str | None = None) -> tuple[int, str, str]:
+    async def user_of(request: Request, need: str | None = None) -> tuple[int, str, str]:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
-        user = db.user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        user = None
+        if scheme.lower() == "bearer" and token.strip():  # scrypt off the event loop
+            user = await run_in_threadpool(db.user_for_token, token.strip())
         if user is None:
             raise HTTPError(401, "a valid API token is needed (Authorization: Bearer TOKEN)",
                             {"WWW-Authenticate": 'Bearer realm="drilltwin studio"'})
@@ -121,7 +123,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         return Response(data, media_type="text/plain; charset=utf-8", headers={"ETag": etag_of(data), **_HEADERS})
 
     async def put_file(request: Request) -> Response:
-        user = user_of(request, "save")
+        user = await user_of(request, "save")
         rel = request.path_params["path"]
         target(rel)
         if_match = request.headers.get("if-match")
@@ -153,12 +155,12 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
                             headers={"ETag": saved.etag, **_HEADERS})
 
     async def audit(request: Request) -> Response:
-        user_of(request)
+        await user_of(request)
         path = request.query_params.get("path")
         return JSONResponse(await run_in_threadpool(db.audit_entries, path), headers=_HEADERS)
 
     async def start_run(request: Request) -> Response:
-        user = user_of(request, "run")
+        user = await user_of(request, "run")
         data = await body_json(request)
         rel = str(data.get("path") or "")
         p = target(rel)
@@ -189,7 +191,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
 
     # -- the page's helpers -------------------------------------------------------------------------------
     async def me(request: Request) -> Response:
-        uid, name, role = user_of(request)
+        uid, name, role = await user_of(request)
         return JSONResponse({"name": name, "role": role, "can": {k: role in v for k, v in CAN.items()}})
 
     async def meta(request: Request) -> Response:
@@ -254,7 +256,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
     async def preview(request: Request) -> Response:
         from drills.studio.preview import preview_alerts
 
-        user_of(request, "preview")
+        await user_of(request, "preview")
         data = await body_json(request)
         rel = str(data.get("path") or "")
         p = target(rel)
@@ -273,7 +275,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
     async def coverage(request: Request) -> Response:
         from drills.studio.site import coverage as site_coverage
 
-        user_of(request, "preview")
+        await user_of(request, "preview")
         data = await body_json(request)
         rel = str(data.get("path") or "")
         p = target(rel)
