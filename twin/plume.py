@@ -8,7 +8,7 @@ release height.
 **Dispersion coefficients.** Pasquill–Gifford stability classes A (very unstable) to F (moderately
 stable) with the Briggs (1973) formulas for open country (``rural``) and cities (``urban``), as tabulated
 by Gifford (1976) and reproduced in *Fundamentals of Air Pollution*, 3rd ed., Tables 19-6/19-7 (checked
-against the worked example of ``shared/reference/leak_sensors.md`` section 2). They are fitted for 100 m
+against the centre-line worked example: 1 kg/s, 3 m/s, class D, 100 m: 2,382 mg/m3). They are fitted for 100 m
 to 10 km downwind (:data:`X_FIT_MIN`, :data:`X_FIT_MAX`); nearer receptors get extrapolated spreads and
 are flagged (:func:`below_fit`; the drills list them in the run's caveats); below :data:`X_MIN` the
 spreads are evaluated at X_MIN. Near the source the formula diverges (a 1 kg/s H2S plume 2 m downwind at
@@ -148,7 +148,7 @@ def pasquill_class(wind_speed: float, *, day: bool, insolation: Literal["strong"
                    cloud_octas: float = 0.0, overcast: bool = False) -> str:
     """Pasquill–Gifford class from the 10 m wind (m/s) and sky: daytime insolation, or night cloud cover
     (octas). Overcast skies give D day or night. Table of Turner's *Workbook of Atmospheric Dispersion
-    Estimates* (1970); the research notes quote it from memory, so treat it as a convenience, and pass the
+    Estimates* (1970), not checked here against the original table, so treat it as a convenience, and pass the
     class explicitly when it is known."""
     if overcast:
         return "D"

@@ -24,13 +24,16 @@ import numpy as np
 
 from agents.crowd import INCAPACITATED
 from agents.exposure import Exposure
+from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
-from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
+from twin.toxicity import incapacitation_sources
 from twin.units import parse_concentration
+
+from .tenability import Tenability
 
 if TYPE_CHECKING:
     from agents.model import DrillModel
@@ -224,6 +227,7 @@ class _GasState:
     sources: list[str] = field(default_factory=list)
     boundary: _OutdoorBoundary | None = None
     quiet: bool = False  # joint exercise: no gas here yet, the multizone is not stepped (see step)
+    tenability: Tenability | None = None
 
 
 class GasHazards:
@@ -317,8 +321,10 @@ class GasHazards:
         if st is None:
             mz = Multizone(self.g, dt=self.dt, t0=0.0, gas_density=gas.density())
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
-            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
+            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"),
+                           tenability=Tenability(gas, mz.n))
             self.gases[gas.key] = st
+            self._physics_caveats.append(incapacitation_caveat(gas))
         return st
 
     def _add_hazard(self, k: int, h: HazardSpec) -> None:
@@ -543,6 +549,7 @@ class GasHazards:
             st.mz.advance(t)
             t1 = clock()
             st.exposure.update(t, step_dt, st.mz.c)
+            st.tenability.update(t, step_dt, st.mz)
             t2 = clock()
             self.timing["dispersion"] += t1 - t0
             self.timing["exposure"] += t2 - t1
@@ -605,7 +612,7 @@ class GasHazards:
                 continue
             # the same load, probit and per-person threshold as indoors; the value is held for the
             # interval until the next update
-            st.exposure.breathe_outdoors(out, c, every)
+            st.exposure.breathe_outdoors(out, c, every, t)
 
     def _open_air(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """People outside every building (left, or collapsed in the open) and their breathing points ((k, 3) m,
@@ -829,9 +836,40 @@ class GasHazards:
             "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
             "mass_balance_error": max((st.mz.max_mass_balance_error for st in self.gases.values()), default=0.0),
         }
+        if pr is None:  # no lethality probit (flammable gases, simple asphyxiants): no toxic load to show
+            out["peak_dose_unit"] = "no toxic probit for " + first.gas.key
+        # incapacitation, ASET against RSET, oxygen and, for flammable gases, %LEL (twin.toxicity, .tenability)
+        out.update(first.tenability.kpis(t0, self.g, first.mz.zones, self.crowd, first.exposure))
+        for st in self.gases.values():  # people down or dead from any gas, the lowest oxygen of all
+            if st is not first:
+                more = st.tenability.kpis(t0, self.g, st.mz.zones, self.crowd, st.exposure)
+                out["fatal_exposures"] += more["fatal_exposures"]
+                out["min_o2_pct"] = min(out["min_o2_pct"], more["min_o2_pct"])
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
+
+
+def incapacitation_caveat(gas: Gas) -> str:
+    """How people exposed to ``gas`` collapse and die in the drills, with the sources (agents.exposure)."""
+    terms = {"co": "ISO 13571:2012 FED for CO (35,000 ppm min)",
+             "hcn": "ISO 13571:2012 FED for HCN (exp(C/43)/220 per min)",
+             "h2s": ("H2S knockdown: collapse within two breaths (10 s) from 700 ppm, within 5 min from 500 ppm "
+                     "(OSHA hydrogen sulfide hazards; ATSDR Medical Management Guidelines for H2S)")}
+    own = [terms[s] for s in incapacitation_sources(gas.key)]
+    hyp = ("hypoxia from the oxygen the gas displaces (Purser, SFPE Handbook, FED = sum dt / exp(8.13 - 0.54 "
+           "(20.9 - %O2)) below 19.5 % O2)")
+    inc = "; ".join([*own, hyp])
+    if gas.probit is not None:
+        pr = gas.probit
+        fat = (f"lethal dose by the probit Y = {pr.a:g} + {pr.b:g} ln(C^{pr.n:g} t) ({pr.unit}, min; {pr.source}), "
+               "the person's own threshold drawn uniformly")
+    else:
+        fat = "no lethality probit (fatal_exposures counts none)"
+    extra = ("" if own else f"; ISO 13571 gives no incapacitating concentration for {gas.key}, so apart from "
+             "hypoxia people collapse only at a lethal dose (late for collapse)")
+    return (f"{gas.key} incapacitation (collapse, ASET) at FED 1, the median person of ISO 13571 (0.3 covers "
+            f"susceptible people, counted as fed_susceptible): {inc}{extra}; {fat}")
 
 
 def all_hazards(sc: Scenario) -> list[HazardSpec]:

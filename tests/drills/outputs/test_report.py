@@ -80,7 +80,9 @@ def test_unchecked_values_a_run_depends_on_are_named_in_its_manifest_and_report(
     # the plant drill releases H2S: its probit (incapacitation) is flagged in twin.gas as not yet checked
     # against the primary source; the IDLH is checked, and AEGL/ERPG are not used by a drill
     caveats = json.loads((demo / "manifest.json").read_text())["data_caveats"]
-    assert len(caveats) == 1 and caveats[0].startswith("H2S lethality probit") and "CCPS" in caveats[0]
+    assert caveats[0].startswith("H2S lethality probit") and "CCPS" in caveats[0]
+    # and the physics the run rests on: incapacitation model, dense-gas screening, SFPE speeds
+    assert any(c.startswith("H2S incapacitation") and "ISO 13571" in c for c in caveats)
     src = write_report(demo).read_text(encoding="utf-8")
     assert "Data caveats" in src and "H2S lethality probit" in src
 
@@ -91,9 +93,11 @@ def test_run_without_hazards_workflows_or_alerts(tmp_path):
     res = run_drill(tmp_path, site, {"population": [{"where": "Room", "count": 5}], "alarm": {"at": "0s"},
                                      "duration": "3min"})
     d = write_results(res, tmp_path / "run")
-    assert json.loads((d / "manifest.json").read_text())["data_caveats"] == []
+    # no gas: only the statement about the drawn walking speeds against SFPE's (flow: sfpe by default)
+    caveats = json.loads((d / "manifest.json").read_text())["data_caveats"]
+    assert all(c.startswith("flow sfpe") for c in caveats)
     src = write_report(d).read_text(encoding="utf-8")
-    assert "No workflow ran" in src and "No gas reached" in src and "Data caveats" not in src
+    assert "No workflow ran" in src and "No gas reached" in src and ("Data caveats" in src) == bool(caveats)
     rows = {r["key"]: r for r in rate_targets(load_run(d))}
     assert rows["t_isolate"]["rating"] == "not exercised"
     assert rows["t_evacuated"]["rating"] == "met"
