@@ -30,6 +30,7 @@ from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
+from twin.source_term import max_credible_rate
 from twin.toxicity import incapacitation_sources
 from twin.units import parse_concentration
 
@@ -342,6 +343,7 @@ class GasHazards:
             zone, xy, z = self._source_location(h.source, f"{f}.source")
         stop = None if h.stop is None else h.stop
         hid = str(h.id) if h.id is not None else f"H{k + 1}"
+        self._check_rate(hid, gas, h, f)
         scr = self._screen(hid, gas, h, outdoors=zone is None, where=f)
         if zone is not None:
             if self.outdoor is not None:
@@ -372,6 +374,22 @@ class GasHazards:
             sid = hid
         st.sources.append(sid)
         self.source_ids[hid] = (gas.key, sid)
+
+    def _check_rate(self, hid: str, gas: Gas, h: HazardSpec, where: str) -> None:
+        """A rate from a ``release`` is stated with its model in the caveats; a typed rate above what any
+        single release of the gas could give (:func:`twin.source_term.max_credible_rate`) is refused."""
+        if h.release is not None:
+            self._physics_caveats.append(f"hazard {hid}: rate from its release: {h.release.compute(gas.key).note}")
+            return
+        if h.burst is not None:
+            return
+        r = h.rate_value()
+        top = max(r[1]) if isinstance(r, tuple) else float(r)
+        bound, how = max_credible_rate(gas)
+        if top > bound:
+            raise InputError(f"hazard {hid}: {top:g} kg/s of {gas.key} is more than {how} could release "
+                             f"({bound:.4g} kg/s; twin.source_term): give a physically possible rate, or the "
+                             "hole, pressure and phase as 'release'", where=f"{where}.rate")
 
     def _screen(self, hid: str, gas: Gas, h: HazardSpec, *, outdoors: bool, where: str) -> DenseScreen:
         """Britter-McQuaid dense-gas screening of one release (:mod:`twin.dense_gas`), logged, and stated

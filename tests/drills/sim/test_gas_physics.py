@@ -72,3 +72,22 @@ def test_passive_release_is_screened_too(tmp_path):
     r = run_drill(tmp_path, _two_way_site(), _outdoor(gas="NH3", rate="0.1 kg/s"))
     assert any(e[1] == "screening" and "passive" in e[4] for e in r.events)
     assert not any("dense release" in c for c in r.extra["caveats"])
+
+
+def test_rate_from_a_release_and_its_caveat(tmp_path):
+    sc = _sc(rate=None)
+    del sc["hazards"][0]["rate"]
+    sc["hazards"][0]["release"] = {"hole": "small", "pressure": "10 bar", "phase": "gas"}
+    r = run_drill(tmp_path, _two_way_site(), sc)
+    from twin.source_term import gas_release
+
+    expected = gas_release("H2S", "small", 10e5).rate
+    assert r.kpis["gas_released_kg"] == pytest.approx(expected * 600.0, abs=1e-6)  # the KPI has 6 decimals
+    assert any("rate from its release: H2S gas, choked flow" in c for c in r.extra["caveats"])
+
+
+def test_impossible_typed_rate_is_refused(tmp_path):
+    from twin.errors import InputError
+
+    with pytest.raises(InputError, match="hazard H1: 1e\\+06 kg/s of H2S is more than a 16 in rupture"):
+        run_drill(tmp_path, _two_way_site(), _sc(rate="1000000 kg/s"))
