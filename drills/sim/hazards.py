@@ -884,8 +884,13 @@ def incapacitation_caveat(gas: Gas) -> str:
                "the person's own threshold drawn uniformly")
     else:
         fat = "no lethality probit (fatal_exposures counts none)"
-    extra = ("" if own else f"; ISO 13571 gives no incapacitating concentration for {gas.key}, so apart from "
-             "hypoxia people collapse only at a lethal dose (late for collapse)")
+    if own:
+        extra = ""
+    elif gas.probit is not None:
+        extra = (f"; ISO 13571 gives no incapacitating concentration for {gas.key}, so apart from hypoxia people "
+                 "collapse only at a lethal dose (late for collapse)")
+    else:
+        extra = f"; {gas.key} incapacitates only by the oxygen it displaces"
     return (f"{gas.key} incapacitation (collapse, ASET) at FED 1, the median person of ISO 13571 (0.3 covers "
             f"susceptible people, counted as fed_susceptible): {inc}{extra}; {fat}")
 
