@@ -277,7 +277,7 @@ class HazardSpec(_Model):
     @model_validator(mode="after")
     def _one_of(self):
         if (self.rate is not None) + (self.burst is not None) + (self.release is not None) != 1:
-            raise ValueError("give one of rate, burst or release")
+            raise ValueError("give either rate or burst, or a release (hole, pressure, phase)")
         if self.release is not None:
             try:
                 self._release_rate = float(self.release.compute(self.gas).rate)
