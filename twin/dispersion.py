@@ -738,6 +738,16 @@ class Multizone:
         self._sources[src.id] = src
         return src.id
 
+    def source_state(self, source_id: str, t: float) -> tuple[float, float, float]:
+        """(rate kg/s, start s, stop s) of a continuous source at ``t``: its rate then, or, once it has
+        stopped, its rate just before the stop (for models that superpose a stopped release)."""
+        try:
+            src = self._sources[source_id]
+        except KeyError:
+            raise InputError(f"unknown source {source_id!r}; sources: {', '.join(self._sources)}") from None
+        at = t if t < src.stop else src.stop - 1e-9
+        return src.rate_at(at), src.start, src.stop
+
     def isolate(self, source_id: str, t: float) -> None:
         """Stop (isolate) a source at time ``t``, s."""
         try:

@@ -28,6 +28,7 @@ from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
+from twin.near_field import EDDY_DIFFUSIVITY, ROOM_AIR_SPEED, local_concentration
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
 from twin.source_term import max_credible_rate
@@ -44,6 +45,14 @@ if TYPE_CHECKING:
 
 __all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
 
+NEAR_FIELD_CAVEAT = (
+    "detectors in a room with an indoor release read the room's mean only once the room air brings it "
+    f"(advection at {ROOM_AIR_SPEED:g} m/s, the low end of occupied rooms, ASHRAE 55) plus the source's own "
+    f"gradient by turbulent eddy diffusion, D = {EDDY_DIFFUSIVITY:g} m2/s (an assumption of the order measured "
+    "in ventilated rooms: Cheng et al., Environ. Sci. Technol. 2011; Shao et al., Ann. Work Expo. Health 2017; "
+    "continuous point source of Carslaw & Jaeger 1959 with the floor reflecting): detection times depend on "
+    "the detector's distance from the leak; no momentum jet or dense layering is modelled (twin.near_field)")
+"""The caveat of runs whose detectors use :mod:`twin.near_field`."""
 REFERENCE_AIR_SPEED = 1.0
 """Air speed (m/s) at which an indoor release is screened for dense-gas behaviour when the scenario has
 no weather: a modest indoor draught (the criterion grows as the air speed falls)."""
@@ -255,6 +264,8 @@ class GasHazards:
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
         self._trains: dict[str, PuffTrain] = {}  # hazard id -> its puff train (outdoor releases)
         self._physics_caveats: list[str] = []
+        self._near_sources: dict[str, list[tuple[str, int, tuple[float, float, float]]]] = {}
+        self._det_geo: dict[str, Any] = {}
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -352,6 +363,9 @@ class GasHazards:
                 sid = st.mz.add_burst(zone, h.burst, h.start, source_id=hid)
             else:
                 sid = st.mz.add_source(zone, h.rate_value(), h.start, stop, source_id=hid)
+                self._near_sources.setdefault(gas.key, []).append((sid, st.mz.zone_index[zone], (xy[0], xy[1], z)))
+                if len(self._near_sources) == 1 and len(self._near_sources[gas.key]) == 1:
+                    self._physics_caveats.append(NEAR_FIELD_CAVEAT)
         else:
             if self.weather is None:
                 raise InputError(f"source {h.source!r} is outdoors: an outdoor release needs weather",
@@ -666,13 +680,61 @@ class GasHazards:
         out = np.zeros(len(det.names))
         if self.outdoor is not None:
             self._outdoor_reads(out)
+        local: dict[str, np.ndarray] = {}
         for k, key, zi, unit in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue
-            c = float(st.mz.c[zi])
+            cv = local.get(key)
+            if cv is None:
+                cv = local[key] = self.detector_concentrations(key, st)
+            c = float(cv[k])
             out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
         return out
+
+    def detector_concentrations(self, gas_key: str, st: _GasState) -> np.ndarray:
+        """The concentration (kg/m3) of ``gas_key`` at the input of every gas detector (in the order of
+        ``self.sensors.gas``; 0 for detectors of other gases or in the open): the zone means of the
+        multizone, and near a release in its own zone the local value of :func:`twin.near_field.
+        local_concentration` (transport delay and gradient from the source), so that a detector's position
+        in its room matters. The one place the zone state becomes what detectors breathe."""
+        geo = self._det_geometry(gas_key)
+        if geo is None:
+            return np.zeros(len(self.sensors.gas.names))
+        idx, zone, pos, floor = geo
+        out = np.zeros(len(self.sensors.gas.names))
+        src = self._near_sources.get(gas_key, [])
+        if not src:
+            out[idx] = st.mz.c[zone]
+            return out
+        t = self.env.now
+        states = [st.mz.source_state(sid, t) for sid, _, _ in src]
+        rate = np.array([r for r, _, _ in states])
+        age = np.array([t - a for _, a, _ in states])
+        stop_age = np.array([t - b if b <= t else np.inf for _, _, b in states])
+        out[idx] = local_concentration(pos, zone, st.mz.c, np.array([p for _, _, p in src]),
+                                       np.array([z for _, z, _ in src]), rate, age, stop_age, floor_z=floor,
+                                       c_max=st.gas.density())
+        return out
+
+    def _det_geometry(self, gas_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(detector indices, zone index, positions (m), floor heights (m)) of the detectors of a gas inside
+        zones, resolved once."""
+        hit = self._det_geo.get(gas_key, False)
+        if hit is not False:
+            return hit
+        rows = [(k, zi) for k, key, zi, _ in self._sensor_reads if key == gas_key]
+        if not rows:
+            self._det_geo[gas_key] = None
+            return None
+        zones = sorted(self.zone_index, key=self.zone_index.get)
+        idx = np.array([k for k, _ in rows], dtype=np.int64)
+        zone = np.array([zi for _, zi in rows], dtype=np.int64)
+        ids = self.sensors.gas.ids
+        pos = np.array([self.all_sensors[ids[k]].position for k in idx], dtype=float).reshape(-1, 3)
+        floor = np.array([self.g.zones[zones[zi]].elevation for zi in zone], dtype=float)
+        self._det_geo[gas_key] = (idx, zone, pos, floor)
+        return self._det_geo[gas_key]
 
     def _outdoor_reads(self, out: np.ndarray) -> None:
         """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""

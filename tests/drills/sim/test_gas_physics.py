@@ -91,3 +91,17 @@ def test_impossible_typed_rate_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="hazard H1: 1e\\+06 kg/s of H2S is more than a 16 in rupture"):
         run_drill(tmp_path, _two_way_site(), _sc(rate="1000000 kg/s"))
+
+
+@pytest.mark.parametrize("far_x", [1.0])
+def test_detection_time_depends_on_the_detector_position(tmp_path, far_x):
+    """Same leak, same detector, placed 1 m and 4 m from the pump in the same corridor: the far one alarms
+    later (before, every point of a zone read the zone mean: both alarmed at the same step)."""
+    times = []
+    for k, x in enumerate((6.0, far_x)):
+        site = _two_way_site()
+        site["sensors"][0]["at"] = [x, 1.5, 0.5]
+        r = run_drill(tmp_path / str(k), site, _sc(rate="0.001 kg/s"))
+        times.append(r.kpis["t_detect"])
+    assert times[0] is not None and times[1] is not None and times[0] < times[1]
+    assert any("eddy diffusion" in c for c in r.extra["caveats"])
