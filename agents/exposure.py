@@ -33,7 +33,7 @@ import numpy as np
 from twin.dispersion import O2_IN_AIR
 from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
 from twin.graph import SiteGraph
-from twin.toxicity import fed_rate
+from twin.toxicity import fed_onset_ppm, fed_rate
 
 from .crowd import INCAPACITATED, SAFE, Crowd
 
@@ -73,6 +73,7 @@ class Exposure:
         self.load = np.zeros(0)  # ppm^n min
         self.peak = np.zeros(0)  # ppm
         self.over_idlh = np.zeros(0, dtype=bool)
+        self._onset = fed_onset_ppm(gas.key)  # ppm below which the FED does not grow
         self.fed = np.zeros(0)  # incapacitation dose (1 = the median person collapses)
         self.t_incap = np.zeros(0)  # s: when the FED reached 1 (inf: never)
         self.fatal = np.zeros(0, dtype=bool)  # the lethality probit passed the person's threshold
@@ -154,10 +155,14 @@ class Exposure:
         if self.gas.idlh is not None:
             self.over_idlh[idx] |= c > self.gas.idlh
         t_now = self.crowd.now if t is None else t
-        # incapacitation dose: the gas's own terms and the hypoxia of the oxygen it displaces
-        o2 = 100.0 * O2_IN_AIR * (1.0 - np.minimum(c * 1e-6, 1.0))
-        rate = fed_rate(self.gas.key, c, o2)
-        if rate.any():
+        # incapacitation dose: the gas's own terms and the hypoxia of the oxygen it displaces (nothing
+        # accumulates below the onset: skip the arithmetic there)
+        if len(c) and float(c.max()) >= self._onset:
+            o2 = 100.0 * O2_IN_AIR * (1.0 - np.minimum(c * 1e-6, 1.0))
+            rate = fed_rate(self.gas.key, c, o2)
+        else:
+            rate = None
+        if rate is not None and rate.any():
             self.fed[idx] += rate * (dt / 60.0)
             hit = idx[(self.fed[idx] >= 1.0) & ~self._down[idx]]
             for i in hit:

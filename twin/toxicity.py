@@ -44,6 +44,7 @@ __all__ = [
     "fed_rate_h2s_knockdown",
     "fed_rate_hcn",
     "fed_rate_hypoxia",
+    "fed_onset_ppm",
     "incapacitation_sources",
 ]
 
@@ -112,3 +113,15 @@ def fed_rate(gas_key: str, ppm: np.ndarray, o2_pct: np.ndarray | None = None) ->
     if o2_pct is not None:
         rate = rate + fed_rate_hypoxia(o2_pct)
     return rate
+
+
+def fed_onset_ppm(gas_key: str) -> float:
+    """The lowest concentration (ppm) of ``gas_key`` at which :func:`fed_rate` is not 0 (with the hypoxia
+    term of the oxygen it displaces): below it nothing accumulates, so callers can skip the arithmetic."""
+    own = incapacitation_sources(gas_key)
+    if "co" in own or "hcn" in own:
+        return 0.0
+    hypoxia = (1.0 - O2_HYPOXIA_ONSET / (100.0 * 0.2095)) * 1e6  # the gas fraction that leaves 19.5 % O2
+    if "h2s" in own:
+        return min(H2S_KNOCKDOWN[-1][0], hypoxia)
+    return hypoxia

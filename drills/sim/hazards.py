@@ -28,7 +28,7 @@ from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
-from twin.near_field import EDDY_DIFFUSIVITY, ROOM_AIR_SPEED, local_concentration
+from twin.near_field import EDDY_DIFFUSIVITY, ROOM_AIR_SPEED, NearField
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
 from twin.source_term import max_credible_rate
@@ -266,6 +266,7 @@ class GasHazards:
         self._physics_caveats: list[str] = []
         self._near_sources: dict[str, list[tuple[str, int, tuple[float, float, float]]]] = {}
         self._det_geo: dict[str, Any] = {}
+        self._near_fields: dict[str, NearField] = {}  # per gas: detector x source geometry (twin.near_field)
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -695,8 +696,8 @@ class GasHazards:
     def detector_concentrations(self, gas_key: str, st: _GasState) -> np.ndarray:
         """The concentration (kg/m3) of ``gas_key`` at the input of every gas detector (in the order of
         ``self.sensors.gas``; 0 for detectors of other gases or in the open): the zone means of the
-        multizone, and near a release in its own zone the local value of :func:`twin.near_field.
-        local_concentration` (transport delay and gradient from the source), so that a detector's position
+        multizone, and near a release in its own zone the local value of :class:`twin.near_field.NearField`
+        (transport delay and gradient from the source), so that a detector's position
         in its room matters. The one place the zone state becomes what detectors breathe."""
         geo = self._det_geometry(gas_key)
         if geo is None:
@@ -707,14 +708,16 @@ class GasHazards:
         if not src:
             out[idx] = st.mz.c[zone]
             return out
+        nf = self._near_fields.get(gas_key)
+        if nf is None:
+            nf = self._near_fields[gas_key] = NearField(pos, zone, np.array([p for _, _, p in src]),
+                                                        np.array([z for _, z, _ in src]), floor_z=floor)
         t = self.env.now
         states = [st.mz.source_state(sid, t) for sid, _, _ in src]
         rate = np.array([r for r, _, _ in states])
         age = np.array([t - a for _, a, _ in states])
         stop_age = np.array([t - b if b <= t else np.inf for _, _, b in states])
-        out[idx] = local_concentration(pos, zone, st.mz.c, np.array([p for _, _, p in src]),
-                                       np.array([z for _, z, _ in src]), rate, age, stop_age, floor_z=floor,
-                                       c_max=st.gas.density())
+        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=st.gas.density())
         return out
 
     def _det_geometry(self, gas_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:

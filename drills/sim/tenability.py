@@ -22,7 +22,7 @@ import numpy as np
 
 from twin.dispersion import Multizone
 from twin.gas import Gas, kgm3_to_ppm
-from twin.toxicity import FED_SUSCEPTIBLE, fed_rate
+from twin.toxicity import FED_SUSCEPTIBLE, fed_onset_ppm, fed_rate
 
 __all__ = ["LEL_LEVELS", "Tenability"]
 
@@ -47,30 +47,32 @@ class Tenability:
         self.cloud_zones: list[int] = []
         self._lel_ppm = gas.lel_for() * 1e4 if gas.flammable else None
         self._uel_ppm = gas.uel * 1e4 if gas.flammable and gas.uel else None
+        self._to_ppm = float(kgm3_to_ppm(1.0, gas))  # ppm per kg/m3
+        self._onset = fed_onset_ppm(gas.key)
 
     def update(self, t: float, dt: float, mz: Multizone) -> None:
         """Account the step of ``dt`` s ending at ``t`` (s) of the zone state of ``mz``."""
-        ppm = kgm3_to_ppm(mz.c, self.gas)
-        x = np.minimum(ppm * 1e-6, 1.0)
-        top = float(x.max(initial=0.0))
-        if top <= 0.0:
+        top_ppm = float(mz.c.max(initial=0.0)) * self._to_ppm
+        if top_ppm <= 0.0:
             return
+        top = min(top_ppm * 1e-6, 1.0)
         self.max_fraction = max(self.max_fraction, top)
-        o2 = 100.0 * 0.2095 * (1.0 - x)
-        self.min_o2 = min(self.min_o2, float(o2.min()))
-        rate = fed_rate(self.gas.key, ppm, o2)
-        if rate.any():
-            self.fed += rate * (dt / 60.0)
+        self.min_o2 = min(self.min_o2, 100.0 * 0.2095 * (1.0 - top))
+        if top_ppm >= self._onset:
+            ppm = mz.c * self._to_ppm
+            o2 = 100.0 * 0.2095 * (1.0 - np.minimum(ppm * 1e-6, 1.0))
+            self.fed += fed_rate(self.gas.key, ppm, o2) * (dt / 60.0)
             new = (self.fed >= 1.0) & ~np.isfinite(self.aset)
             self.aset[new] = t
         if self._lel_ppm is not None:
-            lel = ppm / self._lel_ppm * 100.0
-            peak = float(lel.max())
+            peak = top_ppm / self._lel_ppm * 100.0
             self.lel_pct_peak = max(self.lel_pct_peak, peak)
             for lv in LEL_LEVELS:
                 if peak >= lv:
                     self.t_above[lv] += dt
             if peak >= 100.0:
+                ppm = mz.c * self._to_ppm
+                lel = ppm / self._lel_ppm * 100.0
                 inside = (lel >= 100.0) & ((ppm < self._uel_ppm) if self._uel_ppm else True)
                 vol = float(mz.volume[inside].sum())
                 if vol > self.cloud_volume:

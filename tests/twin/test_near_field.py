@@ -68,3 +68,20 @@ def test_stopped_source_decays_and_other_zones_read_the_mean():
     c = local_concentration(np.array([[1.0, 0, 0], [1.0, 0, 0]]), np.array([0, 1]), np.array([0.0, 0.3]),
                             np.zeros((1, 3)), np.array([0]), np.array([0.01]), np.array([600.0]))
     assert c[1] == 0.3 and c[0] > 0
+
+
+def test_scalar_and_vector_paths_agree():
+    """Few pairs use scalar arithmetic, many numpy: the same numbers (to 1e-12)."""
+    from twin.near_field import SMALL, NearField
+
+    rng = np.random.default_rng(3)
+    n = SMALL + 5
+    pts = rng.uniform(0, 10, (n, 3))
+    zones = rng.integers(0, 2, n)
+    src = np.array([[2.0, 3.0, 0.5], [7.0, 1.0, 1.0]])
+    nf = NearField(pts, zones, src, np.array([0, 1]), floor_z=np.zeros(n))
+    args = (np.array([0.01, 0.02]), np.array([0.02, 0.005]), np.array([300.0, 50.0]), np.array([np.inf, 20.0]))
+    big = nf(*args)
+    for i in range(n):
+        one = NearField(pts[i:i + 1], zones[i:i + 1], src, np.array([0, 1]), floor_z=np.zeros(1))
+        assert one(*args)[0] == pytest.approx(big[i], rel=1e-12, abs=1e-18)
