@@ -682,7 +682,7 @@ class GasHazards:
         if self.outdoor is not None:
             self._outdoor_reads(out)
         local: dict[str, np.ndarray] = {}
-        for k, key, zi, unit in self._sensor_reads:
+        for k, key, _zi, unit in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue

@@ -24,7 +24,7 @@ def test_continuous_source_against_the_green_function():
     relative): the published closed form G / (4 pi D r) erfc(r / sqrt(4 D t))."""
     G, D = 0.01, 0.01
     for r, t in ((0.5, 30.0), (2.0, 120.0), (5.0, 900.0)):
-        ref, _ = quad(lambda s: G / (4 * math.pi * D * s) ** 1.5 * math.exp(-r * r / (4 * D * s)), 0.0, t,
+        ref, _ = quad(lambda s, r=r: G / (4 * math.pi * D * s) ** 1.5 * math.exp(-r * r / (4 * D * s)), 0.0, t,
                       epsabs=0, epsrel=1e-10, limit=200)
         got = _one([[r, 0.0, 0.0]], t, rate=G, D=D)[0]
         assert got == pytest.approx(ref, rel=1e-7)
