@@ -100,6 +100,8 @@ class Crowd:
         self.traj: list[tuple[int, float, int]] = []  # person, t, node index
         self.on_exit: list[Callable[[int, float], None]] = []
         self.on_muster: list[Callable[[int, float], None]] = []
+        # called as (person, t) when someone first sets off after pre-movement (others may see them go)
+        self.on_start: list[Callable[[int, float], None]] = []
         self._build_arrays(closed)
         self._init_people()
         self._pending_edge: dict[int, tuple | None] = {}  # the edge a person takes once through a gate
@@ -591,6 +593,8 @@ class Crowd:
         if math.isnan(self._t_start[i]):
             self._t_start[i] = t
             self.events.append((t, "start", i, "", ""))
+            for cb in self.on_start:
+                cb(i, t)
         self._state[i] = MOVING
         if self._node[i] >= 0:
             self._decide(i, int(self._node[i]))

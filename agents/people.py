@@ -68,7 +68,7 @@ def sample_points(poly: Polygon, n: int, rng: np.random.Generator, margin: float
 
 
 # RiMEA guideline, Fig. 5 / test 7 (the Weidmann age curve): (age, share of adults, speed range m/s).
-# The 4.1.1 table as implemented in JuPedSim's V&V suite (research note in shared/reference/evacuation.md).
+# The 4.1.1 table of the RiMEA guideline (version 4.1.1, 2022), as JuPedSim's verification suite also uses it.
 RIMEA_AGE_SPEEDS = (
     (20, 0.2, 1.60, 1.64),
     (30, 0.2, 1.52, 1.56),

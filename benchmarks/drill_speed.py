@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(scenario_path: Path, people_scale: int | None, with_gas: bool = True):
+def _run(scenario_path: Path, people_scale: int | None, with_gas: bool = True, edit=None):
+    """Run the scenario (occupants scaled to ``people_scale``; ``edit(data)`` may change the raw YAML)."""
     import yaml
 
     from drills.sim.engine import run_scenario
@@ -33,6 +34,8 @@ def _run(scenario_path: Path, people_scale: int | None, with_gas: bool = True):
     if not with_gas:
         data.pop("hazards", None)
         data["injects"] = [i for i in data.get("injects", []) if i["kind"] not in ("sensor_fail", "leak")]
+    if edit is not None:
+        edit(data)
     sc = scenario_from_dict(data, scenario_path)
     t0 = time.perf_counter()
     res = run_scenario(sc)

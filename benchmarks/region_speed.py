@@ -96,7 +96,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from drills.spec.region import load_region
+    from drills.region.model import load_region
     from drills.region.sim import run_region
 
     runs = []

@@ -1,4 +1,4 @@
-"""Distributions as written in YAML (CONTRACTS section 1), sampled from numpy Generators.
+"""Distributions as written in YAML (docs/scenario.md, quantities), sampled from numpy Generators.
 
 A spec is either a plain quantity (fixed) or a mapping with ``dist``:
 

@@ -1,8 +1,8 @@
 """Gases the drills release: properties, thresholds, probits and unit conversions.
 
-Every number in the registry carries its source in :attr:`Gas.sources`. Values that could only be checked
-from a secondary quotation and not against the primary source or a maintained package are listed in :attr:`Gas.unverified`, so that a
-report or a test can show them as such. Conversions use the ideal gas law.
+Every number in the registry carries its source in :attr:`Gas.sources`. Values that are transcribed from a
+secondary quotation and not yet checked against the primary source or a maintained package are listed in
+:attr:`Gas.unverified`, so that a report or a test can show them as such. Conversions use the ideal gas law.
 
 Units: molar mass kg/mol, density kg/m3, LEL/UEL % by volume, thresholds ppm (by volume), exposure time
 minutes in probits and toxic loads (as the published probit constants are fitted in minutes).
@@ -172,8 +172,9 @@ _MW = "IUPAC standard atomic weights, as summed by the `chemicals` package 1.5.2
 _NFPA = "NFPA 497 (2008) table in `chemicals` 1.5.2; same as the NIOSH Pocket Guide"
 _IEC = "IEC 60079-20-1 (2010) table in `chemicals` 1.5.2"
 _CCPS = ("CCPS, Guidelines for Chemical Process Quantitative Risk Analysis, 2nd ed. (2000), probit table "
-         "(C in ppm, t in min)")
-_TNO = "TNO/RIVM Purple Book CPR 18E (2005), probit table (C in mg/m3, t in min)"
+         "(C in ppm, t in min), as transcribed from a secondary quotation of that table")
+_TNO = ("TNO/RIVM Purple Book CPR 18E (2005), probit table (C in mg/m3, t in min), as transcribed from a "
+        "secondary quotation of that table")
 
 _REGISTRY: tuple[Gas, ...] = (
     Gas(

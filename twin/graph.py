@@ -115,7 +115,7 @@ class SiteGraph:
         return sorted(out)
 
     def report(self) -> dict[str, Any]:
-        """The import report of ``drilltwin twin inspect --json`` (CONTRACTS section 5)."""
+        """The import report of ``drilltwin twin inspect --json`` (docs/cli.md)."""
         site = self.site
         st = site.stats
         real_doors = [d for d in site.doors.values() if d.kind == "door"]

@@ -3,7 +3,7 @@
 Public entry: :func:`read_ifc`. Everything in the returned site is in SI units (metres) in the model's
 world frame; every item id is the element's IFC GlobalId.
 
-How the model is read (the measured reasons are in ``shared/reference/ifc_import.md``):
+How the model is read (each rule was chosen on public sample files from several authoring tools):
 
 * **Spaces** come from the IfcSpace geometry: footprint = union of the XY-projected triangles, floor level =
   mesh z-min, height = z-extent. Spaces outside the spatial hierarchy get a storey from their height.

@@ -1,8 +1,7 @@
 """Stair end-point probe: where a stair starts and ends, how long and how wide it is.
 
 Works on the stair's vertices alone (world frame, m), so it handles single-object ArchiCAD stairs whose body
-includes the railings, Revit stairs made of IfcStairFlight parts, and lone flights (reference
-``shared/reference/ifc_import.md`` section 4):
+includes the railings, Revit stairs made of IfcStairFlight parts, and lone flights:
 
 1. bottom point = XY centroid of the vertices at the lowest z; bottom storey = the storey whose elevation is
    nearest that z;

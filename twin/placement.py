@@ -1,8 +1,8 @@
 """Gas-detector placement: leak responses, the detection-time matrix, coverage metrics and the greedy optimiser.
 
 The workflow follows Sandia's Chama (simulate signals -> detection times per scenario and candidate ->
-optimise) and the fire-and-gas mapping metrics of ISA TR84.00.07 (scenario and geographic coverage); see
-``shared/reference/leak_sensors.md`` sections 4 and 5. Everything here is pure numpy/scipy on arrays: the
+optimise; Klise et al., SAND2017-11472) and the fire-and-gas mapping metrics of ISA TR84.00.07 (scenario and
+geographic coverage). Everything here is pure numpy/scipy on arrays: the
 drill layer (:mod:`drills.studies.placement`) builds the ensemble from a scenario, and :mod:`twin.placement_opt`
 holds the exact MIP.
 

@@ -1,7 +1,7 @@
 """Exact detector placement: the impact (p-median) and coverage MIPs in Pyomo, solved with HiGHS.
 
-The formulations are Chama's (``shared/reference/leak_sensors.md`` section 5), written from the
-mathematics rather than its code, and built sparse so that large matrices stay quick:
+The formulations are Chama's (Klise, Nicholson and Laird, *Sensor placement optimization using Chama*,
+Sandia report SAND2017-11472, 2017), written from the mathematics rather than its code, and built sparse so that large matrices stay quick:
 
 **Impact** (minimise the expected detection time). Binary ``y_c`` (detector c installed), continuous
 ``x_sc`` in [0, 1] only for the pairs where c alarms before the penalty time P (``d_sc < P``)::

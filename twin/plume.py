@@ -8,7 +8,7 @@ release height.
 **Dispersion coefficients.** Pasquill–Gifford stability classes A (very unstable) to F (moderately
 stable) with the Briggs (1973) formulas for open country (``rural``) and cities (``urban``), as tabulated
 by Gifford (1976) and reproduced in *Fundamentals of Air Pollution*, 3rd ed., Tables 19-6/19-7 (checked
-against the centre-line worked example: 1 kg/s, 3 m/s, class D, 100 m: 2,382 mg/m3). They are fitted for 100 m
+against a hand calculation in ``tests/twin/test_plume.py``). They are fitted for 100 m
 to 10 km downwind (:data:`X_FIT_MIN`, :data:`X_FIT_MAX`); nearer receptors get extrapolated spreads and
 are flagged (:func:`below_fit`; the drills list them in the run's caveats); below :data:`X_MIN` the
 spreads are evaluated at X_MIN. Near the source the formula diverges (a 1 kg/s H2S plume 2 m downwind at

@@ -7,7 +7,6 @@ Set ``DRILLTWIN_DEBUG=1`` to see the traceback of an internal error.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -18,9 +17,20 @@ from typing import Annotated
 
 import click
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from drills.cli.common import (
+    check_seed,
+    console,
+    kpi_table,
+    print_caveats,
+    print_json,
+    print_warnings,
+    run_with_progress,
+)
+from drills.cli.region import register as _register_region
+from drills.cli.sensors import sensors_app
+from drills.cli.studio import register as _register_studio
 from twin.errors import InputError
 
 __all__ = ["app", "main"]
@@ -33,20 +43,6 @@ app.add_typer(twin_app, name="twin")
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_SITE = ROOT / "ifc_models" / "chemical_plant.ifc"
 BUNDLED_SCENARIO = ROOT / "scenarios" / "plant_h2s_leak.yaml"
-
-# markup off: names from models and scenarios ("Plant [A]") are printed as written, never parsed
-console = Console(stderr=False, markup=False)
-
-
-def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    from drills.outputs.results import jsonable
-
-    return jsonable(o)
-
 
 def _report_tables(rep: dict) -> None:
     t = Table(title=f"{rep['name']}  ({rep['schema']})", show_header=True)
@@ -101,7 +97,7 @@ def twin_inspect(
 
         rep["plot"] = str(plot_floor_plans(g, plot))
     if json_out:
-        _print_json(rep)
+        print_json(rep)
     else:
         _report_tables(rep)
         if plot is not None:
@@ -132,63 +128,37 @@ def twin_build(
     console.print(f"wrote {out} ({len(site.spaces)} spaces, {len(site.doors)} doors, {len(site.stairs)} stairs)")
 
 
-def print_caveats(console: Console, lines: list[str]) -> None:
-    """One line per value the results depend on that is not yet checked against a primary source."""
-    for line in lines:
-        console.print(f"data caveat: {line}", style="yellow")
-
-
-def _kpi_table(title: str, kpis: dict) -> Table:
-    t = Table(title=title, show_header=True)
-    t.add_column("KPI")
-    t.add_column("value", justify="right")
-    for k, v in kpis.items():
-        if isinstance(v, dict):
-            v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "-"
-        elif v is None:
-            v = "-"
-        elif isinstance(v, float):
-            v = f"{v:,.2f}"
-        t.add_row(k, str(v))
-    return t
-
-
-def run_with_progress(description: str, duration: float, run, *, quiet: bool = False):
-    """``run(progress)`` with a progress bar on stderr over ``duration`` simulated seconds; ``progress``
-    is None (no bar) with ``quiet`` (``--json``) or when stderr is not a terminal."""
-    if quiet or not sys.stderr.isatty():
-        return run(None)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), TextColumn("{task.fields[sim]}"),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=duration, sim="t = 0 s")
-        return run(lambda t: bar.update(task, completed=t, sim=f"t = {t:,.0f} s"))
-
-
 def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out: bool, *, plot: bool = False) -> dict:
+    from contextlib import nullcontext
+
+    from drills.outputs.results import add_manifest_files, check_out, out_lock, write_results
     from drills.sim.engine import run_scenario
-    from drills.outputs.results import write_results
     from drills.spec.scenario import load_scenario
 
+    check_seed(seed)
+    if out is not None:  # refused before the simulation, not after it
+        check_out(out)
     sc = load_scenario(scenario)
-    res = run_with_progress(f"running {sc.name}", sc.duration, lambda progress: run_scenario(sc, seed, progress=progress),
-                            quiet=json_out)
-    path = write_results(res, out)
-    from drills.outputs.replay import write_replay
-    from drills.outputs.report import write_report
+    with out_lock(out) if out is not None else nullcontext():
+        res = run_with_progress(f"running {sc.name}", sc.duration,
+                                lambda progress: run_scenario(sc, seed, progress=progress), quiet=json_out)
+        path = write_results(res, out)
+        from drills.outputs.replay import write_replay
+        from drills.outputs.report import write_report
 
-    write_report(path)
-    write_replay(path)
-    if plot:
-        from twin.plot import plot_floor_plans
+        write_report(path)
+        write_replay(path)
+        if plot:
+            from twin.plot import plot_floor_plans
 
-        plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
-    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis}
+            plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
+        add_manifest_files(path)
+    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis, "warnings": res.extra.get("warnings", [])}
+    print_warnings(payload["warnings"])
     if json_out:
-        _print_json(payload)
+        print_json(payload)
     else:
-        console.print(_kpi_table(f"{sc.name} (seed {res.seed})", res.kpis))
+        console.print(kpi_table(f"{sc.name} (seed {res.seed})", res.kpis))
         print_caveats(console, res.extra.get("caveats", []))
         console.print(f"results written to {path}/")
     return payload
@@ -231,7 +201,7 @@ def compare(
         raise InputError("give --workers or --scheduler, not both", where="--scheduler")
     payload = run_compare(experiment, n, workers, scheduler, out, progress=not json_out)
     if json_out:
-        _print_json({k: v for k, v in payload.items() if k != "table"})
+        print_json({k: v for k, v in payload.items() if k != "table"})
         return
     t = Table(title=f"{experiment.name}: {len(payload['arms'])} arms, base {payload.get('base_arm')}")
     cols = (("kpi", "KPI"), ("arm", "arm"), ("n", "runs"), ("share_happened", "happened"), ("mean", "mean"),
@@ -254,19 +224,39 @@ def _cell(v) -> str:
 
 
 @app.command("report")
-def report(run_dir: Annotated[Path, typer.Argument(help="a run's or a comparison's results folder")]) -> None:
-    """Write the after-action report (report.html) of a run, or the report of a comparison."""
+def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exercise's or a comparison's "
+                                                        "results folder")]) -> None:
+    """Write the after-action report (report.html) of a run, the region pages of a joint exercise (and
+    each site's report), or the report of a comparison."""
+    from drills.outputs.results import add_manifest_files
+
     if (run_dir / "compare.json").exists() and (run_dir / "runs.parquet").exists():
         from drills.outputs.compare_report import write_compare_report
 
         console.print(str(write_compare_report(run_dir)))
+        add_manifest_files(run_dir)
         return
+    from drills.outputs.region_report import is_region_folder
     from drills.outputs.report import write_report
+
+    if is_region_folder(run_dir):
+        import json
+
+        from drills.outputs.region_report import write_region_html
+
+        man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) \
+            if (run_dir / "manifest.json").exists() else {}
+        for sub in (man.get("sites") or {}).values():
+            if (run_dir / sub / "kpis.json").exists():
+                write_report(run_dir / sub)
+        console.print(str(write_region_html(run_dir)[0]))
+        return
 
     if not (run_dir / "kpis.json").exists():
         raise InputError("not a run folder (no kpis.json) nor a comparison folder (no compare.json)",
                          source=str(run_dir))
     console.print(str(write_report(run_dir)))
+    add_manifest_files(run_dir)
 
 
 @app.command("replay")
@@ -277,10 +267,12 @@ def replay(
 ) -> None:
     """Write the replay (replay.html) of a run, optionally a GIF or MP4 for slides."""
     from drills.outputs.replay import write_replay
+    from drills.outputs.results import add_manifest_files
 
     if not (run_dir / "trajectories.parquet").exists():
         raise InputError("not a run folder (no trajectories.parquet)", source=str(run_dir))
     console.print(str(write_replay(run_dir, gif=gif, mp4=mp4)))
+    add_manifest_files(run_dir)
 
 
 @app.command("schema")
@@ -288,14 +280,13 @@ def schema() -> None:
     """Print the JSON Schema of scenario files."""
     from drills.spec.scenario import scenario_schema
 
-    _print_json(scenario_schema())
+    print_json(scenario_schema())
 
 
-from drills.cli.region import register as _register_region  # noqa: E402
-from drills.cli.sensors import sensors_app  # noqa: E402
 
 app.add_typer(sensors_app, name="sensors")
 _register_region(app)
+_register_studio(app)
 
 
 def main(argv: list[str] | None = None) -> None:

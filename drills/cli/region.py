@@ -1,4 +1,4 @@
-"""``drilltwin region REGION``: a cross-site joint exercise (CONTRACTS sections 5 and 7).
+"""``drilltwin region REGION``: a cross-site joint exercise (docs/cli.md and docs/region.md).
 
 :func:`register` adds the command to the main app (called by :mod:`drills.cli.main`). Heavy imports stay
 inside the command so that ``drilltwin --help`` stays quick.
@@ -25,24 +25,31 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="print run id, folder and KPIs as JSON")] = False,
     ) -> None:
         """Run a joint exercise: several sites on one clock, shared responders, one outdoor field."""
+        from contextlib import nullcontext
+
         from rich.console import Console
 
-        from drills.cli.main import _kpi_table, _print_json, print_caveats, run_with_progress
-        from drills.spec.region import load_region
+        from drills.cli.common import check_seed, kpi_table, print_caveats, print_json, run_with_progress
         from drills.outputs.region_results import region_caveats, write_region_results
+        from drills.outputs.results import check_out, out_lock
+        from drills.region.model import load_region
         from drills.region.sim import run_region
 
+        check_seed(seed)
+        if out is not None:  # refused before the simulation, not after it
+            check_out(out)
         reg = load_region(region_file)
-        res = run_with_progress(f"running {reg.name}", reg.spec.duration,
-                                lambda progress: run_region(reg, seed, progress=progress), quiet=json_out)
-        path = write_region_results(res, out)
+        with out_lock(out) if out is not None else nullcontext():
+            res = run_with_progress(f"running {reg.name}", reg.spec.duration,
+                                    lambda progress: run_region(reg, seed, progress=progress), quiet=json_out)
+            path = write_region_results(res, out)
         payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis,
                    "sites": {name: r.kpis for name, r in res.sites.items()}}
         if json_out:
-            _print_json(payload)
+            print_json(payload)
             return
         console = Console(markup=False)  # names are printed as written, never parsed as markup
-        console.print(_kpi_table(f"{reg.name} (seed {res.seed}): regional", res.kpis))
+        console.print(kpi_table(f"{reg.name} (seed {res.seed}): regional", res.kpis))
         keys = ("t_detect", "t_alert", "t_alarm", "t_evacuated", "occupants", "safe", "exposed_idlh", "peak_ppm")
         from rich.table import Table
 

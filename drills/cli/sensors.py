@@ -1,4 +1,4 @@
-"""``drilltwin sensors evaluate|optimize``: gas-detector placement (CONTRACTS section 5).
+"""``drilltwin sensors evaluate|optimize``: gas-detector placement (docs/cli.md).
 
 Registered on the main app by :mod:`drills.cli.main`; heavy imports stay inside the commands.
 """
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from drills.cli.common import print_json
 from twin.errors import InputError
 
 __all__ = ["sensors_app"]
@@ -28,10 +29,9 @@ OutOpt = Annotated[Path | None, typer.Option(
 
 
 def _load(scenario: Path, candidates: str, time_limit: str | None, keep_existing: bool, progress: bool):
-    from twin.units import parse_duration
-
-    from drills.studies.placement import build_ensemble
     from drills.spec.scenario import load_scenario
+    from drills.studies.placement import build_ensemble
+    from twin.units import parse_duration
 
     tl = None
     if time_limit is not None:
@@ -46,12 +46,6 @@ def _load(scenario: Path, candidates: str, time_limit: str | None, keep_existing
 def _out_dir(out: Path | None, scenario: Path) -> Path:
     stem = scenario.name.split(".")[0]
     return out if out is not None else Path("results") / "placement" / stem
-
-
-def _print_json(obj: Any) -> None:
-    from drills.cli.main import _print_json as pj
-
-    pj(obj)
 
 
 def _fmt(v: Any) -> str:
@@ -121,7 +115,7 @@ def evaluate_cmd(
     if plots:
         res["plots"] = coverage_maps(ens, list(range(len(ens.candidates))), _out_dir(out, scenario), "evaluate")
     if json_out:
-        _print_json(res)
+        print_json(res)
         return
     _tables(res, f"{res['scenario']}: {res['gas']} detectors ({candidates})")
 
@@ -190,7 +184,7 @@ def optimize_cmd(
     if plots:
         res["plots"] = coverage_maps(ens, chosen, _out_dir(out, scenario), f"optimize_{method}")
     if json_out:
-        _print_json(res)
+        print_json(res)
         return
     from rich.console import Console
     from rich.text import Text

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from drills.outputs.report import PERSON_KINDS, RunData, _storeys, load_run, safe_json
+from drills.outputs.report import PERSON_KINDS, RunData, _alert_times, _storeys, load_run, safe_json
 
 __all__ = ["write_replay", "replay_data", "ROLE_COLOURS"]
 
@@ -166,11 +165,7 @@ def replay_data(run: RunData) -> dict[str, Any]:
             gas = {"t": [round(float(x), 2) for x in grid], "v": _b64(mat), "max": float(mat.max()) if mat.size else 0}
 
     # --- sensors and alarms
-    alert_t: dict[str, float] = {}
-    for i in (np.flatnonzero(ev["kind"] == "alert") if len(ev["kind"]) else []):
-        mm = re.search(r"sensors=(\S+)", str(ev["detail"][i] or ""))
-        for s in (mm.group(1).split(",") if mm else []):
-            alert_t.setdefault(s, float(ev["t"][i]))
+    alert_t = {s: min(ts_) for s, ts_ in _alert_times(run).items()}  # first alert each sensor took part in
     first_read: dict[str, float] = {}
     if ts is not None and len(ts["t"]):
         m = ts["kind"] == "sensor"

@@ -30,7 +30,6 @@ import html
 import io
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -120,6 +119,8 @@ class RunData:
     timeseries: dict[str, np.ndarray] | None
     t0: float = 0.0
     notes: list[str] = field(default_factory=list)
+    alerts: dict[str, np.ndarray] | None = None  # alerts.parquet (None: a folder written before it)
+    workflow: dict[str, np.ndarray] | None = None  # workflow.parquet, the workflows' transitions
 
     @cached_property
     def graph(self):
@@ -210,7 +211,12 @@ def load_run(run_dir: str | Path) -> RunData:
                                                   "node": np.array([], dtype=object)}
     people = _read(p / "people.parquet") or {"role": np.array([], dtype=object)}
     ts = _read(p / "timeseries.parquet")
-    return RunData(p, manifest, scenario, kpis, events, traj, people, ts, _t0(scenario, events))
+    run = RunData(p, manifest, scenario, kpis, events, traj, people, ts, _t0(scenario, events),
+                  alerts=_read(p / "alerts.parquet"), workflow=_read(p / "workflow.parquet"))
+    if run.workflow is None and scenario.get("workflows"):
+        run.notes.append("this folder predates workflow.parquet: the workflow timeline is left out "
+                         "(run the drill again to see it)")
+    return run
 
 
 # --------------------------------------------------------------------------------------- targets
@@ -257,9 +263,6 @@ def rate_targets(run: RunData) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------------------- workflows
 
-_STEP_RE = re.compile(r"^(?P<wf>[^/\s]+(?:[^/]*?))/(?P<step>[^\s\[]+)")
-
-
 @dataclass
 class Step:
     """One workflow step as it ran (simulation seconds)."""
@@ -277,28 +280,24 @@ class Step:
 
 
 def workflow_steps(run: RunData) -> list[Step]:
-    """The workflow steps from ``workflow:*`` events, in start order. A step with no ``completed`` has
-    ``end=None`` (it was still running at the end, or was abandoned)."""
-    ev = run.events
-    kinds = ev["kind"]
-    if not len(kinds):
+    """The workflow steps from the transitions table (``workflow.parquet``), in start order. A step with
+    no ``completed`` has ``end=None`` (it was still running at the end, or was abandoned). A workflow run
+    more than once (``dedupe``) names its later runs ``NAME#2`` ..."""
+    tr = run.workflow
+    if tr is None or not len(tr["t"]):
         return []
-    idx = np.flatnonzero(np.char.startswith(kinds.astype(str), "workflow:"))
     steps: dict[str, Step] = {}
     order: list[str] = []
-    for i in idx:
-        state = str(kinds[i])[len("workflow:"):]
-        if state == "accounted":
+    for i in range(len(tr["t"])):
+        step, state = str(tr["step"][i] or ""), str(tr["state"][i])
+        if not step or state == "accounted":
             continue
-        detail = str(ev["detail"][i] or "")
-        m = _STEP_RE.match(detail)
-        if not m:
-            continue
-        key = f"{m['wf']}/{m['step']}"
-        t = float(ev["t"][i])
+        n = int(tr["instance"][i])
+        wf = str(tr["workflow"][i]) + (f"#{n}" if n > 1 else "")
+        key = f"{wf}/{step}"
+        t = float(tr["t"][i])
         if state == "started":
-            words = detail.split()
-            steps[key] = Step(m["wf"], m["step"], words[-1] if len(words) > 1 else "", t)
+            steps[key] = Step(wf, step, str(tr["detail"][i] or ""), t)
             order.append(key)
         elif key in steps:
             st = steps[key]
@@ -727,16 +726,14 @@ def improvement_plan(run: RunData, rows: list[dict[str, Any]], steps: list[Step]
 
 
 def _alert_times(run: RunData) -> dict[str, list[float]]:
-    """Sensor name -> times of alerts naming it (``sensors=A,B`` in the alert detail)."""
-    ev = run.events
+    """Sensor name -> times of the alerts it contributed to (``alerts.parquet``)."""
     out: dict[str, list[float]] = {}
-    if not len(ev["kind"]):
+    al = run.alerts
+    if al is None:
         return out
-    for i in np.flatnonzero(ev["kind"] == "alert"):
-        m = re.search(r"sensors=(\S+)", str(ev["detail"][i] or ""))
-        if m:
-            for s in m.group(1).split(","):
-                out.setdefault(s, []).append(float(ev["t"][i]))
+    for t, sensors in zip(al["t"], al["sensors"], strict=True):
+        for s in sensors if sensors is not None else []:
+            out.setdefault(str(s), []).append(float(t))
     return out
 
 

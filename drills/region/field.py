@@ -46,9 +46,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drills.region.model import SiteFrame
 from twin.plume import CUTOFF, PuffTrain, Weather, sigmas
-
-from drills.spec.region import SiteFrame
 
 __all__ = ["SharedOutdoorField", "SiteCoupling", "PUFF_INTERVAL", "ESCAPE_HEIGHT", "FIELD_STEP", "WAKE_FRACTION"]
 

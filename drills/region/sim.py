@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.rng import RngStreams
+from drills.region.model import Region
 from twin.errors import InputError
 from twin.gas import get_gas
 from twin.plume import Weather
-
-from drills.spec.region import Region
 
 __all__ = ["RegionResult", "run_region", "site_seed", "REGION_KPI_KEYS"]
 
@@ -56,7 +55,7 @@ def site_seed(seed: int, name: str) -> int:
 
 def _region_gases(region: Region) -> tuple[tuple[str, ...], float | None]:
     """Gas keys released anywhere in the region (first-seen order) and the first release time (s)."""
-    from drills.sim.hazards import all_hazards
+    from drills.spec.scenario import all_hazards
 
     keys: list[str] = []
     t0: float | None = None
@@ -79,9 +78,9 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
     (s) every 1 % of the duration."""
     import simpy
 
-    from drills.sim.engine import build_run, finish_run
     from drills.region.field import SharedOutdoorField
-    from drills.region.workflow import RegionProcedures
+    from drills.region.workflow import RegionLayer
+    from drills.sim.engine import build_run, finish_run
 
     seed = region.spec.seed if seed is None else int(seed)
     src = str(region.path or "<region>")
@@ -102,7 +101,7 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
             raise InputError(f"site {s.name!r}: {e}", source=src, where=f"sites[{s.index}].scenario") from None
         runs[s.name] = run
     t0 = t_first if t_first is not None else 0.0
-    procs = RegionProcedures(region, env, runs, streams["region:workflow"])
+    procs = RegionLayer(region, env, runs, streams["region:workflow"])
     for s in region.sites:
         run = runs[s.name]
         run.t0 = t0  # one exercise clock for every site's KPIs
@@ -129,12 +128,13 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
     kpis = _region_kpis(region, results, procs, t0, duration, wall)
     events = _timeline(region, results, procs)
     return RegionResult(region, seed, kpis, results, events, procs.aid, wall,
-                        extra={"warned": dict(procs.warned), "gases": gases, "t0": t0})
+                        extra={"warned": dict(procs.warned), "gases": gases, "t0": t0,
+                               "transitions": list(procs.runner.transitions), "caveats": procs.runner.caveats})
 
 
 def _region_kpis(region: Region, results: dict[str, Any], procs: Any, t0: float, duration: float,
                  wall: float) -> dict[str, Any]:
-    from drills.sim.hazards import all_hazards
+    from drills.spec.scenario import all_hazards
 
     sources = {s.name for s in region.sites if all_hazards(s.scenario)}
     k = procs.kpis(t0, duration)
@@ -147,7 +147,7 @@ def _region_kpis(region: Region, results: dict[str, Any], procs: Any, t0: float,
     k.update(tot)
     k["sites"] = len(region.sites)
     k["wall_s"] = round(wall, 4)
-    # every KPI of CONTRACTS section 7 is present, null when it did not happen
+    # every KPI of docs/region.md is present, null when it did not happen
     return {**dict.fromkeys(REGION_KPI_KEYS), **k}
 
 
@@ -155,6 +155,6 @@ def _timeline(region: Region, results: dict[str, Any], procs: Any) -> list[tuple
     rows: list[tuple[float, str, str, int, str, str]] = []
     for s in region.sites:
         rows.extend((t, s.name, kind, a, n, d) for t, kind, a, n, d in results[s.name].events)
-    rows.extend((t, site, kind, -1, "", d) for t, site, kind, d in procs.log)
+    rows.extend((t, site, kind, -1, "", d) for t, site, kind, d in procs.rows)
     # stable: within one time, sites in region order, then the region's own events, each in its order
     return sorted(rows, key=lambda e: e[0])

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.crowd import ROLES
+from drills.workflow.engine import channel_latency
 from twin.distributions import Distribution
 
-from drills.workflow.engine import channel_latency
-
 if TYPE_CHECKING:
-    from drills.sim.engine import Run
+    from drills.sim.run import Run
 
 __all__ = ["EngineContext", "DEFAULT_ACK"]
 
@@ -56,10 +55,17 @@ class EngineContext:
     def notify_latency(self, channel: str) -> Distribution:
         return channel_latency(channel)
 
-    def acknowledge(self, role: str, alert: Any) -> tuple[float, bool]:
+    def acknowledge(self, role: str, alert: Any, member: int | None = None) -> tuple[float, bool]:
+        """(delay s, dismissed) of ``member`` of ``role`` (a crowd index, or a workflow's off-site member
+        number; None: the role as a whole) shown ``alert``: their own alarm fatigue
+        (:class:`agents.operators.Operators`) reads the alert's console record only. An acknowledged
+        alert is investigated (:meth:`drills.sim.hazards.GasHazards.investigate`)."""
         policy_alert = getattr(alert, "alert", alert)
         if self.fatigue is not None and policy_alert is not None and hasattr(policy_alert, "rank"):
-            dismissed, delay = self.fatigue.respond(self.rng, policy_alert)
+            who: Any = role if member is None else (member if member >= 0 else (role, member))
+            dismissed, delay = self.fatigue.respond(self.rng, policy_alert, who=who, role=role)
+            if not dismissed and self.run.hazards is not None:
+                self.run.hazards.investigate(policy_alert, delay)
             return float(delay), bool(dismissed)
         return float(DEFAULT_ACK.sample(self.rng, 1)[0]), False
 
@@ -79,7 +85,7 @@ class EngineContext:
 
     def spaces(self, zones: Sequence[str], alert: Any = None) -> list[str] | None:
         """Space ids for zone words and names; ``None`` means everywhere."""
-        from drills.sim.engine import resolve_spaces
+        from drills.sim.run import resolve_spaces
 
         out: list[str] = []
         for z in zones:
@@ -145,7 +151,7 @@ class EngineContext:
 
     def send(self, person: int, target: str, on_arrival: Callable[[int, float], None]) -> None:
         if target not in self.g.index:
-            from drills.sim.engine import resolve_spaces
+            from drills.sim.run import resolve_spaces
 
             target = self.g.space_nodes(resolve_spaces(self.g, target, "to")[0])[0]
         self.crowd.send(int(person), target, on_arrival)

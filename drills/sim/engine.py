@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,75 +18,17 @@ from agents.crowd import Person
 from agents.flow import sfpe_speed_note
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
+from drills.sim.kpis import compute_kpis
+from drills.sim.run import Run, RunResult, resolve_spaces
+from drills.spec.checks import scenario_warnings
+from drills.spec.limits import JAM_DENSITY, MAX_DENSITY
+from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.graph import SiteGraph
 from twin.load import load_twin
 
-from drills.sim.kpis import compute_kpis
-from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
-
 __all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
-
-
-@dataclass
-class RunResult:
-    """What one run leaves: events ``(t, kind, agent, node, detail)``, trajectories ``(agent, t, node)``,
-    per-person records and the KPIs (CONTRACTS section 6)."""
-
-    scenario: Scenario
-    seed: int
-    kpis: dict[str, Any]
-    events: list[tuple[float, str, int, str, str]]
-    trajectories: list[tuple[int, float, str]]
-    people: dict[str, np.ndarray]
-    wall_s: float
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Run:
-    """A built, not yet run, drill."""
-
-    scenario: Scenario
-    seed: int
-    graph: SiteGraph
-    model: DrillModel
-    t0: float
-    log: list[tuple[float, str, int, str, str]]
-    hazards: Any = None
-    context: Any = None
-    workflows: Any = None
-    marks: dict[str, float] = field(default_factory=dict)
-
-
-def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:
-    """Space ids for a ``where`` (space name/LongName/GlobalId, ``storey:NAME``, ``building:NAME``, ``*``)."""
-    site = g.site
-    walkable = g.space_zones
-    if where.strip() == "*":
-        return sorted(walkable)
-    if ":" in where and where.split(":", 1)[0] in ("storey", "building"):
-        kind, name = where.split(":", 1)
-        name = name.strip()
-        if kind == "storey":
-            ids = {s.id for s in site.storeys if s.name == name or s.id == name}
-            cands = sorted({s.name for s in site.storeys})
-            out = sorted(s for s in walkable if site.spaces[s].storey in ids)
-        else:
-            ids = {b.id for b in site.buildings if b.name == name or b.id == name}
-            cands = sorted({b.name for b in site.buildings})
-            out = sorted(s for s in walkable if site.spaces[s].building in ids)
-        if not ids:
-            raise InputError(f"no {kind} named {name!r}; candidates: {', '.join(cands) or '(none)'}",
-                             where=field_name)
-        if not out:
-            raise InputError(f"{kind} {name!r} has no walkable space", where=field_name)
-        return out
-    sid = site.find("spaces", where, field_name=field_name)
-    if sid not in walkable:
-        raise InputError(f"space {where!r} is not walkable (no floor people can stand on)", where=field_name)
-    return [sid]
 
 
 def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
@@ -98,6 +39,62 @@ def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
     for k in np.argsort(-(raw - out), kind="stable")[: count - out.sum()]:
         out[k] += 1
     return out.tolist()
+
+
+def _check_density(g: SiteGraph, people: list[Person]) -> list[str]:
+    """Refuse a start denser than :data:`~drills.spec.limits.MAX_DENSITY` in any space (people who do
+    not fit on the floor would make every flow and time meaningless); return a warning for each space
+    denser than :data:`~drills.spec.limits.JAM_DENSITY` (nobody there can walk at first)."""
+    from collections import Counter
+
+    warnings = []
+    for sid, n in Counter(p.space for p in people).items():
+        area = g.site.spaces[sid].area
+        if area <= 0:
+            continue
+        sp, d = g.site.spaces[sid], n / area
+        if d > MAX_DENSITY:
+            raise InputError(f"{n:,} people start in {sp.name!r} ({area:,.1f} m2): {d:,.1f} p/m2, more than "
+                             f"fits on the floor (the limit is {MAX_DENSITY:g} p/m2, the densest crowds "
+                             "measured; docs/limits.md)", where="population")
+        if d > JAM_DENSITY:
+            warnings.append(f"population: {n:,} people start in {sp.name!r} at {d:,.1f} p/m2, above the jam "
+                            f"density {JAM_DENSITY:g} p/m2 (Weidmann 1993): nobody there can walk until "
+                            "the crowd thins")
+    return warnings
+
+
+def _site_warnings(sc: Scenario, people: list[Person], hazards: Any) -> list[str]:
+    """Warnings that need the site: workflows asking for more people of a role than the site has, more
+    responders dropping out than exist, alert triggers with no detector or policy to raise an alert."""
+    from collections import Counter
+
+    from drills.workflow.engine import agent_role
+
+    have = Counter(p.role for p in people)
+    out = []
+    for i, wf in enumerate(sc.workflows):
+        for r, n in wf.roles.items():
+            role = agent_role(r)
+            if n > have.get(role, 0):
+                out.append(f"workflows[{i}].roles.{r}: {n} wanted, {have.get(role, 0)} {role}(s) in the population; "
+                           f"{n - have.get(role, 0)} counted as off-site (they acknowledge but cannot walk)")
+        if wf.trigger.alert is not None and hazards is None:
+            out.append(f"workflows[{i}].trigger: no detector or alert policy in this scenario raises alerts, so "
+                       f"workflow {wf.name!r} never starts")
+        lvl = wf.trigger.level
+        if hazards is not None and isinstance(lvl, int) and not isinstance(lvl, bool):
+            most = max([2] + [len(sp.setpoints) for sp in hazards.sensors.gas.specs])
+            if lvl > most:
+                out.append(f"workflows[{i}].trigger.level: set point {lvl}, but no detector has more than {most} "
+                           f"set points, so workflow {wf.name!r} never starts")
+    for k, inj in enumerate(sc.injects):
+        if inj.kind == "responder_unavailable":
+            role = agent_role(inj.target or "responder")
+            if inj.count > have.get(role, 0):
+                out.append(f"injects[{k}].count: {inj.count} {role}(s) to drop out, {have.get(role, 0)} in the "
+                           "population")
+    return out
 
 
 def _pick(entry_val, default_val, default_spec, dim: str) -> Distribution | None:
@@ -207,7 +204,9 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     people: list[Person] = []
     for k, e in enumerate(sc.population):
         people.extend(_people_for(graph, sc, k, e, rng))
+    density_warnings = _check_density(graph, people)
     model.add_people(people)
+    cues = people_cues(sc, model)
     log: list[tuple[float, str, int, str, str]] = []
     env = model.env
     crowd = model.crowd
@@ -237,9 +236,11 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
 
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph),
                              outdoor=outdoor)
+        hazards.cues = cues
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
-    run = Run(sc, seed, graph, model, t0, log, hazards)
+    run = Run(sc, seed, graph, model, t0, log, hazards, cues=cues)
+    run.warnings = scenario_warnings(sc) + density_warnings + _site_warnings(sc, people, hazards)
     if sc.workflows:
         from drills.sim.context import EngineContext
         from drills.workflow.engine import compile_workflows, workflow_names
@@ -256,6 +257,30 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     for k, inj in enumerate(sc.injects):
         env.process(_inject(model, graph, inj, k, log, hazards, run))
     return run
+
+
+def people_cues(sc: Scenario, model: DrillModel) -> Any:
+    """The cues people notice themselves (``people.cues``: odour, irritation, others leaving), listening
+    to the crowd from the start; draws from the run's ``cues`` stream."""
+    from agents.cues import Cues
+
+    return Cues(model.crowd, sc.people.cues, model.streams["cues"]).attach()
+
+
+def people_caveats(run: Run) -> list[str]:
+    """The assumptions about people that this run's results depend on: the cue levels of its gases and
+    the alarm-fatigue model once anyone was shown an alert; the social cue once it made anyone aware."""
+    from agents.operators import fatigue_caveats
+
+    out: list[str] = []
+    hz = run.hazards
+    cues = run.cues
+    if cues is not None:
+        gases = sorted(hz.gases) if hz is not None else []
+        out.extend(cues.config.caveats(gases, social=bool(cues.noticed.get("others leaving"))))
+    if hz is not None and hz.operator.people:
+        out.extend(fatigue_caveats(hz.operator.params))
+    return out
 
 
 def _happened(run: Run, key: str) -> bool:
@@ -298,7 +323,6 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
         return contingency()
     if inj.kind == "responder_unavailable":
         from agents.crowd import ROLES
-
         from drills.workflow.engine import agent_role
 
         role = agent_role(inj.target or "responder")
@@ -432,15 +456,21 @@ def finish_run(run: Run, wall: float) -> RunResult:
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph
     res.extra["timing"] = {"total": wall, "kpis": kpi_wall}
+    if run.cues is not None:
+        res.extra["timing"]["cues"] = run.cues.wall
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
-    res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    res.extra["operators"] = run.hazards.operator if run.hazards is not None else None  # alarm fatigue
+    res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run) + \
+        (run.workflows.caveats if run.workflows is not None else [])
     if sc.flow == "sfpe":
         note = sfpe_speed_note(crowd.v0[:n])
         if note:
             res.extra["caveats"] = [*res.extra["caveats"], note]
+    res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
+    res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
+    res.extra["warnings"] = list(run.warnings)
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res
-

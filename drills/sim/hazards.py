@@ -24,6 +24,7 @@ import numpy as np
 
 from agents.crowd import INCAPACITATED
 from agents.exposure import Exposure
+from drills.spec.scenario import all_hazards  # noqa: F401 - also imported from here by older code
 from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
@@ -39,9 +40,8 @@ from .tenability import Tenability
 
 if TYPE_CHECKING:
     from agents.model import DrillModel
-    from twin.graph import SiteGraph
-
     from drills.spec.scenario import HazardSpec, Scenario
+    from twin.graph import SiteGraph
 
 __all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
 
@@ -67,10 +67,9 @@ def scenario_sensors(specs: list[dict], graph: SiteGraph) -> list:
     from pydantic import ValidationError
     from shapely.geometry import Point
 
+    from drills.spec.scenario import format_validation_error
     from twin.site import Sensor
     from twin.sketch import SensorIn, sketch_guid
-
-    from drills.spec.scenario import format_validation_error
 
     out = []
     taken = {s.name for s in graph.site.sensors.values()}
@@ -131,6 +130,7 @@ class AlertEvent:
     alert: Any
     kind: str
     gas: str | None
+    site: str | None = None  # in a joint exercise, the site that raised it
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.alert, name)
@@ -521,7 +521,8 @@ class GasHazards:
 
     def _setup_alerts(self) -> None:
         """The alert policy over the detectors' displayed readings, and the operator's response."""
-        from drills.alerts.policies import AlertEngine, OperatorFatigue, parse_alerts
+        from agents.operators import Operators
+        from drills.alerts.policies import AlertEngine, parse_alerts
 
         try:
             cfg = parse_alerts(self.sc.alerts)
@@ -537,13 +538,15 @@ class GasHazards:
             cfg, det.specs, labels(self._sensor_zone), [self.all_sensors[i].position for i in det.ids],
             step=self.dt, camera_names=cams.names, camera_zones=labels(self._camera_zone),
             camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None)
-        self.operator = OperatorFatigue(cfg.operator)
+        self.operator = Operators(cfg.operator)  # everyone's alarm fatigue, one history per person
+        self.cues: Any = None  # the people's own cues (agents.cues.Cues), set by the engine
         self.alerts: list[Any] = []
         self.false_alerts = 0
         self.t_alert: float | None = None
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
+        self.alert_events: list[AlertEvent] = []  # every alert with its kind and gas (the alerts table)
 
     # ---------------------------------------------------------------------------------- the process
     def start(self) -> None:
@@ -581,8 +584,10 @@ class GasHazards:
             t0 = clock()
             st.mz.advance(t)
             t1 = clock()
-            st.exposure.update(t, step_dt, st.mz.c)
+            ppm = st.exposure.update(t, step_dt, st.mz.c)
             st.tenability.update(t, step_dt, st.mz)
+            if self.cues is not None:
+                self.cues.breathe(st.gas.key, ppm)  # people who smell or feel it act without an alarm
             t2 = clock()
             self.timing["dispersion"] += t1 - t0
             self.timing["exposure"] += t2 - t1
@@ -849,25 +854,57 @@ class GasHazards:
         false = not self._gas_in(str(a.zone))
         if false:
             self.false_alerts += 1
-        self.operator.judge(a.id, false)
         if self.t_alert is None:
             self.t_alert = a.t
         self.log.append((self.env.now, "alert", -1, str(a.zone),
                          f"{a.id} {a.level} {a.policy} conf={a.confidence:.2f} sensors={','.join(a.sensors)}"))
-        if not self.on_alert and self.t_auto_ack is None:
-            # no procedure in the scenario: the control room still acknowledges on its own
-            dismissed, delay = self.operator.respond(self.model.streams["alerts"], a)
-            if not dismissed:
-                self.t_auto_ack = a.t + delay
+        if not self.on_alert:
+            self._control_room_responds(a)
+        gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
+                 if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
+        gases.discard(None)
+        ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
+        self.alert_events.append(ev)
         for cb in self.observers:
-            cb(a)
-        if self.on_alert:
-            gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
-                     if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
-            gases.discard(None)
-            ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
-            for cb in self.on_alert:
-                cb(ev)
+            cb(ev)
+        for cb in self.on_alert:
+            cb(ev)
+
+    def _control_room_responds(self, a) -> None:
+        """No procedure in the scenario: the control-room operator is shown every alert (its console
+        record, never its truth) and answers with their own fatigue; an acknowledged alert is investigated."""
+        from agents.crowd import ROLES
+
+        code = ROLES.index("operator")
+        who = next((i for i, r in enumerate(self.crowd._role) if r == code), "operator")
+        dismissed, delay = self.operator.respond(self.model.streams["alerts"], a, who=who, role="operator")
+        if dismissed:
+            self.log.append((self.env.now, "dismissed", who if isinstance(who, int) else -1, str(a.zone), a.id))
+            return
+        if self.t_auto_ack is None:
+            self.t_auto_ack = a.t + delay
+        self.investigate(a, delay)
+
+    def investigate(self, alert, delay: float = 0.0) -> None:
+        """Someone checks the alert's zone: ``delay`` s from now (the acknowledgement) plus the
+        investigation time (``alerts.operator.investigation``). What they find there then, gas above a
+        trace or none, is what the people shown the alert learn (:meth:`agents.operators.Operators.learn`):
+        the only way an alert's truth reaches anyone in the drill. One investigation per alert."""
+        from agents.operators import AlertRecord
+
+        rec = AlertRecord.of(alert)
+        took = self.operator.investigation_time(self.model.streams["investigation"], rec)
+        if took is None:
+            return
+
+        def check():
+            yield self.env.timeout(max(float(delay), 0.0) + took)
+            false = not self._gas_in(rec.zone)
+            self.operator.learn(rec.id, false)
+            self.log.append((self.env.now, "investigated", -1, rec.zone,
+                             f"{rec.id} {'no gas found' if false else 'gas found'} after {took:.0f} s"))
+
+        self.env.process(check())
 
     def _record(self, t: float) -> None:
         det = self.sensors.gas
@@ -958,21 +995,6 @@ def incapacitation_caveat(gas: Gas) -> str:
         extra = f"; {gas.key} incapacitates only by the oxygen it displaces"
     return (f"{gas.key} incapacitation (collapse, ASET) at FED 1, the median person of ISO 13571 (0.3 covers "
             f"susceptible people, counted as fed_susceptible): {inc}{extra}; {fat}")
-
-
-def all_hazards(sc: Scenario) -> list[HazardSpec]:
-    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
-    inject's time)."""
-    out = list(sc.hazards)
-    for inj in sc.injects:
-        if inj.kind == "leak" and inj.hazard is not None:
-            h = inj.hazard
-            out.append(h.model_copy(update={
-                "start": inj.time + h.start,
-                "stop": None if h.stop is None else inj.time + h.stop,
-                "id": h.id if h.id is not None else f"inject-{inj.id}",
-            }))
-    return out
 
 
 def _weather(sc: Scenario):

@@ -1,4 +1,4 @@
-"""KPIs of one run (CONTRACTS section 6). Times in seconds from the first hazard's start or, with no
+"""KPIs of one run (docs/kpis.md). Times in seconds from the first hazard's start or, with no
 hazard, from the alarm; a KPI that did not happen is ``None``."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.crowd import INCAPACITATED, SAFE, TRAPPED
+from drills.spec.kpi_names import KPI_KEYS
 
 if TYPE_CHECKING:
-    from drills.sim.engine import Run
+    from drills.sim.run import Run
 
 __all__ = ["compute_kpis", "KPI_KEYS"]
 
@@ -24,10 +25,6 @@ shortest-path cut searches. It is still a valid lower bound, possibly looser; ``
 says so. On the 10-site benchmark region it gives the same bounds in 40 % of the time."""
 REGION_BOUND_SEARCHES = 100
 REGION_BOUND_METHOD = f"cut bound (joint exercise: cuts only, at most {REGION_BOUND_SEARCHES} searches)"
-
-KPI_KEYS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_evacuated", "t_mustered",
-            "t_headcount", "occupants", "safe", "trapped", "incapacitated", "exposed_idlh", "peak_dose",
-            "false_alerts", "exit_counts", "wall_s")
 
 
 def _t(x: float, t0: float) -> float | None:

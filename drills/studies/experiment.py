@@ -48,25 +48,25 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from drills.outputs.naming import slug
+from drills.sim.run import release_mesa_ids
+from drills.spec.experiment import Experiment
+from drills.spec.kpi_names import NUMERIC_KPIS
 from twin.errors import InputError
-
-from drills.sim.kpis import KPI_KEYS
+from twin.yamlio import read_yaml
 
 __all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "summarize", "run_batch",
            "DEFAULT_KPIS", "NUMERIC_KPIS"]
 
 DEFAULT_KPIS = ("t_alert", "t_alarm", "t_evacuated", "t_mustered", "t_isolate", "exposed_idlh", "false_alerts")
-# KPIs a comparison can use: the numeric ones of CONTRACTS section 6 plus the numeric extras the engine adds
-NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
-    "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
-    "gas_released_kg", "peak_ppm")
+DEFAULT_REPLICATIONS = 20
+"""Runs per arm when an experiment file gives no ``replications`` (site and region experiments alike)."""
 N_BOOT = 2000
 SCHEDULER_TIMEOUT = "5s"  # a wrong address should fail fast, a busy scheduler still answers in time
 CONV_MEAN = 0.01  # relative change of the running mean over the last 10 % of runs counted as settled
@@ -83,52 +83,45 @@ _EXP_FIELDS = {"name", "description", "base", "base_arm", "replications", "seed"
                "kpis", "arms"}
 
 
-@dataclass
-class Experiment:
-    """A validated experiment file."""
-
-    name: str
-    path: Path
-    base: Path
-    arms: dict[str, dict[str, Any]]
-    replications: int
-    kpis: list[str]
-    seed: int
-    base_arm: str
-    common_random_numbers: bool = True
-    description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def seed_of(self, arm: str, rep: int) -> int:
-        """The seed of replication ``rep`` of ``arm``: ``seed + rep`` in every arm (common random numbers),
-        else a SeedSequence draw of (seed, arm index, rep) so arms are independent."""
-        if self.common_random_numbers:
-            return self.seed + rep
-        k = list(self.arms).index(arm)
-        return int(np.random.SeedSequence([self.seed, k, rep]).generate_state(1)[0])
-
-    def fingerprint(self) -> dict[str, Any]:
-        """What must match for a resumed output folder to belong to this experiment (not the count)."""
-        return {"name": self.name, "base": str(self.base.resolve()), "arms": self.arms, "seed": self.seed,
-                "common_random_numbers": self.common_random_numbers}
-
-
 def _err(msg: str, path: Path, where: str | None = None) -> InputError:
     return InputError(msg, source=str(path), where=where)
 
 
-def load_experiment(path: str | os.PathLike) -> Experiment:
-    """Read and validate an experiment file; every arm is built once so bad overrides fail here, naming
-    the experiment file and the field (``arms.ai.alerts``)."""
+@dataclass
+class BaseFile:
+    """What an experiment needs to know of its base file, a scenario's or a region's: the fields an arm
+    may override, how to build an arm (raise :class:`InputError` naming the field), the default seed, the
+    KPIs a comparison may use and those it uses by default."""
+
+    kind: str  # "scenario" | "region"
+    fields: Any
+    build: Callable[[dict[str, Any]], Any]
+    seed: int
+    default_kpis: tuple[str, ...]
+    check_kpi: Callable[[str], str | None]  # None when fine, else why not
+    inputs: Callable[[Any], list[Path]]  # the files a built arm reads besides the base (resume fingerprint)
+
+
+def _scenario_base(base: Path) -> BaseFile:
     from drills.spec.scenario import Scenario, load_scenario
 
+    sc = load_scenario(base)
+
+    def check(k: str) -> str | None:
+        return None if k in NUMERIC_KPIS else f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})"
+
+    return BaseFile("scenario", Scenario.model_fields, lambda ov: sc.evolve(**ov), sc.seed, DEFAULT_KPIS, check,
+                    lambda built: [built.site_path()])
+
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file over a scenario or a region (the same fields and defaults
+    for both); every arm is built once so bad overrides fail here, naming the experiment file and the
+    field (``arms.ai.alerts``)."""
+    from drills.spec.region import is_region_file
+
     p = Path(path)
-    if not p.is_file():
-        raise _err("file not found", p)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise _err(f"not valid YAML ({getattr(e, 'problem', e)})", p) from None
+    data, _ = read_yaml(p)
     if not isinstance(data, dict):
         raise _err("expected a mapping of experiment fields", p)
     unknown = sorted(set(data) - _EXP_FIELDS)
@@ -140,55 +133,59 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     base = Path(str(data["base"]))
     if not base.is_absolute():
         base = p.parent / base
-    from drills.spec.region import is_region_file
-
-    if is_region_file(base):  # joint exercises: the region's own checks (drills.studies.region_experiment)
-        from drills.studies.region_experiment import load_region_experiment
-
-        return load_region_experiment(p, data, base)
+    region = is_region_file(base)
     try:
-        base_sc = load_scenario(base)
+        if region:  # a joint exercise: arms override region fields, KPIs may be SITE.KPI
+            from drills.studies.region_experiment import region_base
+
+            bf = BaseFile(**region_base(base))
+        else:
+            bf = _scenario_base(base)
     except InputError as e:
-        raise _err(f"base scenario: {e}", p, "base") from None
+        raise _err(f"base {'region' if region else 'scenario'}: {e}", p, "base") from None
     arms = data["arms"]
     if not isinstance(arms, dict) or not arms:
-        raise _err("expected a mapping of arm names to scenario overrides", p, "arms")
+        raise _err(f"expected a mapping of arm names to {bf.kind} overrides", p, "arms")
     arms = {str(k): ({} if v is None else v) for k, v in arms.items()}
+    inputs = bf.inputs(bf.build({}))  # every file the runs read, for the resume fingerprint
     for name, ov in arms.items():
         if not re.fullmatch(r"[A-Za-z0-9_.]+", name):
             raise _err("arm names may use letters, digits, '_' and '.' only", p, f"arms.{name}")
         if not isinstance(ov, dict):
-            raise _err("expected a mapping of scenario fields to override", p, f"arms.{name}")
+            raise _err(f"expected a mapping of {bf.kind} fields to override", p, f"arms.{name}")
         for key in ov:
-            if key not in Scenario.model_fields:
-                raise _err("unknown scenario field (see `drilltwin schema`)", p, f"arms.{name}.{key}")
+            if key not in bf.fields:
+                raise _err(f"unknown {bf.kind} field" + (" (see `drilltwin schema`)" if not region else ""), p,
+                           f"arms.{name}.{key}")
         try:
-            base_sc.evolve(**ov)
+            inputs.extend(bf.inputs(bf.build(ov)))
         except InputError as e:
             raise _err(e.message, p, f"arms.{name}.{e.where}" if e.where else f"arms.{name}") from None
     base_arm = str(data.get("base_arm", next(iter(arms))))
     if base_arm not in arms:
         raise _err(f"'{base_arm}' is not one of the arms ({', '.join(arms)})", p, "base_arm")
-    reps = data.get("replications", 20)
+    reps = data.get("replications", DEFAULT_REPLICATIONS)
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise _err("must be a positive whole number", p, "replications")
-    seed = data.get("seed", base_sc.seed)
+    seed = data.get("seed", bf.seed)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise _err("must be a non-negative whole number", p, "seed")
-    kpis = data.get("kpis", list(DEFAULT_KPIS))
+    kpis = data.get("kpis", list(bf.default_kpis))
     if isinstance(kpis, str):
         kpis = [kpis]
     if not isinstance(kpis, list) or not kpis:
         raise _err("expected a list of KPI names", p, "kpis")
     for j, k in enumerate(kpis):
-        if k not in NUMERIC_KPIS:
-            raise _err(f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})", p, f"kpis[{j}]")
+        why = bf.check_kpi(str(k))
+        if why is not None:
+            raise _err(why, p, f"kpis[{j}]")
     crn = data.get("common_random_numbers", True)
     if not isinstance(crn, bool):
         raise _err("must be true or false", p, "common_random_numbers")
     return Experiment(name=str(data.get("name", p.stem)), path=p, base=base, arms=arms, replications=reps,
-                      kpis=list(kpis), seed=seed, base_arm=base_arm, common_random_numbers=crn,
-                      description=str(data.get("description", "")))
+                      kpis=[str(k) for k in kpis], seed=seed, base_arm=base_arm, common_random_numbers=crn,
+                      description=str(data.get("description", "")),
+                      extra={"inputs": inputs, **({"region": True} if region else {})})
 
 
 # ---------------------------------------------------------------- running (workers call these)
@@ -239,20 +236,8 @@ def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append(_row(payload["experiment"], payload["arm"], rep, seed, None,
                              f"{type(e).__name__}: {e}", time.perf_counter() - t))
         finally:
-            _release_mesa_ids()
+            release_mesa_ids()
     return rows
-
-
-def _release_mesa_ids() -> None:
-    """Drop Mesa 3.3's class-level per-model id counters that a failed run may have left behind
-    (run_scenario releases its own model; a run that raised did not get that far)."""
-    try:
-        import mesa
-    except ImportError:  # pragma: no cover
-        return
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, dict) and len(ids) > 0:
-        ids.clear()
 
 
 def _read_done(runs_file: Path) -> dict[tuple[str, int], dict[str, Any]]:
@@ -291,6 +276,17 @@ def _open_client(workers: int | None, scheduler: str | None):
     return Client(cluster), cluster
 
 
+def _fp_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What changed between two experiment fingerprints, in words."""
+    changed = [f"{Path(f).name} changed" for f, h in new.get("inputs", {}).items()
+               if f in old.get("inputs", {}) and old["inputs"][f] != h]
+    changed += [f"{Path(f).name} is new" for f in new.get("inputs", {}) if f not in old.get("inputs", {})]
+    changed += [f"{k} differs" for k in sorted(set(old) | set(new)) if k != "inputs" and old.get(k) != new.get(k)]
+    if "inputs" not in old:
+        changed.append("written by an older drilltwin without input checksums")
+    return "; ".join(changed) or "settings differ"
+
+
 def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers: int | None = None,
                    scheduler: str | None = None, progress: bool = False, batch: int | None = None,
                    on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
@@ -303,7 +299,8 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
     if meta.exists():
         old = json.loads(meta.read_text(encoding="utf-8"))
         if old != fp:
-            raise InputError("the output folder holds a different experiment; choose another --out",
+            raise InputError(f"the output folder holds runs of a different experiment ({_fp_diff(old, fp)}); "
+                             "mixing them would give a meaningless table: choose another --out",
                              source=str(out))
     else:
         _atomic_write(meta, json.dumps(fp, indent=2))
@@ -492,7 +489,7 @@ def paired_diff(a: dict[int, float | None], b: dict[int, float | None], rng: np.
 
 
 def summarize(exp: Experiment, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The CONTRACTS section 5 payload (``arms``, ``kpis``, ``diffs``) plus counts and convergence."""
+    """The docs/cli.md payload (``arms``, ``kpis``, ``diffs``) plus counts and convergence."""
     arms = list(exp.arms)
     ok = {a: {r["rep"]: r for r in rows if r["arm"] == a and not r.get("error")} for a in arms}
     failed = [{"arm": r["arm"], "rep": r["rep"], "seed": r["seed"], "error": r["error"]}
@@ -546,6 +543,9 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 
 def _atomic_write(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)  # readable like any other file the user writes, not mkstemp's 0600
     with os.fdopen(fd, "wb") as f:
         f.write(text.encode() if isinstance(text, str) else text)
     os.replace(tmp, path)
@@ -640,13 +640,10 @@ def _save(fig, path: Path) -> str:
     return str(path)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "experiment"
-
 
 def run_compare(path: Path, n: int | None = None, workers: int | None = None, scheduler: str | None = None,
                 out: Path | None = None, progress: bool = False, *, plots: bool = True) -> dict[str, Any]:
-    """Run (or resume) an experiment and write its outputs; return the CONTRACTS section 5 payload
+    """Run (or resume) an experiment and write its outputs; return the ``--json`` payload of docs/cli.md
     plus ``out``, ``runs``, ``failed`` and ``table`` (rows for the terminal).
 
     Writes to ``out`` (default ``results/compare-<name>-<timestamp>``): ``runs.jsonl`` (appended as runs
@@ -663,18 +660,22 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
         raise InputError("give either --workers or --scheduler, not both", where="--scheduler")
     exp = load_experiment(path)
     if out is None:
-        out = Path("results") / f"compare-{_slug(exp.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = Path("results") / f"compare-{slug(exp.name, 'experiment')}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
-    rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
-    payload = summarize(exp, rows)
-    payload["out"] = str(out)
-    payload["table"] = table_rows(payload)
-    _write_tables(out, rows)
-    if plots:
-        payload["plots"] = _write_plots(out, exp, rows, payload)
-    _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
-    if plots:
-        from drills.outputs.compare_report import write_compare_report
+    from drills.outputs.results import check_out, out_lock
 
-        payload["report"] = str(write_compare_report(out))
+    check_out(out, resumable="experiment.json")  # never append to a folder of something else
+    with out_lock(out):
+        rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
+        payload = summarize(exp, rows)
+        payload["out"] = str(out)
+        payload["table"] = table_rows(payload)
+        _write_tables(out, rows)
+        if plots:
+            payload["plots"] = _write_plots(out, exp, rows, payload)
+        _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+        if plots:
+            from drills.outputs.compare_report import write_compare_report
+
+            payload["report"] = str(write_compare_report(out))
     return payload

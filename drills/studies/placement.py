@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 if TYPE_CHECKING:
+    from drills.spec.scenario import Scenario
     from twin.graph import SiteGraph
     from twin.site import Sensor
-
-    from drills.spec.scenario import Scenario
 
 __all__ = ["Candidate", "Ensemble", "LeakCase", "build_ensemble", "evaluate", "optimize", "write_sensors_yaml"]
 
@@ -217,10 +217,9 @@ def _physics(sensor: Sensor, gas, where: str):
 def _sensor_from_fields(name: str, fields: dict[str, Any], gas, position, space, storey, where: str) -> Sensor:
     from pydantic import ValidationError
 
+    from drills.spec.scenario import format_validation_error
     from twin.site import Sensor
     from twin.sketch import SensorIn, sketch_guid
-
-    from drills.spec.scenario import format_validation_error
 
     raw = {"name": name, "gas": gas.key, "space": "x", "at": [0, 0, 0]}
     raw.update({k: v for k, v in fields.items() if v is not None and k not in ("name", "space", "at", "gas")})
@@ -260,7 +259,6 @@ def _grid_points(g: SiteGraph, spaces: list[str], spacing: float, height: float)
 
 def _file_positions(path: Path, g: SiteGraph) -> list[tuple[str, str | None, float, float, float]]:
     """(name, space id or None, x, y, z above the floor or ground) from a YAML or CSV candidate file."""
-    import yaml
 
     src = str(path)
     if not path.exists():
@@ -276,10 +274,7 @@ def _file_positions(path: Path, g: SiteGraph) -> list[tuple[str, str | None, flo
                     raise InputError("expected columns name,x,y,z[,space] with numbers in metres",
                                      source=src, where=f"row {k + 2}") from None
     else:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            raise InputError(f"not valid YAML ({e})", source=src) from None
+        data, _ = read_yaml(path)
         if isinstance(data, dict):
             data = data.get("candidates", data.get("sensors"))
         if not isinstance(data, list):
@@ -323,9 +318,8 @@ def _candidates(sc: Scenario, g: SiteGraph, gas, spec: str, outdoor_xyz: list, k
                 ) -> list[Candidate]:
     """The candidate detectors for ``spec`` (``existing``, ``grid:SPACING`` or a file); with
     ``keep_existing`` the existing ones are added to a grid or file set."""
-    from twin.units import parse_quantity
-
     from drills.sim.hazards import scenario_sensors
+    from twin.units import parse_quantity
 
     site = g.site
     existing = [s for s in site.sensors.values() if s.kind == "gas" and s.gas and _same_gas(s.gas, gas)]
@@ -440,12 +434,11 @@ def _weather_label(w) -> str:
 def build_ensemble(sc: Scenario, candidates: str = "existing", *, time_limit: float | None = None,
                    keep_existing: bool = False, progress: bool = True) -> Ensemble:
     """The leak ensemble of ``sc`` and its detection-time matrices for the ``candidates`` (see module)."""
+    from drills.spec.scenario import VentilationCase, WeatherSpec
     from twin.dispersion import Multizone
     from twin.load import load_twin
     from twin.placement import detection_matrix, lagged, unit_responses
     from twin.plume import PuffTrain, Weather
-
-    from drills.spec.scenario import VentilationCase, WeatherSpec
 
     t_all = time.perf_counter()
     timing: dict[str, float] = {}
@@ -574,7 +567,7 @@ def _r(x: float | None, nd: int = 1) -> float | None:
 
 
 def layout_metrics(ens: Ensemble, chosen: list[int]) -> dict[str, Any]:
-    """CONTRACTS section 5 metrics of a layout (candidate indices) plus per-space and per-storey tables."""
+    """docs/cli.md metrics of a layout (candidate indices) plus per-space and per-storey tables."""
     from twin.placement import impact_objective, layout_times, scenario_coverage
 
     tl = ens.time_limit

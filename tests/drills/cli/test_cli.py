@@ -213,7 +213,7 @@ def test_errors_name_the_yaml_line(capsys, tmp_path):
 
 
 def test_compare_cli_json_contract_and_bad_input(capsys, tmp_path):
-    from tests.drills.test_experiment import _tiny
+    from tests.drills.studies.test_experiment import _tiny
 
     p = _tiny(tmp_path, reps=3)
     code, out, err = cli(capsys, "compare", str(p), "--json", "--out", str(tmp_path / "cmp"))

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from drills.sim.engine import run_scenario
 from drills.outputs.replay import write_replay
 from drills.outputs.report import write_report
 from drills.outputs.results import write_results
+from drills.sim.engine import run_scenario
 from drills.spec.scenario import load_scenario
 from tests.agents.conftest import read_scenario, rect, write_drill
 
@@ -119,7 +119,7 @@ def test_report_loads_without_console_errors(browser, demo_run):
 
 def test_compare_report_loads_without_console_errors(browser, tmp_path):
     from drills.studies.experiment import run_compare
-    from tests.drills.test_experiment import _tiny
+    from tests.drills.studies.test_experiment import _tiny
 
     pay = run_compare(_tiny(tmp_path, reps=4, crn=False), None, None, None, tmp_path / "cmp", False)
     page = Path(pay["report"])
@@ -231,7 +231,7 @@ def test_region_pages_load_switch_sites_and_show_hostile_names_as_text(browser, 
     import yaml
 
     from drills.cli.main import main
-    from tests.drills.test_region import _write
+    from tests.drills.region.test_region import _write
 
     p = _write(tmp_path)
     d = yaml.safe_load(p.read_text())

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from drills.cli.main import main
-from drills.spec.region import load_region
+from drills.region.model import load_region
 from drills.region.sim import run_region
 
 BOX = """
@@ -210,7 +210,7 @@ def test_unknown_resource_in_a_workflow(tmp_path, capsys):
 def test_placement_transform_round_trip():
     import numpy as np
 
-    from drills.spec.region import SiteFrame
+    from drills.region.model import SiteFrame
 
     f = SiteFrame((100.0, 50.0), 90.0)
     p = np.array([[10.0, 0.0, 1.5]])

@@ -1,0 +1,15 @@
+"""The names of a run's KPIs, in the order ``kpis.json`` lists them (the results-folder format in
+``docs/results.md``). Names are only ever added, never renamed: scenarios' ``targets``, experiments and
+reports refer to them. Computed by :func:`drills.sim.kpis.compute_kpis`.
+"""
+
+__all__ = ["KPI_KEYS", "NUMERIC_KPIS"]
+
+KPI_KEYS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_evacuated", "t_mustered",
+            "t_headcount", "occupants", "safe", "trapped", "incapacitated", "exposed_idlh", "peak_dose",
+            "false_alerts", "exit_counts", "wall_s")
+
+# KPIs a comparison can use: the numeric ones of docs/kpis.md plus the numeric extras the engine adds
+NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
+    "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
+    "gas_released_kg", "peak_ppm")
