@@ -149,8 +149,8 @@ class Gas:
         """One line per value among ``fields`` that is in :attr:`unverified`, naming the value, what a drill
         uses it for and where it came from: for the provenance of results that depend on it (a drill
         uses the probit and the IDLH; AEGL and ERPG only in reports)."""
-        uses = {"probit": "lethality probit (fatal_exposures; collapse where no incapacitation term applies)", "probit_alt": "second probit (cross-checks)",
-                "idlh": "IDLH (exposed_idlh, hazardous spaces)", "aegl": "AEGLs", "erpg": "ERPGs"}
+        uses = {"probit": "lethality probit (fatal_exposures; collapse where no incapacitation term applies)",
+                "probit_alt": "second probit (cross-checks)", "idlh": "IDLH (exposed_idlh, hazardous spaces)", "aegl": "AEGLs", "erpg": "ERPGs"}
         out = []
         for f in fields:
             if f not in self.unverified:
