@@ -26,6 +26,7 @@ from drills.spec import limits as L
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
+from twin.source_term import HOLE_CLASSES
 from twin.units import parse_bounded, parse_duration, parse_quantity
 from twin.yamlio import read_yaml
 
@@ -192,19 +193,14 @@ class ReleaseSpec(_Model):
     @field_validator("hole", mode="before")
     @classmethod
     def _hole(cls, v):
-        if isinstance(v, str) and v.strip().lower() in ("small", "medium", "large", "rupture"):
+        if isinstance(v, str) and v.strip().lower() in HOLE_CLASSES:
             return v.strip().lower()
         return parse_bounded(v, "length", "hole", positive=True)
 
-    @field_validator("pressure", mode="before")
+    @field_validator("pressure", "temperature", mode="before")
     @classmethod
-    def _pressure(cls, v):
-        return parse_bounded(v, "pressure", "pressure", positive=True)
-
-    @field_validator("temperature", mode="before")
-    @classmethod
-    def _temperature(cls, v):
-        return parse_bounded(v, "temperature", "temperature", positive=True)
+    def _state(cls, v, info):
+        return parse_bounded(v, info.field_name, info.field_name, positive=True)  # the field is its dimension
 
     @field_validator("pipe_length", "head", mode="before")
     @classmethod
