@@ -1427,8 +1427,8 @@ class Multizone:
     def steady_state(self, source_rates: Mapping[str, float] | None = None) -> np.ndarray:
         """The steady concentrations (kg/m3) for constant sources: ``source_rates`` (zone -> kg/s) or the
         rates of the model's sources at the current time, with the current outdoor concentrations.
-        Raises :class:`InputError` when some zone has no path to outside or a sink."""
-        A, inflow = self._boundary()
+        Raises :class:`InputError` when some zone has no path to outside or a sink. With volume sources
+        (``gas_density``) the displacement flows are those of these rates."""
         s = np.zeros(self.n)
         if source_rates is None:
             for src in self._sources.values():
@@ -1436,6 +1436,14 @@ class Multizone:
         else:
             for z, r in source_rates.items():
                 s[self._zone(z)] += r
+        if self.gas_density is not None:
+            saved, self._disp_q = self._disp_q, s / self.gas_density
+            try:
+                A, inflow = self._boundary()
+            finally:
+                self._disp_q = saved
+        else:
+            A, inflow = self._boundary()
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", MatrixRankWarning)
             try:

@@ -105,3 +105,21 @@ def test_detection_time_depends_on_the_detector_position(tmp_path, far_x):
         times.append(r.kpis["t_detect"])
     assert times[0] is not None and times[1] is not None and times[0] < times[1]
     assert any("eddy diffusion" in c for c in r.extra["caveats"])
+
+
+def test_methane_reports_lel_and_the_flammable_cloud(tmp_path):
+    """A methane leak: %LEL KPIs instead of a dose, a detector set in %LEL alarms, the oxygen it displaces
+    is reported. 0.05 kg/s for 10 min into a 90 m3 corridor at 1 ach goes past the LEL (5 %)."""
+    site = _two_way_site()
+    site["sensors"] = [{"name": "GD-1", "gas": "CH4", "space": "West", "at": [6, 1.5, 2.5],
+                        "setpoints": ["10 %LEL", "25 %LEL"], "t90": "20s"}]
+    sc = _sc(rate="0.05 kg/s")
+    sc["hazards"][0]["gas"] = "CH4"
+    r = run_drill(tmp_path, site, sc)
+    k = r.kpis
+    assert k["peak_dose"] is None and k["peak_dose_unit"] == "no toxic probit for CH4"
+    assert k["t_alert"] is not None and k["detected_by"] == "GD-1"
+    assert k["peak_lel_pct"] > 100.0
+    assert k["t_above_50_lel"] <= k["t_above_25_lel"] <= k["t_above_10_lel"] <= 600.0
+    assert k["flammable_volume_m3"] > 0 and k["flammable_places"] == ["West"]
+    assert k["min_o2_pct"] < 20.0 and k["fatal_exposures"] == 0
