@@ -443,7 +443,7 @@ class GasHazards:
     def _near_field_caveat(self, hid: str, gas: Gas, train: Any, dense: bool) -> None:
         """State which exterior openings lie nearer to an outdoor release than the fitted range of its
         model (Briggs spreads: 100 m; workbook: its Cm/C0 = 0.1 curve)."""
-        ops = [o for o in self.g_openings() if o.xy is not None]
+        ops = [o for o in self._exterior_openings() if o.xy is not None]
         if not ops:
             return
         pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in ops], dtype=float)
@@ -463,7 +463,7 @@ class GasHazards:
                 f"({names}{' ...' if near.sum() > 5 else ''}): concentrations there are extrapolated, "
                 f"capped at the pure gas ({gas.density():.3g} kg/m3)")
 
-    def g_openings(self) -> list:
+    def _exterior_openings(self) -> list:
         """Exterior openings of the site (from the first gas's multizone; every gas has the same)."""
         st = next(iter(self.gases.values()))
         return st.mz.exterior_openings()
