@@ -442,22 +442,29 @@ class Crowd:
     def _run(self):
         env = self.env
         heap = self._heap
+        pop = heapq.heappop
+        peek = env.peek
+        version = self._version  # never rebound, only extended
         handlers = (self._on_start, self._on_arrive, self._on_gate, self._on_replan, self._on_gate_queue)
         while True:
-            if not heap:
-                self._wake = env.event()
-                yield self._wake
-                continue
-            t = heap[0][0]
-            if t < env.peek() or (t <= env.now):
-                t, _, kind, i, ver = heapq.heappop(heap)
-                if i >= 0 and kind != _GATEQ and ver != self._version[i]:
+            # A batch: every own event due before the next event of anyone else (``peek`` is asked
+            # again after each one, since a handler's callbacks may schedule SimPy events). ``env.now``
+            # cannot move inside the batch: nothing yields.
+            now = env.now
+            while heap:
+                t = heap[0][0]
+                if t > now and t >= peek():
+                    break
+                t, _, kind, i, ver = pop(heap)
+                if i >= 0 and kind != _GATEQ and ver != version[i]:
                     continue  # superseded (turned back, re-planned, cancelled)
-                self.now = max(t, env.now)
+                self.now = t if t > now else now
                 handlers[kind](i)
+            self._wake = env.event()
+            if not heap:
+                yield self._wake
             else:
-                self._wake = env.event()
-                yield env.timeout(t - env.now) | self._wake
+                yield env.timeout(heap[0][0] - env.now) | self._wake
                 self.now = env.now
 
     # ------------------------------------------------------------------------------------ the field
@@ -509,10 +516,12 @@ class Crowd:
     def _backlog_add(self, g: int, delta: int) -> None:
         """Change a gate's backlog; refresh the fields once it drifts from the snapshot they used, so
         routes see queues as they build (geometrically fewer refreshes as queues grow)."""
-        b = self.gate_backlog[g] + delta
-        self.gate_backlog[g] = b
+        backlog = self.gate_backlog
+        b = backlog[g] + delta
+        backlog[g] = b
         snap = self._snap_l[g]
-        if abs(b - snap) > max(self.refresh_min, self.refresh_share * snap):
+        lim = self.refresh_share * snap
+        if abs(b - snap) > (lim if lim > self.refresh_min else self.refresh_min):
             self._invalidate()
 
     def _field_for(self, i: int) -> np.ndarray:
@@ -728,6 +737,8 @@ class Crowd:
         if kind == _OUTDOOR:
             return v0
         d = self.count[sp] / self.area[sp]
+        if kind == _WALK and d < self._free_density:
+            return v0  # the free branch of the speed-density law (factor 1)
         if d > self._d_capacity:
             # Movers stay on the uncongested branch of the speed-density law: spaces and stairs are
             # entered through gates at no more than their capacity, and denser crowds are people
@@ -746,9 +757,10 @@ class Crowd:
     def _depart(self, i: int, u: int, v: int, length: float, sp: int, kind: int, gate: int) -> None:
         t = self.now
         space = self._space
-        if sp != space[i] and sp >= 0:
+        si = space[i]
+        if sp != si and sp >= 0:
             count = self.count
-            count[space[i]] -= 1
+            count[si] -= 1
             count[sp] += 1
             space[i] = sp
         speed = self._speed(i, sp, kind, u, v)
@@ -759,28 +771,31 @@ class Crowd:
         self._t_dep[i] = t
         ta = t + length / speed
         self._t_arr[i] = ta
-        ver = self._version[i] + 1
-        self._version[i] = ver
+        version = self._version
+        ver = version[i] + 1
+        version[i] = ver
         self.moves += 1
         if gate >= 0 and kind != _STAIR:
             self._gate[i] = gate
             self._backlog_add(gate, 1)
             heapq.heappush(self._gate_walkers[gate], (ta, i, ver))
-        self._seq += 1
-        heapq.heappush(self._heap, (ta, self._seq, _ARRIVE, i, ver))
+        seq = self._seq + 1
+        self._seq = seq
+        heapq.heappush(self._heap, (ta, seq, _ARRIVE, i, ver))
 
     def _on_start(self, i: int) -> None:
         if self._state[i] == PREMOVE:
             self._start_moving(i)
 
     def _on_arrive(self, i: int) -> None:
-        v = int(self._nxt[i])
+        nxt = self._nxt
+        v = int(nxt[i])
         self._node[i] = v
-        self._nxt[i] = -1
+        nxt[i] = -1
         self.journal.append(i)
         if self.log_trajectories:
             self.traj.append((i, self.now, v))
-        g = int(self._gate[i])
+        g = self._gate[i]
         if g >= 0 and self._gon[v] != g:
             self._backlog_add(g, -1)  # walked to a node that is not the gate it counted against
             self._gate[i] = -1
@@ -804,9 +819,10 @@ class Crowd:
     def _decide(self, i: int, v: int) -> None:
         """At node ``v``: leave if it is the target exit, run a waypoint hook, else take the next edge."""
         tgt = self._target[i]
+        gon = self._gon
         if self._isexit[v] and not self._blk[v] and (
                 (tgt == _T_EXIT) or (tgt == _T_NODE and self._target_node[i] == v and self._assigned_exit[i] == v)):
-            self._pass_gate(i, v, int(self._gon[v]))
+            self._pass_gate(i, v, gon[v])
             return
         if tgt == _T_NODE and self._target_node[i] == v:
             self._reached_target(i, v)
@@ -829,11 +845,12 @@ class Crowd:
         w, length, sp, kind, sgate = e
         if kind == _STAIR:
             self._pass_gate(i, v, sgate, edge=e)
-        elif self._gon[v] >= 0 and sp != self._space[i]:
-            self._pass_gate(i, v, int(self._gon[v]), edge=e)
+        elif gon[v] >= 0 and sp != self._space[i]:
+            self._pass_gate(i, v, gon[v], edge=e)
         else:
-            self._release_gate(i)
-            self._depart(i, v, w, length, sp, kind, int(self._gon[w]))
+            if self._gate[i] >= 0:
+                self._release_gate(i)
+            self._depart(i, v, w, length, sp, kind, gon[w])
 
     def _release_gate(self, i: int) -> None:
         g = int(self._gate[i])
@@ -872,22 +889,28 @@ class Crowd:
         q = self._gate_q[g]
         _end, i, ver = q.popleft()
         if q:
-            self._seq += 1
-            heapq.heappush(self._heap, (q[0][0], self._seq, _GATEQ, g, 0))
+            seq = self._seq + 1
+            self._seq = seq
+            heapq.heappush(self._heap, (q[0][0], seq, _GATEQ, g, 0))
         if self._version[i] == ver:
             self._on_gate(i)
 
     def _on_gate(self, i: int) -> None:
         edge = self._pending_edge.pop(i, None)
-        v = int(self._node[i])
-        g = int(self._gate[i])
+        v = self._node[i]
+        g = self._gate[i]
         if g >= 0:
             self._backlog_add(g, -1)
             self.gate_passed[g] += 1
             self._gate[i] = -1
-        if self._state[i] == QUEUED:
-            self._state[i] = MOVING
-        self._after_gate(i, v, edge)
+        state = self._state
+        if state[i] == QUEUED:
+            state[i] = MOVING
+        if edge is None:  # passed an exit
+            self._exited(i, v)
+            return
+        w, length, sp, kind, sgate = edge
+        self._depart(i, v, w, length, sp, kind, -1 if kind == _STAIR else self._gon[w])
 
     def _after_gate(self, i: int, v: int, edge) -> None:
         if edge is None:  # passed an exit
