@@ -109,6 +109,7 @@ class Crowd:
         self._d_capacity = calibration.capacity_density
         self._factor = calibration.factor
         self._fields: dict[tuple, np.ndarray] = {}
+        self._field_lists: dict[tuple, list[float]] = {}  # the same fields as lists, for per-person scans
         self._hops: dict[tuple, dict[int, tuple | None]] = {}
         self._epoch = 0
         self._replan_pending = False
@@ -506,8 +507,16 @@ class Crowd:
         self._fields[key] = f
         return f
 
+    def _field_list(self, key: tuple) -> list[float]:
+        """:meth:`_field` as a list (the per-person scans index it with ints, cheaper than numpy)."""
+        fl = self._field_lists.get(key)
+        if fl is None:
+            fl = self._field_lists[key] = self._field(key).tolist()
+        return fl
+
     def _invalidate(self) -> None:
         self._fields.clear()
+        self._field_lists.clear()
         self._hops.clear()
         self._epoch += 1
         self._snap = np.asarray(self.gate_backlog, dtype=float)
@@ -556,7 +565,7 @@ class Crowd:
             hit = cache.get(u, 0)
             if hit != 0:
                 return hit
-        f = self._field(key)
+        f = self._field_list(key)
         best = None
         best_cost = _INF
         cur_space = self._space[i]
@@ -611,23 +620,27 @@ class Crowd:
         # first leg: from the start point straight (or around the corner) to a node of the start space
         s = int(self._space[i])
         cand, dist = self._first_leg_candidates(i, s)
-        f = self._field_for(i)
+        # the field as a list: indexing a list with an int is several times cheaper than a numpy scalar
+        fl = self._field_list(self._field_key(i))
+        blk, hz, gon, backlog, isexit = self._blk, self._hz, self._gon, self.gate_backlog, self._isexit
+        prot = self._protected[i]
         best, best_c = -1, _INF
         for v, d in zip(cand, dist, strict=True):
-            if self._blk[v] or (self._hz[v] and not self._protected[i]) or f[v] == _INF:
+            fv = fl[v]
+            if blk[v] or (hz[v] and not prot) or fv == _INF:
                 continue
-            gate = self._gon[v]
+            gate = gon[v]
             w = d
             if gate >= 0:
                 hop = self._choose(i, v)
-                if hop is not None and hop[2] == s and not self._isexit[v]:
+                if hop is not None and hop[2] == s and not isexit[v]:
                     continue  # a door whose best way on leads back into this space is a detour
-                b = self.gate_backlog[gate]
+                b = backlog[gate]
                 if b:
                     w = max(w, V_REF * (self._queue_start(gate, t) + b / self._cap_l[gate]))
             elif not self._via[v] and not (self._target[i] == _T_NODE and self._target_node[i] == v):
                 continue
-            c = w + f[v]
+            c = w + fv
             if c < best_c - 1e-9:
                 best, best_c, best_d = v, c, d
         if best < 0:
