@@ -213,3 +213,27 @@ def test_intervals_cover_a_known_delay_and_crn_narrows_them(tmp_path):
     assert covered[True] >= 0.9 * n_exp
     assert covered[False] >= 0.9 * n_exp
     assert narrower == n_exp
+
+
+def test_replications_share_the_loaded_twin_and_arm_with_unchanged_results(tmp_path):
+    """A worker parses the base and each arm once and loads the site once; the rows equal fresh runs."""
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+
+    p = _tiny(tmp_path, reps=3)
+    exp = ex.load_experiment(p)
+    ex._TWINS.clear()
+    ex._ARMS.clear()
+    payload = {"experiment": exp.name, "base": str(exp.base.resolve()), "arm": "late",
+               "overrides": exp.arms["late"], "runs": [[i, exp.seed_of("late", i)] for i in range(3)]}
+    rows = ex.run_batch(payload)
+    again = ex.run_batch(payload)
+    assert len(ex._TWINS) == 1 and len(ex._ARMS) == 1
+    sc = ex._arm_scenario(payload["base"], payload["overrides"])
+    assert sc is ex._arm_scenario(payload["base"], json.loads(json.dumps(payload["overrides"])))
+    fresh = load_scenario(exp.base).evolve(**exp.arms["late"])
+    for r, r2, (i, seed) in zip(rows, again, payload["runs"], strict=True):
+        want = run_scenario(fresh, seed, log_trajectories=False).kpis  # its own graph, loaded afresh
+        for k in ("t_evacuated", "t_alarm", "t_mustered", "t_lower_bound"):
+            assert r[k] == r2[k] == (None if want.get(k) is None else float(want[k]))
+        assert r["error"] is None
