@@ -237,3 +237,15 @@ def test_replications_share_the_loaded_twin_and_arm_with_unchanged_results(tmp_p
         for k in ("t_evacuated", "t_alarm", "t_mustered", "t_lower_bound"):
             assert r[k] == r2[k] == (None if want.get(k) is None else float(want[k]))
         assert r["error"] is None
+
+
+@pytest.mark.slow
+def test_shipped_comparison_on_two_workers_equals_serial(tmp_path):
+    """``compare ai_vs_threshold -n 2 --workers 2`` gives every run's KPIs exactly as a serial run (each
+    worker shares its twin and arms across its batches; the results must not notice)."""
+    p = ROOT / "scenarios" / "experiments" / "ai_vs_threshold.yaml"
+    ex.run_compare(p, 2, None, None, tmp_path / "serial", False, plots=False)
+    ex.run_compare(p, 2, 2, None, tmp_path / "dask", False, plots=False)
+    serial, dask = _table(tmp_path / "serial"), _table(tmp_path / "dask")
+    assert len(serial) == 10 and not any(r["error"] for r in serial)
+    assert serial == dask
