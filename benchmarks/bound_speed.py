@@ -16,12 +16,9 @@ Run: ``.venv/bin/python benchmarks/bound_speed.py [--reps 10] [--ref REV]``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,34 +31,19 @@ REF = "f64ce76"
 
 
 def _reference_bound(rev: str):
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:agents/bound.py"], check=True,
-                         capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "bound_reference.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("agents._bound_reference", path)
-    mod = importlib.util.module_from_spec(spec)
-    mod.__package__ = "agents"
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod.flow_lower_bound
+    from _timing import reference_module
+
+    return reference_module(rev, "agents/bound.py", "_bound_reference").flow_lower_bound
 
 
 def _inputs(scale: int | None, seeds: range) -> list[tuple]:
     """The bound's arguments after each run, as ``drills.sim.kpis._bound`` builds them."""
-    import yaml
+    from _timing import scaled_scenario
 
     from drills.sim.engine import build_run
     from drills.sim.kpis import BOUND_MAX_NODES, _got_out, _start_space
-    from drills.spec.scenario import scenario_from_dict
 
-    path = ROOT / "scenarios" / "plant_h2s_leak.yaml"
-    data = yaml.safe_load(path.read_text())
-    if scale is not None:
-        total = sum(e["count"] for e in data["population"] if e.get("role", "occupant") == "occupant")
-        for e in data["population"]:
-            if e.get("role", "occupant") == "occupant":
-                e["count"] = round(e["count"] * scale / total)
-    sc = scenario_from_dict(data, path)
+    sc = scaled_scenario(ROOT / "scenarios" / "plant_h2s_leak.yaml", scale)
     out = []
     for seed in seeds:
         run = build_run(sc, seed, log_trajectories=False)

@@ -20,12 +20,9 @@ Run: ``.venv/bin/python benchmarks/crowd_speed.py [--ref REV] [--repeat 3]`` (wr
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,33 +34,16 @@ GAS_TIMERS = ("dispersion", "exposure", "sensors")
 
 
 def _reference_crowd(rev: str):
-    """``agents.crowd.Crowd`` as it was at ``rev``, loaded as ``agents._crowd_reference``."""
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:agents/crowd.py"], check=True,
-                         capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "crowd_reference.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("agents._crowd_reference", path,
-                                                  submodule_search_locations=None)
-    mod = importlib.util.module_from_spec(spec)
-    mod.__package__ = "agents"
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod.Crowd
+    """``agents.crowd.Crowd`` as it was at ``rev``."""
+    from _timing import reference_module
+
+    return reference_module(rev, "agents/crowd.py", "_crowd_reference").Crowd
 
 
 def _scenario(scenario: str, scale: int | None):
-    import yaml
+    from _timing import scaled_scenario
 
-    from drills.spec.scenario import scenario_from_dict
-
-    path = ROOT / "scenarios" / scenario
-    data = yaml.safe_load(path.read_text())
-    if scale is not None:
-        total = sum(e["count"] for e in data["population"] if e.get("role", "occupant") == "occupant")
-        for e in data["population"]:
-            if e.get("role", "occupant") == "occupant":
-                e["count"] = round(e["count"] * scale / total)
-    return scenario_from_dict(data, path)
+    return scaled_scenario(ROOT / "scenarios" / scenario, scale)
 
 
 def _case(sc, crowd_cls):

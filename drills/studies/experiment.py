@@ -33,7 +33,9 @@ Statistics (all times in s, as the KPIs):
 
 Execution is serial by default, or on Dask (``workers`` starts a LocalCluster of single-threaded worker
 processes, ``scheduler`` joins an existing cluster). Tasks carry small payloads (the base scenario's
-path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves.
+path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves and
+keep, per process and across tasks, what every replication shares: the parsed base, each arm's scenario
+and the site graph (a run only reads it), so only the seeded part of a run is redone.
 Every finished run is appended to ``runs.jsonl`` at once, so an interrupted experiment resumes from its
 output folder without redoing finished runs. A failing run is recorded with its error and counted.
 """

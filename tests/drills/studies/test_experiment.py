@@ -232,7 +232,7 @@ def test_replications_share_the_loaded_twin_and_arm_with_unchanged_results(tmp_p
     sc = ex._arm_scenario(payload["base"], payload["overrides"])
     assert sc is ex._arm_scenario(payload["base"], json.loads(json.dumps(payload["overrides"])))
     fresh = load_scenario(exp.base).evolve(**exp.arms["late"])
-    for r, r2, (i, seed) in zip(rows, again, payload["runs"], strict=True):
+    for r, r2, (_rep, seed) in zip(rows, again, payload["runs"], strict=True):
         want = run_scenario(fresh, seed, log_trajectories=False).kpis  # its own graph, loaded afresh
         for k in ("t_evacuated", "t_alarm", "t_mustered", "t_lower_bound"):
             assert r[k] == r2[k] == (None if want.get(k) is None else float(want[k]))
