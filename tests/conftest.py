@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the repository's samples and the shared IFC folder, an isolated cache."""
+"""Shared fixtures: paths to the repository's samples and the shared IFC folder, an isolated cache, and the
+shipped drills run once per session."""
 
 from __future__ import annotations
 
@@ -24,3 +25,21 @@ def _isolated_cache(tmp_path_factory):
         os.environ.pop("DRILLTWIN_CACHE", None)
     else:
         os.environ["DRILLTWIN_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def shipped_run():
+    """``shipped_run(name, seed=None)``: the :class:`~drills.sim.run.RunResult` of ``scenarios/NAME.yaml``,
+    run once per test session (many tests only read the KPIs or events of the same shipped drill). Tests
+    that need a run of their own (reproducibility, mutation) call ``run_scenario`` themselves."""
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+
+    cache: dict = {}
+
+    def get(name: str, seed: int | None = None):
+        if (name, seed) not in cache:
+            cache[name, seed] = run_scenario(load_scenario(SCENARIOS / f"{name}.yaml"), seed)
+        return cache[name, seed]
+
+    return get

@@ -21,7 +21,7 @@ from agents.people import demographic_speeds, sample_points
 from drills.sim.kpis import compute_kpis
 from drills.sim.run import Run, RunResult, resolve_spaces
 from drills.spec.checks import scenario_warnings
-from drills.spec.limits import MAX_DENSITY
+from drills.spec.limits import JAM_DENSITY, MAX_DENSITY
 from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 from twin.distributions import Distribution
 from twin.errors import InputError
@@ -41,18 +41,27 @@ def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
     return out.tolist()
 
 
-def _check_density(g: SiteGraph, people: list[Person]) -> None:
+def _check_density(g: SiteGraph, people: list[Person]) -> list[str]:
     """Refuse a start denser than :data:`~drills.spec.limits.MAX_DENSITY` in any space (people who do
-    not fit on the floor would make every flow and time meaningless)."""
+    not fit on the floor would make every flow and time meaningless); return a warning for each space
+    denser than :data:`~drills.spec.limits.JAM_DENSITY` (nobody there can walk at first)."""
     from collections import Counter
 
+    warnings = []
     for sid, n in Counter(p.space for p in people).items():
         area = g.site.spaces[sid].area
-        if area > 0 and n / area > MAX_DENSITY:
-            sp = g.site.spaces[sid]
-            raise InputError(f"{n:,} people start in {sp.name!r} ({area:,.1f} m2): {n / area:,.1f} p/m2, more than "
-                             f"fits on the floor (the limit is {MAX_DENSITY} p/m2, Weidmann's jam density; "
-                             "docs/limits.md)", where="population")
+        if area <= 0:
+            continue
+        sp, d = g.site.spaces[sid], n / area
+        if d > MAX_DENSITY:
+            raise InputError(f"{n:,} people start in {sp.name!r} ({area:,.1f} m2): {d:,.1f} p/m2, more than "
+                             f"fits on the floor (the limit is {MAX_DENSITY:g} p/m2, the densest crowds "
+                             "measured; docs/limits.md)", where="population")
+        if d > JAM_DENSITY:
+            warnings.append(f"population: {n:,} people start in {sp.name!r} at {d:,.1f} p/m2, above the jam "
+                            f"density {JAM_DENSITY:g} p/m2 (Weidmann 1993): nobody there can walk until "
+                            "the crowd thins")
+    return warnings
 
 
 def _site_warnings(sc: Scenario, people: list[Person], hazards: Any) -> list[str]:
@@ -195,7 +204,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     people: list[Person] = []
     for k, e in enumerate(sc.population):
         people.extend(_people_for(graph, sc, k, e, rng))
-    _check_density(graph, people)
+    density_warnings = _check_density(graph, people)
     model.add_people(people)
     cues = people_cues(sc, model)
     log: list[tuple[float, str, int, str, str]] = []
@@ -231,7 +240,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
     run = Run(sc, seed, graph, model, t0, log, hazards, cues=cues)
-    run.warnings = scenario_warnings(sc) + _site_warnings(sc, people, hazards)
+    run.warnings = scenario_warnings(sc) + density_warnings + _site_warnings(sc, people, hazards)
     if sc.workflows:
         from drills.sim.context import EngineContext
         from drills.workflow.engine import compile_workflows, workflow_names

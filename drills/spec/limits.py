@@ -7,16 +7,20 @@ set where the model or the machine stops making sense, not where a typical scena
 
 from __future__ import annotations
 
-__all__ = ["MAX_TIME", "MAX_PEOPLE", "MAX_DENSITY", "MIN_GAS_STEP", "MAX_GAS_STEP", "MAX_STEPS", "MIN_REPLAN",
+__all__ = ["MAX_TIME", "MAX_PEOPLE", "MAX_DENSITY", "JAM_DENSITY", "MIN_GAS_STEP", "MAX_GAS_STEP", "MAX_STEPS", "MIN_REPLAN",
            "MAX_RATE", "MAX_BURST", "MAX_WIND", "MAX_SEED", "MAX_ITEMS", "MAX_PATH", "MAX_MARGIN", "MAX_HEIGHT"]
 
 MAX_TIME = 48 * 3600.0
 """s: the longest run and the latest time of any event (48 h, two days of a continuous exercise)."""
 MAX_PEOPLE = 100_000
 """people in one scenario, all population entries together (the largest stadiums seat about 100,000)."""
-MAX_DENSITY = 5.4
-"""p/m2 at the start in any one space: Weidmann's (1993) jam density, where walking speed is zero; a
-denser crowd does not fit on the floor."""
+MAX_DENSITY = 10.0
+"""p/m2 at the start in any one space: about the densest crowds ever measured, in crushes (Fruin 1993,
+"The causes and prevention of crowd disasters"; Still 2000, PhD thesis, University of Warwick, 9-10 p/m2);
+a denser start does not fit on the floor and is refused."""
+JAM_DENSITY = 5.4
+"""p/m2: Weidmann's (1993) jam density, where the speed-density law gives zero walking speed; a start
+denser than this runs, with a warning (nobody can walk until the crowd thins)."""
 MIN_GAS_STEP = 0.1
 """s: the shortest gas/detector step (detector response times t90 are 10-60 s; 0.1 s resolves them)."""
 MAX_GAS_STEP = 60.0

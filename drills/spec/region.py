@@ -14,7 +14,7 @@ between them, regional resources at depots, regional workflows and a master inje
       links: [{from: DEPOT, to: GATE_A, length: 1.2 km, speed: 40 km/h}]
     resources:
       - {name: Brigade-1, kind: fire_brigade, depot: DEPOT, crews: 1}
-    workflows: [...]      # regional steps, see drills.region.workflow
+    workflows: [...]      # workflows of docs/workflows.md, plus request_aid and broadcast_alert
     injects: [...]        # master list; each may name a site
 
 **Placement.** A site's own coordinates (x east, y north, m) map to the common map by

@@ -30,9 +30,13 @@ top to bottom); ``after: []`` starts it with its list; ``after: [a, b]`` waits f
 names steps of the same list only: a ``parallel`` or ``if`` block is a black box that completes when the
 steps inside it have. Inside ``parallel``, steps without ``after`` start together.
 
-**Trigger.** ``{alert: gas, level: high}`` fires on the first alert of that kind (``gas``, a gas name such
-as ``H2S``, or ``any``) at or above the level (``low`` < ``high``, or the set-point number 1, 2, ...);
-``{inject: 3}`` when inject 3 is played; ``{at: 2min}`` at that time. A workflow runs once per drill.
+**Trigger.** ``{alert: gas, level: high}`` fires on the first alert of that kind (``gas``, ``camera``, a
+gas name such as ``H2S``, or ``any``) at or above the level: ``warning``/``low`` (rank 1), ``alarm``/``high``
+(rank 2) or a set-point number 1, 2, 3 (:mod:`drills.alerts.levels`, whose :func:`~drills.alerts.levels.matches`
+decides for every trigger and condition, site and region; an unknown level is refused at load);
+``{inject: 3}`` when inject 3 is played; ``{at: 2min}`` at that time. In a region ``site: NAME`` limits an
+alert trigger to that site. A workflow runs once per drill, unless ``dedupe`` (:class:`Dedupe`) lets later
+alert episodes start it again: ``dedupe: {per: zone, window: 10min, max_runs: 5}``.
 
 **Roles.** ``roles: {name: count}`` names the people a step may use: ``occupant``, ``warden``,
 ``operator``, ``responder``, ``supervisor`` or an alias of one (:data:`ROLE_ALIASES`: ``ert`` and
@@ -46,9 +50,11 @@ missing members are off-site (virtual: they acknowledge and count but cannot be 
 kind            fields                               does
 ==============  ===================================  ==========================================================
 notify          role, channel; message               delivers a message after the channel's latency
-wait_ack        role, timeout; escalate_to           a free member of the role acknowledges; each level of
-                                                     the chain (``escalate_to``: a role or a list) has
-                                                     ``timeout``; the last level waits without one
+wait_ack        role, timeout; escalate_to,          a free member of the role acknowledges; each level of
+                renotify, max_renotify               the chain (``escalate_to``: a role or a list) has
+                                                     ``timeout``; the last level waits without one; when
+                                                     everybody dismissed, the chain is notified again
+                                                     after ``renotify`` (default 5 min; ``never``: stall)
 sound_alarm     ; zones                              sounds the alarm; occupants of the zones become aware
 evacuate        ; zones                              orders the people of the zones out
 shelter         ; zones                              orders the people of the zones to shelter in place
@@ -70,18 +76,22 @@ if              condition, then; else                runs the nested ``then`` or
 by default (the source behind the alert unless ``source`` names one), any other task does nothing but
 take time. A field that does not belong to the kind is an error.
 
+Step kinds live in one registry (:data:`REGISTRY`): :func:`step_kind` registers a builder with the fields
+it takes in site and in regional workflows; :mod:`drills.workflow.regional` adds ``request_aid`` and
+``broadcast_alert``, which only a region's workflows may use (``dispatch`` and ``headcount`` only a site's).
+
 **Conditions** of ``if`` are mappings, one test each, combined with ``all``/``any``/``not``::
 
     {level: high}                       # the triggering alert is at least this level
     {alert: H2S}                        # the triggering alert is of this kind or gas
     {inject: 4}                         # inject 4 has been played
     {step: ack, is: escalated}          # an earlier step's outcome: completed, acknowledged,
-                                        # escalated, timed_out, skipped
+                                        # escalated, timed_out, skipped, renotified
     {elapsed_over: 10min}               # more than this since the trigger
     {all: [{level: high}, {not: {step: ack, is: escalated}}]}
 
-Every transition (triggered, started, completed, escalated, timed_out, skipped, failed, and what a step
-did) is written through :meth:`WorkflowContext.log` with kind ``workflow:<state>`` and kept in
+Every transition (triggered, started, completed, escalated, timed_out, dismissed, renotified, skipped,
+failed, deduplicated, and what a step did) is written through :meth:`WorkflowContext.log` with kind ``workflow:<state>`` and kept in
 :attr:`WorkflowRunner.transitions`.
 """
 
@@ -331,8 +341,9 @@ class Step(_Model):
     """One step (task spec); which fields apply depends on ``kind`` (module docs)."""
 
     id: str
-    kind: str = Field(json_schema_extra=lambda schema: schema.update(enum=list(REGISTRY)),
-                      description="a step kind (REGISTRY): the built-in ones and regional ones")
+    kind: str = Field(json_schema_extra=lambda schema: schema.update(enum=_kinds_in("site")),
+                      description="a step kind (docs/workflows.md); a region's workflows also take "
+                                  "request_aid and broadcast_alert")
     description: str = ""
     after: list[str] | None = Field(default=None, description="ids of steps of the same list to finish first")
     role: str | None = None
@@ -430,6 +441,10 @@ class Step(_Model):
                 raise ValueError(f"{f}: expected at least one step")
         if isinstance(self.to, list) and self.kind != "broadcast_alert":
             raise ValueError(f"to: kind {self.kind} goes to one place, not a list")
+        if _scope(info) == "region" and self.task is not None and self.task.action == "isolate" \
+                and self.kind != "request_aid":
+            raise ValueError("task.action: a region isolates a release through a crew: request_aid with "
+                             "isolate: HAZARD")
         if sk.check is not None:
             sk.check(self)
         return self
@@ -644,7 +659,12 @@ def workflow_names(workflows: Sequence[Workflow], where: str = "workflows") -> l
 class WorkflowContext(Protocol):
     """What the workflows need from a run; :mod:`drills.sim.engine` implements it over the crowd, the gas
     hazards and the alert policy. Times are SimPy seconds; people are crowd indices; ``role`` arguments
-    are agent roles (``agents.crowd.ROLES``, aliases already resolved)."""
+    are agent roles (``agents.crowd.ROLES``, aliases already resolved).
+
+    A region's layer (:class:`drills.region.workflow.RegionLayer`) is the context of regional workflows:
+    it takes ``site=`` in :meth:`log`, hands ``sound_alarm``/``evacuate``/``shelter`` to a member site's
+    own context (``site_context(name)``) and serves the regional kinds (``request_aid``,
+    ``broadcast_targets``, ``receive_broadcast``)."""
 
     env: simpy.Environment
     rng: np.random.Generator  # the run's "workflow" stream

@@ -75,9 +75,19 @@ def test_negative_cli_seed_and_long_site_path(capsys, tmp_path):
 
 
 def test_start_denser_than_the_floor_is_refused(capsys, tmp_path):
-    # the hall is 30 m x 20 m = 600 m2; 5,000 people are 8.3 p/m2 (the 200,000 at 83 p/m2 scaled)
-    _refused(capsys, tmp_path, HEAD + "population:\n  - {where: Hall, count: 5000}\nalarm: {at: 0s}\n",
-             "population", "5,000 people start in 'Hall'", "8.3 p/m2", "5.4")
+    # the hall is 30 m x 20 m = 600 m2; 50,000 people are 83.3 p/m2 (the 200,000 at 83 p/m2 scaled)
+    _refused(capsys, tmp_path, HEAD + "population:\n  - {where: Hall, count: 50000}\nalarm: {at: 0s}\n",
+             "population", "50,000 people start in 'Hall'", "83.3 p/m2", "10 p/m2")
+
+
+def test_start_above_jam_density_runs_with_a_warning(capsys, tmp_path):
+    # 5,000 people in 600 m2 are 8.3 p/m2: denser than Weidmann's jam density, but crowds that dense exist
+    p = _write(tmp_path, HEAD + "duration: 1s\npopulation:\n  - {where: Hall, count: 5000}\n")
+    code, out, err = cli(capsys, "run", str(p), "--out", str(tmp_path / "run"), "--json")
+    assert code == 0, err
+    assert "8.3 p/m2, above the jam density 5.4 p/m2" in err
+    man = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert any("jam density" in w for w in man["warnings"])
 
 
 def test_alias_bomb_scenario_exit_1_fast(capsys, tmp_path):

@@ -18,8 +18,6 @@ import yaml
 from drills.outputs.replay import write_replay
 from drills.outputs.report import DEFAULT_TARGETS, load_run, rate_targets, safe_json, write_report
 from drills.outputs.results import write_results
-from drills.sim.engine import run_scenario
-from drills.spec.scenario import load_scenario
 from tests.agents.conftest import rect, run_drill
 from twin.errors import InputError
 
@@ -27,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
+def demo(tmp_path_factory, shipped_run) -> Path:
     out = tmp_path_factory.mktemp("report") / "run"
-    return write_results(run_scenario(load_scenario(ROOT / "scenarios" / "plant_h2s_leak.yaml")), out)
+    return write_results(shipped_run("plant_h2s_leak"), out)
 
 
 def test_demo_report_is_complete_and_self_contained(demo):

@@ -7,8 +7,6 @@ second gets a conflict and nothing is lost. The server listens on 127.0.0.1 on a
 
 from __future__ import annotations
 
-import pytest
-
 from tests.drills.outputs.test_browser import _errors, _no_alert, browser  # noqa: F401  (the fixture)
 from tests.drills.studio.conftest import HOSTILE, HOSTILE_FILE, SCRIPT
 
