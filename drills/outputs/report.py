@@ -813,10 +813,7 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
                 n_in = int(sel.sum()) if agents_seg is None else n_in
             exp_rows.append([space.label if space is not None else zid, zid, gas, f"{v:.3g}", _fmt_t(tpk),
                              _fmt_t(float(tt[kk].min() if kk.any() else np.nan)), n_in])
-    exposure = _kv([("Peak dose", f"{k.get('peak_dose', '-')} {k.get('peak_dose_unit', '')}"),
-                    ("Peak concentration met by a person", f"{k.get('peak_ppm', '-')} ppm"),
-                    ("People above IDLH", k.get("exposed_idlh", "-")),
-                    ("Gas released", f"{k.get('gas_released_kg', '-')} kg")])
+    exposure = _kv(_exposure_rows(k))
     if exp_rows:
         exposure += _grid(["space", "zone", "gas", "peak (ppm)", "at", "first above 1 ppm",
                            "passages while above 1 ppm"], exp_rows)
@@ -838,6 +835,36 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
     if run.notes:
         secs.append(("notes", "Notes", "<ul>" + "".join(f"<li>{_esc(n)}</li>" for n in run.notes) + "</ul>"))
     return secs
+
+
+def _exposure_rows(k: dict) -> list[tuple[str, Any]]:
+    """The exposure summary: dose, incapacitation against escape (ASET/RSET), oxygen and, for flammable
+    gases, %LEL and the flammable cloud (KPIs of drills.sim.hazards / drills.sim.tenability)."""
+    dose = k.get("peak_dose")
+    rows: list[tuple[str, Any]] = [
+        ("Peak dose", f"{dose} {k.get('peak_dose_unit', '')}" if dose is not None
+         else (k.get("peak_dose_unit") or "-")),
+        ("Peak concentration met by a person", f"{k.get('peak_ppm', '-')} ppm"),
+        ("People above IDLH", k.get("exposed_idlh", "-")),
+        ("Gas released", f"{k.get('gas_released_kg', '-')} kg")]
+    if "fatal_exposures" in k:
+        rows.append(("Lethal doses (probit) / FED above 0.3", f"{k['fatal_exposures']} / {k.get('fed_susceptible', 0)}"))
+    if k.get("aset_min") is not None:
+        rows.append(("Earliest loss of tenability (ASET)", f"{_fmt_t(k['aset_min'])} in {k.get('aset_place')}"))
+    if k.get("aset_rset_place"):
+        m = k.get("aset_rset_margin")
+        rows.append(("Smallest ASET - RSET margin", f"{'someone never left' if m is None else _fmt_t(m)} "
+                                                    f"({k['aset_rset_place']})"))
+    if k.get("min_o2_pct") is not None and k["min_o2_pct"] < 20.9:
+        rows.append(("Lowest oxygen in any zone", f"{k['min_o2_pct']:.1f} %"))
+    if k.get("peak_lel_pct") is not None:
+        rows.append(("Peak %LEL in any zone", f"{k['peak_lel_pct']:.3g} %LEL"))
+        rows.append(("Time above 10 / 25 / 50 %LEL", " / ".join(_fmt_t(k.get(f"t_above_{lv}_lel", 0.0))
+                                                               for lv in (10, 25, 50))))
+        if k.get("flammable_volume_m3"):
+            rows.append(("Flammable cloud (LEL-UEL)", f"{k['flammable_volume_m3']:.4g} m3 in "
+                                                      f"{', '.join(k.get('flammable_places') or [])}"))
+    return rows
 
 
 CSS = """

@@ -29,9 +29,14 @@ from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
+from twin.near_field import EDDY_DIFFUSIVITY, ROOM_AIR_SPEED, NearField
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
+from twin.source_term import max_credible_rate
+from twin.toxicity import incapacitation_sources
 from twin.units import parse_concentration
+
+from .tenability import Tenability
 
 if TYPE_CHECKING:
     from agents.model import DrillModel
@@ -40,6 +45,14 @@ if TYPE_CHECKING:
 
 __all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
 
+NEAR_FIELD_CAVEAT = (
+    "detectors in a room with an indoor release read the room's mean only once the room air brings it "
+    f"(advection at {ROOM_AIR_SPEED:g} m/s, the low end of occupied rooms, ASHRAE 55) plus the source's own "
+    f"gradient by turbulent eddy diffusion, D = {EDDY_DIFFUSIVITY:g} m2/s (an assumption of the order measured "
+    "in ventilated rooms: Cheng et al., Environ. Sci. Technol. 2011; Shao et al., Ann. Work Expo. Health 2017; "
+    "continuous point source of Carslaw & Jaeger 1959 with the floor reflecting): detection times depend on "
+    "the detector's distance from the leak; no momentum jet or dense layering is modelled (twin.near_field)")
+"""The caveat of runs whose detectors use :mod:`twin.near_field`."""
 REFERENCE_AIR_SPEED = 1.0
 """Air speed (m/s) at which an indoor release is screened for dense-gas behaviour when the scenario has
 no weather: a modest indoor draught (the criterion grows as the air speed falls)."""
@@ -224,6 +237,7 @@ class _GasState:
     sources: list[str] = field(default_factory=list)
     boundary: _OutdoorBoundary | None = None
     quiet: bool = False  # joint exercise: no gas here yet, the multizone is not stepped (see step)
+    tenability: Tenability | None = None
 
 
 class GasHazards:
@@ -250,6 +264,9 @@ class GasHazards:
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
         self._trains: dict[str, PuffTrain] = {}  # hazard id -> its puff train (outdoor releases)
         self._physics_caveats: list[str] = []
+        self._near_sources: dict[str, list[tuple[str, int, tuple[float, float, float]]]] = {}
+        self._det_geo: dict[str, Any] = {}
+        self._near_fields: dict[str, NearField] = {}  # per gas: detector x source geometry (twin.near_field)
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -317,8 +334,10 @@ class GasHazards:
         if st is None:
             mz = Multizone(self.g, dt=self.dt, t0=0.0, gas_density=gas.density())
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
-            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
+            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"),
+                           tenability=Tenability(gas, mz.n))
             self.gases[gas.key] = st
+            self._physics_caveats.append(incapacitation_caveat(gas))
         return st
 
     def _add_hazard(self, k: int, h: HazardSpec) -> None:
@@ -336,6 +355,7 @@ class GasHazards:
             zone, xy, z = self._source_location(h.source, f"{f}.source")
         stop = None if h.stop is None else h.stop
         hid = str(h.id) if h.id is not None else f"H{k + 1}"
+        self._check_rate(hid, gas, h, f)
         scr = self._screen(hid, gas, h, outdoors=zone is None, where=f)
         if zone is not None:
             if self.outdoor is not None:
@@ -344,6 +364,9 @@ class GasHazards:
                 sid = st.mz.add_burst(zone, h.burst, h.start, source_id=hid)
             else:
                 sid = st.mz.add_source(zone, h.rate_value(), h.start, stop, source_id=hid)
+                self._near_sources.setdefault(gas.key, []).append((sid, st.mz.zone_index[zone], (xy[0], xy[1], z)))
+                if len(self._near_sources) == 1 and len(self._near_sources[gas.key]) == 1:
+                    self._physics_caveats.append(NEAR_FIELD_CAVEAT)
         else:
             if self.weather is None:
                 raise InputError(f"source {h.source!r} is outdoors: an outdoor release needs weather",
@@ -366,6 +389,22 @@ class GasHazards:
             sid = hid
         st.sources.append(sid)
         self.source_ids[hid] = (gas.key, sid)
+
+    def _check_rate(self, hid: str, gas: Gas, h: HazardSpec, where: str) -> None:
+        """A rate from a ``release`` is stated with its model in the caveats; a typed rate above what any
+        single release of the gas could give (:func:`twin.source_term.max_credible_rate`) is refused."""
+        if h.release is not None:
+            self._physics_caveats.append(f"hazard {hid}: rate from its release: {h.release.compute(gas.key).note}")
+            return
+        if h.burst is not None:
+            return
+        r = h.rate_value()
+        top = max(r[1]) if isinstance(r, tuple) else float(r)
+        bound, how = max_credible_rate(gas)
+        if top > bound:
+            raise InputError(f"hazard {hid}: {top:g} kg/s of {gas.key} is more than {how} could release "
+                             f"({bound:.4g} kg/s; twin.source_term): give a physically possible rate, or the "
+                             "hole, pressure and phase as 'release'", where=f"{where}.rate")
 
     def _screen(self, hid: str, gas: Gas, h: HazardSpec, *, outdoors: bool, where: str) -> DenseScreen:
         """Britter-McQuaid dense-gas screening of one release (:mod:`twin.dense_gas`), logged, and stated
@@ -404,7 +443,7 @@ class GasHazards:
     def _near_field_caveat(self, hid: str, gas: Gas, train: Any, dense: bool) -> None:
         """State which exterior openings lie nearer to an outdoor release than the fitted range of its
         model (Briggs spreads: 100 m; workbook: its Cm/C0 = 0.1 curve)."""
-        ops = [o for o in self.g_openings() if o.xy is not None]
+        ops = [o for o in self._exterior_openings() if o.xy is not None]
         if not ops:
             return
         pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in ops], dtype=float)
@@ -424,7 +463,7 @@ class GasHazards:
                 f"({names}{' ...' if near.sum() > 5 else ''}): concentrations there are extrapolated, "
                 f"capped at the pure gas ({gas.density():.3g} kg/m3)")
 
-    def g_openings(self) -> list:
+    def _exterior_openings(self) -> list:
         """Exterior openings of the site (from the first gas's multizone; every gas has the same)."""
         st = next(iter(self.gases.values()))
         return st.mz.exterior_openings()
@@ -546,6 +585,7 @@ class GasHazards:
             st.mz.advance(t)
             t1 = clock()
             ppm = st.exposure.update(t, step_dt, st.mz.c)
+            st.tenability.update(t, step_dt, st.mz)
             if self.cues is not None:
                 self.cues.breathe(st.gas.key, ppm)  # people who smell or feel it act without an alarm
             t2 = clock()
@@ -610,7 +650,7 @@ class GasHazards:
                 continue
             # the same load, probit and per-person threshold as indoors; the value is held for the
             # interval until the next update
-            st.exposure.breathe_outdoors(out, c, every)
+            st.exposure.breathe_outdoors(out, c, every, t)
 
     def _open_air(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """People outside every building (left, or collapsed in the open) and their breathing points ((k, 3) m,
@@ -646,13 +686,63 @@ class GasHazards:
         out = np.zeros(len(det.names))
         if self.outdoor is not None:
             self._outdoor_reads(out)
-        for k, key, zi, unit in self._sensor_reads:
+        local: dict[str, np.ndarray] = {}
+        for k, key, _zi, unit in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue
-            c = float(st.mz.c[zi])
+            cv = local.get(key)
+            if cv is None:
+                cv = local[key] = self.detector_concentrations(key, st)
+            c = float(cv[k])
             out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
         return out
+
+    def detector_concentrations(self, gas_key: str, st: _GasState) -> np.ndarray:
+        """The concentration (kg/m3) of ``gas_key`` at the input of every gas detector (in the order of
+        ``self.sensors.gas``; 0 for detectors of other gases or in the open): the zone means of the
+        multizone, and near a release in its own zone the local value of :class:`twin.near_field.NearField`
+        (transport delay and gradient from the source), so that a detector's position
+        in its room matters. The one place the zone state becomes what detectors breathe."""
+        geo = self._det_geometry(gas_key)
+        if geo is None:
+            return np.zeros(len(self.sensors.gas.names))
+        idx, zone, pos, floor = geo
+        out = np.zeros(len(self.sensors.gas.names))
+        src = self._near_sources.get(gas_key, [])
+        if not src:
+            out[idx] = st.mz.c[zone]
+            return out
+        nf = self._near_fields.get(gas_key)
+        if nf is None:
+            nf = self._near_fields[gas_key] = NearField(pos, zone, np.array([p for _, _, p in src]),
+                                                        np.array([z for _, z, _ in src]), floor_z=floor)
+        t = self.env.now
+        states = [st.mz.source_state(sid, t) for sid, _, _ in src]
+        rate = np.array([r for r, _, _ in states])
+        age = np.array([t - a for _, a, _ in states])
+        stop_age = np.array([t - b if b <= t else np.inf for _, _, b in states])
+        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=st.gas.density())
+        return out
+
+    def _det_geometry(self, gas_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(detector indices, zone index, positions (m), floor heights (m)) of the detectors of a gas inside
+        zones, resolved once."""
+        hit = self._det_geo.get(gas_key, False)
+        if hit is not False:
+            return hit
+        rows = [(k, zi) for k, key, zi, _ in self._sensor_reads if key == gas_key]
+        if not rows:
+            self._det_geo[gas_key] = None
+            return None
+        zones = sorted(self.zone_index, key=self.zone_index.get)
+        idx = np.array([k for k, _ in rows], dtype=np.int64)
+        zone = np.array([zi for _, zi in rows], dtype=np.int64)
+        ids = self.sensors.gas.ids
+        pos = np.array([self.all_sensors[ids[k]].position for k in idx], dtype=float).reshape(-1, 3)
+        floor = np.array([self.g.zones[zones[zi]].elevation for zi in zone], dtype=float)
+        self._det_geo[gas_key] = (idx, zone, pos, floor)
+        return self._det_geo[gas_key]
 
     def _outdoor_reads(self, out: np.ndarray) -> None:
         """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""
@@ -866,9 +956,45 @@ class GasHazards:
             "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
             "mass_balance_error": max((st.mz.max_mass_balance_error for st in self.gases.values()), default=0.0),
         }
+        if pr is None:  # no lethality probit (flammable gases, simple asphyxiants): no toxic load to show
+            out["peak_dose_unit"] = "no toxic probit for " + first.gas.key
+        # incapacitation, ASET against RSET, oxygen and, for flammable gases, %LEL (twin.toxicity, .tenability)
+        out.update(first.tenability.kpis(t0, self.g, first.mz.zones, self.crowd, first.exposure))
+        for st in self.gases.values():  # people down or dead from any gas, the lowest oxygen of all
+            if st is not first:
+                more = st.tenability.kpis(t0, self.g, st.mz.zones, self.crowd, st.exposure)
+                out["fatal_exposures"] += more["fatal_exposures"]
+                out["min_o2_pct"] = min(out["min_o2_pct"], more["min_o2_pct"])
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
+
+
+def incapacitation_caveat(gas: Gas) -> str:
+    """How people exposed to ``gas`` collapse and die in the drills, with the sources (agents.exposure)."""
+    terms = {"co": "ISO 13571:2012 FED for CO (35,000 ppm min)",
+             "hcn": "ISO 13571:2012 FED for HCN (exp(C/43)/220 per min)",
+             "h2s": ("H2S knockdown: collapse within two breaths (10 s) from 700 ppm, within 5 min from 500 ppm "
+                     "(OSHA hydrogen sulfide hazards; ATSDR Medical Management Guidelines for H2S)")}
+    own = [terms[s] for s in incapacitation_sources(gas.key)]
+    hyp = ("hypoxia from the oxygen the gas displaces (Purser, SFPE Handbook, FED = sum dt / exp(8.13 - 0.54 "
+           "(20.9 - %O2)) below 19.5 % O2)")
+    inc = "; ".join([*own, hyp])
+    if gas.probit is not None:
+        pr = gas.probit
+        fat = (f"lethal dose by the probit Y = {pr.a:g} + {pr.b:g} ln(C^{pr.n:g} t) ({pr.unit}, min; {pr.source}), "
+               "the person's own threshold drawn uniformly")
+    else:
+        fat = "no lethality probit (fatal_exposures counts none)"
+    if own:
+        extra = ""
+    elif gas.probit is not None:
+        extra = (f"; ISO 13571 gives no incapacitating concentration for {gas.key}, so apart from hypoxia people "
+                 "collapse only at a lethal dose (late for collapse)")
+    else:
+        extra = f"; {gas.key} incapacitates only by the oxygen it displaces"
+    return (f"{gas.key} incapacitation (collapse, ASET) at FED 1, the median person of ISO 13571 (0.3 covers "
+            f"susceptible people, counted as fed_susceptible): {inc}{extra}; {fat}")
 
 
 def _weather(sc: Scenario):

@@ -33,7 +33,9 @@ Statistics (all times in s, as the KPIs):
 
 Execution is serial by default, or on Dask (``workers`` starts a LocalCluster of single-threaded worker
 processes, ``scheduler`` joins an existing cluster). Tasks carry small payloads (the base scenario's
-path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves.
+path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves and
+keep, per process and across tasks, what every replication shares: the parsed base, each arm's scenario
+and the site graph (a run only reads it), so only the seeded part of a run is redone.
 Every finished run is appended to ``runs.jsonl`` at once, so an interrupted experiment resumes from its
 output folder without redoing finished runs. A failing run is recorded with its error and counted.
 """
@@ -191,7 +193,45 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
 
 # ---------------------------------------------------------------- running (workers call these)
 
-_SCENARIOS: dict[str, Any] = {}  # per process: base scenario path -> Scenario (parsed once per worker)
+# Per process (a Dask worker keeps them between tasks): what every replication of an experiment shares.
+_SCENARIOS: dict[str, Any] = {}  # base scenario path -> Scenario (parsed once per worker)
+_ARMS: dict[tuple[str, str], Any] = {}  # (base path, overrides as JSON) -> the arm's Scenario
+_TWINS: dict[tuple[str, int, int], Any] = {}  # (site path, mtime ns, size) -> SiteGraph (loaded once)
+_CACHE_LIMIT = 16  # distinct arms / sites kept per process (a long-lived worker serving many experiments)
+
+
+def _cached(cache: dict, key: Any, make: Callable[[], Any]) -> Any:
+    got = cache.get(key)
+    if got is None:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        got = cache[key] = make()
+    return got
+
+
+def _arm_scenario(base: str, overrides: dict[str, Any]) -> Any:
+    """The arm's scenario, built once per process: the base file parsed once, each arm's overrides
+    applied once (replications of an arm differ only in their seed)."""
+    from drills.spec.scenario import load_scenario
+
+    sc0 = _cached(_SCENARIOS, base, lambda: load_scenario(base))
+    if not overrides:
+        return sc0
+    return _cached(_ARMS, (base, json.dumps(overrides, sort_keys=True, default=str)),
+                   lambda: sc0.evolve(**overrides))
+
+
+def _site_graph(sc: Any) -> Any:
+    """The scenario's site graph, loaded once per process and shared by its runs (a run only reads it).
+    Keyed by the file's modification time and size too, so an edited site is loaded afresh."""
+    from twin.load import load_twin
+
+    p = Path(sc.site_path())
+    try:
+        st = p.stat()
+        return _cached(_TWINS, (str(p.resolve()), st.st_mtime_ns, st.st_size), lambda: load_twin(p))
+    except (OSError, InputError):
+        return None  # the run then reports the bad site itself, naming the field
 
 
 def _row(experiment: str, arm: str, rep: int, seed: int, kpis: dict[str, Any] | None, error: str | None,
@@ -213,24 +253,20 @@ def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """
     from drills.sim.engine import run_scenario
     from drills.spec.region import is_region_file
-    from drills.spec.scenario import load_scenario
 
     if is_region_file(payload["base"]):  # a regional experiment: whole joint exercises per replication
         from drills.studies.region_experiment import run_region_batch
 
         return run_region_batch(payload)
-    base = payload["base"]
-    sc0 = _SCENARIOS.get(base)
-    if sc0 is None:
-        sc0 = _SCENARIOS[base] = load_scenario(base)
     rows = []
-    sc = None
+    sc = graph = None
     for rep, seed in payload["runs"]:
         t = time.perf_counter()
         try:
             if sc is None:
-                sc = sc0.evolve(**payload["overrides"]) if payload["overrides"] else sc0
-            res = run_scenario(sc, int(seed), log_trajectories=False)
+                sc = _arm_scenario(payload["base"], payload["overrides"])
+                graph = _site_graph(sc)
+            res = run_scenario(sc, int(seed), graph=graph, log_trajectories=False)
             rows.append(_row(payload["experiment"], payload["arm"], rep, seed, res.kpis, None,
                              time.perf_counter() - t))
         except Exception as e:  # noqa: BLE001 - one broken run must not end the experiment

@@ -139,7 +139,7 @@ def _rates(sc: Scenario) -> list[float]:
     pl = _placement(sc)
     if pl.rates:
         return [float(r) for r in pl.rates]
-    if not sc.hazards or sc.hazards[0].rate is None:
+    if not sc.hazards or (sc.hazards[0].rate is None and sc.hazards[0].release is None):
         raise _err(sc, "no release rate: give placement.rates or a hazard with a rate", "placement.rates")
     r = sc.hazards[0].rate_value()
     # a rate curve: its peak is the design rate of the leak
