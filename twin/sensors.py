@@ -108,6 +108,7 @@ __all__ = [
     "CameraAlarm",
     "CameraArray",
     "CameraSpec",
+    "CleanBlock",
     "DEFAULT_FULL_SCALE",
     "DEFAULT_PERIOD",
     "DEFAULT_T90",
@@ -229,6 +230,23 @@ class Exceedance:
     level: int
     value: float
     setpoint: float
+
+
+@dataclass(frozen=True)
+class CleanBlock:
+    """Rows of readings a :class:`DetectorArray` would show in clean air (:meth:`DetectorArray.clean_block`):
+    call ``times`` (s, every ``dt``), ``readings`` and ``over`` (rows x detectors), the lag state ``ys``
+    after each call and the sample index ``kk`` of each row."""
+
+    dt: float
+    times: np.ndarray
+    readings: np.ndarray
+    over: np.ndarray
+    ys: np.ndarray
+    kk: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.times)
 
 
 @dataclass(frozen=True)
@@ -513,6 +531,7 @@ class DetectorArray(_Named):
         self._fs = col("full_scale")
         self._res = col("resolution")
         self._hyst = col("hysteresis")
+        self._floor = np.zeros(n)  # lowest value shown, in the unit
         self._age = col("age")
         self._latching = np.array([s.latching for s in self.specs], dtype=bool)
         # Drift rates: draw for every detector (fixed stream use), then honour explicit values.
@@ -559,8 +578,8 @@ class DetectorArray(_Named):
         self._inv_res = np.where(self._res > 0, 1.0 / np.where(self._res > 0, self._res, 1.0), 0.0)
         self._age_uniform = n > 0 and bool(np.all(self._age == self._age[0]))
         self._has_drift = bool(np.any(self.zero_drift) or np.any(self.span_drift))
-        self._buf = np.empty(n)
-        self._buf2 = np.empty(n)
+        self._zbuf = np.zeros((0, n))  # normal draws read ahead by clean_block, used first by later samples
+        self._zcur = 0
         self._cache_dt = math.nan
         self._cache_a = np.ones(n)
 
@@ -645,45 +664,67 @@ class DetectorArray(_Named):
         y += u
         return y if y_s is None else y_s
 
-    def _sample(self, y_s: np.ndarray, s: float | np.ndarray, due: np.ndarray | None) -> None:
-        """Turn the lag state at the sample times into displayed readings, alarm levels and events."""
-        val, tmp = self._buf, self._buf2
+    def _shown(self, y_s: np.ndarray, s: float | np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Displayed values and over-range flags from the lag state ``y_s`` at sample times ``s`` with
+        standard-normal draws ``z`` (steps 3-5 of the module docstring). Works on one row of detectors
+        (``(n,)``, ``s`` a scalar or ``(n,)``) or on a block of rows (``(m, n)``, ``s`` of shape ``(m, 1)``):
+        the same element-wise operations in the same order, so a block gives the per-sample values bit
+        for bit."""
         faulted = self._n_faulted > 0
         if self._has_drift:
             age = self._age[0] if self._age_uniform else self._age
             h = age + (s - self._start) / 3600.0  # hours since calibration (a scalar in the common case)
-            np.multiply(self.span_drift, h, out=val)
+            val = self.span_drift * h
             val += 1.0
             val *= y_s
             if faulted:
                 val *= self._gain
-            np.multiply(self.zero_drift, h, out=tmp)
-            val += tmp
+            val += self.zero_drift * h
         elif faulted:
-            np.multiply(self._gain, y_s, out=val)
+            val = self._gain * y_s
         else:
-            np.copyto(val, y_s)
+            val = np.array(y_s, dtype=np.float64, copy=True)
         if faulted:
             val += self._offset
-        # One draw per detector whatever its state, so faults do not shift the stream.
-        z = self._rng.standard_normal(val.shape[0])
-        z *= self._noise
-        val += z
+        val += z * self._noise
         if self._all_res:
             val *= self._inv_res
             np.rint(val, out=val)
             val *= self._res
         else:
-            q = self._res > 0
+            q = np.broadcast_to(self._res > 0, val.shape)
             np.copyto(val, np.rint(val * self._inv_res) * self._res, where=q)
         over = val >= self._fs
         np.minimum(val, self._fs, out=val)
-        np.maximum(val, 0.0, out=val)
-        dead = None
+        np.maximum(val, self._floor, out=val)
         if faulted:
-            np.copyto(val, self._frozen, where=self._mode == STUCK)
-            dead = self._mode == DEAD
-            val[dead] = 0.0
+            np.copyto(val, np.broadcast_to(self._frozen, val.shape), where=np.broadcast_to(self._mode == STUCK, val.shape))
+            val[..., self._mode == DEAD] = 0.0
+        return val, over
+
+    def _noise_rows(self, m: int) -> np.ndarray:
+        """The next ``m`` rows of standard-normal draws (one per detector each) without consuming them.
+        Rows drawn ahead are kept and used, in order, by the following samples, so reading ahead in
+        blocks leaves the stream exactly as sample-by-sample draws would."""
+        n = len(self.names)
+        have = self._zbuf.shape[0] - self._zcur
+        if have < m:
+            more = self._rng.standard_normal((max(m - have, 256), n))
+            self._zbuf = np.concatenate([self._zbuf[self._zcur:], more])
+            self._zcur = 0
+        return self._zbuf[self._zcur:self._zcur + m]
+
+    def _take_noise(self) -> np.ndarray:
+        if self._zcur < self._zbuf.shape[0]:
+            z = self._zbuf[self._zcur]
+            self._zcur += 1
+            return z
+        return self._rng.standard_normal(len(self.names))
+
+    def _sample(self, y_s: np.ndarray, s: float | np.ndarray, due: np.ndarray | None) -> None:
+        """Turn the lag state at the sample times into displayed readings, alarm levels and events."""
+        # One draw per detector whatever its state, so faults do not shift the stream.
+        val, over = self._shown(y_s, s, self._take_noise())
         if due is None:
             self.reading[:] = val
             self.sample_time[:] = s
@@ -694,9 +735,57 @@ class DetectorArray(_Named):
             np.copyto(self.sample_time, s, where=due)
             np.copyto(self.over_range, over, where=due)
             np.copyto(self.fresh, due)
-        if dead is not None:
-            self.fresh[dead] = False
+        if self._n_faulted:
+            self.fresh[self._mode == DEAD] = False
         self._levels(due)
+
+    # -- clean-air blocks ----------------------------------------------------------------------------------
+    def clean_block(self, dt: float, m: int) -> CleanBlock | None:
+        """What the next ``m`` calls ``update(time + k dt, 0)`` (k = 1..m) would show, computed at once
+        without changing the array; ``None`` when such a block cannot be computed exactly (sampling not
+        on every call, a non-zero input held, an alarm level on). The block stops before the first row
+        in which a reading reaches a first set point (alarm levels must then be evaluated sample by
+        sample). Commit the rows used with :meth:`commit_clean`."""
+        n = len(self.names)
+        if n == 0 or m <= 0 or not self._uniform or self._period[0] != dt or self._u.any() or self._active.any():
+            return None
+        t0 = self._t
+        times = t0 + dt * np.arange(1, m + 1, dtype=np.float64)
+        tol = 1e-9 * np.maximum(1.0, np.abs(times))
+        kk = np.floor((times + tol - self._origin[0]) / self._period[0])
+        s = self._origin[0] + kk * self._period[0]
+        if kk[0] != self._k[0] or not np.array_equal(s, times):
+            return None  # samples not exactly at the call times
+        a = self._cache_a if dt == self._cache_dt else np.exp(-dt * self._inv_tau)
+        rows = np.empty((m + 1, n))
+        rows[0] = self._y
+        rows[1:] = a
+        ys = np.multiply.accumulate(rows, axis=0)[1:]  # ((y a) a) ... : the sample-by-sample products
+        z = self._noise_rows(m)
+        val, over = self._shown(ys, times[:, None], z)
+        if self._sp.shape[0]:
+            hit = np.flatnonzero((val >= self._sp[0]).any(axis=1))
+            if hit.size:
+                k = int(hit[0])
+                times, val, over, ys, kk = times[:k], val[:k], over[:k], ys[:k], kk[:k]
+        return CleanBlock(dt, times, val, over, ys, kk)
+
+    def commit_clean(self, block: CleanBlock, j: int) -> None:
+        """Leave the array as ``update(t, 0)`` at the block's times up to row ``j`` (inclusive) would."""
+        self._y[:] = block.ys[j]
+        self._t = float(block.times[j])
+        self._k[:] = block.kk[j] + 1
+        if block.dt != self._cache_dt:
+            self._cache_a = np.exp(-block.dt * self._inv_tau)
+            self._cache_dt = block.dt
+        self._zcur += j + 1
+        self.reading[:] = block.readings[j]
+        self.sample_time[:] = block.times[j]
+        self.over_range[:] = block.over[j]
+        self.fresh[:] = True
+        if self._n_faulted:
+            self.fresh[self._mode == DEAD] = False
+        self.new_exceedances = []
 
     def _levels(self, due: np.ndarray | None) -> None:
         """Update the alarm levels of the detectors that just sampled; record first crossings."""
@@ -896,6 +985,13 @@ class CameraArray(_Named):
         self._start = float(start)
         self._t = float(start)
         self._k = np.zeros(n)
+        self._uniform = n > 0 and bool(np.all(self._phase == self._phase[0]) and np.all(self._period == self._period[0]))
+        self._all = np.arange(n)
+        self._p1 = 1.0 - (1.0 - self._p) ** 1.0  # detection chance of one scan, as the general formula gives it
+        self._q1 = -np.expm1(-self._lam * self._period * 1.0)
+        self._dbuf = np.zeros((0, 2, n))  # uniform draws read ahead (clean_block), used first by later scans
+        self._dcur = 0
+        self._none = np.zeros(0, dtype=np.int64)
         self._vis = np.zeros(n, dtype=bool)
         self._mode = np.zeros(n, dtype=np.int8)
         self.detecting = np.zeros(n, dtype=bool)
@@ -930,18 +1026,39 @@ class CameraArray(_Named):
             else:
                 raise ValueError(f"visible has shape {vis.shape}, expected ({n},)")
         tol = 1e-9 * max(1.0, abs(t))
-        kk = np.floor((t + tol - self._start - self._phase) / self._period)
-        idx = np.flatnonzero(kk >= self._k)
+        if self._uniform:  # one scan grid for every camera (the usual case): scalar scheduling
+            k0 = math.floor((t + tol - self._start - self._phase[0]) / self._period[0])
+            kk = np.full(n, float(k0))
+            idx = self._all if k0 >= self._k[0] else self._none
+        else:
+            kk = np.floor((t + tol - self._start - self._phase) / self._period)
+            idx = np.flatnonzero(kk >= self._k)
         self.fresh[:] = False
         self.new_alarms = []
-        if idx.size:
+        if idx.size and self._uniform and k0 == self._k[0] and self._start + self._phase[0] + k0 * self._period[0] == t:
+            # one scan per camera, exactly at t (the usual step): the general branch below with m = 1
+            draws = self._take_draws()
+            true_det = draws[0] < np.where(vis, self._p1, 0.0)
+            det = true_det | (draws[1] < self._q1)
+            if self._mode.any():
+                det &= self._mode == OK
+            rising = det & ~self.detecting
+            self.detecting[:] = det
+            self.fresh[:] = True
+            self._k[:] = k0 + 1
+            if rising.any():
+                self.new_alarms = [CameraAlarm(t, int(r), self.names[r], bool(true_det[r]))
+                                   for r in np.flatnonzero(rising)]
+                self.alarms.extend(self.new_alarms)
+        elif idx.size:
             m = kk[idx] - self._k[idx] + 1  # scans in the interval
             s = self._start + self._phase[idx] + kk[idx] * self._period[idx]
             at_t = np.abs(s - t) <= tol  # the latest scan sees the new visibility
             seen = np.where(at_t, (m - 1) * self._vis[idx] + vis[idx], m * self._vis[idx])
             p_any = 1.0 - (1.0 - self._p[idx]) ** seen
             q_any = -np.expm1(-self._lam[idx] * self._period[idx] * m)
-            draws = self._rng.random((2, idx.size))  # drawn for every due camera whatever its state
+            draws = self._take_draws()[:, idx] if self._uniform else self._rng.random((2, idx.size))
+            # drawn for every due camera whatever its state
             true_det = draws[0] < p_any
             det = true_det | (draws[1] < q_any)
             det &= self._mode[idx] == OK
@@ -958,6 +1075,58 @@ class CameraArray(_Named):
         self._vis = vis
         self._t = t
         return self.detecting.copy()
+
+    def _draw_rows(self, m: int) -> np.ndarray:
+        """The next ``m`` scans' uniform draws ((m, 2, n)) without consuming them (see
+        :meth:`DetectorArray._noise_rows`; with one scan grid every due call draws for every camera)."""
+        have = self._dbuf.shape[0] - self._dcur
+        if have < m:
+            more = self._rng.random((max(m - have, 256), 2, len(self.names)))
+            self._dbuf = np.concatenate([self._dbuf[self._dcur:], more])
+            self._dcur = 0
+        return self._dbuf[self._dcur:self._dcur + m]
+
+    def _take_draws(self) -> np.ndarray:
+        if self._dcur < self._dbuf.shape[0]:
+            d = self._dbuf[self._dcur]
+            self._dcur += 1
+            return d
+        return self._rng.random((2, len(self.names)))
+
+    def clean_block(self, dt: float, m: int, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Scans at the next ``m`` calls ``update(time + k dt, visible)`` (k = 1..m, ``visible`` held):
+        ``(detecting, true_detection)``, each (m, n), computed at once without changing the array;
+        ``None`` unless every camera scans exactly at every call. Commit with :meth:`commit_clean`."""
+        n = len(self.names)
+        if n == 0 or m <= 0 or not self._uniform or self._period[0] != dt:
+            return None
+        k0 = (self._t + dt - self._start - self._phase[0]) / self._period[0]
+        if k0 != self._k[0] or self._start + self._phase[0] + self._k[0] * self._period[0] != self._t + dt \
+                or self._vis.any() != bool(np.asarray(visible).any()):
+            return None
+        d = self._draw_rows(m)
+        vis = np.asarray(visible, dtype=bool)
+        true_det = d[:, 0] < np.where(vis, self._p1, 0.0)
+        det = true_det | (d[:, 1] < self._q1)
+        det &= self._mode == OK
+        return det, true_det
+
+    def commit_clean(self, times: np.ndarray, det: np.ndarray, visible: np.ndarray, j: int) -> None:
+        """Leave the cameras as ``update`` at ``times[0..j]`` would (no camera may start detecting in
+        rows before ``j``; a rise in row ``j`` is recorded as an alarm, as :meth:`update` does)."""
+        rising = det[j] & ~(det[j - 1] if j else self.detecting)
+        self.detecting[:] = det[j]
+        self.fresh[:] = True
+        self._k[:] += j + 1
+        self._dcur += j + 1
+        self._vis = np.asarray(visible, dtype=bool).copy()
+        self._t = float(times[j])
+        self.new_alarms = []
+        if rising.any():
+            d = self._dbuf[self._dcur - 1]
+            self.new_alarms = [CameraAlarm(self._t, int(r), self.names[r], bool(d[0, r] < (self._p1[r] if self._vis[r] else 0.0)))
+                               for r in np.flatnonzero(rising)]
+            self.alarms.extend(self.new_alarms)
 
     @property
     def fault(self) -> np.ndarray:

@@ -665,6 +665,7 @@ class AlertEngine:
         self._raised = {"gas": np.zeros(self.nz, dtype=np.int64), "camera": np.zeros(self.nz, dtype=np.int64)}
         self._last_on = {"gas": np.full(self.nz, -np.inf), "camera": np.full(self.nz, -np.inf)}
         self._prev_on = {"gas": np.zeros(self.nz, dtype=bool), "camera": np.zeros(self.nz, dtype=bool)}
+        self._any_on = {"gas": False, "camera": False}  # prev_on.any(), kept for the quiet fast path
         self.alerts: list[Alert] = []
         self.t = -np.inf
 
@@ -692,6 +693,13 @@ class AlertEngine:
                 self.sp[: len(x), i] = x
             self.sp_off = self.sp - np.array([s.hysteresis or 0.0 for s in self.specs])
             self.on_since = np.full((nl, n), np.nan)
+            self._pending = False
+            self._vote_key: tuple | None = None  # (qualifying, faulted) of the last vote, and its result
+            self._zone_size = np.bincount(self.zc, minlength=self.nz).astype(float)
+            self._zeros_i = np.zeros(n, dtype=np.int64)
+            self._zeros_f = np.zeros(n)
+            self._zeros_i.flags.writeable = False
+            self._zeros_f.flags.writeable = False
             self.stat = None
             return
         dts = [max(self.step_s, s.period or 0.0) for s in self.specs]
@@ -771,25 +779,33 @@ class AlertEngine:
         nl, n = self.sp.shape
         if nl == 0:
             return np.zeros(n, dtype=np.int64), np.zeros(n)
+        if not self._pending and not (r >= self.sp[0]).any():  # sp[0]: each detector's lowest set point
+            # the usual step: nothing over a set point and nothing pending; the voting below is all zeros
+            return self._zeros_i, self._zeros_f
         above = (r >= self.sp) & upd
         idle = np.isnan(self.on_since)
-        if idle.all() and not above.any():
-            # the usual step: nothing over a set point and nothing pending; the voting below is all zeros
-            return np.zeros(n, dtype=np.int64), np.zeros(n)
         below = ((r < self.sp_off) & upd) | bad
         start = idle & above
         self.on_since[start] = t
         self.on_since[below] = np.nan
-        qual = ~np.isnan(self.on_since) & (t - np.nan_to_num(self.on_since, nan=np.inf) >= cfg.delay_on - 1e-9)
-        healthy = np.bincount(self.zc, weights=(~bad).astype(float), minlength=self.nz)
-        k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))  # voting degrades with faulted detectors
-        rank = np.zeros(n, dtype=np.int64)
-        for j in range(nl):
-            cnt = np.bincount(self.zc, weights=qual[j].astype(float), minlength=self.nz)
-            zone_ok = (cnt >= k_eff) & (cnt > 0)
-            rank = np.where(qual[j] & zone_ok[self.zc], j + 1, rank)
-        idx = np.clip(rank - 1, 0, None)
-        margin = np.where(rank > 0, r / self.sp[idx, np.arange(n)], 0.0)
+        self._pending = not np.isnan(self.on_since).all()
+        with np.errstate(invalid="ignore"):
+            qual = (t - self.on_since) >= cfg.delay_on - 1e-9  # NaN (not pending) compares False
+        key = (qual.tobytes(), bad.tobytes())
+        if key == self._vote_key:  # the same detectors qualify as at the last call: the same votes
+            rank, sp_at = self._vote
+        else:
+            healthy = self._zone_size if not bad.any() else \
+                np.bincount(self.zc, weights=(~bad).astype(float), minlength=self.nz)
+            k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))  # voting degrades with faulted detectors
+            rank = np.zeros(n, dtype=np.int64)
+            for j in range(nl):
+                cnt = np.bincount(self.zc, weights=qual[j].astype(float), minlength=self.nz)
+                zone_ok = (cnt >= k_eff) & (cnt > 0)
+                rank = np.where(qual[j] & zone_ok[self.zc], j + 1, rank)
+            sp_at = self.sp[np.clip(rank - 1, 0, None), np.arange(n)]
+            self._vote_key, self._vote = key, (rank, sp_at)
+        margin = np.where(rank > 0, r / sp_at, 0.0)
         return rank, margin
 
     def _fusion(self, t: float, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -815,6 +831,9 @@ class AlertEngine:
                margin: np.ndarray, members: np.ndarray | None) -> list[Alert]:
         raised, last_on, prev_on = self._raised[source], self._last_on[source], self._prev_on[source]
         on = zone_rank > 0
+        if not self._any_on[source] and not on.any() and (self.rearm is None or not raised.any()):
+            return []  # quiet before and now, nothing to re-arm: no state changes (the usual step)
+        self._any_on[source] = bool(on.any())
         if self.rearm is not None:
             # Re-arm zones that were quiet at the previous call and have been quiet for `rearm` s since
             # they were last active (checked before this call's activity counts).

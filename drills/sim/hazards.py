@@ -266,6 +266,10 @@ class GasHazards:
                 raise InputError(f"camera {cam_sensors[k].name!r}: detects must be gas, people, person_down or "
                                  f"no_ppe, got {kind!r}", where="sensors")
         self._camera_space = [c.space if c else None for c in cam_sensors]
+        # gas cameras inside a zone, and the cameras that look at people
+        self._gas_cams = np.flatnonzero((self._camera_kind == "gas") & (self._camera_zone >= 0))
+        self._other_cams = np.flatnonzero(self._camera_kind != "gas")
+        self._no_fault = np.zeros(len(self.sensors.gas.names), dtype=bool)
         self.flagged: set[str] = set()
         self.records_sensors: list[tuple[float, str, float, str]] = []
         self.records_zones: list[tuple[float, str, float]] = []
@@ -533,17 +537,25 @@ class GasHazards:
 
     def _true_values(self) -> np.ndarray:
         """The true concentration at every detector, in its own unit (ppm or %LEL)."""
-        det = self.sensors.gas
-        out = np.zeros(len(det.names))
+        out = np.zeros(len(self.sensors.gas.names))
         if self.outdoor is not None:
             self._outdoor_reads(out)
-        for k, key, zi, unit in self._sensor_reads:
+        for key, det, zi, lel in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue
-            c = float(st.mz.c[zi])
-            out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+            ppm = kgm3_to_ppm(self.local_concentration(key, st.mz.c, zi, det), st.gas)
+            # %LEL as twin.gas.kgm3_to_lel computes it (the same operations, so the same bits)
+            out[det] = ppm if lel is None else ppm / lel * 100.0
         return out
+
+    def local_concentration(self, gas_key: str, zone_c: np.ndarray, zones: np.ndarray,
+                            detectors: np.ndarray) -> np.ndarray:
+        """The concentration (kg/m3) of ``gas_key`` at the inlet of each of ``detectors`` (indices into
+        the gas detector array), whose zones are ``zones`` (indices into ``zone_c``, the multizone's
+        concentration per zone, kg/m3). Today: the zone's well-mixed mean. This is the one place where
+        a near-field model of the detector's surroundings plugs in."""
+        return zone_c[zones]
 
     def _outdoor_reads(self, out: np.ndarray) -> None:
         """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""
@@ -568,63 +580,83 @@ class GasHazards:
             c = float(self.outdoor.outdoor(key, np.array([pos], dtype=float), self.env.now)[0])
             out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
 
-    def _sensor_gas_keys(self) -> list[tuple[int, str, int, str]]:
-        """(detector, gas key, zone index, unit) of every detector inside a zone with a known gas, resolved
-        once: the per-step read then only looks concentrations up."""
-        out = []
+    def _sensor_gas_keys(self) -> list[tuple[str, np.ndarray, np.ndarray, float | None]]:
+        """(gas key, detector indices, their zone indices, the gas's LEL in ppm for %LEL heads or ``None``
+        for ppm heads) of every detector inside a zone with a known gas, grouped once so the per-step read
+        is one gather per group. %LEL heads of a gas with no LEL read 0 and are left out."""
+        rows: dict[tuple[str, float | None], list[tuple[int, int]]] = {}
         for k, (spec, zi) in enumerate(zip(self.sensors.gas.specs, self._sensor_zone, strict=True)):
             if zi < 0 or spec.gas is None:
                 continue
             try:
-                out.append((k, get_gas(spec.gas).key, int(zi), spec.unit))
+                gas = get_gas(spec.gas)
             except InputError:
                 continue  # a gas this run does not model: the detector reads clean air
-        return out
+            if spec.unit != "ppm" and not gas.flammable:
+                continue
+            lel = None if spec.unit == "ppm" else gas.lel_for("NFPA") * 1e4
+            rows.setdefault((gas.key, lel), []).append((k, int(zi)))
+        return [(key, np.array([r[0] for r in v], dtype=np.int64), np.array([r[1] for r in v], dtype=np.int64), lel)
+                for (key, lel), v in rows.items()]
 
     def _sense(self, t: float) -> None:
         det = self.sensors.gas
         new: list = []
         if len(det.names):
             det.update(t, self._true_values())
-            if self.t_detect is None and det.exceedances:
-                ex = det.exceedances[0]
-                self.t_detect, self.detect_by = ex.t, ex.name
-            new = self.alert_engine.update(t, det.reading, fault_flags=det.fault | det.inhibited,
-                                           levels=det.levels(), fresh=det.fresh)
+            self._note_detection()
+            new = self._policy_update(t)
         cams = self.sensors.cameras
         if len(cams.names):
-            visible = self._camera_scene()
-            cams.update(t, visible)
-            if self.t_detect is None:
-                hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
-                if hits:
-                    self.t_detect, self.detect_by = hits[0].t, hits[0].name
-            for a in cams.new_alarms:
-                self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
-                                 f"{a.name} sees {self._camera_kind[a.camera]}"))
-            new += self.alert_engine.update_cameras(t, cams.new_alarms)
+            cams.update(t, self._camera_scene())
+            new += self._camera_alarms(t)
         for a in new:
             self._alert(a)
+
+    def _policy_update(self, t: float) -> list:
+        """The alert policy on the detectors' displayed readings at ``t``."""
+        det = self.sensors.gas
+        if det._n_faulted:
+            bad, levels = det.fault | det.inhibited, det.levels()
+        else:  # no fault: nothing to mask, and the levels array is read only
+            bad, levels = self._no_fault, det._level
+        return self.alert_engine.update(t, det.reading, fault_flags=bad, levels=levels, fresh=det.fresh)
+
+    def _note_detection(self) -> None:
+        det = self.sensors.gas
+        if self.t_detect is None and det.exceedances:
+            ex = det.exceedances[0]
+            self.t_detect, self.detect_by = ex.t, ex.name
+
+    def _camera_alarms(self, t: float) -> list:
+        """Log the cameras' new alarms and hand them to the alert policy."""
+        cams = self.sensors.cameras
+        if self.t_detect is None and cams.new_alarms:
+            hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
+            if hits:
+                self.t_detect, self.detect_by = hits[0].t, hits[0].name
+        for a in cams.new_alarms:
+            self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
+                             f"{a.name} sees {self._camera_kind[a.camera]}"))
+        return self.alert_engine.update_cameras(t, cams.new_alarms)
 
     def _camera_scene(self) -> np.ndarray:
         """What each camera has in view now, by what it is set to detect (``extra.detects``): ``gas`` (a
         plume above CAMERA_VISIBLE_PPM in its zone), ``people`` (anyone in its space), ``person_down``
         (someone collapsed there) or ``no_ppe`` (someone without breathing apparatus in gassed air)."""
         cams = self.sensors.cameras
-        zi = self._camera_zone
-        ok = zi >= 0
         visible = np.zeros(len(cams.names), dtype=bool)
-        gas_cam = self._camera_kind == "gas"
-        for st in self.gases.values():
-            ppm = np.zeros(len(zi))
-            ppm[ok] = kgm3_to_ppm(st.mz.c[zi[ok]], st.gas)
-            visible |= gas_cam & (ppm > CAMERA_VISIBLE_PPM)
-        if (~gas_cam).any():
+        gas_cam = self._gas_cams
+        if gas_cam.size:
+            zi = self._camera_zone[gas_cam]
+            for st in self.gases.values():
+                visible[gas_cam] |= kgm3_to_ppm(st.mz.c[zi], st.gas) > CAMERA_VISIBLE_PPM
+        if self._other_cams.size:
             crowd = self.crowd
             space = crowd.space
             prot = crowd.protected
             down_space = set(crowd.collapsed_in.values())
-            for k in np.flatnonzero(~gas_cam):
+            for k in self._other_cams:
                 sp = self._camera_space[k]
                 if sp is None or sp not in crowd.space_index:
                     continue
