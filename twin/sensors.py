@@ -1101,8 +1101,7 @@ class CameraArray(_Named):
         if n == 0 or m <= 0 or not self._uniform or self._period[0] != dt:
             return None
         k0 = (self._t + dt - self._start - self._phase[0]) / self._period[0]
-        if k0 != self._k[0] or self._start + self._phase[0] + self._k[0] * self._period[0] != self._t + dt \
-                or self._vis.any() != bool(np.asarray(visible).any()):
+        if k0 != self._k[0] or self._start + self._phase[0] + self._k[0] * self._period[0] != self._t + dt:
             return None
         d = self._draw_rows(m)
         vis = np.asarray(visible, dtype=bool)

@@ -745,7 +745,6 @@ class AlertEngine:
         bad = np.zeros(n, dtype=bool) if fault_flags is None else np.asarray(fault_flags, dtype=bool)
         upd = ~bad if fresh is None else (np.asarray(fresh, dtype=bool) & ~bad)
         self.t = t
-        cfg = self.config
         if isinstance(self.base, ThresholdConfig):
             rank_det, margin = self._threshold(t, r, upd, bad)
         else:
@@ -753,6 +752,12 @@ class AlertEngine:
             sig = self.stat.step(z, upd)[0] & ~bad
             margin = np.where(sig, self.stat.margin[0], 0.0)
             rank_det = sig.astype(np.int64)
+        return self._conclude(t, r, bad, levels, rank_det, margin)
+
+    def _conclude(self, t: float, r: np.ndarray, bad: np.ndarray, levels: ArrayLike | None, rank_det: np.ndarray,
+                  margin: np.ndarray) -> list[Alert]:
+        """From the detectors' ranks at ``t`` to the zones' ranks (voting, fusion, escalation) and alerts."""
+        cfg = self.config
         sig_now = rank_det > 0
         self._last_sig[sig_now] = t
         self._last_margin[sig_now] = margin[sig_now]
@@ -772,6 +777,66 @@ class AlertEngine:
                 zover[self.zc[over]] = True
                 zone_rank = np.where(zover, 2, zone_rank)  # a set point reached is an alarm, warned or not
         return self._raise(t, "gas", zone_rank, r, sig_now, margin, members)
+
+    def _quiet(self, t: float) -> bool:
+        """Can a step at ``t`` without any detector signal or set point reached leave every state but the
+        statistics as it is? (no zone active or waiting to re-arm, no threshold timer running, no recent
+        signal or camera detection a fusion could still count)"""
+        for src in ("gas", "camera"):
+            if self._any_on[src] or (self.rearm is not None and self._raised[src].any()):
+                return False
+        if isinstance(self.config, FusionConfig):
+            w = self.config.window + 1e-9
+            if ((t - self._last_sig) <= w).any() or ((t - self._cam_last) <= w).any():
+                return False
+        return not (isinstance(self.base, ThresholdConfig) and self._pending)
+
+    def scan_clean(self, times: np.ndarray, readings: np.ndarray, fault_flags: np.ndarray,
+                   fresh: np.ndarray, cameras_last: bool = True) -> tuple[int, list[Alert]]:
+        """:meth:`update` (with no alarm level on) and :meth:`update_cameras` (no camera alarm) at each
+        of ``times`` with the rows of ``readings`` in turn, up to the first row that raises an alert.
+        Returns that row and its alerts, or the last row and ``[]``. ``cameras_last=False``: the cameras
+        have alarms at the last row, so the caller feeds them there itself. The same results as the calls
+        one by one; quiet rows (no zone active, nothing over a set point) cost a few array operations each,
+        and runs of them none at all for the threshold policy."""
+        m = len(times)
+        bad = np.asarray(fault_flags, dtype=bool)
+        upd = np.asarray(fresh, dtype=bool) & ~bad
+        zero = np.zeros(len(self.specs), dtype=np.int8)
+        thr = isinstance(self.base, ThresholdConfig)
+        if thr:
+            reach = (readings >= self.sp[0]).any(axis=1) if self.sp.shape[0] else np.zeros(m, dtype=bool)
+        else:
+            z = (readings - self.mu0) / self.sigma0  # the same element-wise operations as update()
+        j = 0
+        while j < m:
+            t = float(times[j])
+            if self._quiet(t):
+                if thr:
+                    nxt = j + int(np.argmax(reach[j:])) if reach[j:].any() else m
+                    if nxt > j:  # nothing reaches a set point: nothing changes but the clock
+                        self.t = float(times[nxt - 1])
+                        j = nxt
+                        continue
+                else:
+                    sig = self.stat.step(z[j], upd)[0] & ~bad
+                    self.t = t
+                    if sig.any():
+                        margin = np.where(sig, self.stat.margin[0], 0.0)
+                        new = self._conclude(t, readings[j], bad, zero, sig.astype(np.int64), margin)
+                        if cameras_last or j < m - 1:
+                            new += self.update_cameras(t, [])
+                        if new:
+                            return j, new
+                    j += 1
+                    continue
+            new = self.update(t, readings[j], fault_flags=bad, levels=zero, fresh=fresh)
+            if cameras_last or j < m - 1:
+                new += self.update_cameras(t, [])
+            if new:
+                return j, new
+            j += 1
+        return m - 1, []
 
     def _threshold(self, t: float, r: np.ndarray, upd: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-detector voting rank (delay-on applied) and margin; zone voting happens here too."""
