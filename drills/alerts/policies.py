@@ -141,7 +141,8 @@ RATE_WINDOW = 300.0  # s; modelling choice (>> T90 of 25 s)
 FUSION_K = 2  # 2ooN confirmation (F&G voting practice)
 FUSION_WINDOW = 120.0  # s; modelling choice
 CAMERA_CONFIDENCE = 0.5  # evidence of one uncorroborated camera detection; modelling choice
-CALIBRATION_COPIES = 1000  # detector copies simulated side by side (vectorised) during calibration
+CALIBRATION_COPIES = 100  # detector copies simulated side by side (vectorised) during calibration: few
+# enough that each copy runs for many hours, longer than the zero wander's correlation time
 LEVEL_NAMES = {1: "warning"}
 
 
@@ -492,8 +493,8 @@ class Calibration:
     sensor_days: float
 
 
-_GRIDS = {"cusum": np.geomspace(0.5, 60.0, 28), "ewma": np.linspace(0.5, 12.0, 28),
-          "rate_of_rise": np.linspace(0.5, 14.0, 28)}
+_GRIDS = {"cusum": np.geomspace(0.5, 3000.0, 40), "ewma": np.linspace(0.5, 20.0, 40),
+          "rate_of_rise": np.linspace(0.5, 20.0, 40)}
 
 
 def _noise_key(spec: DetectorSpec) -> DetectorSpec:
@@ -525,9 +526,7 @@ def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float, sensor
     copies = CALIBRATION_COPIES
     steps = max(int(math.ceil(sensor_days * 86400.0 / (copies * dt))), 10)
     det = DetectorArray([replace(spec, name=f"c{i}") for i in range(copies)], rng)
-    x = np.empty((steps, copies))
-    for s in range(steps):
-        x[s] = det.update((s + 1) * dt, 0.0)
+    x = det.clean_readings(dt, steps)
     mu0 = float(x.mean())
     # A noiseless, quantized detector reads a constant: floor sigma0 so a one-step change is a big z.
     sigma0 = max(float(x.std()), 0.1 * (spec.resolution or 0.0), 1e-9)
