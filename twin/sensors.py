@@ -147,7 +147,7 @@ ZERO_DRIFT_SD: dict[str, float] = {"%LEL": 1.0 / 4383.0, "ppm": 0.0}  # Sewerin 
 SPAN_DRIFT_SD: dict[str, float] = {"%LEL": 0.0, "ppm": 0.025 / 8766.0}  # SGX-4DT < 5 %/year as 2 sd
 DEFAULT_DETECTION_RATE = 0.94  # per scan; Raj & Srivastava 2025 (small leaks, per clip)
 # Clean-air nuisance (sources and the modelling choices in the module docstring, "Clean-air nuisance").
-WANDER_FRACTION_OF_NOISE = 1.0  # zero wander sd = the short-term noise sd (modelling choice)
+WANDER_FRACTION_OF_NOISE = 0.5  # zero wander sd = half the short-term noise sd (modelling choice)
 WANDER_TAU = 1800.0  # s; modelling choice (temperature and humidity swings of a plant hall)
 SPIKE_RATE_PER_HOUR = 0.002  # per detector: one transient in about three weeks (modelling choice)
 SPIKE_SIZE_FRACTION_OF_FS = 0.1  # mean spike height, fraction of full scale (modelling choice)

@@ -120,6 +120,7 @@ from twin.units import parse_bounded, parse_concentration, parse_duration
 __all__ = [
     "Alert",
     "AlertEngine",
+    "AlertEpisode",
     "AlertsConfig",
     "CusumConfig",
     "EwmaConfig",
@@ -134,6 +135,9 @@ __all__ = [
 ]
 
 # --- defaults (sources in the module docstring) -------------------------------------------------------
+DEFAULT_REARM = 600.0  # s of quiet before a zone may alert again; modelling choice
+BASELINE_TAU = 300.0  # s; tracked baseline of the early-warning statistics (modelling choice, see docstring)
+BASELINE_GUARD = 3.0  # the baseline stops following a reading more than 3 sigma0 above it
 DEFAULT_BUDGET = 0.1  # false alerts per sensor-day; 100 detectors -> ~10/day << EEMUA 191 ~5/h benchmark
 CUSUM_K = 0.5  # reference value for a one-sigma shift (Page 1954)
 EWMA_LAMBDA = 0.1  # small weight for small shifts (Lucas & Saccucci 1990); value is our choice
@@ -219,7 +223,10 @@ class FatigueConfig(_Cfg):
 
 
 class _PolicyBase(_Cfg):
-    rearm: float | None = Field(None, description="s of quiet after which a zone may alert again")
+    rearm: float | None = Field(DEFAULT_REARM, description="s of quiet after which a zone may alert again "
+                                                           "(null: never within a run)")
+    latency: float = Field(0.0, description="s from the reading to the alert reaching the control room "
+                                            "(processing and transport: edge or central)")
     camera_confidence: float = Field(CAMERA_CONFIDENCE, ge=0, le=1)
     operator: FatigueConfig = Field(default_factory=FatigueConfig)
 
@@ -227,6 +234,11 @@ class _PolicyBase(_Cfg):
     @classmethod
     def _rearm(cls, v: Any) -> float | None:
         return None if v is None else _dur(v, "rearm")
+
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _latency(cls, v: Any) -> float:
+        return _dur(v, "latency")
 
 
 class ThresholdConfig(_PolicyBase):
@@ -250,11 +262,33 @@ class ThresholdConfig(_PolicyBase):
 
 
 class _Calibrated(_PolicyBase):
-    false_alerts_per_sensor_day: float = Field(DEFAULT_BUDGET, gt=0, description="false-alert budget")
+    false_alerts_per_sensor_day: float | Literal["matched"] = Field(
+        DEFAULT_BUDGET, description="false-alert budget per sensor-day, or 'matched': the rate at which the "
+                                    "same detectors' first set point is crossed on the training stream")
     calibration_sensor_days: float = Field(50.0, gt=0, description="length of the leak-free calibration stream")
     calibration_margin: float = Field(0.5, gt=0, le=1, description="calibrate to margin x budget")
-    calibration_seed: int = 0
-    escalate: bool = Field(True, description="rank 2 when a detector of the zone reaches its first set point")
+    calibration_seed: int = Field(0, description="seed of the leak-free training stream (never the run's)")
+    escalate: bool = Field(True, description="a zone whose detector reaches its k-th set point is at rank k")
+    baseline: float | None = Field(BASELINE_TAU, description="s; time constant of the tracked clean-air baseline "
+                                                             "the statistic is computed against (null: the fixed "
+                                                             "calibrated mean)")
+
+    @field_validator("baseline", mode="before")
+    @classmethod
+    def _baseline(cls, v: Any) -> float | None:
+        if v is None:
+            return None
+        t = _dur(v, "baseline")
+        if t <= 0:
+            raise ValueError("must be positive")
+        return t
+
+    @field_validator("false_alerts_per_sensor_day")
+    @classmethod
+    def _budget(cls, v: Any) -> Any:
+        if v != "matched" and not v > 0:
+            raise ValueError("must be a positive rate or 'matched'")
+        return v
 
 
 class CusumConfig(_Calibrated):
@@ -505,35 +539,87 @@ def _noise_key(spec: DetectorSpec) -> DetectorSpec:
 
 def _stat_key(cfg: Any) -> tuple:
     if isinstance(cfg, CusumConfig):
-        return ("cusum", cfg.k)
+        return ("cusum", cfg.k, cfg.baseline)
     if isinstance(cfg, EwmaConfig):
-        return ("ewma", cfg.lam)
-    return ("rate_of_rise", cfg.window)
+        return ("ewma", cfg.lam, cfg.baseline)
+    return ("rate_of_rise", cfg.window, cfg.baseline)
+
+
+class _Baseline:
+    """The clean-air baseline each statistic is computed against: the calibrated mean ``mu0``, or with
+    ``tau`` an EWMA of the readings (time constant ``tau`` s, samples every ``dt`` s) that stops following
+    a reading more than :data:`BASELINE_GUARD` sigma0 above it, so slow zero wander is removed while a
+    leak is not learned as the new normal once it stands out."""
+
+    def __init__(self, mu0: np.ndarray, sigma0: np.ndarray, tau: np.ndarray | None, dt: np.ndarray):
+        self.b = np.array(mu0, dtype=float, copy=True)
+        self.sigma0 = sigma0
+        self.alpha = None if tau is None else -np.expm1(-dt / tau)
+
+    def z(self, r: np.ndarray, upd: np.ndarray | None) -> np.ndarray:
+        """Standardised residuals of readings ``r`` (any leading shape); advances the baseline where
+        ``upd`` (None: everywhere)."""
+        e = r - self.b
+        z = e / self.sigma0
+        if self.alpha is not None:
+            step = np.where(z < BASELINE_GUARD, self.alpha * e, 0.0)
+            if upd is not None:
+                step = np.where(upd, step, 0.0)
+            self.b = self.b + step
+        return z
 
 
 def calibrate(cfg: Any, spec: DetectorSpec, dt: float = 1.0) -> Calibration:
     """Baseline and threshold of ``cfg`` (cusum, ewma or rate_of_rise) for detectors like ``spec``, from
     a simulated leak-free stream sampled every ``dt`` s (see the module docstring). Cached."""
     key = _noise_key(spec)
-    return _calibrate(_stat_key(cfg), key, float(max(dt, key.period or 0.0)), cfg.false_alerts_per_sensor_day,
-                      cfg.calibration_sensor_days, cfg.calibration_margin, cfg.calibration_seed)
+    budget = cfg.false_alerts_per_sensor_day
+    sp1 = float(resolve_spec(spec).setpoints[0]) if budget == "matched" and spec.setpoints else None
+    if budget == "matched" and sp1 is None:
+        raise InputError(f"detector {spec.name!r} has no set point to match; give a number",
+                         where="alerts.false_alerts_per_sensor_day")
+    return _calibrate(_stat_key(cfg), key, float(max(dt, key.period or 0.0)), None if sp1 else budget,
+                      cfg.calibration_sensor_days, 1.0 if sp1 else cfg.calibration_margin, cfg.calibration_seed, sp1)
 
 
 @functools.lru_cache(maxsize=256)
-def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float, sensor_days: float, margin: float,
-               seed: int) -> Calibration:
+def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float | None, sensor_days: float, margin: float,
+               seed: int, match_setpoint: float | None = None) -> Calibration:
     rng = np.random.default_rng(seed)
     copies = CALIBRATION_COPIES
     steps = max(int(math.ceil(sensor_days * 86400.0 / (copies * dt))), 10)
     det = DetectorArray([replace(spec, name=f"c{i}") for i in range(copies)], rng)
     x = det.clean_readings(dt, steps)
+    if match_setpoint is not None:
+        # the set-point policy's false alarms on the same training stream: crossings of the first set point
+        above = x >= match_setpoint
+        n_cross = int((above[1:] & ~above[:-1]).sum() + above[0].sum())
+        if n_cross == 0:
+            raise InputError(f"the first set point ({match_setpoint:g} {spec.unit}) is never crossed in "
+                             f"{sensor_days:g} sensor-days of clean air; raise calibration_sensor_days or give "
+                             "a number", where="alerts.false_alerts_per_sensor_day")
+        budget = n_cross / (steps * copies * dt / 86400.0)
     mu0 = float(x.mean())
     # A noiseless, quantized detector reads a constant: floor sigma0 so a one-step change is a big z.
-    sigma0 = max(float(x.std()), 0.1 * (spec.resolution or 0.0), 1e-9)
-    z = (x - mu0) / sigma0
+    floor = max(0.1 * (spec.resolution or 0.0), 1e-9)
+    sigma0 = max(float(x.std()), floor)
+    tau = stat[2]
+    if tau is not None:  # the residual against the tracked baseline, as the engine computes it
+        free = _Baseline(np.full(copies, mu0), np.full(copies, np.inf), np.full(copies, tau), np.full(copies, dt))
+        e = np.empty_like(x)
+        for s in range(steps):  # unguarded first (sigma0 of the residual is not known yet)
+            e[s] = x[s] - free.b
+            free.z(x[s], None)
+        sigma0 = max(float(e.std()), floor)
+        base = _Baseline(np.full(copies, mu0), np.full(copies, sigma0), np.full(copies, tau), np.full(copies, dt))
+        z = np.empty_like(x)
+        for s in range(steps):
+            z[s] = base.z(x[s], None)
+    else:
+        z = (x - mu0) / sigma0
     grid = _GRIDS[stat[0]]
     cfg: Any = {"cusum": lambda: CusumConfig(k=stat[1]), "ewma": lambda: EwmaConfig(lam=stat[1]),
-                "rate_of_rise": lambda: RateOfRiseConfig(window=stat[1])}[stat[0]]()
+                "rate_of_rise": lambda: RateOfRiseConfig(window=stat[1])}[stat[0]]()  # the statistic only
     st = _make_stat(cfg, grid[:, None], copies, dt)
     counts = np.zeros(grid.size)
     prev = np.zeros(st.shape, dtype=bool)
@@ -602,6 +688,32 @@ class Alert:
                 "confidence": round(self.confidence, 4), "policy": self.policy, "sensors": list(self.sensors)}
 
 
+@dataclass
+class AlertEpisode:
+    """One alert episode of a zone: from the alert that opened it (``start``, s) while the zone stays
+    active, to the first step it is quiet (``end``, s; ``None`` while open). ``rank``/``level`` are the
+    highest reached, ``detectors`` every sensor that contributed, ``confidence`` the highest, ``alerts``
+    the ids of its alerts. ``policy`` is the policy or ``"camera"``."""
+
+    id: str
+    zone: Hashable
+    policy: str
+    start: float
+    end: float | None
+    rank: int
+    level: str
+    detectors: tuple[str, ...]
+    confidence: float
+    alerts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "zone": self.zone if isinstance(self.zone, str | int) else str(self.zone),
+                "policy": self.policy, "start": round(self.start, 3),
+                "end": None if self.end is None else round(self.end, 3), "rank": self.rank, "level": self.level,
+                "detectors": list(self.detectors), "confidence": round(self.confidence, 4),
+                "alerts": list(self.alerts)}
+
+
 def _noisy_or(c: np.ndarray) -> float:
     return float(1.0 - np.prod(1.0 - np.clip(c, 0.0, 1.0)))
 
@@ -665,6 +777,9 @@ class AlertEngine:
         self._last_on = {"gas": np.full(self.nz, -np.inf), "camera": np.full(self.nz, -np.inf)}
         self._prev_on = {"gas": np.zeros(self.nz, dtype=bool), "camera": np.zeros(self.nz, dtype=bool)}
         self._any_on = {"gas": False, "camera": False}  # prev_on.any(), kept for the quiet fast path
+        self._open: dict[str, dict[int, AlertEpisode]] = {"gas": {}, "camera": {}}
+        self.episodes: list[AlertEpisode] = []
+        self.episode_hooks: list = []  # callables (event "start"/"end", AlertEpisode)
         self.alerts: list[Alert] = []
         self.t = -np.inf
 
@@ -710,6 +825,8 @@ class AlertEngine:
         self.thr = thr
         dt = max(dts) if dts else self.step_s
         self.stat = _make_stat(cfg, thr[None, :], n, dt)
+        tau = None if cfg.baseline is None else np.full(n, cfg.baseline)
+        self.baseline = _Baseline(self.mu0, self.sigma0, tau, np.array(dts, dtype=float))
 
     @staticmethod
     def _explicit(cfg: Any, s: DetectorSpec, cal: Calibration, dt: float) -> float:
@@ -747,7 +864,7 @@ class AlertEngine:
         if isinstance(self.base, ThresholdConfig):
             rank_det, margin = self._threshold(t, r, upd, bad)
         else:
-            z = (r - self.mu0) / self.sigma0
+            z = self.baseline.z(r, upd)
             sig = self.stat.step(z, upd)[0] & ~bad
             margin = np.where(sig, self.stat.margin[0], 0.0)
             rank_det = sig.astype(np.int64)
@@ -769,12 +886,14 @@ class AlertEngine:
                 np.maximum.at(zone_rank, self.zc[hit], rank_det[hit])
             members = None
         if getattr(cfg, "escalate", False) and not isinstance(self.base, ThresholdConfig):
-            over = (np.asarray(levels) > 0) if levels is not None else (r >= self.first_sp)
-            over &= ~bad
-            if over.any():
-                zover = np.zeros(self.nz, dtype=bool)
-                zover[self.zc[over]] = True
-                zone_rank = np.where(zover, 2, zone_rank)  # a set point reached is an alarm, warned or not
+            # a set point reached gives the rank the threshold policy gives it (k-th set point: rank k), so
+            # a level means the same evidence whichever policy raised it
+            lv = np.asarray(levels, dtype=np.int64) if levels is not None else (r >= self.first_sp).astype(np.int64)
+            lv = np.where(bad, 0, lv)
+            if lv.any():
+                zlv = np.zeros(self.nz, dtype=np.int64)
+                np.maximum.at(zlv, self.zc, lv)
+                zone_rank = np.maximum(zone_rank, zlv)
         return self._raise(t, "gas", zone_rank, r, sig_now, margin, members)
 
     def _quiet(self, t: float) -> bool:
@@ -805,8 +924,6 @@ class AlertEngine:
         thr = isinstance(self.base, ThresholdConfig)
         if thr:
             reach = (readings >= self.sp[0]).any(axis=1) if self.sp.shape[0] else np.zeros(m, dtype=bool)
-        else:
-            z = (readings - self.mu0) / self.sigma0  # the same element-wise operations as update()
         j = 0
         while j < m:
             t = float(times[j])
@@ -818,7 +935,7 @@ class AlertEngine:
                         j = nxt
                         continue
                 else:
-                    sig = self.stat.step(z[j], upd)[0] & ~bad
+                    sig = self.stat.step(self.baseline.z(readings[j], upd), upd)[0] & ~bad
                     self.t = t
                     if sig.any():
                         margin = np.where(sig, self.stat.margin[0], 0.0)
@@ -912,7 +1029,32 @@ class AlertEngine:
             raised[zi] = rank
             out.append(self._make_alert(t, source, int(zi), rank, r, sig_now, margin, members))
         self.alerts.extend(out)
+        self._episodes(t, source, on, out)
         return out
+
+    def _episodes(self, t: float, source: str, on: np.ndarray, new: list[Alert]) -> None:
+        """Close the episodes of zones gone quiet; open or extend one per new alert."""
+        open_ = self._open[source]
+        for zi in [z for z in open_ if not on[z]]:
+            ep = open_.pop(zi)
+            ep.end = t
+            for cb in self.episode_hooks:
+                cb("end", ep)
+        for a in new:
+            zi = self._zone_code[a.zone]
+            ep = open_.get(zi)
+            if ep is None:
+                ep = AlertEpisode(f"E{len(self.episodes) + 1}", a.zone, a.policy, a.t, None, a.rank, a.level,
+                                  a.sensors, a.confidence, [a.id])
+                open_[zi] = ep
+                self.episodes.append(ep)
+                for cb in self.episode_hooks:
+                    cb("start", ep)
+            else:
+                ep.rank, ep.level = max(ep.rank, a.rank), level_name(max(ep.rank, a.rank))
+                ep.detectors = tuple(dict.fromkeys(ep.detectors + a.sensors))
+                ep.confidence = max(ep.confidence, a.confidence)
+                ep.alerts.append(a.id)
 
     def _make_alert(self, t: float, source: str, zi: int, rank: int, r: np.ndarray, sig_now: np.ndarray,
                     margin: np.ndarray, members: np.ndarray | None) -> Alert:
@@ -932,9 +1074,9 @@ class AlertEngine:
         else:
             sel = (self.zc == zi) & sig_now
             marg = margin
-            if not sel.any():  # escalation without a signal this step: the detectors over their set point
-                sel = (self.zc == zi) & (r >= self.first_sp)
-                marg = np.where(sel, r / self.first_sp, 0.0)
+        if not sel.any():  # escalation without a signal: the detectors over their set point
+            sel = (self.zc == zi) & (r >= self.first_sp)
+            marg = np.where(sel, r / self.first_sp, 0.0)
         det = np.flatnonzero(sel)
         names = [self.names[i] for i in det]
         ev = list(_evidence(marg[det])) if det.size else []

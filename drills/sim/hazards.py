@@ -17,7 +17,7 @@ Everything random comes from the run's named streams (``sensors``, ``exposure``)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -267,6 +267,7 @@ class GasHazards:
         self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_sensing)
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
         self._sensor_reads = self._sensor_gas_keys()
+        self._cross_reads = self._cross_gas_keys()
         self._camera_zone = self._zones_of(self.sensors.cameras.ids)
         cam_sensors = [self.all_sensors.get(i) for i in self.sensors.cameras.ids]
         self._camera_kind = np.array([str((c.extra if c else {}).get("detects", "gas")) for c in cam_sensors])
@@ -424,7 +425,11 @@ class GasHazards:
         self.operator = OperatorFatigue(cfg.operator)
         self.alerts: list[Any] = []
         self.false_alerts = 0
-        self.t_alert: float | None = None
+        self.false_alerts_pre = 0  # before the first release (or all, in a leak-free run)
+        self.false_alerts_post = 0
+        self.t_alert: float | None = None  # first alert delivered, true or false (KPIs t_alert, t_first_alert)
+        self.t_true_alert: float | None = None  # first alert in a zone with gas
+        self.t_true_alarm: float | None = None  # ... at rank 2 or above (the second set point's evidence)
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
@@ -626,6 +631,10 @@ class GasHazards:
             ppm = kgm3_to_ppm(self.local_concentration(key, st.mz.c, zi, det), st.gas)
             # %LEL as twin.gas.kgm3_to_lel computes it (the same operations, so the same bits)
             out[det] = ppm if lel is None else ppm / lel * 100.0
+        for key, det, zi, f in self._cross_reads:  # other gases a head responds to (cross-sensitivity)
+            st = self.gases.get(key)
+            if st is not None:
+                out[det] += f * kgm3_to_ppm(self.local_concentration(key, st.mz.c, zi, det), st.gas)
         return out
 
     def local_concentration(self, gas_key: str, zone_c: np.ndarray, zones: np.ndarray,
@@ -677,6 +686,28 @@ class GasHazards:
             rows.setdefault((gas.key, lel), []).append((k, int(zi)))
         return [(key, np.array([r[0] for r in v], dtype=np.int64), np.array([r[1] for r in v], dtype=np.int64), lel)
                 for (key, lel), v in rows.items()]
+
+    def _cross_gas_keys(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """(other gas key, detector indices, their zone indices, reading per ppm) of the ppm heads that
+        respond to a gas other than their own (their nuisance's cross-sensitivity table)."""
+        rows: dict[str, list[tuple[int, int, float]]] = {}
+        for k, (spec, zi) in enumerate(zip(self.sensors.gas.specs, self._sensor_zone, strict=True)):
+            if zi < 0 or spec.unit != "ppm" or spec.nuisance is None:
+                continue
+            own = None
+            try:
+                own = get_gas(spec.gas).key if spec.gas else None
+            except InputError:
+                pass
+            for g, f in spec.nuisance.cross:
+                try:
+                    key = get_gas(g).key
+                except InputError:
+                    continue  # a gas the registry does not know cannot be released in a run either
+                if key != own and f != 0:
+                    rows.setdefault(key, []).append((k, int(zi), float(f)))
+        return [(key, np.array([r[0] for r in v], dtype=np.int64), np.array([r[1] for r in v], dtype=np.int64),
+                 np.array([r[2] for r in v])) for key, v in rows.items()]
 
     def _sense(self, t: float) -> None:
         det = self.sensors.gas
@@ -760,12 +791,34 @@ class GasHazards:
         return False
 
     def _alert(self, a) -> None:
-        """Log an alert, score it against the truth (for the false-alert KPI only: nobody in the drill
-        sees that), and hand it to the operator and the workflows."""
-        self.alerts.append(a)
+        """An alert raised now: scored against the truth now (for the KPIs only: nobody in the drill sees
+        that), delivered to the control room after the policy's ``latency``."""
         false = not self._gas_in(str(a.zone))
+        lat = self.alert_engine.config.latency
+        if lat > 0:
+            self.env.process(self._deliver_later(replace(a, t=a.t + lat), false, lat))
+        else:
+            self._deliver(a, false)
+
+    def _deliver_later(self, a, false: bool, lat: float):
+        yield self.env.timeout(lat)
+        self._deliver(a, false)
+
+    def _deliver(self, a, false: bool) -> None:
+        """Log an alert and hand it to the operator and the workflows."""
+        self.alerts.append(a)
+        before = a.t < self.t_start or not self.specs
         if false:
             self.false_alerts += 1
+            if before:
+                self.false_alerts_pre += 1
+            else:
+                self.false_alerts_post += 1
+        else:
+            if self.t_true_alert is None:
+                self.t_true_alert = a.t
+            if self.t_true_alarm is None and a.rank >= 2:
+                self.t_true_alarm = a.t
         self.operator.judge(a.id, false)
         if self.t_alert is None:
             self.t_alert = a.t
@@ -818,7 +871,7 @@ class GasHazards:
             return {"t_detect": None if self.t_detect is None else round(self.t_detect - t0, 3),
                     "t_alert": None if self.t_alert is None else round(self.t_alert - t0, 3),
                     "false_alerts": self.false_alerts, "alerts": len(self.alerts), "exposed_idlh": 0,
-                    "peak_dose": 0.0}
+                    "peak_dose": 0.0, **self.alert_kpis(t0)}
         # the first release's gas; a joint-exercise site with no release of its own: the first regional gas
         first = self.gases[get_gas(self.specs[0].gas).key] if self.specs else next(iter(self.gases.values()))
         for st in self.gases.values():
@@ -840,9 +893,28 @@ class GasHazards:
             "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
             "mass_balance_error": max((st.mz.max_mass_balance_error for st in self.gases.values()), default=0.0),
         }
+        out.update(self.alert_kpis(t0))
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
+
+    def alert_kpis(self, t0: float) -> dict[str, Any]:
+        """Detection and alert KPIs that mean the same for every policy (docs/alerts.md): the first alert
+        (``t_first_alert``, as the older ``t_alert``), the first true alert and true alarm (rank 2: the
+        second set point's evidence), detection by any means (``t_detect_any``: a set point, a camera or
+        a true alert), false alerts before and after the first release, the alert episodes and the
+        configured latency. Times in s from ``t0``; ``sensor_days`` the monitoring behind the counts."""
+        def rel(x: float | None) -> float | None:
+            return None if x is None else round(x - t0, 3)
+
+        cands = [x for x in (self.t_detect, self.t_true_alert) if x is not None]
+        n_det = len(self.sensors.gas.names)
+        days = n_det * max(self.env.now - self.t_sensing, 0.0) / 86400.0
+        return {"t_first_alert": rel(self.t_alert), "t_first_true_alert": rel(self.t_true_alert),
+                "t_first_true_alarm": rel(self.t_true_alarm), "t_detect_any": rel(min(cands)) if cands else None,
+                "false_alerts_pre_leak": self.false_alerts_pre, "false_alerts_post_leak": self.false_alerts_post,
+                "alert_episodes": len(self.alert_engine.episodes), "alert_latency": self.alert_engine.config.latency,
+                "detector_days": round(days, 4)}
 
 
 def all_hazards(sc: Scenario) -> list[HazardSpec]:
