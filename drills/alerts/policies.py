@@ -283,12 +283,14 @@ class _Calibrated(_PolicyBase):
             raise ValueError("must be positive")
         return t
 
-    @field_validator("false_alerts_per_sensor_day")
+    @field_validator("false_alerts_per_sensor_day", mode="before")
     @classmethod
     def _budget(cls, v: Any) -> Any:
-        if v != "matched" and not v > 0:
-            raise ValueError("must be a positive rate or 'matched'")
-        return v
+        if v == "matched":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0):
+            raise ValueError(f"expected a positive rate per sensor-day or 'matched', got {v!r}")
+        return float(v)
 
 
 class CusumConfig(_Calibrated):
