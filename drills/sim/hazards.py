@@ -430,6 +430,7 @@ class GasHazards:
         self.t_alert: float | None = None  # first alert delivered, true or false (KPIs t_alert, t_first_alert)
         self.t_true_alert: float | None = None  # first alert in a zone with gas
         self.t_true_alarm: float | None = None  # ... at rank 2 or above (the second set point's evidence)
+        self.t_true_detect: float | None = None  # first set point reached in gas, or a true camera detection
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
@@ -737,6 +738,12 @@ class GasHazards:
         if self.t_detect is None and det.exceedances:
             ex = det.exceedances[0]
             self.t_detect, self.detect_by = ex.t, ex.name
+        if self.t_true_detect is None and det.new_exceedances:
+            for ex in det.new_exceedances:  # a set point reached where there is gas (for t_detect_any)
+                s = self.all_sensors.get(det.ids[ex.detector])
+                if s is not None and s.space is not None and self._gas_in(s.space):
+                    self.t_true_detect = ex.t
+                    break
 
     def _camera_alarms(self, t: float) -> list:
         """Log the cameras' new alarms and hand them to the alert policy."""
@@ -745,6 +752,8 @@ class GasHazards:
             hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
             if hits:
                 self.t_detect, self.detect_by = hits[0].t, hits[0].name
+                if self.t_true_detect is None:
+                    self.t_true_detect = hits[0].t
         for a in cams.new_alarms:
             self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
                              f"{a.name} sees {self._camera_kind[a.camera]}"))
@@ -901,13 +910,13 @@ class GasHazards:
     def alert_kpis(self, t0: float) -> dict[str, Any]:
         """Detection and alert KPIs that mean the same for every policy (docs/alerts.md): the first alert
         (``t_first_alert``, as the older ``t_alert``), the first true alert and true alarm (rank 2: the
-        second set point's evidence), detection by any means (``t_detect_any``: a set point, a camera or
-        a true alert), false alerts before and after the first release, the alert episodes and the
+        second set point's evidence), true detection by any means (``t_detect_any``: a set point reached in
+        a gassed zone, a camera seeing the plume, or a true alert), false alerts before and after the first release, the alert episodes and the
         configured latency. Times in s from ``t0``; ``sensor_days`` the monitoring behind the counts."""
         def rel(x: float | None) -> float | None:
             return None if x is None else round(x - t0, 3)
 
-        cands = [x for x in (self.t_detect, self.t_true_alert) if x is not None]
+        cands = [x for x in (self.t_true_detect, self.t_true_alert) if x is not None]
         n_det = len(self.sensors.gas.names)
         days = n_det * max(self.env.now - self.t_sensing, 0.0) / 86400.0
         return {"t_first_alert": rel(self.t_alert), "t_first_true_alert": rel(self.t_true_alert),
