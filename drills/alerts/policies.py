@@ -22,8 +22,16 @@ chooses one policy in its ``alerts:`` block (:func:`parse_alerts`):
     A per-detector signal from a nested ``detector:`` policy (default cusum); an alert when at least ``k``
     detectors (cameras count too) of a group (zone, or the whole site) signalled within ``window`` s.
 
+Detectors and the policy run from t = 0 (continuous operation); before the first release the engine is
+fed clean air in blocks (:meth:`AlertEngine.scan_clean`, the same results as step by step).
+
 Baseline and calibration
 ------------------------
+The statistics work on the residual of each reading against a tracked clean-air baseline: an EWMA of
+the readings with time constant ``baseline`` (default 300 s, a modelling choice) that stops following a
+reading more than 3 sigma0 above it, so slow zero wander is removed but a leak is not learned as normal
+(``baseline: null`` uses the fixed calibrated mean).
+
 ``mu0`` and ``sigma0`` of each detector, and the CUSUM ``h`` / EWMA ``L`` / rate threshold when they are
 not given explicitly, come from a **simulated leak-free stream** of that detector's own noise model: the
 detector's spec (noise, resolution, clamping at 0, drift, sampling period) is copied into a
@@ -32,8 +40,11 @@ sensor-days (on a fixed ``calibration_seed``, so thresholds are site settings th
 run to run). The threshold is the one whose false-signal rate on that stream is ``calibration_margin x
 false_alerts_per_sensor_day`` (interpolated log-linearly between trial thresholds, extrapolated from the
 tail when the budget is below what the stream can resolve). The margin (0.5) leaves room for sampling
-error so that an independent leak-free run stays within the budget. The baseline cannot be learned in
-the run itself: the detectors start with the leak.
+error so that an independent leak-free run stays within the budget. The calibration stream is training
+data of its own (its own seed, the same detector model and clean-air nuisance), never the scored run.
+``false_alerts_per_sensor_day: matched`` sets the budget to the rate at which the same detectors' first
+set point is crossed on that stream (margin 1), so an early-warning arm and a set-point arm are compared
+at matched false-alert rates.
 
 Default budget: ``false_alerts_per_sensor_day = 0.1``. Reasoning, not a measured figure: a 100-detector
 site then adds about 10 early-warning alerts a day, under a tenth of the EEMUA 191 average-rate
@@ -59,12 +70,16 @@ free (z-scores against each detector's own baseline), so one policy serves a mix
 Alert levels, de-duplication and re-arming
 ------------------------------------------
 Each alert has a ``rank`` (1, 2, ...) and a ``level`` name: rank 1 is ``"warning"``, rank 2 and above
-``"alarm"``. Threshold ranks are the set-point levels. Early-warning policies (cusum, ewma, rate_of_rise,
-fusion) raise rank 1; with ``escalate: true`` (default) a zone goes to rank 2 when one of its detectors
-reaches its own first set point (the detector's alarm level when the caller passes ``levels``).
-Per (zone, policy) an alert is raised when the zone's rank exceeds the highest rank already raised there;
-so a zone alerts once and re-alerts only at a higher level. The raised rank resets to 0 once the zone has
-been quiet (rank 0) for ``rearm`` s (default ``null``: never within a run). :func:`false_alert_rate` uses
+``"alarm"``. A rank means the same evidence whichever policy raised it: rank k is "a detector reached its
+k-th set point". Threshold ranks are the set-point levels; early-warning policies (cusum, ewma,
+rate_of_rise, fusion) raise rank 1 on their statistic, and with ``escalate: true`` (default) a zone is at
+rank k when one of its detectors reaches its k-th set point (the detector's alarm level when the caller
+passes ``levels``). Per (zone, policy) an alert is raised when the zone's rank exceeds the highest rank
+already raised there; the raised rank resets to 0 once the zone has been quiet (rank 0) for ``rearm`` s
+(default 600 s, a modelling choice; ``null``: never within a run). Alerts of one zone while it stays
+active form an :class:`AlertEpisode` (start, end, level, detectors, confidence). ``latency`` (s) is the
+processing and transport time from the reading to the control room (edge or central); the caller
+delivers the alert that much later. :func:`false_alert_rate` uses
 ``rearm = 0`` so that every separate episode counts. Camera alarms raise ``policy="camera"`` alerts under
 the same rule (and count as corroborating sensors for ``fusion``).
 
