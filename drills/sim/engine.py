@@ -487,6 +487,8 @@ def finish_run(run: Run, wall: float) -> RunResult:
     res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
     res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
     res.extra["warnings"] = list(run.warnings)
+    if run.hazards is not None:  # structured alert episodes (docs/alerts.md)
+        res.extra["alert_episodes"] = [e.to_dict() for e in run.hazards.alert_engine.episodes]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

@@ -12,7 +12,10 @@ KPI_KEYS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_evacuated
 # KPIs a comparison can use: the numeric ones of docs/kpis.md plus the numeric extras the engine adds
 NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
     "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
-    "gas_released_kg", "peak_ppm", "t_occupants_out", "t_wardens_out")
+    "gas_released_kg", "peak_ppm", "t_occupants_out", "t_wardens_out",
+    # detection and alerts, the same for every policy (docs/alerts.md)
+    "t_first_alert", "t_first_true_alert", "t_first_true_alarm", "t_detect_any", "false_alerts_pre_leak",
+    "false_alerts_post_leak", "alert_episodes", "alert_latency", "detector_days")
 
 _COUNTS = {"occupants", "safe", "trapped", "incapacitated", "evacuees", "exposed_idlh"}
 
@@ -24,7 +27,7 @@ def kpi_unit(key: str, kpis: dict | None = None) -> str:
         return "s"
     if key in _COUNTS or key == "exit_counts":
         return "people"
-    if key in ("false_alerts", "alerts"):
+    if key in ("false_alerts", "alerts") or key.startswith("false_alerts_") or key == "alert_episodes":
         return "alerts"
     if key.endswith("_kg"):
         return "kg"
