@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.dispersion import O2_IN_AIR
 from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
 from twin.graph import SiteGraph
-from twin.toxicity import fed_onset_ppm, fed_rate
+from twin.toxicity import fed_onset_ppm, fed_rate_displacing
 
 from .crowd import INCAPACITATED, SAFE, Crowd
 
@@ -157,11 +156,7 @@ class Exposure:
         t_now = self.crowd.now if t is None else t
         # incapacitation dose: the gas's own terms and the hypoxia of the oxygen it displaces (nothing
         # accumulates below the onset: skip the arithmetic there)
-        if len(c) and float(c.max()) >= self._onset:
-            o2 = 100.0 * O2_IN_AIR * (1.0 - np.minimum(c * 1e-6, 1.0))
-            rate = fed_rate(self.gas.key, c, o2)
-        else:
-            rate = None
+        rate = fed_rate_displacing(self.gas.key, c) if len(c) and float(c.max()) >= self._onset else None
         if rate is not None and rate.any():
             self.fed[idx] += rate * (dt / 60.0)
             hit = idx[(self.fed[idx] >= 1.0) & ~self._down[idx]]
