@@ -156,10 +156,11 @@ class Exposure:
         t_now = self.crowd.now if t is None else t
         # incapacitation dose: the gas's own terms and the hypoxia of the oxygen it displaces (nothing
         # accumulates below the onset: skip the arithmetic there)
-        rate = fed_rate_displacing(self.gas.key, c) if len(c) and float(c.max()) >= self._onset else None
-        if rate is not None and rate.any():
-            self.fed[idx] += rate * (dt / 60.0)
-            hit = idx[(self.fed[idx] >= 1.0) & ~self._down[idx]]
+        if self._onset <= 0.0 or (len(c) and c.max() >= self._onset):
+            above = np.flatnonzero(c >= self._onset)  # below the onset the dose does not grow
+            who = idx[above]
+            self.fed[who] += fed_rate_displacing(self.gas.key, c[above]) * (dt / 60.0)
+            hit = who[(self.fed[who] >= 1.0) & ~self._down[who]]
             for i in hit:
                 self._fall(int(i), outdoors)
             self.t_incap[hit] = t_now
@@ -172,8 +173,9 @@ class Exposure:
         if len(live):
             p = probit_probability(pr.value(self.load[live]))
             dead = live[p > self.threshold[live]]
-            self.fatal[dead] = True
-            self.t_fatal[dead] = t_now
+            if len(dead):
+                self.fatal[dead] = True
+                self.t_fatal[dead] = t_now
             for i in dead:
                 i = int(i)
                 if not self._down[i]:

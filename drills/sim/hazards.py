@@ -267,6 +267,7 @@ class GasHazards:
         self._near_sources: dict[str, list[tuple[str, int, tuple[float, float, float]]]] = {}
         self._det_geo: dict[str, Any] = {}
         self._near_fields: dict[str, NearField] = {}  # per gas: detector x source geometry (twin.near_field)
+        self._rho: dict[str, float] = {}  # pure gas density per gas key, kg/m3
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -336,6 +337,7 @@ class GasHazards:
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
             st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"),
                            tenability=Tenability(gas, mz.n))
+            self._rho[gas.key] = gas.density()
             self.gases[gas.key] = st
             self._physics_caveats.append(incapacitation_caveat(gas))
         return st
@@ -686,16 +688,18 @@ class GasHazards:
         out = np.zeros(len(det.names))
         if self.outdoor is not None:
             self._outdoor_reads(out)
-        local: dict[str, np.ndarray] = {}
+        local: dict[str, tuple[np.ndarray, float, float]] = {}
         for k, key, _zi, unit in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue
-            cv = local.get(key)
-            if cv is None:
-                cv = local[key] = self.detector_concentrations(key, st)
-            c = float(cv[k])
-            out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+            hit = local.get(key)
+            if hit is None:  # the gas's detector inputs and its (linear) unit factors, once per step
+                g = st.gas
+                hit = local[key] = (self.detector_concentrations(key, st), float(kgm3_to_ppm(1.0, g)),
+                                    float(kgm3_to_lel(1.0, g)) if g.flammable else 0.0)
+            cv, per_ppm, per_lel = hit
+            out[k] = float(cv[k]) * (per_ppm if unit == "ppm" else per_lel)
         return out
 
     def detector_concentrations(self, gas_key: str, st: _GasState) -> np.ndarray:
@@ -719,10 +723,10 @@ class GasHazards:
                                                         np.array([z for _, z, _ in src]), floor_z=floor)
         t = self.env.now
         states = [st.mz.source_state(sid, t) for sid, _, _ in src]
-        rate = np.array([r for r, _, _ in states])
-        age = np.array([t - a for _, a, _ in states])
-        stop_age = np.array([t - b if b <= t else np.inf for _, _, b in states])
-        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=st.gas.density())
+        rate = [r for r, _, _ in states]
+        age = [t - a for _, a, _ in states]
+        stop_age = [t - b if b <= t else np.inf for _, _, b in states]
+        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=self._rho[gas_key])
         return out
 
     def _det_geometry(self, gas_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:

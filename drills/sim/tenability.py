@@ -39,6 +39,7 @@ class Tenability:
         self.gas = gas
         self.fed = np.zeros(n_zones)
         self.aset = np.full(n_zones, np.inf)  # absolute s
+        self._open = np.ones(n_zones, dtype=bool)  # zones whose ASET is not reached yet
         self.min_o2 = 100.0 * O2_IN_AIR
         self.max_fraction = 0.0
         self.lel_pct_peak = 0.0
@@ -59,9 +60,13 @@ class Tenability:
         self.max_fraction = max(self.max_fraction, top)
         self.min_o2 = min(self.min_o2, 100.0 * O2_IN_AIR * (1.0 - top))
         if top_ppm >= self._onset:
-            self.fed += fed_rate_displacing(self.gas.key, mz.c * self._to_ppm) * (dt / 60.0)
-            new = (self.fed >= 1.0) & ~np.isfinite(self.aset)
-            self.aset[new] = t
+            # only zones above the onset whose ASET is not yet known: nothing else changes an ASET
+            z = np.flatnonzero((mz.c >= self._onset / self._to_ppm) & self._open)
+            if len(z):
+                self.fed[z] += fed_rate_displacing(self.gas.key, mz.c[z] * self._to_ppm) * (dt / 60.0)
+                hit = z[self.fed[z] >= 1.0]
+                self.aset[hit] = t
+                self._open[hit] = False
         if self._lel_ppm is not None:
             peak = top_ppm / self._lel_ppm * 100.0
             self.lel_pct_peak = max(self.lel_pct_peak, peak)
