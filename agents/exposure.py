@@ -29,6 +29,7 @@ protection factor of a pressure-demand SCBA, 10,000 (OSHA 29 CFR 1910.134(d)(3)(
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
 from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
 from twin.graph import SiteGraph
@@ -73,6 +74,7 @@ class Exposure:
         self.peak = np.zeros(0)  # ppm
         self.over_idlh = np.zeros(0, dtype=bool)
         self._onset = fed_onset_ppm(gas.key)  # ppm below which the FED does not grow
+        self._load_floor = 0.0  # toxic load below which no probit passes anyone's threshold (see _grow)
         self.fed = np.zeros(0)  # incapacitation dose (1 = the median person collapses)
         self.t_incap = np.zeros(0)  # s: when the FED reached 1 (inf: never)
         self.fatal = np.zeros(0, dtype=bool)  # the lethality probit passed the person's threshold
@@ -103,6 +105,12 @@ class Exposure:
         self.down_outdoors = np.concatenate([self.down_outdoors, np.zeros(m, dtype=bool)])
         self._zone = np.concatenate([self._zone, np.full(m, -1, dtype=np.int64)])
         self._prot = self.crowd.protected[: self.crowd.n].copy()  # fixed when a person is added
+        pr = self.gas.probit
+        if pr is not None and len(self.threshold):
+            # the load whose probit probability equals the lowest threshold (with a margin for round-off):
+            # Phi(a + b ln L - 5) > u  <=>  ln L > (Phi^-1(u) + 5 - a) / b
+            u = float(self.threshold.min())
+            self._load_floor = float(np.exp((ndtri(u) + 5.0 - pr.a) / pr.b)) * (1.0 - 1e-9) if u > 0 else 0.0
         self._cache = None
         self.n = self.crowd.n
 
@@ -169,6 +177,8 @@ class Exposure:
             return
         cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
         self.load[idx] += cc ** pr.n * (dt / 60.0)
+        if self.load[idx].max(initial=0.0) < self._load_floor:
+            return  # below the load at which even the lowest threshold is passed: nobody can die yet
         live = idx[(self.load[idx] > 0) & ~self.fatal[idx]]
         if len(live):
             p = probit_probability(pr.value(self.load[live]))
