@@ -78,6 +78,8 @@ CORRECTIVE = {
     "detection": ("Equipment", "Review detector placement and set points near the release sources."),
     "premovement": ("Training", "Drills and clear alarm messages shorten pre-movement times."),
     "movement": ("Planning", "Open more exits or re-route people away from the critical door or stair."),
+    "sweep": ("Organisation", "Smaller sweep zones or more wardens per floor: the last warden out, not the exits, "
+                              "set the evacuation time."),
 }
 
 
@@ -688,9 +690,14 @@ def _phases(run: RunData, steps: list[Step]) -> list[tuple[str, str, float, floa
             out.append(("pre-movement (mean, aware to moving)", "premovement", float(np.mean(ta[ok])),
                         float(np.mean(tsr[ok]))))
         ok2 = ok & np.isfinite(tx)
-        if ok2.any():
-            j = int(np.argmax(np.where(ok2, tx, -np.inf)))
-            out.append(("movement of the last evacuee (moving to out)", "movement", float(tsr[j]), float(tx[j])))
+        # wardens sweep their floors before leaving, so the last warden out measures the sweep: counted
+        # apart, the plan names the sweep instead of blaming the exits for it
+        warden = np.asarray(p.get("role", [""] * len(ta)), dtype=object) == "warden"
+        for who, kind, mask in (("the last evacuee", "movement", ok2 & ~warden),
+                                ("the last warden (sweep, then out)", "sweep", ok2 & warden)):
+            if mask.any():
+                j = int(np.argmax(np.where(mask, tx, -np.inf)))
+                out.append((f"movement of {who} (moving to out)", kind, float(tsr[j]), float(tx[j])))
     return out
 
 
@@ -766,6 +773,8 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
     k = run.kpis
     evac = _evac_curve(run) if run.n_people else "<p>No people in this run.</p>"
     stats = _kv([("Evacuated (t_evacuated)", _fmt_t(k.get("t_evacuated"))),
+                 ("Last occupant out / last warden out",
+                  f"{_fmt_t(k.get('t_occupants_out'))} / {_fmt_t(k.get('t_wardens_out'))}"),
                  ("Median / 95th percentile out", f"{_fmt_t(k.get('t_evacuated_p50'))} / {_fmt_t(k.get('t_evacuated_p95'))}"),
                  ("Flow lower bound", f"{_fmt_t(k.get('t_lower_bound'))} ({k.get('lower_bound_method', '-')}; "
                                       f"critical: {k.get('lower_bound_critical', '-')})"),
@@ -895,4 +904,7 @@ def write_report(run_dir: Path) -> Path:
     tmp = run_dir / ".report.html.tmp"
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
+    from drills.outputs.results import add_manifest_files
+
+    add_manifest_files(run_dir)  # manifest.json lists every file, this page included
     return out

@@ -19,9 +19,18 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agents.cues import CuesConfig
+from drills.alerts.policies import POLICIES, AlertsConfig
 from drills.spec import limits as L
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
@@ -328,10 +337,12 @@ class VentilationCase(_Model):
 
 
 class PlacementPoint(_Model):
-    """An outdoor release point of a leak ensemble (a pipe rack, a tank farm): no equipment item needed."""
+    """A release point of a leak ensemble (a pipe rack, a tank farm, a spot in a room): no equipment item
+    needed. A point inside a walkable space (footprint and height) leaks into that space, else outdoors."""
 
     name: str
-    at: list[float] = Field(description="[x, y, z] m, z above ground: an outdoor release at this point")
+    at: list[float] = Field(description="[x, y, z] m, z the world height: released in the space that holds "
+                                        "the point, else outdoors")
 
     @field_validator("at")
     @classmethod
@@ -349,8 +360,8 @@ class PlacementSpec(_Model):
 
     gas: str | None = Field(default=None, description="gas the detectors look for; default: the first hazard's")
     sources: list[str | PlacementPoint] | None = Field(
-        default=None, description="equipment names, or {name, at: [x, y, z]} outdoor release points; default: "
-                                  "every equipment item")
+        default=None, description="equipment or space names, or {name, at: [x, y, z]} release points (in the "
+                                  "space that contains the point, else outdoors); default: every equipment item")
     rates: list[Any] | None = Field(default=None, description="release rates ('0.05 kg/s'); default: the "
                                                                 "first hazard's rate")
     weather: list[WeatherSpec] | None = Field(default=None, description="weather cases (outdoor sources and "
@@ -441,8 +452,9 @@ class Scenario(_Model):
     workflows: list[WORKFLOW_FIELD] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     targets: dict[str, Any] | None = Field(
         default=None, description="capability targets for the after-action report, e.g. {t_alarm: 3min}")
-    alerts: dict[str, Any] | None = Field(
-        default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...}")
+    alerts: AlertsConfig | None = Field(
+        default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...} "
+                                  "(docs/alerts.md); unknown fields are refused")
     sensors: list[dict[str, Any]] = Field(
         default_factory=list, max_length=L.MAX_ITEMS, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
@@ -453,6 +465,13 @@ class Scenario(_Model):
                                   "default IDLH for toxic gases, 10 %LEL for flammable ones")
     gas_step: float = Field(default=1.0, description="s between gas, detector and exposure updates")
     record_every: float = Field(default=10.0, description="s between recorded sensor readings and zone levels")
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _alerts(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("policy") not in POLICIES:
+            raise ValueError(f"unknown policy {v.get('policy')!r}; expected one of {', '.join(POLICIES)}")
+        return v
 
     @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
     @classmethod
@@ -577,7 +596,10 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
         msg += " (the limit, docs/limits.md)"
     if err["type"] in ("int_type", "int_parsing", "int_from_float"):
         msg = f"expected a whole number, got {err.get('input')!r}"
-    where, msg = error_path(tuple(err["loc"]), msg)
+    loc = tuple(err["loc"])
+    # drop the policy tags pydantic puts after a discriminated alert policy (alerts.cusum.h -> alerts.h)
+    loc = tuple(p for i, p in enumerate(loc) if not (p in POLICIES and i and loc[i - 1] in ("alerts", "detector")))
+    where, msg = error_path(loc, msg)
     return where or "(top level)", msg
 
 

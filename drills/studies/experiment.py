@@ -33,7 +33,9 @@ Statistics (all times in s, as the KPIs):
 
 Execution is serial by default, or on Dask (``workers`` starts a LocalCluster of single-threaded worker
 processes, ``scheduler`` joins an existing cluster). Tasks carry small payloads (the base scenario's
-path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves.
+path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves and
+keep, per process and across tasks, what every replication shares: the parsed base, each arm's scenario
+and the site graph (a run only reads it), so only the seeded part of a run is redone.
 Every finished run is appended to ``runs.jsonl`` at once, so an interrupted experiment resumes from its
 output folder without redoing finished runs. A failing run is recorded with its error and counted.
 """
@@ -58,6 +60,7 @@ from drills.outputs.naming import slug
 from drills.sim.run import release_mesa_ids
 from drills.spec.experiment import Experiment
 from drills.spec.kpi_names import NUMERIC_KPIS
+from drills.spec.limits import MAX_REPLICATIONS, MAX_SEED
 from twin.errors import InputError
 from twin.yamlio import read_yaml
 
@@ -165,11 +168,11 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     if base_arm not in arms:
         raise _err(f"'{base_arm}' is not one of the arms ({', '.join(arms)})", p, "base_arm")
     reps = data.get("replications", DEFAULT_REPLICATIONS)
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise _err("must be a positive whole number", p, "replications")
+    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_REPLICATIONS:
+        raise _err(f"must be a whole number from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)", p, "replications")
     seed = data.get("seed", bf.seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise _err("must be a non-negative whole number", p, "seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise _err(f"must be a whole number from 0 to {MAX_SEED:,} (docs/limits.md)", p, "seed")
     kpis = data.get("kpis", list(bf.default_kpis))
     if isinstance(kpis, str):
         kpis = [kpis]
@@ -190,7 +193,45 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
 
 # ---------------------------------------------------------------- running (workers call these)
 
-_SCENARIOS: dict[str, Any] = {}  # per process: base scenario path -> Scenario (parsed once per worker)
+# Per process (a Dask worker keeps them between tasks): what every replication of an experiment shares.
+_SCENARIOS: dict[str, Any] = {}  # base scenario path -> Scenario (parsed once per worker)
+_ARMS: dict[tuple[str, str], Any] = {}  # (base path, overrides as JSON) -> the arm's Scenario
+_TWINS: dict[tuple[str, int, int], Any] = {}  # (site path, mtime ns, size) -> SiteGraph (loaded once)
+_CACHE_LIMIT = 16  # distinct arms / sites kept per process (a long-lived worker serving many experiments)
+
+
+def _cached(cache: dict, key: Any, make: Callable[[], Any]) -> Any:
+    got = cache.get(key)
+    if got is None:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        got = cache[key] = make()
+    return got
+
+
+def _arm_scenario(base: str, overrides: dict[str, Any]) -> Any:
+    """The arm's scenario, built once per process: the base file parsed once, each arm's overrides
+    applied once (replications of an arm differ only in their seed)."""
+    from drills.spec.scenario import load_scenario
+
+    sc0 = _cached(_SCENARIOS, base, lambda: load_scenario(base))
+    if not overrides:
+        return sc0
+    return _cached(_ARMS, (base, json.dumps(overrides, sort_keys=True, default=str)),
+                   lambda: sc0.evolve(**overrides))
+
+
+def _site_graph(sc: Any) -> Any:
+    """The scenario's site graph, loaded once per process and shared by its runs (a run only reads it).
+    Keyed by the file's modification time and size too, so an edited site is loaded afresh."""
+    from twin.load import load_twin
+
+    p = Path(sc.site_path())
+    try:
+        st = p.stat()
+        return _cached(_TWINS, (str(p.resolve()), st.st_mtime_ns, st.st_size), lambda: load_twin(p))
+    except (OSError, InputError):
+        return None  # the run then reports the bad site itself, naming the field
 
 
 def _row(experiment: str, arm: str, rep: int, seed: int, kpis: dict[str, Any] | None, error: str | None,
@@ -212,24 +253,20 @@ def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """
     from drills.sim.engine import run_scenario
     from drills.spec.region import is_region_file
-    from drills.spec.scenario import load_scenario
 
     if is_region_file(payload["base"]):  # a regional experiment: whole joint exercises per replication
         from drills.studies.region_experiment import run_region_batch
 
         return run_region_batch(payload)
-    base = payload["base"]
-    sc0 = _SCENARIOS.get(base)
-    if sc0 is None:
-        sc0 = _SCENARIOS[base] = load_scenario(base)
     rows = []
-    sc = None
+    sc = graph = None
     for rep, seed in payload["runs"]:
         t = time.perf_counter()
         try:
             if sc is None:
-                sc = sc0.evolve(**payload["overrides"]) if payload["overrides"] else sc0
-            res = run_scenario(sc, int(seed), log_trajectories=False)
+                sc = _arm_scenario(payload["base"], payload["overrides"])
+                graph = _site_graph(sc)
+            res = run_scenario(sc, int(seed), graph=graph, log_trajectories=False)
             rows.append(_row(payload["experiment"], payload["arm"], rep, seed, res.kpis, None,
                              time.perf_counter() - t))
         except Exception as e:  # noqa: BLE001 - one broken run must not end the experiment
@@ -264,13 +301,19 @@ def _open_client(workers: int | None, scheduler: str | None):
                              where="--scheduler") from None
         except ValueError as e:
             raise InputError(f"not a Dask scheduler address: {scheduler!r} ({e})", where="--scheduler") from None
-    import dask
-
     # A drill run is pure Python holding the GIL. Dask's defaults poll it from other threads many times a
     # second (the statistical profiler every 10 ms, the event-loop tick every 20 ms, the nanny's memory
     # monitor every 100 ms), which on 2 cores made every run ~24 % slower than the same run serially
     # (benchmarks/sweep_scaling.py); at these intervals the slowdown is ~9 %, that of two plain processes.
-    with dask.config.set(WORKER_CONFIG):
+    import warnings
+
+    import dask
+
+    # dashboard_address=None still starts the scheduler's HTTP server on :8787 and warns on stderr when
+    # another cluster holds that port; nothing of ours uses it, so the warning would only pollute
+    # the output (and --json users' logs)
+    with dask.config.set(WORKER_CONFIG), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"(?s)Port \d+ is already in use", category=UserWarning)
         cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None)
     return Client(cluster), cluster
@@ -652,8 +695,9 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     Rerunning with the same ``out`` skips finished runs.
     """
     path = Path(path)
-    if n is not None and (isinstance(n, bool) or int(n) < 1):
-        raise InputError("the number of replications must be at least 1", source=str(path), where="-n")
+    if n is not None and (isinstance(n, bool) or not 1 <= int(n) <= MAX_REPLICATIONS):
+        raise InputError(f"the number of replications must be from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)",
+                         source=str(path), where="-n")
     if workers is not None and int(workers) < 1:
         raise InputError("the number of workers must be at least 1", where="--workers")
     if workers and scheduler:

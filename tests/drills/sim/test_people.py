@@ -196,8 +196,9 @@ def test_night_fatigue_case_people_leave_although_nobody_acknowledges():
     from tests.conftest import ROOT
 
     sc = load_scenario(ROOT / "scenarios" / "plant_night_fatigue.yaml")
-    tired = {**sc.alerts, "operator": {**sc.alerts["operator"],
-                                       "roles": {"supervisor": {"false_alerts_seen": 12, "true_alerts_seen": 1}}}}
+    cfg = sc.alerts.model_dump(exclude_unset=True)
+    tired = {**cfg, "operator": {**cfg["operator"],
+                                 "roles": {"supervisor": {"false_alerts_seen": 12, "true_alerts_seen": 1}}}}
     res = run_scenario(sc.evolve(alerts=tired), seed=1, log_trajectories=False)
     assert res.kpis.get("t_ack") is None and not any(e[1] == "alarm" for e in res.events)
     kinds = {d.split(" ")[0] for _, k, _, _, d in res.events if k == "aware"}
