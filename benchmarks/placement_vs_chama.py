@@ -130,8 +130,8 @@ def _candidates_file(tmp: Path, sc) -> Path:
 
 
 def main() -> None:
-    from drills.studies.placement import build_ensemble, optimize
     from drills.spec.scenario import load_scenario
+    from drills.studies.placement import build_ensemble, optimize
     from twin.placement import coverage_greedy, coverage_matrix, impact_greedy, impact_objective, layout_times
     from twin.placement_opt import coverage_mip, impact_mip
 

@@ -65,9 +65,9 @@ def _build(people: int, folder: Path) -> tuple[Path, float, float]:
     """Run the scaled drill and write its replay; return the page, the run's and the replay's wall (s)."""
     import yaml
 
-    from drills.sim.engine import run_scenario
     from drills.outputs.replay import write_replay
     from drills.outputs.results import write_results
+    from drills.sim.engine import run_scenario
     from drills.spec.scenario import scenario_from_dict
 
     path = ROOT / "scenarios" / "plant_h2s_leak.yaml"

@@ -37,12 +37,12 @@ def main() -> None:
     from rich.table import Table
 
     from drills.outputs.compare_report import write_compare_report
-    from drills.sim.engine import run_scenario
-    from drills.studies.experiment import run_compare
     from drills.outputs.replay import write_replay
     from drills.outputs.report import write_report
     from drills.outputs.results import write_results
+    from drills.sim.engine import run_scenario
     from drills.spec.scenario import load_scenario
+    from drills.studies.experiment import run_compare
 
     sc = load_scenario(ROOT / "scenarios" / "plant_h2s_leak.yaml")
     run_scenario(sc)  # warm the twin cache and the imports

@@ -9,10 +9,9 @@ import re
 import pytest
 import yaml
 
-from drills.studies import experiment as ex
 from drills.cli.main import main
 from drills.outputs.compare_report import _fmt, write_compare_report
-
+from drills.studies import experiment as ex
 from tests.drills.studies.test_experiment import _tiny
 
 HOSTILE = '<script>alert(1)</script>" onerror="x'
@@ -94,7 +93,7 @@ def test_a_regional_comparison_keeps_its_columns_and_gets_a_report(tmp_path):
     skip the evacuation ECDF (no single evacuation), and the report shows SITE.KPI times as times."""
     import pyarrow.parquet as pq
 
-    from .test_region import _write
+    from tests.drills.region.test_region import _write
 
     _write(tmp_path, duration="15min")
     exp = tmp_path / "exp.yaml"

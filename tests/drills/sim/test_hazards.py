@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from drills.cli.main import main
-from drills.sim.engine import run_scenario
 from drills.outputs.results import write_results
+from drills.sim.engine import run_scenario
 from tests.agents.conftest import exit_doors, rect, run_drill
 from tests.conftest import MODELS
 
