@@ -200,6 +200,15 @@ class Crowd:
         self._ev = np.asarray(vs, dtype=np.int64)
         self._elen = np.asarray(ls, dtype=float)
         self._egate = np.asarray(gs, dtype=np.int64)
+        # the field's static parts: edges into gates with their capacities, and the reversed edges in
+        # compressed-row order (row = head, column = tail), so a refresh fills in weights only
+        self._e_has_gate = np.flatnonzero(self._egate >= 0)
+        self._e_gate = self._egate[self._e_has_gate]
+        self._e_gate_cap = self.gate_cap[self._e_gate]
+        order = np.lexsort((self._eu, self._ev))
+        rows, cols = self._ev[order], self._eu[order]
+        dup = bool(((rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])).any()) if len(rows) > 1 else False
+        self._rev = None if dup else (order, rows, cols)  # parallel edges: the general path below
         self.stair_up_node = {}
         for a, b, attr in nav.edges(data=True):
             if attr["kind"] == "stair":
@@ -471,12 +480,9 @@ class Crowd:
     # ------------------------------------------------------------------------------------ the field
     def _weights(self, protected: bool) -> np.ndarray:
         """Edge weights (m) with queue penalties at gates; ``inf`` into locked or hazardous nodes."""
-        w = self._elen.copy()
-        g = self._egate
-        has = g >= 0
-        pen = np.zeros(len(w))
-        pen[has] = V_REF * self._snap[g[has]] / self.gate_cap[g[has]]
-        w = np.maximum(w, pen)
+        pen = np.zeros(len(self._elen))
+        pen[self._e_has_gate] = V_REF * self._snap[self._e_gate] / self._e_gate_cap
+        w = np.maximum(self._elen, pen)
         bad = self.blocked[self._ev] | self.blocked[self._eu]
         if not protected:
             bad |= self.hazard[self._ev]
@@ -491,9 +497,18 @@ class Crowd:
             return f
         kind, protected = key[0], key[-1]
         w = self._weights(protected)
-        ok = np.isfinite(w)
+        n = self.n_nodes
         # Dijkstra *from* the targets over reversed edges: cost of going from each node to a target
-        mat = csr_matrix((w[ok] + 1e-9, (self._ev[ok], self._eu[ok])), shape=(self.n_nodes, self.n_nodes))
+        if self._rev is not None:  # the compressed rows directly: the matrix the coordinate form gives
+            order, rows, cols = self._rev
+            w = w[order]
+            ok = np.isfinite(w)
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows[ok], minlength=n), out=indptr[1:])
+            mat = csr_matrix((w[ok] + 1e-9, cols[ok], indptr), shape=(n, n))
+        else:
+            ok = np.isfinite(w)
+            mat = csr_matrix((w[ok] + 1e-9, (self._ev[ok], self._eu[ok])), shape=(n, n))
         if kind == "exit":
             src = np.flatnonzero(self.is_exit & ~self.blocked)
             if not protected:
