@@ -61,14 +61,15 @@ def _experiment(folder: Path, reps: int) -> Path:
 
 @contextlib.contextmanager
 def _unshared():
-    """Serial runs as before per-process sharing: the site loaded and the arm built for every run."""
+    """Serial runs as before per-process sharing: the base parsed once per process (as before), the site
+    loaded and the arm built for every run."""
     from drills.spec.scenario import load_scenario
     from drills.studies import experiment as ex
 
     saved = ex._site_graph, ex._arm_scenario
 
     def arm(base, overrides):
-        sc = load_scenario(base)
+        sc = ex._cached(ex._SCENARIOS, base, lambda: load_scenario(base))
         return sc.evolve(**overrides) if overrides else sc
 
     ex._site_graph, ex._arm_scenario = (lambda sc: None), arm
