@@ -560,16 +560,18 @@ class Crowd:
             return ("exit", prot)
         return ("node", int(self._target_node[i]), prot)
 
-    def _choose(self, i: int, u: int) -> tuple[int, float, int, int, int] | None:
+    def _choose(self, i: int, u: int, key: tuple | None = None) -> tuple[int, float, int, int, int] | None:
         """Best next edge out of node ``u`` for person ``i``: (v, len, space, kind, gate) or None.
 
         Uses the same queue penalties as the field (the snapshot), so each step strictly descends one
         field and nobody paces between two doors. The answer depends only on the field and the node,
         so it is cached per node until the fields refresh; people standing at a locked door are the
-        exception (they may only step back into their own space).
+        exception (they may only step back into their own space). ``key``: the person's field key,
+        when the caller already has it.
         """
         at_locked = self._blk[u]
-        key = self._field_key(i)
+        if key is None:
+            key = self._field_key(i)
         in_hazard = self._space_hazard_any and self._sh[self._space[i]] and not key[-1]
         if in_hazard:
             at_locked = True  # an exception like a locked door: no cached hop, own space only
@@ -636,7 +638,8 @@ class Crowd:
         s = int(self._space[i])
         cand, dist = self._first_leg_candidates(i, s)
         # the field as a list: indexing a list with an int is several times cheaper than a numpy scalar
-        fl = self._field_list(self._field_key(i))
+        key = self._field_key(i)
+        fl = self._field_list(key)
         blk, hz, gon, backlog, isexit = self._blk, self._hz, self._gon, self.gate_backlog, self._isexit
         prot = self._protected[i]
         best, best_c = -1, _INF
@@ -647,7 +650,7 @@ class Crowd:
             gate = gon[v]
             w = d
             if gate >= 0:
-                hop = self._choose(i, v)
+                hop = self._choose(i, v, key)
                 if hop is not None and hop[2] == s and not isexit[v]:
                     continue  # a door whose best way on leads back into this space is a detour
                 b = backlog[gate]
