@@ -3,12 +3,25 @@ shipped drills run once per session."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_IFC = ROOT.parent / "shared" / "ifc"
+SHARED_IFC = Path(os.environ.get("DRILLTWIN_TEST_IFC") or ROOT.parent / "shared" / "ifc")
+"""Public real-world IFC files the import tests read (never copied into the repository): the folder named
+by ``DRILLTWIN_TEST_IFC``, else ``../shared/ifc`` beside the checkout. tests/twin/IFC_FILES.md says where
+each file comes from."""
+IFC_WHY = (f"needs the public IFC test files in {SHARED_IFC} (set DRILLTWIN_TEST_IFC to their folder); they "
+           "are not in the repository (third-party licences): tests/twin/IFC_FILES.md lists where to download "
+           "each one")
+
+
+def needs_ifc(*names: str):
+    """Skip unless the shared IFC folder holds ``names`` (every file of the folder if none given)."""
+    ok = SHARED_IFC.is_dir() and all((SHARED_IFC / n).is_file() for n in names)
+    return pytest.mark.skipif(not ok, reason=IFC_WHY)
 MODELS = ROOT / "ifc_models"
 SCENARIOS = ROOT / "scenarios"
 

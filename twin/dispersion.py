@@ -3,7 +3,7 @@
 Each air zone ``i`` of :attr:`twin.graph.SiteGraph.topo` is well mixed with volume ``V_i`` (m3) and
 concentration ``C_i`` (kg/m3 of the released gas: a trace species, or with ``gas_density`` a volume source that
 displaces zone air, see "Volume sources" below). The outside is a boundary of fixed concentration (0 unless set, e.g. from an outdoor plume).
-Per zone (NIST CONTAM User Guide, TN 1887r1, "Theory"; research notes ``leak_sensors.md`` section 1)::
+Per zone (NIST CONTAM User Guide, TN 1887r1, "Theory")::
 
     V_i dC_i/dt = sum_j Q_ji C_j - (sum_j Q_ij + k_i V_i) C_i + S_i
 
@@ -738,6 +738,16 @@ class Multizone:
         self._sources[src.id] = src
         return src.id
 
+    def source_state(self, source_id: str, t: float) -> tuple[float, float, float]:
+        """(rate kg/s, start s, stop s) of a continuous source at ``t``: its rate then, or, once it has
+        stopped, its rate just before the stop (for models that superpose a stopped release)."""
+        try:
+            src = self._sources[source_id]
+        except KeyError:
+            raise InputError(f"unknown source {source_id!r}; sources: {', '.join(self._sources)}") from None
+        at = t if t < src.stop else src.stop - 1e-9
+        return src.rate_at(at), src.start, src.stop
+
     def isolate(self, source_id: str, t: float) -> None:
         """Stop (isolate) a source at time ``t``, s."""
         try:
@@ -1417,8 +1427,8 @@ class Multizone:
     def steady_state(self, source_rates: Mapping[str, float] | None = None) -> np.ndarray:
         """The steady concentrations (kg/m3) for constant sources: ``source_rates`` (zone -> kg/s) or the
         rates of the model's sources at the current time, with the current outdoor concentrations.
-        Raises :class:`InputError` when some zone has no path to outside or a sink."""
-        A, inflow = self._boundary()
+        Raises :class:`InputError` when some zone has no path to outside or a sink. With volume sources
+        (``gas_density``) the displacement flows are those of these rates."""
         s = np.zeros(self.n)
         if source_rates is None:
             for src in self._sources.values():
@@ -1426,6 +1436,14 @@ class Multizone:
         else:
             for z, r in source_rates.items():
                 s[self._zone(z)] += r
+        if self.gas_density is not None:
+            saved, self._disp_q = self._disp_q, s / self.gas_density
+            try:
+                A, inflow = self._boundary()
+            finally:
+                self._disp_q = saved
+        else:
+            A, inflow = self._boundary()
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", MatrixRankWarning)
             try:

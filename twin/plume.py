@@ -148,7 +148,7 @@ def pasquill_class(wind_speed: float, *, day: bool, insolation: Literal["strong"
                    cloud_octas: float = 0.0, overcast: bool = False) -> str:
     """Pasquill–Gifford class from the 10 m wind (m/s) and sky: daytime insolation, or night cloud cover
     (octas). Overcast skies give D day or night. Table of Turner's *Workbook of Atmospheric Dispersion
-    Estimates* (1970); the research notes quote it from memory, so treat it as a convenience, and pass the
+    Estimates* (1970), not checked here against the original table, so treat it as a convenience, and pass the
     class explicitly when it is known."""
     if overcast:
         return "D"

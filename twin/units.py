@@ -59,7 +59,8 @@ UNITS: dict[str, tuple[str, float]] = {
     # angle
     "deg": ("angle", 1.0), "°": ("angle", 1.0),
     # pressure, temperature
-    "Pa": ("pressure", 1.0), "kPa": ("pressure", 1e3), "bar": ("pressure", 1e5),
+    "Pa": ("pressure", 1.0), "kPa": ("pressure", 1e3), "MPa": ("pressure", 1e6), "bar": ("pressure", 1e5),
+    "bara": ("pressure", 1e5),
     "K": ("temperature", 1.0),
     # crowd measures
     "p/m2": ("density_people", 1.0), "p/s": ("people_rate", 1.0), "p/min": ("people_rate", 1.0 / 60.0),

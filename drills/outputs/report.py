@@ -78,6 +78,8 @@ CORRECTIVE = {
     "detection": ("Equipment", "Review detector placement and set points near the release sources."),
     "premovement": ("Training", "Drills and clear alarm messages shorten pre-movement times."),
     "movement": ("Planning", "Open more exits or re-route people away from the critical door or stair."),
+    "sweep": ("Organisation", "Smaller sweep zones or more wardens per floor: the last warden out, not the exits, "
+                              "set the evacuation time."),
 }
 
 
@@ -688,9 +690,14 @@ def _phases(run: RunData, steps: list[Step]) -> list[tuple[str, str, float, floa
             out.append(("pre-movement (mean, aware to moving)", "premovement", float(np.mean(ta[ok])),
                         float(np.mean(tsr[ok]))))
         ok2 = ok & np.isfinite(tx)
-        if ok2.any():
-            j = int(np.argmax(np.where(ok2, tx, -np.inf)))
-            out.append(("movement of the last evacuee (moving to out)", "movement", float(tsr[j]), float(tx[j])))
+        # wardens sweep their floors before leaving, so the last warden out measures the sweep: counted
+        # apart, the plan names the sweep instead of blaming the exits for it
+        warden = np.asarray(p.get("role", [""] * len(ta)), dtype=object) == "warden"
+        for who, kind, mask in (("the last evacuee", "movement", ok2 & ~warden),
+                                ("the last warden (sweep, then out)", "sweep", ok2 & warden)):
+            if mask.any():
+                j = int(np.argmax(np.where(mask, tx, -np.inf)))
+                out.append((f"movement of {who} (moving to out)", kind, float(tsr[j]), float(tx[j])))
     return out
 
 
@@ -766,6 +773,8 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
     k = run.kpis
     evac = _evac_curve(run) if run.n_people else "<p>No people in this run.</p>"
     stats = _kv([("Evacuated (t_evacuated)", _fmt_t(k.get("t_evacuated"))),
+                 ("Last occupant out / last warden out",
+                  f"{_fmt_t(k.get('t_occupants_out'))} / {_fmt_t(k.get('t_wardens_out'))}"),
                  ("Median / 95th percentile out", f"{_fmt_t(k.get('t_evacuated_p50'))} / {_fmt_t(k.get('t_evacuated_p95'))}"),
                  ("Flow lower bound", f"{_fmt_t(k.get('t_lower_bound'))} ({k.get('lower_bound_method', '-')}; "
                                       f"critical: {k.get('lower_bound_critical', '-')})"),
@@ -804,10 +813,7 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
                 n_in = int(sel.sum()) if agents_seg is None else n_in
             exp_rows.append([space.label if space is not None else zid, zid, gas, f"{v:.3g}", _fmt_t(tpk),
                              _fmt_t(float(tt[kk].min() if kk.any() else np.nan)), n_in])
-    exposure = _kv([("Peak dose", f"{k.get('peak_dose', '-')} {k.get('peak_dose_unit', '')}"),
-                    ("Peak concentration met by a person", f"{k.get('peak_ppm', '-')} ppm"),
-                    ("People above IDLH", k.get("exposed_idlh", "-")),
-                    ("Gas released", f"{k.get('gas_released_kg', '-')} kg")])
+    exposure = _kv(_exposure_rows(k))
     if exp_rows:
         exposure += _grid(["space", "zone", "gas", "peak (ppm)", "at", "first above 1 ppm",
                            "passages while above 1 ppm"], exp_rows)
@@ -829,6 +835,36 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
     if run.notes:
         secs.append(("notes", "Notes", "<ul>" + "".join(f"<li>{_esc(n)}</li>" for n in run.notes) + "</ul>"))
     return secs
+
+
+def _exposure_rows(k: dict) -> list[tuple[str, Any]]:
+    """The exposure summary: dose, incapacitation against escape (ASET/RSET), oxygen and, for flammable
+    gases, %LEL and the flammable cloud (KPIs of drills.sim.hazards / drills.sim.tenability)."""
+    dose = k.get("peak_dose")
+    rows: list[tuple[str, Any]] = [
+        ("Peak dose", f"{dose} {k.get('peak_dose_unit', '')}" if dose is not None
+         else (k.get("peak_dose_unit") or "-")),
+        ("Peak concentration met by a person", f"{k.get('peak_ppm', '-')} ppm"),
+        ("People above IDLH", k.get("exposed_idlh", "-")),
+        ("Gas released", f"{k.get('gas_released_kg', '-')} kg")]
+    if "fatal_exposures" in k:
+        rows.append(("Lethal doses (probit) / FED above 0.3", f"{k['fatal_exposures']} / {k.get('fed_susceptible', 0)}"))
+    if k.get("aset_min") is not None:
+        rows.append(("Earliest loss of tenability (ASET)", f"{_fmt_t(k['aset_min'])} in {k.get('aset_place')}"))
+    if k.get("aset_rset_place"):
+        m = k.get("aset_rset_margin")
+        rows.append(("Smallest ASET - RSET margin", f"{'someone never left' if m is None else _fmt_t(m)} "
+                                                    f"({k['aset_rset_place']})"))
+    if k.get("min_o2_pct") is not None and k["min_o2_pct"] < 20.9:
+        rows.append(("Lowest oxygen in any zone", f"{k['min_o2_pct']:.1f} %"))
+    if k.get("peak_lel_pct") is not None:
+        rows.append(("Peak %LEL in any zone", f"{k['peak_lel_pct']:.3g} %LEL"))
+        rows.append(("Time above 10 / 25 / 50 %LEL", " / ".join(_fmt_t(k.get(f"t_above_{lv}_lel", 0.0))
+                                                               for lv in (10, 25, 50))))
+        if k.get("flammable_volume_m3"):
+            rows.append(("Flammable cloud (LEL-UEL)", f"{k['flammable_volume_m3']:.4g} m3 in "
+                                                      f"{', '.join(k.get('flammable_places') or [])}"))
+    return rows
 
 
 CSS = """
@@ -868,4 +904,7 @@ def write_report(run_dir: Path) -> Path:
     tmp = run_dir / ".report.html.tmp"
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
+    from drills.outputs.results import add_manifest_files
+
+    add_manifest_files(run_dir)  # manifest.json lists every file, this page included
     return out

@@ -154,8 +154,11 @@ def check_out(out: str | os.PathLike, *, field: str = "--out", resumable: str | 
     final = Path(os.path.abspath(raw))
     if final.parent == final:
         raise InputError("the file system root cannot be a results folder", source=raw, where=field)
-    if final.is_symlink() or (final.exists() and not final.is_dir()):
-        raise InputError("exists and is not a folder; nothing was written (choose another path)", source=raw,
+    if final.is_symlink():
+        raise InputError("is a symbolic link, which a results folder must not be (replacing it could reach "
+                         "elsewhere); nothing was touched: give the real folder", source=raw, where=field)
+    if final.exists() and not final.is_dir():
+        raise InputError("exists and is not a folder; nothing was touched (choose another path)", source=raw,
                          where=field)
     if final.is_dir():
         try:

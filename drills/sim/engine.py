@@ -28,7 +28,7 @@ from twin.errors import InputError
 from twin.graph import SiteGraph
 from twin.load import load_twin
 
-__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
+__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces", "site_graph"]
 
 
 def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
@@ -175,16 +175,36 @@ def build_run(sc: Scenario, seed: int | None = None, graph: SiteGraph | None = N
     joint exercises (:mod:`drills.region.sim`): the site then runs on a shared clock and its outdoor air is
     one regional field, in the site's own frame. Left ``None``, a run is exactly the single-site drill.
     """
-    src = str(sc.path) if sc.path else "<scenario>"
     try:
         return _build(sc, seed, graph, log_trajectories, env, outdoor)
     except InputError as e:
-        if e.source is None:
-            e.source = src
-            line = sc.line_of(e.where.split(" ")[0]) if e.where else None
-            if line:
-                e.where = f"line {line}: {e.where}"
-            e.args = (str(e),)
+        _name_scenario(sc, e)
+        raise
+
+
+def _name_scenario(sc: Scenario, e: InputError) -> None:
+    """Point an error with no file at the scenario file and the line of its field."""
+    if e.source is None:
+        e.source = str(sc.path) if sc.path else "<scenario>"
+        line = sc.line_of(e.where.split(" ")[0]) if e.where else None
+        if line:
+            e.where = f"line {line}: {e.where}"
+        e.args = (str(e),)
+
+
+def _load_site(sc: Scenario) -> SiteGraph:
+    try:
+        return load_twin(sc.site_path())
+    except InputError as e:
+        raise InputError(str(e), where="site") from None
+
+
+def site_graph(sc: Scenario) -> SiteGraph:
+    """The scenario's site model, imported (or from the cache); errors name the scenario's ``site`` field."""
+    try:
+        return _load_site(sc)
+    except InputError as e:
+        _name_scenario(sc, e)
         raise
 
 
@@ -192,11 +212,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
            outdoor: Any = None) -> Run:
     seed = sc.seed if seed is None else int(seed)
     if graph is None:
-        p = sc.site_path()
-        try:
-            graph = load_twin(p)
-        except InputError as e:
-            raise InputError(str(e), where="site") from None
+        graph = _load_site(sc)
     closed = [graph.site.find("doors", d, field_name=f"closed[{k}]") for k, d in enumerate(sc.closed)]
     model = DrillModel(graph, seed=seed, flow=sc.flow, closed=closed, replan_interval=sc.replan_interval,
                        log_trajectories=log_trajectories, env=env)
@@ -471,6 +487,8 @@ def finish_run(run: Run, wall: float) -> RunResult:
     res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
     res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
     res.extra["warnings"] = list(run.warnings)
+    if run.hazards is not None:  # structured alert episodes (docs/alerts.md)
+        res.extra["alert_episodes"] = [e.to_dict() for e in run.hazards.alert_engine.episodes]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

@@ -8,7 +8,8 @@ set where the model or the machine stops making sense, not where a typical scena
 from __future__ import annotations
 
 __all__ = ["MAX_TIME", "MAX_PEOPLE", "MAX_DENSITY", "JAM_DENSITY", "MIN_GAS_STEP", "MAX_GAS_STEP", "MAX_STEPS", "MIN_REPLAN",
-           "MAX_RATE", "MAX_BURST", "MAX_WIND", "MAX_SEED", "MAX_ITEMS", "MAX_PATH", "MAX_MARGIN", "MAX_HEIGHT"]
+           "MAX_RATE", "MAX_BURST", "MAX_WIND", "MAX_SEED", "MAX_ITEMS", "MAX_PATH", "MAX_MARGIN", "MAX_HEIGHT",
+           "MAX_REPLICATIONS"]
 
 MAX_TIME = 48 * 3600.0
 """s: the longest run and the latest time of any event (48 h, two days of a continuous exercise)."""
@@ -46,3 +47,6 @@ MAX_MARGIN = 100.0
 """m: ``margin`` kept clear of the walls when spreading people."""
 MAX_HEIGHT = 1000.0
 """m: heights above the floor or ground (a placement grid)."""
+MAX_REPLICATIONS = 10_000
+"""runs per arm of an experiment (``replications``, ``-n``): at a second a run and four arms, 11 hours;
+the convergence statistics settle long before (docs/experiment.md)."""

@@ -19,13 +19,23 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agents.cues import CuesConfig
+from drills.alerts.policies import POLICIES, AlertsConfig
 from drills.spec import limits as L
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
+from twin.source_term import HOLE_CLASSES
 from twin.units import parse_bounded, parse_duration, parse_quantity
 from twin.yamlio import read_yaml
 
@@ -173,6 +183,55 @@ class Inject(_Model):
         return v
 
 
+class ReleaseSpec(_Model):
+    """A release given by its cause instead of its rate (:mod:`twin.source_term`): the ``hole`` (a
+    diameter such as ``25 mm`` or an API RP 581 class: small, medium, large, rupture), the absolute
+    ``pressure`` inside (``10 bar``), the ``temperature`` (K, default 293.15) and the ``phase`` (gas,
+    liquid or flashing for a liquefied gas at its saturation pressure), with the ``pipe_length`` before
+    the hole (flashing), the liquid ``head`` above it, and the discharge coefficient ``cd``."""
+
+    hole: Any
+    pressure: Any = None
+    temperature: Any = None
+    phase: Literal["gas", "liquid", "flashing"] = "gas"
+    pipe_length: Any = 0.0
+    head: Any = 0.0
+    cd: float | None = None
+    liquid_density: Any = None
+
+    @field_validator("hole", mode="before")
+    @classmethod
+    def _hole(cls, v):
+        if isinstance(v, str) and v.strip().lower() in HOLE_CLASSES:
+            return v.strip().lower()
+        return parse_bounded(v, "length", "hole", positive=True)
+
+    @field_validator("pressure", "temperature", mode="before")
+    @classmethod
+    def _state(cls, v, info):
+        return parse_bounded(v, info.field_name, info.field_name, positive=True)  # the field is its dimension
+
+    @field_validator("pipe_length", "head", mode="before")
+    @classmethod
+    def _lengths(cls, v, info):
+        return parse_bounded(v, "length", info.field_name)
+
+    @field_validator("liquid_density", mode="before")
+    @classmethod
+    def _rho(cls, v):
+        return parse_bounded(v, "density", "liquid_density", positive=True)
+
+    def compute(self, gas: str):
+        """The :class:`twin.source_term.Release` of this release of ``gas``."""
+        from twin.gas import T_20C
+        from twin.source_term import release_rate
+
+        return release_rate(gas, hole=self.hole, pressure=self.pressure, phase=self.phase,
+                            temperature=self.temperature if self.temperature is not None else T_20C,
+                            pipe_length=self.pipe_length or 0.0, head=self.head or 0.0, cd=self.cd,
+                            liquid_density=self.liquid_density)
+
+
 class HazardSpec(_Model):
     """A release (docs/scenario.md): ``source`` is an equipment item or a space; ``rate`` a mass rate
     (``0.05 kg/s``) or a curve ``[[time, rate], ...]`` (times after ``start``, linear between points);
@@ -186,6 +245,8 @@ class HazardSpec(_Model):
                                                              "(source is then just its label)")
     rate: Any = None
     burst: float | None = None
+    release: ReleaseSpec | None = Field(default=None, description="the rate from a hole, pressure, temperature "
+                                                                   "and phase instead of a typed rate")
     start: float = 0.0
     stop: float | None = None
 
@@ -222,14 +283,23 @@ class HazardSpec(_Model):
 
     @model_validator(mode="after")
     def _one_of(self):
-        if (self.rate is None) == (self.burst is None):
-            raise ValueError("give either rate or burst")
+        if (self.rate is not None) + (self.burst is not None) + (self.release is not None) != 1:
+            raise ValueError("give either rate or burst, or a release (hole, pressure, phase)")
+        if self.release is not None:
+            try:
+                self._release_rate = float(self.release.compute(self.gas).rate)
+            except InputError as e:
+                raise ValueError(f"release: {e.message}") from None
         if self.stop is not None and self.stop <= self.start:
             raise ValueError("stop must come after start")
         return self
 
+    _release_rate: float | None = PrivateAttr(default=None)
+
     def rate_value(self):
-        """kg/s, or a (times, rates) curve for the dispersion models."""
+        """kg/s, or a (times, rates) curve for the dispersion models (a ``release`` gives its model's rate)."""
+        if self.release is not None:
+            return self._release_rate
         if isinstance(self.rate, list):
             return ([p[0] for p in self.rate], [p[1] for p in self.rate])
         return float(self.rate)
@@ -267,10 +337,12 @@ class VentilationCase(_Model):
 
 
 class PlacementPoint(_Model):
-    """An outdoor release point of a leak ensemble (a pipe rack, a tank farm): no equipment item needed."""
+    """A release point of a leak ensemble (a pipe rack, a tank farm, a spot in a room): no equipment item
+    needed. A point inside a walkable space (footprint and height) leaks into that space, else outdoors."""
 
     name: str
-    at: list[float] = Field(description="[x, y, z] m, z above ground: an outdoor release at this point")
+    at: list[float] = Field(description="[x, y, z] m, z the world height: released in the space that holds "
+                                        "the point, else outdoors")
 
     @field_validator("at")
     @classmethod
@@ -288,8 +360,8 @@ class PlacementSpec(_Model):
 
     gas: str | None = Field(default=None, description="gas the detectors look for; default: the first hazard's")
     sources: list[str | PlacementPoint] | None = Field(
-        default=None, description="equipment names, or {name, at: [x, y, z]} outdoor release points; default: "
-                                  "every equipment item")
+        default=None, description="equipment or space names, or {name, at: [x, y, z]} release points (in the "
+                                  "space that contains the point, else outdoors); default: every equipment item")
     rates: list[Any] | None = Field(default=None, description="release rates ('0.05 kg/s'); default: the "
                                                                 "first hazard's rate")
     weather: list[WeatherSpec] | None = Field(default=None, description="weather cases (outdoor sources and "
@@ -380,8 +452,9 @@ class Scenario(_Model):
     workflows: list[WORKFLOW_FIELD] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     targets: dict[str, Any] | None = Field(
         default=None, description="capability targets for the after-action report, e.g. {t_alarm: 3min}")
-    alerts: dict[str, Any] | None = Field(
-        default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...}")
+    alerts: AlertsConfig | None = Field(
+        default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...} "
+                                  "(docs/alerts.md); unknown fields are refused")
     sensors: list[dict[str, Any]] = Field(
         default_factory=list, max_length=L.MAX_ITEMS, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
@@ -392,6 +465,13 @@ class Scenario(_Model):
                                   "default IDLH for toxic gases, 10 %LEL for flammable ones")
     gas_step: float = Field(default=1.0, description="s between gas, detector and exposure updates")
     record_every: float = Field(default=10.0, description="s between recorded sensor readings and zone levels")
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _alerts(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("policy") not in POLICIES:
+            raise ValueError(f"unknown policy {v.get('policy')!r}; expected one of {', '.join(POLICIES)}")
+        return v
 
     @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
     @classmethod
@@ -516,7 +596,10 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
         msg += " (the limit, docs/limits.md)"
     if err["type"] in ("int_type", "int_parsing", "int_from_float"):
         msg = f"expected a whole number, got {err.get('input')!r}"
-    where, msg = error_path(tuple(err["loc"]), msg)
+    loc = tuple(err["loc"])
+    # drop the policy tags pydantic puts after a discriminated alert policy (alerts.cusum.h -> alerts.h)
+    loc = tuple(p for i, p in enumerate(loc) if not (p in POLICIES and i and loc[i - 1] in ("alerts", "detector")))
+    where, msg = error_path(loc, msg)
     return where or "(top level)", msg
 
 

@@ -60,6 +60,7 @@ from drills.outputs.naming import slug
 from drills.sim.run import release_mesa_ids
 from drills.spec.experiment import Experiment
 from drills.spec.kpi_names import NUMERIC_KPIS
+from drills.spec.limits import MAX_REPLICATIONS, MAX_SEED
 from twin.errors import InputError
 from twin.yamlio import read_yaml
 
@@ -167,11 +168,11 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     if base_arm not in arms:
         raise _err(f"'{base_arm}' is not one of the arms ({', '.join(arms)})", p, "base_arm")
     reps = data.get("replications", DEFAULT_REPLICATIONS)
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise _err("must be a positive whole number", p, "replications")
+    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_REPLICATIONS:
+        raise _err(f"must be a whole number from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)", p, "replications")
     seed = data.get("seed", bf.seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise _err("must be a non-negative whole number", p, "seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise _err(f"must be a whole number from 0 to {MAX_SEED:,} (docs/limits.md)", p, "seed")
     kpis = data.get("kpis", list(bf.default_kpis))
     if isinstance(kpis, str):
         kpis = [kpis]
@@ -300,13 +301,19 @@ def _open_client(workers: int | None, scheduler: str | None):
                              where="--scheduler") from None
         except ValueError as e:
             raise InputError(f"not a Dask scheduler address: {scheduler!r} ({e})", where="--scheduler") from None
-    import dask
-
     # A drill run is pure Python holding the GIL. Dask's defaults poll it from other threads many times a
     # second (the statistical profiler every 10 ms, the event-loop tick every 20 ms, the nanny's memory
     # monitor every 100 ms), which on 2 cores made every run ~24 % slower than the same run serially
     # (benchmarks/sweep_scaling.py); at these intervals the slowdown is ~9 %, that of two plain processes.
-    with dask.config.set(WORKER_CONFIG):
+    import warnings
+
+    import dask
+
+    # dashboard_address=None still starts the scheduler's HTTP server on :8787 and warns on stderr when
+    # another cluster holds that port; nothing of ours uses it, so the warning would only pollute
+    # the output (and --json users' logs)
+    with dask.config.set(WORKER_CONFIG), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"(?s)Port \d+ is already in use", category=UserWarning)
         cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None)
     return Client(cluster), cluster
@@ -688,8 +695,9 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     Rerunning with the same ``out`` skips finished runs.
     """
     path = Path(path)
-    if n is not None and (isinstance(n, bool) or int(n) < 1):
-        raise InputError("the number of replications must be at least 1", source=str(path), where="-n")
+    if n is not None and (isinstance(n, bool) or not 1 <= int(n) <= MAX_REPLICATIONS):
+        raise InputError(f"the number of replications must be from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)",
+                         source=str(path), where="-n")
     if workers is not None and int(workers) < 1:
         raise InputError("the number of workers must be at least 1", where="--workers")
     if workers and scheduler:

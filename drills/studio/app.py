@@ -5,13 +5,15 @@ Reading (files, site plans, runs, reports) is open to whoever reaches the server
 TOKEN`` (tokens from ``drilltwin studio user add``). Roles: viewers read; editors save and run; controllers
 run; admins do all. Status codes: 400/404 for a path outside the root or not a studio file, 401 without a
 valid token, 403 for a role without the right, 409 for a stale ``If-Match`` (with the current ``ETag``),
-428 without ``If-Match``, 422 with the loader's field error when a file would not load.
+428 without ``If-Match``, 413 for a body larger than a YAML file may be, 422 with the loader's field error
+when a file would not load.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +74,12 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
     db = Database(db_url or default_url(store.root))
     runs = RunQueue(db, store.root / ".studio" / "runs")
 
-    def user_of(request: Request, need: str | None = None) -> tuple[int, str, str]:
+    async def user_of(request: Request, need: str | None = None) -> tuple[int, str, str]:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
-        user = db.user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        user = None
+        if scheme.lower() == "bearer" and token.strip():  # scrypt off the event loop
+            user = await run_in_threadpool(db.user_for_token, token.strip())
         if user is None:
             raise HTTPError(401, "a valid API token is needed (Authorization: Bearer TOKEN)",
                             {"WWW-Authenticate": 'Bearer realm="drilltwin studio"'})
@@ -89,7 +93,15 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         except PathRejected as e:
             raise HTTPError(e.status, str(e)) from None
 
+    def check_size(request: Request) -> None:
+        from twin.yamlio import MAX_BYTES
+
+        n = request.headers.get("content-length", "")
+        if n.isdigit() and int(n) > MAX_BYTES + 1_000_000:
+            raise HTTPError(413, f"request too large (the limit for a YAML file is {MAX_BYTES:,} bytes)")
+
     async def body_json(request: Request) -> dict[str, Any]:
+        check_size(request)
         try:
             data = json.loads(await request.body() or b"{}")
         except (ValueError, UnicodeDecodeError):
@@ -111,12 +123,13 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         return Response(data, media_type="text/plain; charset=utf-8", headers={"ETag": etag_of(data), **_HEADERS})
 
     async def put_file(request: Request) -> Response:
-        user = user_of(request, "save")
+        user = await user_of(request, "save")
         rel = request.path_params["path"]
         target(rel)
         if_match = request.headers.get("if-match")
         if not if_match:
             raise HTTPError(428, "If-Match with the ETag the file was read with is required")
+        check_size(request)
         data = await request.body()
         try:
             text = data.decode("utf-8")
@@ -142,18 +155,17 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
                             headers={"ETag": saved.etag, **_HEADERS})
 
     async def audit(request: Request) -> Response:
-        user_of(request)
+        await user_of(request)
         path = request.query_params.get("path")
         return JSONResponse(await run_in_threadpool(db.audit_entries, path), headers=_HEADERS)
 
     async def start_run(request: Request) -> Response:
-        user = user_of(request, "run")
+        user = await user_of(request, "run")
         data = await body_json(request)
         rel = str(data.get("path") or "")
         p = target(rel)
-        kind = next((f["kind"] for f in store.list() if f["path"] == rel), None)
         try:
-            run_id = runs.submit(rel, p, kind or "", user)
+            run_id = runs.submit(rel, p, store.kind(rel) or "", user)
         except InputError as e:
             raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
         return JSONResponse({"id": run_id, "status": "queued"}, status_code=202, headers=_HEADERS)
@@ -179,7 +191,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
 
     # -- the page's helpers -------------------------------------------------------------------------------
     async def me(request: Request) -> Response:
-        uid, name, role = user_of(request)
+        uid, name, role = await user_of(request)
         return JSONResponse({"name": name, "role": role, "can": {k: role in v for k, v in CAN.items()}})
 
     async def meta(request: Request) -> Response:
@@ -189,11 +201,11 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
 
     def check(text: str, p: Path, rel: str) -> dict[str, Any]:
         """The loader's verdict on ``text`` as file ``rel``, and the document as plain data for the forms."""
-        import yaml
+        from twin.yamlio import parse_yaml
 
         try:
-            data = json.loads(json.dumps(yaml.safe_load(text), default=str))
-        except yaml.YAMLError:
+            data = json.loads(json.dumps(parse_yaml(text, rel)[0], default=str))
+        except InputError:
             data = None
         try:
             kind, _ = validate_text(text, p, rel)
@@ -244,7 +256,7 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
     async def preview(request: Request) -> Response:
         from drills.studio.preview import preview_alerts
 
-        user_of(request, "preview")
+        await user_of(request, "preview")
         data = await body_json(request)
         rel = str(data.get("path") or "")
         p = target(rel)
@@ -259,6 +271,34 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         except InputError as e:
             raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
         return JSONResponse(out, headers=_HEADERS)
+
+    async def coverage(request: Request) -> Response:
+        from drills.studio.site import coverage as site_coverage
+
+        await user_of(request, "preview")
+        data = await body_json(request)
+        rel = str(data.get("path") or "")
+        p = target(rel)
+        text = p.read_text(encoding="utf-8")
+        key = sha256(f"{rel}\n{text}".encode())[:20]
+        try:
+            kind, sc = await run_in_threadpool(validate_text, text, p, rel)
+            if kind != "scenario":
+                raise InputError("coverage maps need a scenario file", source=rel)
+            res = await run_in_threadpool(site_coverage, sc, store.root / ".studio" / "coverage" / key)
+        except InputError as e:
+            raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
+        res["maps"] = [f"/api/coverage/{key}/{m}" for m in res["maps"]]
+        return JSONResponse(json.loads(json.dumps(res, default=str)), headers=_HEADERS)
+
+    async def coverage_png(request: Request) -> Response:
+        key, name = request.path_params["key"], request.path_params["name"]
+        if not re.fullmatch(r"[0-9a-f]{20}", key) or not re.fullmatch(r"[\w.-]+\.png", name) or name.startswith("."):
+            raise HTTPError(404, "no such map")
+        f = store.root / ".studio" / "coverage" / key / name
+        if not f.is_file():
+            raise HTTPError(404, "no such map")
+        return FileResponse(f, media_type="image/png", headers=_HEADERS)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
@@ -286,6 +326,8 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         Route("/api/edit", edit, methods=["POST"]),
         Route("/api/site", site),
         Route("/api/preview", preview, methods=["POST"]),
+        Route("/api/coverage", coverage, methods=["POST"]),
+        Route("/api/coverage/{key}/{name}", coverage_png),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPError: on_http_error})

@@ -111,6 +111,15 @@ _SQLITE_TRIGGERS = (
 )
 
 
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # write-ahead log: readers do not wait for the writer; NORMAL sync is durable across crashes of the
+    # process (a power cut may lose the last commits, never corrupt the file)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
 def default_url(root: Path) -> str:
     """``sqlite:///ROOT/.studio/studio.db`` (the folder is created)."""
     d = Path(root).resolve() / ".studio"
@@ -142,6 +151,8 @@ class Database:
         if url.startswith("sqlite"):
             kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine: Engine = create_engine(url, **kw)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
         if self.engine.dialect.name == "sqlite":
             with self.engine.begin() as c:
@@ -152,8 +163,9 @@ class Database:
         self._lock = threading.Lock()
 
     # -- users --------------------------------------------------------------------------------------------
-    def add_user(self, name: str, role: str) -> str:
-        """Create a user (or give an existing one a new token and role); return the token, shown once."""
+    def add_user(self, name: str, role: str, by: str | None = None) -> str:
+        """Create a user (or give an existing one a new token and role); return the token, shown once.
+        ``by`` names who did it in the audit log (default: the operating-system user, from the command line)."""
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}", where="--role")
         if not name.strip():
@@ -169,7 +181,11 @@ class Database:
                 u.role, u.salt, u.token_hash = role, salt.hex(), hash_secret(secret, salt)
             s.flush()
             uid = u.id
-            s.add(AuditEntry(user=name, action="user", path="", diff=f"user {name}: role {role}, new token"))
+            if by is None:
+                import getpass
+
+                by = f"{getpass.getuser()} (command line)"
+            s.add(AuditEntry(user=by, action="user", path="", diff=f"user {name}: role {role}, new token"))
         with self._lock:
             self._verified = {k: v for k, v in self._verified.items() if v[0] != uid}
         return f"dts_{uid}_{secret}"

@@ -4,7 +4,7 @@ Every path from a request goes through :func:`resolve` (relative, no ``..``, no 
 the root after symlinks are followed). Validation writes the candidate text to a hidden file next to the
 original, so relative references (``site:``, ``base:``, region sites) resolve as they will after saving,
 and calls the project's own loader on it: :func:`drills.spec.scenario.load_scenario`,
-:func:`drills.spec.region.load_region` or :func:`drills.studies.experiment.load_experiment`. The error is the
+:func:`drills.region.model.load_region` or :func:`drills.studies.experiment.load_experiment`. The error is the
 loader's :class:`~twin.errors.InputError`, the same line the CLI prints, with the hidden name replaced by
 the file's own. A scenario is also built (:func:`drills.sim.engine.build_run`, not run), so names that
 do not match the site and a bad ``alerts:`` block are caught as ``drilltwin run`` catches them.
@@ -22,15 +22,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import yaml
-
 from twin.errors import InputError
+from twin.yamlio import parse_yaml, read_yaml
 
 __all__ = ["PathRejected", "FileStore", "etag_of", "file_kind", "validate_text", "unified_diff", "sha256"]
 
 SUFFIXES = (".yaml", ".yml")
 SKIP_DIRS = {"results", "node_modules", "__pycache__"}
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class PathRejected(Exception):
@@ -66,8 +64,8 @@ def file_kind(data: object, path: Path) -> str | None:
 
 def _kind_of_file(p: Path) -> str | None:
     try:
-        return file_kind(yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader), p)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return file_kind(read_yaml(p)[0], p)
+    except (OSError, InputError):
         return None
 
 
@@ -77,9 +75,9 @@ def validate_text(text: str, target: Path, rel: str) -> tuple[str, object]:
     Returns ``(kind, loaded object)``; raises :class:`InputError` (source: ``rel``) when it would not load.
     """
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError:
-        data = None  # the loader below reports the YAML error with its line
+        data = parse_yaml(text, rel)[0]
+    except InputError:
+        data = None  # the loader below reports the problem with its line
     kind = file_kind(data, target) or "scenario"
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".studio-check-", suffix=target.suffix)
     try:
@@ -91,7 +89,7 @@ def validate_text(text: str, target: Path, rel: str) -> tuple[str, object]:
 
                 obj = load_experiment(tmp)
             elif kind == "region":
-                from drills.spec.region import load_region
+                from drills.region.model import load_region
 
                 obj = load_region(tmp)
             else:
@@ -165,8 +163,27 @@ class FileStore:
             raise PathRejected("no scenario, region or experiment file at this path", 404)
         return p
 
-    def read(self, rel: str) -> bytes:
-        return self.resolve(rel).read_bytes()
+    @contextlib.contextmanager
+    def _process_lock(self):
+        """An advisory lock on ``ROOT/.studio/save.lock``, so two studio processes on one folder do not
+        interleave a save either (POSIX; elsewhere the in-process lock alone)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        d = self.root / ".studio"
+        d.mkdir(exist_ok=True)
+        with open(d / "save.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def kind(self, rel: str) -> str | None:
+        """``scenario``, ``region`` or ``experiment`` of the file at ``rel`` (resolved as :meth:`resolve`)."""
+        return _kind_of_file(self.resolve(rel))
 
     def save(self, rel: str, data: bytes, if_match: str, check) -> Saved:
         """Write ``data`` to ``rel`` if its current ETag is ``if_match``; ``check(text, path)`` raises
@@ -174,7 +191,7 @@ class FileStore:
         the same folder replaces the original, so readers see the old or the new bytes, never a mix."""
         p = self.resolve(rel)
         text = data.decode("utf-8")
-        with self._lock:  # compare and swap: no second writer between the ETag check and the replace
+        with self._lock, self._process_lock():  # compare and swap: no other writer between check and replace
             before = p.read_bytes()
             if etag_of(before) != if_match.strip():
                 raise StaleETag(etag_of(before))

@@ -1,6 +1,7 @@
 """Allowed values for the page's forms, read from the project's own models (never a second list).
 
-Workflow step kinds and the fields each takes come from :mod:`drills.workflow.engine`; the alert policies'
+Workflow step kinds usable in a site's workflows and the fields each takes come from the step-kind
+registry of :mod:`drills.workflow.engine`; the alert policies'
 fields, defaults, bounds and descriptions from the JSON Schema of their pydantic models in
 :mod:`drills.alerts.policies`; KPI names from :mod:`drills.sim.kpis`.
 """
@@ -14,6 +15,7 @@ __all__ = ["allowed_values"]
 
 def allowed_values() -> dict[str, Any]:
     from drills.alerts import policies as pol
+    from drills.alerts.levels import LEVEL_WORDS
     from drills.sim.kpis import KPI_KEYS
     from drills.workflow import engine as wf
 
@@ -32,13 +34,14 @@ def allowed_values() -> dict[str, Any]:
                            "enum": next((p.get("enum") for p in prop.get("anyOf", [prop]) if p.get("enum")), None),
                            "minimum": prop.get("minimum", prop.get("exclusiveMinimum")),
                            "maximum": prop.get("maximum")}
-        policies[name] = {"description": (models[name].__doc__ or "").strip(), "fields": fields}
+        policies[name] = {"description": (models[name].__doc__ or "").strip().replace("``", ""), "fields": fields}
     return {
-        "step_kinds": {k: {"required": list(req), "optional": list(opt)} for k, (req, opt) in wf._KIND_FIELDS.items()},
+        "step_kinds": {k: {"required": list(sk.fields["site"][0]), "optional": list(sk.fields["site"][1]),
+                           "doc": sk.doc} for k, sk in wf.REGISTRY.items() if "site" in sk.fields},
         "channels": list(wf.CHANNELS),
         "zone_words": list(wf.ZONE_WORDS),
         "roles": list(wf.AGENT_ROLES) + list(wf.ROLE_ALIASES),
-        "levels": list(wf.LEVELS),
+        "levels": list(LEVEL_WORDS),
         "policies": policies,
         "kpis": list(KPI_KEYS),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["site_plan"]
+__all__ = ["site_plan", "coverage"]
 
 
 def site_plan(site_file: Path) -> dict[str, Any]:
@@ -46,3 +46,16 @@ def site_plan(site_file: Path) -> dict[str, Any]:
     return {"name": site.name, "levels": [{"name": lv.name, "elevation": lv.elevation} for lv in levels],
             "spaces": spaces, "doors": doors, "sensors": sensors, "equipment": equipment, "alarms": alarms,
             "musters": musters}
+
+
+def coverage(sc: Any, out_dir: Path) -> dict[str, Any]:
+    """Coverage of the scenario's existing detectors, as ``drilltwin sensors evaluate`` computes it
+    (:func:`drills.studies.placement.build_ensemble`, :func:`~drills.studies.placement.evaluate`), with its
+    coverage map PNGs per storey (:func:`~drills.studies.placement.coverage_maps`) written to ``out_dir``."""
+    from drills.studies.placement import build_ensemble, coverage_maps, evaluate
+
+    ens = build_ensemble(sc, "existing", progress=False)
+    res = evaluate(ens)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res["maps"] = [Path(p).name for p in coverage_maps(ens, list(range(len(ens.candidates))), out_dir, "studio")]
+    return res

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from twin.errors import InputError
+from twin.yamlio import parse_yaml
 
 __all__ = ["apply_edits", "load_roundtrip"]
 
@@ -69,6 +70,9 @@ def _set(node: Any, key: Any, value: Any) -> None:
     flow = getattr(node, "fa", None) is not None and node.fa.flow_style()
     if isinstance(node, list) and node and getattr(node[0], "fa", None) is not None:
         flow = flow or node[0].fa.flow_style()  # a new item looks like its siblings
+    old = node.get(key) if isinstance(node, dict) else (node[key] if 0 <= key < len(node) else None)
+    if getattr(old, "fa", None) is not None:
+        flow = flow or old.fa.flow_style()  # a replaced collection keeps its style
     if flow and isinstance(new, CommentedMap | CommentedSeq):
         new.fa.set_flow_style()
     if isinstance(node, list):
@@ -83,6 +87,7 @@ def _set(node: Any, key: Any, value: Any) -> None:
 def apply_edits(text: str, edits: list[dict[str, Any]]) -> str:
     """``text`` with ``edits`` applied (see the module docstring). Raises :class:`InputError` naming the
     edit's path when it cannot be applied (a missing parent, a list index out of range)."""
+    parse_yaml(text, "the text")  # refuses duplicate keys, alias bombs and oversized documents first
     y = _yaml()
     seq, off = _indent_of(text)
     y.indent(mapping=2, sequence=seq, offset=off)
@@ -133,7 +138,7 @@ def _merge(orig_text: str, before_text: str, after_text: str) -> str:
         else:
             spans.append((j1, j2, i1, i2))
     g: dict[int, int] = {}  # where the content starting at line j of `o` starts in `n` (insertions first)
-    for tag, j1, j2, k1, k2 in difflib.SequenceMatcher(None, o, n, autojunk=False).get_opcodes():
+    for tag, j1, j2, k1, _k2 in difflib.SequenceMatcher(None, o, n, autojunk=False).get_opcodes():
         if tag == "equal":
             for d in range(j2 - j1):
                 g.setdefault(j1 + d, k1 + d)
@@ -143,7 +148,7 @@ def _merge(orig_text: str, before_text: str, after_text: str) -> str:
     out: list[str] = []
     start = 0
     lo = 0  # orig start of the current group
-    for j1, j2, i1, i2 in spans:
+    for _j1, j2, _i1, i2 in spans:
         if j2 not in g:
             continue
         if n[g[start]:g[j2]] == o[start:j2]:

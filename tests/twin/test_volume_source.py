@@ -122,3 +122,12 @@ def test_no_path_to_outside_is_an_error():
     m.add_source("vault", 0.01)
     with pytest.raises(InputError, match="no path to outside"):
         m.step()
+
+
+def test_steady_state_of_a_volume_source():
+    """The steady fraction of one ventilated zone is q / (Q + q) (tolerance 1e-12)."""
+    rho = get_gas("NH3").density()
+    m = _hall(gas_density=rho)
+    c = m.steady_state({"hall": 2.0})
+    q, Q = 2.0 / rho, 4 * 2400.0 / 3600.0
+    assert c[0] / rho == pytest.approx(q / (Q + q), rel=1e-12)

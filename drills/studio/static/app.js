@@ -94,6 +94,7 @@ function refreshButtons() {
   $("reload").disabled = !S.path;
   $("run-file").disabled = !S.path || !can.run || !["scenario", "experiment"].includes(S.kind);
   $("preview").disabled = !S.path || !can.preview || S.kind !== "scenario";
+  $("coverage").disabled = !S.path || !can.preview || S.kind !== "scenario";
   $("dirty").hidden = S.text === S.diskText;
 }
 
@@ -223,6 +224,7 @@ function renderPlan() {
       if (["rings", "s", "xy"].includes(k) || v === null || v === "") continue;
       dl.append(el("dt", {}, k), el("dd", {}, Array.isArray(v) ? v.join(", ") : String(v)));
     }
+    pickActions(kind, item);
     renderStepForm();
   };
   for (const sp of P.spaces.filter(on)) {
@@ -255,6 +257,26 @@ function renderPlan() {
     labels.append(sv("text", { x: it.xy[0] + 1, y: -it.xy[1] - 0.6, class: "plan-label" }, it.name));
   }
   svg.append(labels);
+}
+
+// What a picked item can be used for besides a step's `to`/`zones` (offered in the step form).
+function pickActions(kind, item) {
+  const dl = $("picked-detail");
+  const hz = S.data && Array.isArray(S.data.hazards) ? S.data.hazards : [];
+  if (kind === "equipment" && hz.length) {
+    dl.append(el("dd", {}, el("button", { type: "button", id: "use-as-source",
+      onclick: () => edit([{ path: ["hazards", 0, "source"], value: item.name }]) }, "use as the leak source of hazard " + (hz[0].id ?? 1))));
+  }
+  if (kind === "detector" && item.setpoints && item.setpoints.length) {
+    dl.append(el("dd", {}, el("button", { type: "button", id: "use-setpoints",
+      onclick: () => edit([{ path: ["alerts"], value: { policy: "threshold", setpoints: item.setpoints } }]) },
+      "alert rule: threshold at this detector's set points")));
+  }
+  if (kind === "detector" && item.gas && workflows()[S.wf]) {
+    dl.append(el("dd", {}, el("button", { type: "button", id: "use-trigger-gas",
+      onclick: () => edit([{ path: ["workflows", S.wf, "trigger"], value: { alert: item.gas, level: "low" } }]) },
+      "start workflow on a " + item.gas + " alert")));
+  }
 }
 
 function renderDetectors() {
@@ -341,6 +363,23 @@ async function preview() {
     el("tr", {}, el("th", {}, "false alerts per week, leak-free (" + d.detectors + " detectors)"), el("td", { id: "false-week" }, fmt(d.false_alerts_per_week)))));
 }
 
+async function coverage() {
+  const out = $("coverage-out"), maps = $("coverage-maps");
+  out.replaceChildren(el("p", {}, "computing the leak ensemble of this site (as drilltwin sensors evaluate)…"));
+  maps.replaceChildren();
+  const r = await api("POST", "/api/coverage", { path: S.path });
+  if (r.status !== 200) { out.replaceChildren(el("p", { class: "bad" }, r.data.errors && r.data.errors.length ? errorsText(r.data.errors) : (r.data.error || r.status))); return; }
+  const d = r.data;
+  const pct = (x) => x === null || x === undefined ? "-" : Math.round(100 * x) + " %";
+  const t = el("table", { id: "coverage-table" },
+    el("tr", {}, el("th", {}, "geographic coverage"), el("td", {}, pct(d.geographic_coverage))),
+    el("tr", {}, el("th", {}, "leak scenarios detected within " + d.time_limit_s + " s"), el("td", {}, pct((d.scenario_coverage || {})["1"]))),
+    el("tr", {}, el("th", {}, "mean time to detect"), el("td", {}, d.mean_detect_s === null ? "-" : d.mean_detect_s + " s")),
+    el("tr", {}, el("th", {}, "not detected"), el("td", {}, (d.undetected || []).join(", ") || "none")));
+  out.replaceChildren(t);
+  for (const src of d.maps || []) maps.append(el("img", { src, alt: "coverage map", class: "covmap" }));
+}
+
 // ------------------------------------------------------------------------------------------ flow editor
 function workflows() { return (S.data && Array.isArray(S.data.workflows)) ? S.data.workflows : []; }
 
@@ -421,7 +460,7 @@ function drawGraph() {
       const path = sv("path", { d: `M${p.x + W},${p.y + H / 2} C${p.x + W + 30},${p.y + H / 2} ${q.x - 30},${q.y + H / 2} ${q.x},${q.y + H / 2}`,
         class: dep.implicit ? "edge implicit" : "edge", "data-from": a, "data-to": s.id });
       path.append(sv("title", {}, dep.implicit ? "runs after the step above it (no 'after' given)" : "click to remove: " + s.id + " waits for " + a));
-      if (!dep.implicit) path.addEventListener("click", () => { if (canEdit()) edit([{ path: ["workflows", S.wf, "steps", k, "after"], value: s.after.filter((x) => x !== a) }]); });
+      if (!dep.implicit) path.addEventListener("click", () => { edit([{ path: ["workflows", S.wf, "steps", k, "after"], value: s.after.filter((x) => x !== a) }]); });
       svg.append(path);
     }
   });
@@ -462,7 +501,7 @@ function startDrag(k, ev) {
 }
 
 function connect(from, to) {
-  if (from === to || !canEdit()) return;
+  if (from === to) return;
   const steps = workflows()[S.wf].steps;
   const dep = stepDeps(steps, to);
   const a = String(steps[from].id);
@@ -471,12 +510,10 @@ function connect(from, to) {
   edit([{ path: ["workflows", S.wf, "steps", to, "after"], value: after }]);
 }
 
-function canEdit() { return true; }  // editing is local until saved; saving checks the role
-
 const STEP_HINTS = {
   role: "a role of this workflow", channel: "", message: "text", timeout: "e.g. 60s", escalate_to: "roles, comma-separated",
-  zones: "spaces, storey:NAME, alert_zone, adjacent or *", count: "people", to: "alert_location, a space or a door",
-  per_person: "s per person", travel: "e.g. 5min", description: "",
+  zones: "spaces, storey:NAME, alert_zone, adjacent or *", count: "people", to: "alert_location or a space",
+  per_person: "s per person", travel: "e.g. 5min", description: "", renotify: "e.g. 5min, or never", max_renotify: "times",
 };
 
 function renderStepForm() {
@@ -517,7 +554,7 @@ function renderStepForm() {
     });
     const lab = el("label", { for: id }, f + (spec.required.includes(f) ? " *" : ""));
     box.append(lab, inp);
-    if (["to", "zones"].includes(f) && S.picked && ["space", "door"].includes(S.picked.kind)) {
+    if (["to", "zones"].includes(f) && S.picked && S.picked.kind === "space") {
       box.append(el("button", { type: "button", id: "use-pick-" + f, onclick: () => {
         const v = f === "zones" ? (Array.isArray(cur) ? cur.concat([S.picked.name]) : [S.picked.name]) : S.picked.name;
         edit([{ path: [...base, f], value: v }]);
@@ -626,6 +663,7 @@ async function init() {
   $("reload").addEventListener("click", reload);
   $("policy").addEventListener("change", changePolicy);
   $("preview").addEventListener("click", preview);
+  $("coverage").addEventListener("click", coverage);
   $("wf-select").addEventListener("change", () => { S.wf = Number($("wf-select").value); S.step = null; renderFlow(); });
   $("add-step").addEventListener("click", addStep);
   $("run-file").addEventListener("click", startRun);

@@ -126,3 +126,24 @@ def test_no_alarm_nobody_moves_warning(capsys, tmp_path):
     assert code == 0, err
     assert any("nobody will move" in w for w in json.loads(stdout)["warnings"])
     assert "nobody will move" in err
+
+
+def test_set_point_no_detector_has_and_too_many_unavailable_responders_warn(capsys, tmp_path):
+    import yaml
+
+    from tests.conftest import SCENARIOS
+
+    data = yaml.safe_load((SCENARIOS / "plant_h2s_leak.yaml").read_text())
+    data["site"] = str((SCENARIOS / data["site"]).resolve())
+    data["duration"] = "1min"
+    data["workflows"] = [*data.get("workflows", []), {"name": "never", "trigger": {"alert": "gas", "level": 5},
+                                                      "steps": [{"id": "a", "kind": "sound_alarm"}]}]
+    data["injects"] = [{"id": 900, "time": "10s", "kind": "responder_unavailable", "count": 500}]
+    p = tmp_path / "levels.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, stdout, err = cli(capsys, "run", str(p), "--out", str(tmp_path / "r"), "--json")
+    assert code == 0, err
+    warns = json.loads(stdout)["warnings"]
+    k = len(data["workflows"]) - 1
+    assert any(w.startswith(f"workflows[{k}].trigger.level: set point 5") and "never starts" in w for w in warns), warns
+    assert any(w.startswith("injects[0].count: 500 responder(s) to drop out") for w in warns), warns

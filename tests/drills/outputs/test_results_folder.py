@@ -84,7 +84,7 @@ def test_out_symlink_is_refused(capsys, tmp_path, tiny, no_sim):
     target = tmp_path / "elsewhere"
     target.mkdir()
     (tmp_path / "link").symlink_to(target)
-    _refused(capsys, "run", str(tiny), "--out", str(tmp_path / "link"), needles=["not a folder"])
+    _refused(capsys, "run", str(tiny), "--out", str(tmp_path / "link"), needles=["symbolic link"])
 
 
 def test_out_dotdot_is_refused_and_leaves_no_temp(capsys, tmp_path, tiny, no_sim):
@@ -194,3 +194,21 @@ def test_manifest_lists_the_html_and_rerun_replaces_its_own_folder(capsys, tmp_p
     code, stdout, err = cli(capsys, "run", str(tiny), "--out", str(out), "--json")
     assert code == 0, err
     assert _hidden(tmp_path) == [p.name for p in [tiny] if p.name.startswith(".")]
+
+
+def test_report_and_replay_written_later_join_the_manifest(capsys, tmp_path, tiny):
+    """Callers other than the CLI (the studio) write the pages after the folder: the manifest follows."""
+    from drills.outputs.replay import write_replay
+    from drills.outputs.report import write_report
+
+    out = tmp_path / "run1"
+    assert cli(capsys, "run", str(tiny), "--out", str(out), "--json")[0] == 0
+    for page in ("report.html", "replay.html"):
+        (out / page).unlink()
+    man = json.loads((out / "manifest.json").read_text())
+    man["files"] = [f for f in man["files"] if not f.endswith(".html")]
+    (out / "manifest.json").write_text(json.dumps(man))
+    write_report(out)
+    write_replay(out)
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert {"report.html", "replay.html"} <= set(files) and not [f for f in files if f.startswith(".")]

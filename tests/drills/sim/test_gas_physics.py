@@ -72,3 +72,54 @@ def test_passive_release_is_screened_too(tmp_path):
     r = run_drill(tmp_path, _two_way_site(), _outdoor(gas="NH3", rate="0.1 kg/s"))
     assert any(e[1] == "screening" and "passive" in e[4] for e in r.events)
     assert not any("dense release" in c for c in r.extra["caveats"])
+
+
+def test_rate_from_a_release_and_its_caveat(tmp_path):
+    sc = _sc(rate=None)
+    del sc["hazards"][0]["rate"]
+    sc["hazards"][0]["release"] = {"hole": "small", "pressure": "10 bar", "phase": "gas"}
+    r = run_drill(tmp_path, _two_way_site(), sc)
+    from twin.source_term import gas_release
+
+    expected = gas_release("H2S", "small", 10e5).rate
+    assert r.kpis["gas_released_kg"] == pytest.approx(expected * 600.0, abs=1e-6)  # the KPI has 6 decimals
+    assert any("rate from its release: H2S gas, choked flow" in c for c in r.extra["caveats"])
+
+
+def test_impossible_typed_rate_is_refused(tmp_path):
+    from twin.errors import InputError
+
+    with pytest.raises(InputError, match="hazard H1: 8000 kg/s of H2S is more than a 16 in rupture"):
+        run_drill(tmp_path, _two_way_site(), _sc(rate="8000 kg/s"))  # below the input limit of 10 t/s
+
+
+@pytest.mark.parametrize("far_x", [1.0])
+def test_detection_time_depends_on_the_detector_position(tmp_path, far_x):
+    """Same leak, same detector, placed 1 m and 4 m from the pump in the same corridor: the far one alarms
+    later (before, every point of a zone read the zone mean: both alarmed at the same step)."""
+    times = []
+    for k, x in enumerate((6.0, far_x)):
+        site = _two_way_site()
+        site["sensors"][0]["at"] = [x, 1.5, 0.5]
+        r = run_drill(tmp_path / str(k), site, _sc(rate="0.001 kg/s"))
+        times.append(r.kpis["t_detect"])
+    assert times[0] is not None and times[1] is not None and times[0] < times[1]
+    assert any("eddy diffusion" in c for c in r.extra["caveats"])
+
+
+def test_methane_reports_lel_and_the_flammable_cloud(tmp_path):
+    """A methane leak: %LEL KPIs instead of a dose, a detector set in %LEL alarms, the oxygen it displaces
+    is reported. 0.05 kg/s for 10 min into a 90 m3 corridor at 1 ach goes past the LEL (5 %)."""
+    site = _two_way_site()
+    site["sensors"] = [{"name": "GD-1", "gas": "CH4", "space": "West", "at": [6, 1.5, 2.5],
+                        "setpoints": ["10 %LEL", "25 %LEL"], "t90": "20s"}]
+    sc = _sc(rate="0.05 kg/s")
+    sc["hazards"][0]["gas"] = "CH4"
+    r = run_drill(tmp_path, site, sc)
+    k = r.kpis
+    assert k["peak_dose"] is None and k["peak_dose_unit"] == "no toxic probit for CH4"
+    assert k["t_alert"] is not None and k["detected_by"] == "GD-1"
+    assert k["peak_lel_pct"] > 100.0
+    assert k["t_above_50_lel"] <= k["t_above_25_lel"] <= k["t_above_10_lel"] <= 600.0
+    assert k["flammable_volume_m3"] > 0 and k["flammable_places"] == ["West"]
+    assert k["min_o2_pct"] < 20.0 and k["fatal_exposures"] == 0

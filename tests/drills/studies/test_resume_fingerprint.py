@@ -72,3 +72,23 @@ def test_unchanged_inputs_resume(exp_dir):
     out = _start(exp_dir)
     exp = load_experiment(exp_dir / "exp.yaml")
     assert json.loads((out / "experiment.json").read_text()) == exp.fingerprint()
+
+
+@pytest.mark.parametrize("field,value", [("replications", 10_000_000), ("replications", True), ("seed", -1),
+                                         ("seed", 2**64)])
+def test_experiment_numbers_have_limits(exp_dir, field, value):
+    import yaml
+
+    data = yaml.safe_load(EXP)
+    data[field] = value
+    (exp_dir / "exp.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match=rf"{field}: must be a whole number from"):
+        load_experiment(exp_dir / "exp.yaml")
+
+
+def test_compare_n_has_a_limit(exp_dir):
+    from drills.studies.experiment import run_compare
+
+    with pytest.raises(InputError, match=r"-n: the number of replications must be from 1 to 10,000"):
+        run_compare(exp_dir / "exp.yaml", n=50_000, out=exp_dir / "o")
+    assert not (exp_dir / "o").exists()

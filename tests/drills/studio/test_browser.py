@@ -166,3 +166,28 @@ def test_two_editors_second_gets_a_conflict_nothing_lost(browser, live):  # noqa
     assert "k: 2" in browser.execute_script("return S.text")  # and mine is still in the page
     saves = [e for e in live.app.state.db.audit_entries("leak.yaml") if e["action"] == "save"]
     assert saves[0]["user"] == "editor-2"
+
+
+def test_site_picks_feed_rules_and_steps(browser, live):  # noqa: F811
+    """A space picked on the plan becomes a dispatch target; a detector's set points become the rule."""
+    _login(browser, live, "editor")
+    _open(browser, "leak.yaml")
+    _wait(browser, lambda d: d.find_elements("css selector", "#plan circle.sensor"))
+    det = [c for c in browser.find_elements("css selector", "#plan circle.sensor") if c.get_attribute("data-name") == "GD-2"]
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", det[0])
+    browser.find_element("id", "use-setpoints").click()
+    _wait(browser, lambda d: "alerts: {policy: threshold, setpoints: [10 ppm, 20 ppm]}" in d.execute_script("return S.text"))
+    room = [c for c in browser.find_elements("css selector", "#plan polygon") if c.get_attribute("data-name") == "Corridor"]
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", room[0])
+    _tab(browser, "flow")
+    browser.find_element("id", "step-kind-new").send_keys("dispatch")
+    browser.find_element("id", "add-step").click()
+    _wait(browser, lambda d: d.find_elements("id", "use-pick-to"))
+    browser.find_element("id", "use-pick-to").click()
+    _wait(browser, lambda d: "to: Corridor" in d.execute_script("return S.text"))
+    assert browser.find_element("id", "status").text.startswith("valid"), browser.find_element("id", "status").text
+    # an arrow clicked is a dependency removed (the editor test made the alarm wait for the call)
+    edge = [e for e in browser.find_elements("css selector", "#flow-svg path.edge")
+            if (e.get_attribute("data-from"), e.get_attribute("data-to")) == ("call", "alarm")]
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", edge[0])
+    _wait(browser, lambda d: 'zones: ["*"], after: [ack]}' in d.execute_script("return S.text"))

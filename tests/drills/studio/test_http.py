@@ -259,10 +259,11 @@ def test_edit_keeps_comments_and_validates(client):
 
 def test_meta_values_come_from_the_models(client):
     from drills.alerts.policies import POLICIES
-    from drills.workflow.engine import CHANNELS, KINDS
+    from drills.workflow.engine import CHANNELS, KINDS, REGISTRY
 
     m = client.get("/api/meta").json()
-    assert tuple(m["policies"]) == POLICIES and tuple(m["step_kinds"]) == KINDS
+    assert tuple(m["policies"]) == POLICIES and set(KINDS) <= set(m["step_kinds"])
+    assert m["step_kinds"]["wait_ack"]["required"] == list(REGISTRY["wait_ack"].fields["site"][0])
     assert tuple(m["channels"]) == CHANNELS
     assert m["policies"]["threshold"]["fields"]["k"]["minimum"] == 1
 
@@ -278,3 +279,134 @@ def test_bad_json_bodies_are_400(client):
     tok = auth(client.tokens["editor"])
     assert client.post("/api/runs", content=b"{nope", headers=tok).status_code == 400
     assert client.post("/api/edit", content=json.dumps([1]), headers=tok).status_code == 400
+
+
+def test_alert_preview_uses_the_policies_own_code(client):
+    """Lower set points alert earlier on the simulated leak than the detectors' own; the leak-free week is
+    counted by drills.alerts.policies.false_alert_rate on the site's detectors."""
+    import numpy as np
+
+    from drills.alerts.policies import false_alert_rate
+    from drills.sim.engine import build_run
+    from drills.spec.scenario import load_scenario
+
+    text, _ = _read(client)
+    edited = text.replace("alerts: {policy: threshold}", "alerts: {policy: threshold, setpoints: [2 ppm, 20 ppm]}")
+    assert client.post("/api/preview", json={"path": "leak.yaml", "text": edited}).status_code == 401
+    r = client.post("/api/preview", json={"path": "leak.yaml", "text": edited}, headers=auth(client.tokens["editor"]))
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["detectors"] == 2 and d["policy"] == "threshold"
+    assert d["t_alert"] < d["t_alert_setpoints"] and d["lead_time"] == pytest.approx(d["t_alert_setpoints"] - d["t_alert"])
+    sc = load_scenario(client.root / "leak.yaml").evolve(alerts={"policy": "threshold", "setpoints": ["2 ppm", "20 ppm"]})
+    run = build_run(sc, log_trajectories=False)
+    eng = run.hazards.alert_engine
+    rate = false_alert_rate(sc.alerts, eng.specs, 14.0, np.random.default_rng(0),
+                            zones=[eng.zone_labels[c] for c in eng.zc], positions=eng.pos, step=sc.gas_step)
+    run.model.release()
+    assert d["false_alerts_per_week"] == pytest.approx(round(rate * 14.0, 2))
+    bad = client.post("/api/preview", json={"path": "leak.yaml", "text": text.replace("threshold}", "magic}")},
+                      headers=auth(client.tokens["editor"]))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "alerts.policy"
+
+
+def test_run_a_comparison(client):
+    r = client.post("/api/runs", json={"path": "studies/compare.yaml"}, headers=auth(client.tokens["editor"]))
+    assert r.status_code == 202
+    d = wait_run(client.get, r.json()["id"], timeout=120)
+    assert d["status"] == "done", d["error"]
+    assert d["kind"] == "comparison" and set(d["kpis"]["arms"]) == {"setpoints", "cusum"}
+    assert client.get(f"/api/runs/{d['id']}/report.html").status_code == 200
+    assert client.get(f"/api/runs/{d['id']}/replay.html").status_code == 404
+
+
+def test_coverage_maps_of_the_existing_detectors(client):
+    from drills.spec.scenario import load_scenario
+    from drills.studies.placement import build_ensemble, evaluate
+
+    assert client.post("/api/coverage", json={"path": "leak.yaml"}).status_code == 401
+    r = client.post("/api/coverage", json={"path": "leak.yaml"}, headers=auth(client.tokens["viewer"]))
+    assert r.status_code == 403
+    r = client.post("/api/coverage", json={"path": "leak.yaml"}, headers=auth(client.tokens["controller"]))
+    assert r.status_code == 200, r.text
+    d = r.json()
+    ref = evaluate(build_ensemble(load_scenario(client.root / "leak.yaml"), "existing", progress=False))
+    assert d["geographic_coverage"] == ref["geographic_coverage"] and d["detectors"] == 2
+    png = client.get(d["maps"][0])
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(d["maps"][0].rsplit("/", 1)[0] + "/..%2fstudio.db").status_code == 404
+
+
+def test_alias_bomb_and_duplicate_keys_are_refused(client):
+    text, etag = _read(client)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)) + text
+    dup = text + "duration: 1s\n"
+    for bad in (bomb, dup):
+        r = client.put("/api/files/leak.yaml", content=bad.encode(),
+                       headers=auth(client.tokens["editor"], **{"If-Match": etag}))
+        assert r.status_code == 422
+        assert client.post("/api/validate", json={"path": "leak.yaml", "text": bad}).json()["ok"] is False
+        assert client.post("/api/edit", json={"path": "leak.yaml", "text": bad, "edits": []}).status_code == 422
+    assert (client.root / "leak.yaml").read_text(encoding="utf-8") == text
+
+
+def test_oversized_body_is_413(client):
+    from twin.yamlio import MAX_BYTES
+
+    _, etag = _read(client)
+    r = client.put("/api/files/leak.yaml", content=b"#" * (MAX_BYTES + 2_000_000),
+                   headers=auth(client.tokens["editor"], **{"If-Match": etag}))
+    assert r.status_code == 413
+
+
+def test_region_files_are_checked_by_the_region_loader(tmp_path):
+    """The bundled joint exercise loads as a region; a bad field is reported by the region loader, naming
+    the file as the studio knows it."""
+    import shutil
+
+    from drills.studio.files import validate_text
+    from tests.conftest import MODELS, SCENARIOS
+    from twin.errors import InputError
+
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    shutil.copytree(MODELS, tmp_path / "ifc_models")
+    p = tmp_path / "scenarios" / "regions" / "riverside_park.yaml"
+    text = p.read_text(encoding="utf-8")
+    assert validate_text(text, p, "regions/riverside_park.yaml")[0] == "region"
+    with pytest.raises(InputError) as e:
+        validate_text(text.replace("origin: [1500, 10]", "origin: [1500, 10], colour: red"), p,
+                      "regions/riverside_park.yaml")
+    assert e.value.source == "regions/riverside_park.yaml" and "sites[1]" in str(e.value)
+    assert sorted(x.name for x in p.parent.iterdir() if x.name.startswith(".")) == []
+
+
+def test_simultaneous_saves_one_wins_one_conflicts(live):
+    """Two editors press save at the same moment with the same ETag: one 200, one 409, and the file
+    holds exactly the winner's bytes."""
+    import threading
+    import urllib.request
+
+    rel = "leak.yaml"
+    with urllib.request.urlopen(f"{live.url}/api/files/{rel}") as r:
+        text, etag = r.read().decode(), r.headers["ETag"]
+    bodies = {"editor": text + "# from editor 1\n", "editor2": text + "# from editor 2\n"}
+    status: dict[str, int] = {}
+    go = threading.Barrier(2)
+
+    def put(who: str) -> None:
+        c = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
+        go.wait()
+        c.request("PUT", f"/api/files/{rel}", body=bodies[who].encode(),
+                  headers={"Authorization": f"Bearer {live.tokens[who]}", "If-Match": etag})
+        status[who] = c.getresponse().status
+        c.close()
+
+    ts = [threading.Thread(target=put, args=(w,)) for w in bodies]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert sorted(status.values()) == [200, 409]
+    winner = next(w for w, s in status.items() if s == 200)
+    assert (live.root / rel).read_text(encoding="utf-8") == bodies[winner]
