@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ActiveInterval", "AlertRecord", "SimResult", "parse_policy", "policy_names", "simulate"]
+__all__ = ["Activity", "AlertRecord", "SimResult", "parse_policy", "policy_names", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -51,24 +51,27 @@ class AlertRecord:
     sensors: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ActiveInterval:
-    """A zone of one policy variant active (rank > 0) from ``start`` to ``end`` s (``end`` = the stream's end
-    when still active)."""
+@dataclass
+class Activity:
+    """Activations of one policy variant: a zone becomes active (rank > 0) at ``start`` and quiet again at
+    ``end`` (s from the copy's start; ``end`` = the stream's end when still active), per ``copy`` and
+    ``zone`` (label). An activation is what an operator sees as one alarm (ISA-18.2 counts annunciations)."""
 
-    policy: str
-    copy: int
-    zone: Hashable
-    start: float
-    end: float
+    copy: np.ndarray
+    zone: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
 
 
 @dataclass
 class SimResult:
-    """Alerts and activity of every policy variant over ``copies`` copies of ``duration`` s each."""
+    """Alert records and activations of every policy variant over ``copies`` copies of ``duration`` s."""
 
     alerts: list[AlertRecord] = field(default_factory=list)
-    intervals: list[ActiveInterval] = field(default_factory=list)
+    activity: dict[str, Activity] = field(default_factory=dict)
     copies: int = 0
     duration: float = 0.0
     dt: float = 1.0
@@ -94,33 +97,34 @@ def parse_policy(cfg: Any, where: str) -> Any:
     return parse_alerts(cfg, where=where)
 
 
-def _engine(cfg: Any, specs: list, zones: list, positions: np.ndarray, dt: float, base_dir: Any = None):
+def _engine(cfg: Any, specs: list, zones: list, positions: np.ndarray, dt: float, rearm: float | None,
+            base_dir: Any = None):
     if isinstance(cfg, dict) and cfg.get("policy") == "model":
         from drills.lab.learned import ModelEngine
 
-        return ModelEngine(cfg, specs, zones, positions, step=dt, base_dir=base_dir)
+        return ModelEngine(cfg, specs, zones, positions, step=dt, rearm=rearm, base_dir=base_dir)
     from drills.alerts.policies import AlertEngine
 
-    return AlertEngine(cfg, specs, zones, positions, step=dt, rearm=0.0)
+    return AlertEngine(cfg, specs, zones, positions, step=dt, rearm=rearm)
 
 
 def simulate(policies: dict[str, Any], specs: Sequence[Any], zones: Sequence[Hashable], positions: Any, *,
              copies: int, steps: int, dt: float, rng: np.random.Generator,
              true_at: Callable[[int], np.ndarray] | None = None, warmup_steps: int = 900,
-             base_dir: Any = None, progress: Callable[[int], None] | None = None) -> SimResult:
+             rearm: float | None = 0.0, base_dir: Any = None) -> SimResult:
     """Run the detectors and every policy variant over ``copies`` x ``steps`` samples (see the module).
 
     ``specs`` (:class:`twin.sensors.DetectorSpec`), ``zones`` and ``positions`` (n, 2|3) describe the
     site's n detectors. ``true_at(k)`` returns the true concentration at step ``k`` (0-based, after the
     warm-up; ``t = (k + 1) dt``) as an array ``(copies, n)`` in each detector's unit; ``None`` means clean
-    air (leak-free operation). All randomness comes from ``rng``.
+    air (leak-free operation). ``rearm`` is passed to the engines: it limits the alert *records* (0: one
+    per activation; None: the first per zone and level); activations are recorded either way. All
+    randomness comes from ``rng``.
     """
-    from twin.sensors import DetectorArray
+    from twin.sensors import DetectorArray, resolve_spec
 
     n = len(specs)
     pos = np.asarray(positions, dtype=float).reshape(n, -1)[:, :2]
-    from twin.sensors import resolve_spec
-
     # The same resolved spec objects in every copy (names repeat: the lab never addresses a detector by
     # name inside the folded array, and sharing the objects keeps the set-up cheap).
     base = [resolve_spec(replace(s, id=None)) for s in specs]
@@ -128,10 +132,12 @@ def simulate(policies: dict[str, Any], specs: Sequence[Any], zones: Sequence[Has
     all_zones = [(c, z) for c in range(copies) for z in zones]
     t0 = -warmup_steps * dt
     det = DetectorArray(all_specs, rng, start=t0)
-    engines = {name: _engine(cfg, all_specs, all_zones, np.tile(pos, (copies, 1)), dt, base_dir)
+    engines = {name: _engine(cfg, all_specs, all_zones, np.tile(pos, (copies, 1)), dt, rearm, base_dir)
                for name, cfg in policies.items()}
     res = SimResult(copies=copies, duration=steps * dt, dt=dt)
-    on_since = {name: np.full(eng.nz, np.nan) for name, eng in engines.items()}
+    prev = {name: np.zeros(eng.nz, dtype=bool) for name, eng in engines.items()}
+    ons: dict[str, list[tuple[float, np.ndarray]]] = {name: [] for name in engines}
+    offs: dict[str, list[tuple[float, np.ndarray]]] = {name: [] for name in engines}
     zero = np.zeros(copies * n)
     for k in range(-warmup_steps, steps):
         t = (k + 1) * dt
@@ -144,23 +150,50 @@ def simulate(policies: dict[str, Any], specs: Sequence[Any], zones: Sequence[Has
             if k >= 0:
                 for a in new:
                     c, z = a.zone
-                    res.alerts.append(AlertRecord(name, int(c), t, z, a.rank, a.level,
-                                                  tuple(a.sensors)))
+                    res.alerts.append(AlertRecord(name, int(c), t, z, a.rank, a.level, tuple(a.sensors)))
             on = eng._prev_on["gas"]  # interim: the engine's own activity flags per zone
-            since = on_since[name]
-            started = on & np.isnan(since)
-            ended = ~on & ~np.isnan(since)
-            if ended.any():
-                for zi in np.flatnonzero(ended):
-                    c, z = eng.zone_labels[zi]
-                    if t > 0:
-                        res.intervals.append(ActiveInterval(name, int(c), z, max(float(since[zi]), 0.0), t))
-                since[ended] = np.nan
-            since[started] = t
-        if progress is not None and k >= 0 and k % 600 == 0:
-            progress(k)
-    for name, since in on_since.items():
-        for zi in np.flatnonzero(~np.isnan(since)):
-            c, z = engines[name].zone_labels[zi]
-            res.intervals.append(ActiveInterval(name, int(c), z, max(float(since[zi]), 0.0), steps * dt))
+            p = prev[name]
+            if k == 0 and p.any():
+                # activity carried over from the warm-up: marked with start -dt (it began in the time of
+                # the previous chunk, which counts it); kept so that onsets and offsets pair up
+                ons[name].append((-dt, np.flatnonzero(p)))
+            if not np.array_equal(on, p):
+                if k >= 0:
+                    st = np.flatnonzero(on & ~p)
+                    en = np.flatnonzero(~on & p)
+                    if st.size:
+                        ons[name].append((t, st))
+                    if en.size:
+                        offs[name].append((t, en))
+                p[:] = on
+    end = steps * dt
+    for name, eng in engines.items():
+        res.activity[name] = _intervals(ons[name], offs[name], eng.zone_labels, end, prev[name])
     return res
+
+
+def _intervals(ons: list, offs: list, labels: list, end: float, still_on: np.ndarray) -> Activity:
+    """Pair each zone's onsets with its next offset (vectorised over all zones)."""
+    def flat(ev: list) -> tuple[np.ndarray, np.ndarray]:
+        if not ev:
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        return (np.concatenate([np.full(len(z), t) for t, z in ev]), np.concatenate([z for _, z in ev]))
+
+    t_on, z_on = flat(ons)
+    t_off, z_off = flat(offs)
+    # append the stream's end as the offset of zones still active
+    z_end = np.flatnonzero(still_on)
+    t_off = np.concatenate([t_off, np.full(z_end.size, end)])
+    z_off = np.concatenate([z_off, z_end])
+    o1 = np.lexsort((t_on, z_on))
+    o2 = np.lexsort((t_off, z_off))
+    # onsets and offsets alternate per zone, so after sorting by (zone, time) they pair one to one
+    t_on, z_on, t_off = t_on[o1], z_on[o1], t_off[o2]
+    if len(t_on) != len(t_off):  # an offset with no onset (a zone active since before the warm-up ended)
+        m = min(len(t_on), len(t_off))
+        t_on, z_on, t_off = t_on[:m], z_on[:m], t_off[:m]
+    lab = np.array([labels[z] for z in z_on], dtype=object) if len(z_on) else np.zeros(0, dtype=object)
+    copy = np.array([c for c, _ in lab], dtype=np.int64) if len(lab) else np.zeros(0, dtype=np.int64)
+    zone = np.array([z for _, z in lab], dtype=object) if len(lab) else np.zeros(0, dtype=object)
+    o = np.lexsort((t_on, copy))
+    return Activity(copy[o], zone[o], t_on[o], t_off[o])
