@@ -19,6 +19,7 @@ import click
 import typer
 from rich.table import Table
 
+from drills.cli.alerts import alerts_app
 from drills.cli.common import console, kpi_table, print_caveats, print_json, run_with_progress
 from drills.cli.region import register as _register_region
 from drills.cli.sensors import sensors_app
@@ -246,6 +247,7 @@ def schema() -> None:
 
 
 app.add_typer(sensors_app, name="sensors")
+app.add_typer(alerts_app, name="alerts")
 _register_region(app)
 
 

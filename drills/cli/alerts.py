@@ -1,0 +1,83 @@
+"""``drilltwin alerts evaluate|tune|train|replay``: the alert lab (docs/alert-lab.md).
+
+Registered on the main app by :mod:`drills.cli.main`; heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from drills.cli.common import console, print_json
+from twin.errors import InputError
+
+__all__ = ["alerts_app"]
+
+alerts_app = typer.Typer(no_args_is_help=True,
+                         help="Measure, tune, train and replay alert policies (the alert lab).")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable results on stdout")]
+
+
+def _out(out: Path | None, lab: Path, kind: str) -> Path:
+    return out if out is not None else Path("results") / "alert-lab" / (lab.name.split(".")[0] + kind)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+@alerts_app.command("evaluate")
+def evaluate(
+    lab_file: Annotated[Path, typer.Argument(help="the lab file (YAML; docs/alert-lab.md)")],
+    out: Annotated[Path | None, typer.Option("--out", help="results folder (default results/alert-lab/<lab>)")] = None,
+    episodes: Annotated[int | None, typer.Option("--episodes", help="override the lab file's episodes")] = None,
+    leak_free: Annotated[str | None, typer.Option("--leak-free", help="override leak_free (e.g. 30d)")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="override the lab file's seed")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score every policy of a lab file: detection, lead times, false alerts, KPIs; Parquet, plots, HTML."""
+    from drills.lab.evaluate import run_lab, score
+    from drills.lab.labfile import load_lab
+    from drills.lab.report import json_result, write_outputs
+
+    spec = load_lab(lab_file)
+    lf = None
+    if leak_free is not None:
+        from twin.units import parse_duration
+
+        try:
+            lf = parse_duration(leak_free, "--leak-free")
+        except ValueError as e:
+            raise InputError(str(e), where="--leak-free") from None
+    if episodes is not None and episodes < 1:
+        raise InputError("must be at least 1", where="--episodes")
+    lab = run_lab(spec, seed=seed, episodes=episodes, leak_free=lf)
+    tables = score(lab)
+    paths = write_outputs(lab, tables, _out(out, lab_file, ""))
+    res = json_result(lab, tables)
+    res["outputs"] = paths
+    if json_out:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"alert lab: {lab_file.name} ({len(lab.episodes)} leaks, {res['leak_free_days']:.1f} "
+                    f"leak-free days, {lab.operators} operator(s))")
+    cols = ["probability_of_detection", "lead_vs_setpoint_median_s", "lead_vs_odour_median_s",
+            "false_alerts_per_week_per_operator", "precision", "f1", "accuracy_windowed"]
+    t.add_column("policy")
+    for c in cols:
+        t.add_column(c.replace("_", " "), justify="right")
+    for name, d in res["policies"].items():
+        t.add_row(name, *(_fmt(d.get(c)) for c in cols))
+    console.print(t)
+    for n in lab.notes:
+        console.print(f"note: {n}", style="yellow")
+    console.print(f"report: {paths['html']}")
