@@ -81,3 +81,58 @@ def evaluate(
     for n in lab.notes:
         console.print(f"note: {n}", style="yellow")
     console.print(f"report: {paths['html']}")
+
+
+@alerts_app.command("replay")
+def replay(
+    log: Annotated[Path, typer.Argument(help="historian log: CSV or Parquet with timestamp, tag, value[, unit]")],
+    scenario: Annotated[Path, typer.Option("--scenario", help="the scenario whose detectors and policy to use")],
+    tag_map: Annotated[Path | None, typer.Option("--map", help="TAGS.yaml: one 'TAG: DETECTOR_ID' per line")] = None,
+    events: Annotated[Path | None, typer.Option("--events", help="labelled events CSV: start[,end][,label]")] = None,
+    window: Annotated[str, typer.Option("--window", help="detection window after an event's start")] = "30min",
+    step: Annotated[str | None, typer.Option("--step", help="grid step (default the log's sampling interval)")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", help="leak-free start of the log used for "
+                                                                    "baselines (default a tenth, at most 1h)")] = None,
+    injects: Annotated[Path | None, typer.Option("--injects", help="write the alerts as drill injects (YAML)")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a scenario's alert policy over a recorded sensor log."""
+    from drills.lab.replay import replay_log, write_injects
+    from twin.units import parse_duration
+
+    def dur(v: str | None, name: str) -> float | None:
+        if v is None:
+            return None
+        try:
+            x = parse_duration(v, name)
+        except ValueError as e:
+            raise InputError(str(e), where=name) from None
+        if not x > 0:
+            raise InputError(f"must be positive, got {v!r}", where=name)
+        return x
+
+    res = replay_log(scenario, log, tag_map, step=dur(step, "--step"), baseline=dur(baseline, "--baseline"),
+                     events=events, window=dur(window, "--window") or 1800.0)
+    if injects is not None:
+        res["injects"] = str(write_injects(res, injects))
+    if json_out:
+        print_json(res)
+        return
+    import sys
+
+    for w in res["warnings"]:
+        print(f"drilltwin: warning: {w['warning']}: {w.get('detector', '')}: {w['detail']}", file=sys.stderr)
+    from rich.table import Table
+
+    t = Table(title=f"replay of {log.name}: {len(res['alerts'])} alert(s)")
+    for c in ("time", "detector", "level", "policy"):
+        t.add_column(c)
+    for a in res["alerts"]:
+        t.add_row(a["time"], str(a["detector"]), a["level"], a["policy"])
+    console.print(t)
+    if "metrics" in res:
+        m = res["metrics"]
+        console.print(f"events {m['events']}: detected {m['detected']}, missed {m['missed']}, "
+                      f"false alerts {m['false_alerts']}")
+    for n in res["notes"]:
+        console.print(f"note: {n}", style="yellow")

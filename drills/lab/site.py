@@ -17,7 +17,7 @@ import numpy as np
 
 from twin.errors import InputError
 
-__all__ = ["LabSite", "ReleasePoint", "load_lab_site"]
+__all__ = ["LabSite", "ReleasePoint", "gas_detectors", "load_lab_site"]
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,18 @@ class LabSite:
         self.step = full
 
 
+def gas_detectors(sc: Any, g: Any) -> list:
+    """The gas detectors of a scenario: the site's and the scenario's own ``sensors:``."""
+    from drills.sim.hazards import scenario_sensors
+
+    sensors = [s for s in g.site.sensors.values() if s.kind == "gas"]
+    return sensors + [s for s in scenario_sensors(list(getattr(sc, "sensors", None) or []), g) if s.kind == "gas"]
+
+
 def load_lab_site(scenario_path: str | Path, gas_name: str | None = None, where: str = "scenario") -> LabSite:
     """The :class:`LabSite` of a scenario file: its site's gas detectors (and the scenario's ``sensors:``),
     and every indoor equipment item as a release point. ``gas_name`` defaults to the scenario's first
     hazard's gas (H2S when it has none)."""
-    from drills.sim.hazards import scenario_sensors
     from drills.spec.scenario import load_scenario
     from twin.dispersion import Multizone
     from twin.gas import get_gas, kgm3_to_lel, kgm3_to_ppm
@@ -89,14 +96,19 @@ def load_lab_site(scenario_path: str | Path, gas_name: str | None = None, where:
 
     sc = load_scenario(scenario_path)
     g = load_twin(sc.site_path())
+    if gas_name is None and not sc.hazards:
+        # the gas most detectors of the site read (a leak-free scenario names no hazard)
+        from collections import Counter
+
+        read = Counter(s.gas for s in gas_detectors(sc, g) if s.gas)
+        gas_name = read.most_common(1)[0][0] if read else "H2S"
     if gas_name is None:
         gas_name = sc.hazards[0].gas if sc.hazards else "H2S"
     try:
         gas = get_gas(gas_name)
     except InputError as e:
         raise InputError(e.message, where=f"{where}: gas") from None
-    sensors = [s for s in g.site.sensors.values() if s.kind == "gas"]
-    sensors += [s for s in scenario_sensors(list(getattr(sc, "sensors", None) or []), g) if s.kind == "gas"]
+    sensors = gas_detectors(sc, g)
     if not sensors:
         raise InputError(f"the site of {scenario_path} has no gas detectors", where=where)
     mz = Multizone(g, dt=float(sc.gas_step))
