@@ -205,17 +205,19 @@ def replay(cfg: Any, specs: Sequence[Any], zones: Sequence[Hashable], positions:
     """Run one policy over recorded readings ``values`` (T, n) on a grid of ``step`` s (grid time of row k
     is ``k step``). ``fresh``: a new reading arrived; ``out_of_service``: the detector does not vote
     (no reading yet, a gap). ``mu0``/``sigma0``: baselines learned from the log (replace the ones the
-    policy takes from the detector noise model; the thresholds on the standardized statistic stay)."""
+    policy takes from the detector noise model, NaN = keep; the thresholds on the standardized statistic
+    stay)."""
     from twin.sensors import resolve_spec
 
     n = len(specs)
     pos = np.asarray(positions, dtype=float).reshape(n, -1)[:, :2]
     base = [resolve_spec(replace(s, id=None)) for s in specs]
     eng = _engine(cfg, base, list(zones), pos, step, "config")
+    # interim: the engine's baseline arrays; NaN keeps the noise model's value for that detector
     if mu0 is not None and hasattr(eng, "mu0"):
-        eng.mu0[:] = mu0  # interim: the engine's baseline arrays
+        eng.mu0[:] = np.where(np.isnan(mu0), eng.mu0, mu0)
     if sigma0 is not None and hasattr(eng, "sigma0"):
-        eng.sigma0[:] = sigma0
+        eng.sigma0[:] = np.where(np.isnan(sigma0), eng.sigma0, sigma0)
     label = policy_label or (cfg.get("policy") if isinstance(cfg, dict) else cfg.policy)
     outl: list[AlertRecord] = []
     for k in range(values.shape[0]):

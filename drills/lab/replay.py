@@ -86,12 +86,11 @@ def replay_log(scenario: Path, log_path: Path, tag_map: Path | None = None, *, s
     sd = np.where(np.isnan(sd), np.nan, np.maximum(sd, np.maximum(0.1 * np.asarray(res), 1e-9)))
     have = ~np.isnan(mu)
     alerts = replay(cfg, site.specs, site.zones, site.positions, values=g["values"], fresh=g["fresh"],
-                    out_of_service=g["out"], step=g["step"], mu0=np.where(have, mu, 0.0) if have.all() else None,
-                    sigma0=np.where(have, sd, 1.0) if have.all() else None)
+                    out_of_service=g["out"], step=g["step"], mu0=mu, sigma0=sd)
     notes = [f"baseline learned from the first {nb * g['step']:g} s of the log (assumed leak-free)"]
     if not have.all():
-        notes.append("baselines from the detector noise model: some detectors have no readings in the "
-                     "baseline period")
+        notes.append("baselines from the detector noise model for detectors with no readings in the baseline "
+                     "period: " + ", ".join(n for n, h in zip(site.names, have, strict=True) if not h))
     out: dict[str, Any] = {
         "log": str(log_path), "scenario": str(scenario), "rows": log.rows, "step_s": g["step"],
         "alerts": [{"time": format_time(log, a.t), "detector": ",".join(a.sensors) if a.sensors else None,
