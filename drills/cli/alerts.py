@@ -136,3 +136,61 @@ def replay(
                       f"false alerts {m['false_alerts']}")
     for n in res["notes"]:
         console.print(f"note: {n}", style="yellow")
+
+
+@alerts_app.command("tune")
+def tune(
+    lab_file: Annotated[Path, typer.Argument(help="the lab file (YAML; docs/alert-lab.md)")],
+    policy: Annotated[str, typer.Option("--policy", help="the lab file's policy to tune (its name)")],
+    budget: Annotated[str | None, typer.Option("--budget", help="false alerts per operator, e.g. 1/week")] = None,
+    target_pod: Annotated[float | None, typer.Option("--target-pod", help="detection probability to reach")] = None,
+    leak_class: Annotated[str, typer.Option("--leak-class", help="all, family=micro, hole=small, ...")] = "all",
+    scenario_out: Annotated[Path | None, typer.Option("--write-scenario", help="write the scenario with the tuned "
+                                                                              "policy here (a copy)")] = None,
+    episodes: Annotated[int | None, typer.Option("--episodes")] = None,
+    leak_free: Annotated[str | None, typer.Option("--leak-free", help="e.g. 30d")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Choose a policy's parameter for a false-alert budget or a detection target; Pareto front."""
+    from drills.lab.labfile import load_lab
+    from drills.lab.tune import parse_budget, tune as run_tune, write_tuned_scenario
+    from twin.units import parse_duration
+
+    spec = load_lab(lab_file)
+    b = parse_budget(budget) if budget is not None else None
+    if target_pod is not None and not 0 < target_pod <= 1:
+        raise InputError(f"must be in (0, 1], got {target_pod}", where="--target-pod")
+    lf = None
+    if leak_free is not None:
+        try:
+            lf = parse_duration(leak_free, "--leak-free")
+        except ValueError as e:
+            raise InputError(str(e), where="--leak-free") from None
+    res = run_tune(spec, policy, budget=b, target=target_pod, leak_class=leak_class, episodes=episodes, leak_free=lf)
+    if scenario_out is not None:
+        if res.get("config") is None:
+            raise InputError("no candidate meets the budget or target: nothing to write", where="--write-scenario")
+        what = f"{budget}" if budget is not None else f"detection {target_pod}"
+        note = (f"tuned by drilltwin alerts tune {lab_file.name} --policy {policy} ({what}): "
+                f"{res['parameter']} = {res['chosen']['value']}")
+        res["scenario"] = str(write_tuned_scenario(spec.scenario, res["config"], scenario_out, note))
+    if json_out:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"tune {policy}: {res['parameter']} ({res['leak_free_days']:.1f} leak-free days, "
+                    f"{res['operators']} operator(s))")
+    for c in ("value", "false/op-week", "P(detect)", "median lead s", "pareto", "chosen"):
+        t.add_column(c, justify="right")
+    for p in res["candidates"]:
+        t.add_row(str(p["value"]), _fmt(p["fp"]), _fmt(p["pod"]), _fmt(p["lead"]),
+                  "*" if p["value"] in res["pareto"] else "", "<-" if p is res["chosen"] or p == res["chosen"] else "")
+    console.print(t)
+    if res.get("fresh"):
+        f = res["fresh"]
+        console.print(f"fresh data (seed {f['seed']}, {f['leak_free_days']:.1f} days): "
+                      f"{_fmt(f['false_alerts_per_week_per_operator'])} false alerts per operator-week"
+                      + (f"; meets budget: {res['meets_budget_on_fresh_data']}" if b is not None else ""))
+    if res.get("scenario"):
+        console.print(f"tuned scenario: {res['scenario']}")
