@@ -194,3 +194,39 @@ def tune(
                       + (f"; meets budget: {res['meets_budget_on_fresh_data']}" if b is not None else ""))
     if res.get("scenario"):
         console.print(f"tuned scenario: {res['scenario']}")
+
+
+@alerts_app.command("train")
+def train(
+    lab_file: Annotated[Path, typer.Argument(help="the lab file (YAML; train_seeds and test_seeds)")],
+    out: Annotated[Path, typer.Option("--out", help="model file to write (a model card .card.json next to it)")],
+    episodes: Annotated[int | None, typer.Option("--episodes", help="training episodes (default the lab's)")] = None,
+    leak_free: Annotated[str | None, typer.Option("--leak-free", help="training leak-free time, e.g. 2d")] = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="alert when the probability reaches this")] = 0.5,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a gradient-boosted-trees alert model on labelled windows from the twin; save it with a model card."""
+    from drills.lab.labfile import load_lab
+    from drills.lab.learned import train as run_train
+    from twin.units import parse_duration
+
+    spec = load_lab(lab_file)
+    if not 0 < threshold < 1:
+        raise InputError(f"must be in (0, 1), got {threshold}", where="--threshold")
+    lf = None
+    if leak_free is not None:
+        try:
+            lf = parse_duration(leak_free, "--leak-free")
+        except ValueError as e:
+            raise InputError(str(e), where="--leak-free") from None
+    card = run_train(spec, out, episodes=episodes, leak_free=lf, threshold=threshold, lab_path=lab_file)
+    if json_out:
+        print_json(card)
+        return
+    h = card["held_out"]
+    console.print(f"model: {card['model_path']}  card: {card['card_path']}")
+    console.print(f"trained on seed {card['training_data']['seed']} ({card['training_data']['windows']} windows, "
+                  f"{card['training_data']['positive_windows']} positive); held out on seed {h['seed']}: "
+                  f"window ROC AUC {_fmt(h['window_roc_auc'])}, P(detect) {_fmt(h['probability_of_detection'])} "
+                  f"(set point {_fmt(h['reference_probability_of_detection'])}), false alerts per operator-week "
+                  f"{_fmt(h['false_alerts_per_week_per_operator'])}")

@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Activity", "AlertRecord", "SimResult", "parse_policy", "policy_names", "replay", "simulate"]
+__all__ = ["Activity", "AlertRecord", "SimResult", "detector_readings", "parse_policy", "policy_names", "replay",
+           "simulate"]
 
 
 @dataclass(frozen=True)
@@ -227,3 +228,22 @@ def replay(cfg: Any, specs: Sequence[Any], zones: Sequence[Hashable], positions:
         for a in eng.update(t, r, fault_flags=bad, levels=None, fresh=fresh[k]):
             outl.append(AlertRecord(label, 0, t, a.zone, a.rank, a.level, tuple(a.sensors)))
     return outl
+
+
+def detector_readings(specs: Sequence[Any], *, copies: int, steps: int, dt: float, rng: np.random.Generator,
+                      true_at: Callable[[int], np.ndarray] | None = None, warmup_steps: int = 0) -> np.ndarray:
+    """What the detectors show, ``(steps, copies, n)`` float32, at ``t = (k + 1) dt`` (the same detector
+    model and stream use as :func:`simulate`; for training learned policies)."""
+    from twin.sensors import DetectorArray, resolve_spec
+
+    n = len(specs)
+    base = [resolve_spec(replace(s, id=None)) for s in specs]
+    det = DetectorArray(base * copies, rng, start=-warmup_steps * dt)
+    out = np.zeros((steps, copies, n), dtype=np.float32)
+    zero = np.zeros(copies * n)
+    for k in range(-warmup_steps, steps):
+        u = zero if (true_at is None or k < 0) else np.asarray(true_at(k), dtype=float).reshape(-1)
+        r = det.update((k + 1) * dt, u)
+        if k >= 0:
+            out[k] = r.reshape(copies, n)
+    return out
