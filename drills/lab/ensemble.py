@@ -8,8 +8,10 @@ Families (``family``) and their release profiles q(t) (kg/s, t from the labelled
 ``micro``
     a steady micro-leak below the set points: constant, sized so that the true concentration at every
     detector of the gas stays below ``fraction`` (drawn uniformly in ``micro_fraction``, default 0.2 to
-    0.8) of that detector's first set point over the episode. Only a change detector can see it early;
-    a set point never does.
+    0.8) of that detector's first set point over the episode (the most exposed one reaches exactly that
+    fraction at the end). Only a change detector can see it early; a set point never does. A source no
+    detector of the gas can see within the horizon is sized so that its own zone reaches the fraction of
+    the lowest set point.
 ``crack``
     a growing crack: the rate grows linearly from 0 to a rate of the ``small``, ``medium`` or ``large``
     class over a growth time drawn in ``crack_growth`` (default 10 min to 2 h), then holds.
@@ -112,7 +114,7 @@ def sample_episodes(spec: Any, site: Any, n: int, rng: np.random.Generator, firs
         kw: dict[str, Any] = {}
         if fam == "micro":
             frac = float(rng.uniform(*spec.micro_fraction))
-            rate = frac * _micro_unit_rate(site, src.zone_col, n_steps)
+            rate = frac * _micro_unit_rate(site, src.zone_col, n_steps - int(round(spec.pre_leak / site.dt)))
             cls = "micro"
             kw["fraction"] = frac
         else:
@@ -131,14 +133,19 @@ def sample_episodes(spec: Any, site: Any, n: int, rng: np.random.Generator, firs
 
 def _micro_unit_rate(site: Any, col: int, n_steps: int) -> float:
     """The rate (kg/s) that brings the most exposed detector exactly to its first set point at the end of
-    the horizon (the step response only grows, so it is below before)."""
+    the ``n_steps`` after the start (the step response only grows, so it is below before). When no
+    detector of the gas is reached, the release zone itself is held to the lowest set point."""
     sp = np.array([s.setpoints[0] if s.setpoints else np.inf for s in site.specs])
     ok = (site.det_zone >= 0) & (site.to_unit > 0) & np.isfinite(sp)
     if not ok.any():
         return 0.0
     peak = site.step[site.det_zone[ok], col, : n_steps + 1].max(axis=1) * site.to_unit[ok]  # unit per kg/s
     ratio = peak / sp[ok]
-    return float(1.0 / ratio.max()) if ratio.max() > 0 else 0.0
+    if ratio.max() > 0:
+        return float(1.0 / ratio.max())
+    k = int(np.argmin(sp[ok]))
+    own = float(site.step[col, col, : n_steps + 1].max()) * site.to_unit[ok][k]
+    return float(sp[ok][k] / own) if own > 0 else 0.0
 
 
 def true_traces(episodes: list[Episode], site: Any, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,6 +176,7 @@ def true_traces(episodes: list[Episode], site: Any, n_steps: int) -> tuple[np.nd
         else:
             c = fftconvolve(block, dq[None, :], axes=1)[:, :n_steps]
             np.maximum(c, 0.0, out=c)
+            c[:, : nz[0]] = 0.0  # exactly clean before the release (the FFT leaves round-off there)
         vals = np.zeros((n_det, n_steps))
         vals[inside] = c[: inside.sum()] * site.to_unit[inside, None]
         out[:, e, :] = vals.T

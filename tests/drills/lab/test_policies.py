@@ -53,6 +53,7 @@ def test_warmup_alerts_are_dropped_and_carry_over_is_marked():
     assert res2.alerts == [] and len(res2.activity["sp"]) == 0
 
 
+@pytest.mark.slow
 def test_chunked_leak_free_rate_matches_one_long_stream():
     """Folding time into copies (with the warm-up) gives the false-alert rate of one continuous stream:
     a CUSUM on noisy detectors, 2 days as 1 copy vs as 12 copies of 4 h (different draws, same process)."""
