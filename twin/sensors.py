@@ -24,7 +24,9 @@ Detector model (per detector, in this order at each sample)
 3. **Calibration and drift**: ``shown = gain * (1 + span_drift * h) * y + zero_drift * h (+ fault offset)``
    with ``h`` the hours since the last calibration (``age`` at the start plus drill time).
 4. **Noise**: Gaussian, one standard deviation ``noise``, independent per sample.
-5. **Display**: rounded to ``resolution``, then clamped to the measuring range ``0 .. full_scale``.
+5. **Display**: rounded to ``resolution``, then clamped to ``-1.25 % .. 100 %`` of full scale: NAMUR NE 43
+   keeps 3.8-20.5 mA of a 4-20 mA loop as measurement, so a transmitter reports small negative values;
+   clamping at 0 instead would bias clean air upwards (+0.4 sd of the noise).
 6. **Alarm levels**: level *k* (1 = first set point) turns on when the reading reaches set point *k* and
    off when it falls below ``set point - hysteresis`` (latching levels stay on until
    :meth:`DetectorArray.reset_latches`). The first time each (detector, level) turns on is recorded in
@@ -108,6 +110,7 @@ __all__ = [
     "CameraAlarm",
     "CameraArray",
     "CameraSpec",
+    "CleanBlock",
     "DEFAULT_FULL_SCALE",
     "DEFAULT_PERIOD",
     "DEFAULT_T90",
@@ -116,6 +119,8 @@ __all__ = [
     "Exceedance",
     "FaultRecord",
     "MODES",
+    "Nuisance",
+    "default_nuisance",
     "SensorArrays",
     "build_sensor_arrays",
     "camera_spec_from_sensor",
@@ -135,11 +140,31 @@ DEFAULT_FULL_SCALE_PPM: dict[str, float] = {"H2S": 200.0, "CO": 500.0, "CO2": 50
 FULL_SCALE_PER_SETPOINT = 10.0  # heuristic: full scale = 10 x highest set point for other ppm gases
 FALLBACK_FULL_SCALE_PPM = 100.0  # heuristic: ppm head with neither set points nor a known gas
 NOISE_FRACTION_OF_FS = 0.005  # 1 sd; Sewerin "+-1 %LEL short-term stability" read as +-2 sd
+UNDER_RANGE_FRACTION_OF_FS = 0.0125  # NAMUR NE 43: 3.8 mA on a 4-20 mA loop = -1.25 % of span still a reading
 HYSTERESIS_FRACTION_OF_FS = 0.02  # Honeywell Touchpoint Pro default threshold hysteresis 2 %FSD
 # Drift rate sd per hour: (unit of zero drift per hour, fraction of span per hour), per reading unit.
 ZERO_DRIFT_SD: dict[str, float] = {"%LEL": 1.0 / 4383.0, "ppm": 0.0}  # Sewerin +-2 %LEL as 2 sd / 6 months
 SPAN_DRIFT_SD: dict[str, float] = {"%LEL": 0.0, "ppm": 0.025 / 8766.0}  # SGX-4DT < 5 %/year as 2 sd
 DEFAULT_DETECTION_RATE = 0.94  # per scan; Raj & Srivastava 2025 (small leaks, per clip)
+# Clean-air nuisance (sources and the modelling choices in the module docstring, "Clean-air nuisance").
+WANDER_FRACTION_OF_NOISE = 0.5  # zero wander sd = half the short-term noise sd (modelling choice)
+WANDER_TAU = 1800.0  # s; modelling choice (temperature and humidity swings of a plant hall)
+SPIKE_RATE_PER_HOUR = 0.002  # per detector: one transient in about three weeks (modelling choice)
+SPIKE_SIZE_FRACTION_OF_FS = 0.1  # mean spike height, fraction of full scale (modelling choice)
+MAINTENANCE_PER_DAY = 1.0 / 90.0  # a gas test every 3 months (Draeger: check calibration every 3-6 months)
+MAINTENANCE_UNINHIBITED = 0.05  # share of tests done without inhibiting the alarms (modelling choice)
+EXHAUST_PPM = 30.0  # mean CO at an outdoor head while a vehicle passes (modelling choice); rate: site input
+# Cross-sensitivity of electrochemical heads, reading per unit of the other gas: Biosystems PhD Plus user
+# manual, appendix E "Toxic sensor cross sensitivity data" (response to 100 ppm, from City Technology's
+# Product Data Handbook); "<x" figures taken at x.
+CROSS_SENSITIVITY: dict[str, tuple[tuple[str, float], ...]] = {
+    "H2S": (("CO", 0.10), ("SO2", 0.15), ("NO", 0.05), ("NO2", -0.20), ("CL2", -0.25)),
+    "CO": (("H2S", 0.10), ("SO2", 0.10), ("NO", 0.30), ("NO2", 0.15), ("CL2", 0.10), ("H2", 0.60), ("HCN", 0.15),
+           ("HCL", 0.03), ("C2H4", 0.50)),
+    "SO2": (("NO2", -1.20), ("CL2", 0.05), ("HCN", 0.50)),
+    "NH3": (("H2S", 1.30), ("SO2", 0.70), ("NO", 0.20), ("CL2", -0.50), ("HCN", 0.30), ("HCL", -0.05)),
+    "CL2": (("H2S", -0.20), ("NO2", 1.20)),
+}
 DEFAULT_SCAN_PERIOD = 1.0  # s; modelling choice
 
 # Gases whose fixed detectors conventionally read %LEL (flammable-gas heads, EN 60079-29-1 scope) when a
@@ -161,6 +186,39 @@ _CAMERA_MODES = {"dead": DEAD, "inhibited": INHIBITED}
 
 # --- specs -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Nuisance:
+    """Causes of readings without a leak, per detector, in its unit (see "Clean-air nuisance" in the
+    module docstring for the sources and for which values are modelling choices).
+
+    wander, wander_tau: sd (unit) and correlation time (s) of the zero-point wander, an AR(1) process.
+    spike_rate (1/h), spike_size (unit, mean of an exponential), spike_duration (s): electrical
+    transients. exhaust_per_hour, exhaust_ppm (CO ppm at the head, mean of an exponential),
+    exhaust_duration (s): vehicle exhaust passing an outdoor head, read through ``cross["CO"]`` (a CO
+    head reads it in full). maintenance_per_day, maintenance_duration (s), maintenance_uninhibited
+    (share of tests done without inhibiting the detector): bump tests with test gas at the highest set
+    point. cross: ``((gas, factor), ...)``, the reading per unit of each other gas (ppm for ppm).
+    """
+
+    wander: float = 0.0
+    wander_tau: float = 1800.0
+    spike_rate: float = 0.0
+    spike_size: float = 0.0
+    spike_duration: float = 5.0
+    exhaust_per_hour: float = 0.0
+    exhaust_ppm: float = 0.0
+    exhaust_duration: float = 60.0
+    maintenance_per_day: float = 0.0
+    maintenance_duration: float = 90.0
+    maintenance_uninhibited: float = 0.0
+    cross: tuple[tuple[str, float], ...] = ()
+
+    def factor(self, gas: str) -> float:
+        """Reading per unit of ``gas`` (0 when not listed)."""
+        g = gas.strip().upper()
+        return next((f for k, f in self.cross if k.strip().upper() == g), 0.0)
+
+
+@dataclass(frozen=True)
 class DetectorSpec:
     """One point gas detector, all values in its reading ``unit`` (``ppm`` or ``%LEL``).
 
@@ -181,6 +239,8 @@ class DetectorSpec:
     latching: levels stay on until :meth:`DetectorArray.reset_latches`.
     phase: first sample at ``start + phase``, s.
     age: time since the last calibration at the start of the drill, h (drift accumulated so far).
+    nuisance: what a head shows in clean air besides white noise (:class:`Nuisance`); ``None``: none
+    (detectors of a site get the defaults, see :func:`spec_from_sensor`).
     """
 
     name: str
@@ -199,6 +259,7 @@ class DetectorSpec:
     age: float = 0.0
     id: str | None = None
     gas: str | None = None
+    nuisance: Nuisance | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +290,24 @@ class Exceedance:
     level: int
     value: float
     setpoint: float
+
+
+@dataclass(frozen=True)
+class CleanBlock:
+    """Rows of readings a :class:`DetectorArray` would show in clean air (:meth:`DetectorArray.clean_block`):
+    call ``times`` (s, every ``dt``), ``readings`` and ``over`` (rows x detectors), the lag state ``ys``
+    after each call and the sample index ``kk`` of each row."""
+
+    dt: float
+    times: np.ndarray
+    readings: np.ndarray
+    over: np.ndarray
+    ys: np.ndarray
+    kk: np.ndarray
+    ws: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.times)
 
 
 @dataclass(frozen=True)
@@ -351,8 +430,52 @@ def spec_from_sensor(s: Sensor) -> DetectorSpec:
         kw["phase"] = _duration(ex["phase"], name, "extra.phase")
     if "age" in ex:
         kw["age"] = _duration(ex["age"], name, "extra.age") / 3600.0
-    return DetectorSpec(name=name, id=s.id, gas=s.gas, unit=unit, setpoints=sp, t90=s.t90, noise=noise,
+    spec = DetectorSpec(name=name, id=s.id, gas=s.gas, unit=unit, setpoints=sp, t90=s.t90, noise=noise,
                         period=s.period, **kw)
+    return replace(spec, nuisance=_nuisance_from_extra(resolve_spec(spec), ex, name))
+
+
+NUISANCE_KEYS = ("nuisance", "wander", "wander_tau", "spike_rate", "spike_size", "exhaust_per_hour", "exhaust_ppm",
+                 "maintenance_per_day", "maintenance_uninhibited", "cross")
+
+
+def default_nuisance(spec: DetectorSpec) -> Nuisance:
+    """The clean-air nuisance of a site's detector (``spec`` resolved), from the defaults in the module
+    docstring ("Clean-air nuisance")."""
+    fs = spec.full_scale or 0.0
+    gas = (spec.gas or "").strip().upper()
+    cross = CROSS_SENSITIVITY.get(gas, ()) if spec.unit == "ppm" else ()
+    return Nuisance(wander=WANDER_FRACTION_OF_NOISE * (spec.noise or 0.0), wander_tau=WANDER_TAU,
+                    spike_rate=SPIKE_RATE_PER_HOUR, spike_size=SPIKE_SIZE_FRACTION_OF_FS * fs,
+                    maintenance_per_day=MAINTENANCE_PER_DAY, maintenance_uninhibited=MAINTENANCE_UNINHIBITED,
+                    exhaust_ppm=EXHAUST_PPM, cross=cross)
+
+
+def _nuisance_from_extra(spec: DetectorSpec, ex: dict, name: str) -> Nuisance | None:
+    if ex.get("nuisance", True) is False:
+        return None
+    base = default_nuisance(spec)
+    kw: dict[str, Any] = {}
+    for key in ("wander", "spike_size"):
+        if key in ex:
+            kw[key] = _conc_in(ex[key], spec.unit, name, f"extra.{key}")
+    if "wander_tau" in ex:
+        kw["wander_tau"] = _duration(ex["wander_tau"], name, "extra.wander_tau")
+    for key in ("spike_rate", "exhaust_per_hour", "exhaust_ppm", "maintenance_per_day", "maintenance_uninhibited"):
+        if key in ex:
+            v = _number(ex[key], name, f"extra.{key}")
+            if v < 0 or (key == "maintenance_uninhibited" and v > 1):
+                raise InputError(f"must be {'a share in [0, 1]' if key == 'maintenance_uninhibited' else '>= 0'}, "
+                                 f"got {v:g}", where=_where(name, f"extra.{key}"))
+            kw[key] = v
+    if "cross" in ex:
+        c = ex["cross"]
+        if not isinstance(c, dict):
+            raise InputError("expected a mapping gas: factor, e.g. {CO: 0.1}", where=_where(name, "extra.cross"))
+        kw["cross"] = tuple((str(g), _number(f, name, f"extra.cross.{g}")) for g, f in c.items())
+    if "nuisance" in ex and ex["nuisance"] is not True:
+        raise InputError(f"expected true or false, got {ex['nuisance']!r}", where=_where(name, "extra.nuisance"))
+    return replace(base, **kw)
 
 
 def _default_full_scale(spec: DetectorSpec) -> float:
@@ -428,6 +551,113 @@ def resolve_spec(spec: DetectorSpec) -> DetectorSpec:
                              f"{spec.unit}, or that level never clears", where=_where(name, "hysteresis"))
     return replace(spec, setpoints=sp, t90=float(t90), period=float(period), full_scale=float(fs),
                    noise=float(noise), resolution=float(res), hysteresis=float(hyst))
+
+
+# --- clean-air nuisance ----------------------------------------------------------------------------------
+NUISANCE_EPOCH = 3600.0  # s; nuisance events are drawn an hour at a time, whatever the callers' steps
+
+
+class _NuisanceState:
+    """The nuisance part of every detector's reading (unit), on its own random streams: an AR(1) zero
+    wander (one normal draw per detector per call) and events (spikes, exhaust, uninhibited bump tests)
+    drawn an epoch at a time, so the values at given times do not depend on how calls are grouped.
+    :meth:`peek` computes rows without changing the state; :meth:`commit` keeps them."""
+
+    def __init__(self, specs: Sequence[DetectorSpec], rng: np.random.Generator, start: float):
+        n = len(specs)
+        nz = [s.nuisance or Nuisance() for s in specs]
+        self.wsd = np.array([x.wander for x in nz])
+        self.tau = np.array([max(x.wander_tau, 1e-9) for x in nz])
+        self.has_wander = bool(self.wsd.any())
+        self.specs = nz
+        self.top = np.array([(sp.setpoints[-1] if sp.setpoints else 0.0) for sp in specs])
+        self.bump = np.array([_bump_gas(sp) for sp in specs])
+        self.co = np.array([1.0 if (sp.gas or "").strip().upper() == "CO" and sp.unit == "ppm"
+                            else x.factor("CO") for sp, x in zip(specs, nz, strict=True)])
+        self.rng_w, self.rng_e = rng.spawn(2)
+        # the heads ran before the run began: the wander starts from its stationary distribution
+        self.w = self.wsd * self.rng_w.standard_normal(n)
+        self.t = float(start)
+        self.epochs = 0
+        self.start = float(start)
+        self.ev: list[np.ndarray] = [np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0)]
+        self.zbuf = np.zeros((0, n))
+        self.zcur = 0
+
+    def _events_until(self, t: float) -> None:
+        n = len(self.specs)
+        while self.start + self.epochs * NUISANCE_EPOCH <= t:
+            e0 = self.start + self.epochs * NUISANCE_EPOCH
+            rows = []
+            for kind in range(3):
+                if kind == 0:
+                    rate = np.array([x.spike_rate for x in self.specs]) / 3600.0
+                    mean = np.array([x.spike_size for x in self.specs])
+                    dur = np.array([x.spike_duration for x in self.specs])
+                elif kind == 1:
+                    rate = np.array([x.exhaust_per_hour for x in self.specs]) / 3600.0
+                    mean = np.array([x.exhaust_ppm for x in self.specs]) * self.co
+                    dur = np.array([x.exhaust_duration for x in self.specs])
+                else:
+                    rate = np.array([x.maintenance_per_day * x.maintenance_uninhibited for x in self.specs]) / 86400.0
+                    mean = self.bump
+                    dur = np.array([x.maintenance_duration for x in self.specs])
+                k = self.rng_e.poisson(rate * NUISANCE_EPOCH)  # drawn for every detector: a fixed stream use
+                det = np.repeat(np.arange(n), k)
+                t0 = e0 + self.rng_e.random(det.size) * NUISANCE_EPOCH
+                amp = self.rng_e.exponential(1.0, det.size) * mean[det] if kind < 2 else mean[det]
+                keep = amp != 0
+                rows.append((det[keep], t0[keep], t0[keep] + dur[det[keep]], amp[keep]))
+            self.epochs += 1
+            for i in range(4):
+                self.ev[i] = np.concatenate([self.ev[i]] + [r[i] for r in rows])
+
+    def peek(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nuisance (m, n) at ``times`` (ascending, after the last committed time) and the wander state
+        after each row."""
+        m, n = len(times), len(self.specs)
+        self._events_until(float(times[-1]))
+        vals = np.zeros((m, n))
+        ws = np.zeros((m, n))
+        if self.has_wander:
+            have = self.zbuf.shape[0] - self.zcur
+            if have < m:
+                more = self.rng_w.standard_normal((max(m - have, 256), n))
+                self.zbuf = np.concatenate([self.zbuf[self.zcur:], more])
+                self.zcur = 0
+            z = self.zbuf[self.zcur:self.zcur + m]
+            w, last = self.w, self.t
+            for j in range(m):  # AR(1) with the exact decay over each interval
+                phi = np.exp(-(times[j] - last) / self.tau)
+                w = phi * w + self.wsd * np.sqrt(1.0 - phi * phi) * z[j]
+                ws[j] = w
+                last = times[j]
+            vals += ws
+        det, t0, t1, amp = self.ev
+        if det.size:
+            act = (t0 <= times[-1]) & (t1 > times[0])
+            for d, a, b, x in zip(det[act], t0[act], t1[act], amp[act], strict=True):
+                vals[(times >= a) & (times < b), d] += x
+        return vals, ws
+
+    def commit(self, times: np.ndarray, ws: np.ndarray, j: int) -> None:
+        if self.has_wander:
+            self.w = ws[j].copy()
+            self.zcur += j + 1
+        self.t = float(times[j])
+        if self.ev[0].size > 64:  # forget events that ended before now (later calls are after it)
+            live = self.ev[2] > self.t
+            self.ev = [a[live] for a in self.ev]
+
+
+def _bump_gas(spec: DetectorSpec) -> float:
+    """Test gas a bump test shows (unit): 25 ppm H2S, 100 ppm CO or 50 %LEL (a usual four-gas test
+    mixture), else 1.2 x the highest set point; never above full scale."""
+    g = (spec.gas or "").strip().upper()
+    v = {"H2S": 25.0, "CO": 100.0}.get(g) if spec.unit == "ppm" else 50.0
+    if v is None:
+        v = 1.2 * (spec.setpoints[-1] if spec.setpoints else 0.5 * (spec.full_scale or 0.0))
+    return float(min(v, spec.full_scale or v))
 
 
 # --- the detector array ----------------------------------------------------------------------------------
@@ -513,6 +743,10 @@ class DetectorArray(_Named):
         self._fs = col("full_scale")
         self._res = col("resolution")
         self._hyst = col("hysteresis")
+        # lowest value shown (unit): the transmitter's under-range, so clean-air noise is not clipped at zero
+        # (on the display's resolution grid)
+        under = UNDER_RANGE_FRACTION_OF_FS * self._fs
+        self._floor = -np.where(self._res > 0, np.floor(under / np.where(self._res > 0, self._res, 1.0)) * self._res, under)
         self._age = col("age")
         self._latching = np.array([s.latching for s in self.specs], dtype=bool)
         # Drift rates: draw for every detector (fixed stream use), then honour explicit values.
@@ -559,8 +793,11 @@ class DetectorArray(_Named):
         self._inv_res = np.where(self._res > 0, 1.0 / np.where(self._res > 0, self._res, 1.0), 0.0)
         self._age_uniform = n > 0 and bool(np.all(self._age == self._age[0]))
         self._has_drift = bool(np.any(self.zero_drift) or np.any(self.span_drift))
-        self._buf = np.empty(n)
-        self._buf2 = np.empty(n)
+        self._zbuf = np.zeros((0, n))  # normal draws read ahead by clean_block, used first by later samples
+        self._zcur = 0
+        # clean-air nuisance on child streams of its own (the noise stream above is unchanged by it)
+        self._nuis = _NuisanceState(self.specs, rng, self._start) if any(sp.nuisance for sp in self.specs) else None
+        self._t_call = self._start
         self._cache_dt = math.nan
         self._cache_a = np.ones(n)
 
@@ -610,6 +847,7 @@ class DetectorArray(_Named):
                 np.copyto(self._k, kk_arr + 1.0, where=mask)
                 due = None if mask.all() else mask
         y_s = self._advance(t, s, due)
+        self._t_call = t
         np.copyto(self._u, u_new)  # the new input holds from t on (copied: the caller may reuse its buffer)
         if self._instant.size:
             # Without lag the state is the input itself, including the value given at t (a lagged state
@@ -645,45 +883,76 @@ class DetectorArray(_Named):
         y += u
         return y if y_s is None else y_s
 
-    def _sample(self, y_s: np.ndarray, s: float | np.ndarray, due: np.ndarray | None) -> None:
-        """Turn the lag state at the sample times into displayed readings, alarm levels and events."""
-        val, tmp = self._buf, self._buf2
+    def _shown(self, y_s: np.ndarray, s: float | np.ndarray, z: np.ndarray,
+               nu: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Displayed values and over-range flags from the lag state ``y_s`` at sample times ``s`` with
+        standard-normal draws ``z`` (steps 3-5 of the module docstring). Works on one row of detectors
+        (``(n,)``, ``s`` a scalar or ``(n,)``) or on a block of rows (``(m, n)``, ``s`` of shape ``(m, 1)``):
+        the same element-wise operations in the same order, so a block gives the per-sample values bit
+        for bit."""
         faulted = self._n_faulted > 0
         if self._has_drift:
             age = self._age[0] if self._age_uniform else self._age
             h = age + (s - self._start) / 3600.0  # hours since calibration (a scalar in the common case)
-            np.multiply(self.span_drift, h, out=val)
+            val = self.span_drift * h
             val += 1.0
             val *= y_s
             if faulted:
                 val *= self._gain
-            np.multiply(self.zero_drift, h, out=tmp)
-            val += tmp
+            val += self.zero_drift * h
         elif faulted:
-            np.multiply(self._gain, y_s, out=val)
+            val = self._gain * y_s
         else:
-            np.copyto(val, y_s)
+            val = np.array(y_s, dtype=np.float64, copy=True)
         if faulted:
             val += self._offset
-        # One draw per detector whatever its state, so faults do not shift the stream.
-        z = self._rng.standard_normal(val.shape[0])
-        z *= self._noise
-        val += z
+        if nu is not None:  # clean-air nuisance (wander, spikes, exhaust, bump tests)
+            val += nu
+        val += z * self._noise
         if self._all_res:
             val *= self._inv_res
             np.rint(val, out=val)
             val *= self._res
         else:
-            q = self._res > 0
+            q = np.broadcast_to(self._res > 0, val.shape)
             np.copyto(val, np.rint(val * self._inv_res) * self._res, where=q)
         over = val >= self._fs
         np.minimum(val, self._fs, out=val)
-        np.maximum(val, 0.0, out=val)
-        dead = None
+        np.maximum(val, self._floor, out=val)
         if faulted:
-            np.copyto(val, self._frozen, where=self._mode == STUCK)
-            dead = self._mode == DEAD
-            val[dead] = 0.0
+            np.copyto(val, np.broadcast_to(self._frozen, val.shape), where=np.broadcast_to(self._mode == STUCK, val.shape))
+            val[..., self._mode == DEAD] = 0.0
+        return val, over
+
+    def _noise_rows(self, m: int) -> np.ndarray:
+        """The next ``m`` rows of standard-normal draws (one per detector each) without consuming them.
+        Rows drawn ahead are kept and used, in order, by the following samples, so reading ahead in
+        blocks leaves the stream exactly as sample-by-sample draws would."""
+        n = len(self.names)
+        have = self._zbuf.shape[0] - self._zcur
+        if have < m:
+            more = self._rng.standard_normal((max(m - have, 256), n))
+            self._zbuf = np.concatenate([self._zbuf[self._zcur:], more])
+            self._zcur = 0
+        return self._zbuf[self._zcur:self._zcur + m]
+
+    def _take_noise(self) -> np.ndarray:
+        if self._zcur < self._zbuf.shape[0]:
+            z = self._zbuf[self._zcur]
+            self._zcur += 1
+            return z
+        return self._rng.standard_normal(len(self.names))
+
+    def _sample(self, y_s: np.ndarray, s: float | np.ndarray, due: np.ndarray | None) -> None:
+        """Turn the lag state at the sample times into displayed readings, alarm levels and events."""
+        # One draw per detector whatever its state, so faults do not shift the stream.
+        nu = None
+        if self._nuis is not None:
+            times = np.array([self._t_call])
+            rows, ws = self._nuis.peek(times)
+            self._nuis.commit(times, ws, 0)
+            nu = rows[0]
+        val, over = self._shown(y_s, s, self._take_noise(), nu)
         if due is None:
             self.reading[:] = val
             self.sample_time[:] = s
@@ -694,9 +963,76 @@ class DetectorArray(_Named):
             np.copyto(self.sample_time, s, where=due)
             np.copyto(self.over_range, over, where=due)
             np.copyto(self.fresh, due)
-        if dead is not None:
-            self.fresh[dead] = False
+        if self._n_faulted:
+            self.fresh[self._mode == DEAD] = False
         self._levels(due)
+
+    # -- clean-air blocks ----------------------------------------------------------------------------------
+    def clean_block(self, dt: float, m: int) -> CleanBlock | None:
+        """What the next ``m`` calls ``update(time + k dt, 0)`` (k = 1..m) would show, computed at once
+        without changing the array; ``None`` when such a block cannot be computed exactly (sampling not
+        on every call, a non-zero input held, an alarm level on). The block stops before the first row
+        in which a reading reaches a first set point (alarm levels must then be evaluated sample by
+        sample). Commit the rows used with :meth:`commit_clean`."""
+        n = len(self.names)
+        if n == 0 or m <= 0 or not self._uniform or self._period[0] != dt or self._u.any() or self._active.any():
+            return None
+        t0 = self._t
+        times = t0 + dt * np.arange(1, m + 1, dtype=np.float64)
+        tol = 1e-9 * np.maximum(1.0, np.abs(times))
+        kk = np.floor((times + tol - self._origin[0]) / self._period[0])
+        s = self._origin[0] + kk * self._period[0]
+        if kk[0] != self._k[0] or not np.array_equal(s, times):
+            return None  # samples not exactly at the call times
+        a = self._cache_a if dt == self._cache_dt else np.exp(-dt * self._inv_tau)
+        rows = np.empty((m + 1, n))
+        rows[0] = self._y
+        rows[1:] = a
+        ys = np.multiply.accumulate(rows, axis=0)[1:]  # ((y a) a) ... : the sample-by-sample products
+        z = self._noise_rows(m)
+        nu, ws = self._nuis.peek(times) if self._nuis is not None else (None, None)
+        val, over = self._shown(ys, times[:, None], z, nu)
+        if self._sp.shape[0]:
+            hit = np.flatnonzero((val >= self._sp[0]).any(axis=1))
+            if hit.size:
+                k = int(hit[0])
+                times, val, over, ys, kk = times[:k], val[:k], over[:k], ys[:k], kk[:k]
+        return CleanBlock(dt, times, val, over, ys, kk, ws)
+
+    def clean_readings(self, dt: float, steps: int) -> np.ndarray:
+        """Readings (steps x detectors) of ``update(time + k dt, 0)`` for k = 1..steps, in blocks where
+        possible (the same values as the calls one by one)."""
+        out = np.empty((steps, len(self.names)))
+        k = 0
+        while k < steps:
+            b = self.clean_block(dt, min(steps - k, 4096))
+            if b is None or len(b) == 0:
+                out[k] = self.update(self._t + dt, 0.0)
+                k += 1
+                continue
+            out[k:k + len(b)] = b.readings
+            self.commit_clean(b, len(b) - 1)
+            k += len(b)
+        return out
+
+    def commit_clean(self, block: CleanBlock, j: int) -> None:
+        """Leave the array as ``update(t, 0)`` at the block's times up to row ``j`` (inclusive) would."""
+        self._y[:] = block.ys[j]
+        self._t = float(block.times[j])
+        self._k[:] = block.kk[j] + 1
+        if block.dt != self._cache_dt:
+            self._cache_a = np.exp(-block.dt * self._inv_tau)
+            self._cache_dt = block.dt
+        self._zcur += j + 1
+        if self._nuis is not None:
+            self._nuis.commit(block.times, block.ws, j)
+        self.reading[:] = block.readings[j]
+        self.sample_time[:] = block.times[j]
+        self.over_range[:] = block.over[j]
+        self.fresh[:] = True
+        if self._n_faulted:
+            self.fresh[self._mode == DEAD] = False
+        self.new_exceedances = []
 
     def _levels(self, due: np.ndarray | None) -> None:
         """Update the alarm levels of the detectors that just sampled; record first crossings."""
@@ -896,6 +1232,13 @@ class CameraArray(_Named):
         self._start = float(start)
         self._t = float(start)
         self._k = np.zeros(n)
+        self._uniform = n > 0 and bool(np.all(self._phase == self._phase[0]) and np.all(self._period == self._period[0]))
+        self._all = np.arange(n)
+        self._p1 = 1.0 - (1.0 - self._p) ** 1.0  # detection chance of one scan, as the general formula gives it
+        self._q1 = -np.expm1(-self._lam * self._period * 1.0)
+        self._dbuf = np.zeros((0, 2, n))  # uniform draws read ahead (clean_block), used first by later scans
+        self._dcur = 0
+        self._none = np.zeros(0, dtype=np.int64)
         self._vis = np.zeros(n, dtype=bool)
         self._mode = np.zeros(n, dtype=np.int8)
         self.detecting = np.zeros(n, dtype=bool)
@@ -930,18 +1273,39 @@ class CameraArray(_Named):
             else:
                 raise ValueError(f"visible has shape {vis.shape}, expected ({n},)")
         tol = 1e-9 * max(1.0, abs(t))
-        kk = np.floor((t + tol - self._start - self._phase) / self._period)
-        idx = np.flatnonzero(kk >= self._k)
+        if self._uniform:  # one scan grid for every camera (the usual case): scalar scheduling
+            k0 = math.floor((t + tol - self._start - self._phase[0]) / self._period[0])
+            kk = np.full(n, float(k0))
+            idx = self._all if k0 >= self._k[0] else self._none
+        else:
+            kk = np.floor((t + tol - self._start - self._phase) / self._period)
+            idx = np.flatnonzero(kk >= self._k)
         self.fresh[:] = False
         self.new_alarms = []
-        if idx.size:
+        if idx.size and self._uniform and k0 == self._k[0] and self._start + self._phase[0] + k0 * self._period[0] == t:
+            # one scan per camera, exactly at t (the usual step): the general branch below with m = 1
+            draws = self._take_draws()
+            true_det = draws[0] < np.where(vis, self._p1, 0.0)
+            det = true_det | (draws[1] < self._q1)
+            if self._mode.any():
+                det &= self._mode == OK
+            rising = det & ~self.detecting
+            self.detecting[:] = det
+            self.fresh[:] = True
+            self._k[:] = k0 + 1
+            if rising.any():
+                self.new_alarms = [CameraAlarm(t, int(r), self.names[r], bool(true_det[r]))
+                                   for r in np.flatnonzero(rising)]
+                self.alarms.extend(self.new_alarms)
+        elif idx.size:
             m = kk[idx] - self._k[idx] + 1  # scans in the interval
             s = self._start + self._phase[idx] + kk[idx] * self._period[idx]
             at_t = np.abs(s - t) <= tol  # the latest scan sees the new visibility
             seen = np.where(at_t, (m - 1) * self._vis[idx] + vis[idx], m * self._vis[idx])
             p_any = 1.0 - (1.0 - self._p[idx]) ** seen
             q_any = -np.expm1(-self._lam[idx] * self._period[idx] * m)
-            draws = self._rng.random((2, idx.size))  # drawn for every due camera whatever its state
+            draws = self._take_draws()[:, idx] if self._uniform else self._rng.random((2, idx.size))
+            # drawn for every due camera whatever its state
             true_det = draws[0] < p_any
             det = true_det | (draws[1] < q_any)
             det &= self._mode[idx] == OK
@@ -958,6 +1322,57 @@ class CameraArray(_Named):
         self._vis = vis
         self._t = t
         return self.detecting.copy()
+
+    def _draw_rows(self, m: int) -> np.ndarray:
+        """The next ``m`` scans' uniform draws ((m, 2, n)) without consuming them (see
+        :meth:`DetectorArray._noise_rows`; with one scan grid every due call draws for every camera)."""
+        have = self._dbuf.shape[0] - self._dcur
+        if have < m:
+            more = self._rng.random((max(m - have, 256), 2, len(self.names)))
+            self._dbuf = np.concatenate([self._dbuf[self._dcur:], more])
+            self._dcur = 0
+        return self._dbuf[self._dcur:self._dcur + m]
+
+    def _take_draws(self) -> np.ndarray:
+        if self._dcur < self._dbuf.shape[0]:
+            d = self._dbuf[self._dcur]
+            self._dcur += 1
+            return d
+        return self._rng.random((2, len(self.names)))
+
+    def clean_block(self, dt: float, m: int, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Scans at the next ``m`` calls ``update(time + k dt, visible)`` (k = 1..m, ``visible`` held):
+        ``(detecting, true_detection)``, each (m, n), computed at once without changing the array;
+        ``None`` unless every camera scans exactly at every call. Commit with :meth:`commit_clean`."""
+        n = len(self.names)
+        if n == 0 or m <= 0 or not self._uniform or self._period[0] != dt:
+            return None
+        k0 = (self._t + dt - self._start - self._phase[0]) / self._period[0]
+        if k0 != self._k[0] or self._start + self._phase[0] + self._k[0] * self._period[0] != self._t + dt:
+            return None
+        d = self._draw_rows(m)
+        vis = np.asarray(visible, dtype=bool)
+        true_det = d[:, 0] < np.where(vis, self._p1, 0.0)
+        det = true_det | (d[:, 1] < self._q1)
+        det &= self._mode == OK
+        return det, true_det
+
+    def commit_clean(self, times: np.ndarray, det: np.ndarray, visible: np.ndarray, j: int) -> None:
+        """Leave the cameras as ``update`` at ``times[0..j]`` would (no camera may start detecting in
+        rows before ``j``; a rise in row ``j`` is recorded as an alarm, as :meth:`update` does)."""
+        rising = det[j] & ~(det[j - 1] if j else self.detecting)
+        self.detecting[:] = det[j]
+        self.fresh[:] = True
+        self._k[:] += j + 1
+        self._dcur += j + 1
+        self._vis = np.asarray(visible, dtype=bool).copy()
+        self._t = float(times[j])
+        self.new_alarms = []
+        if rising.any():
+            d = self._dbuf[self._dcur - 1]
+            self.new_alarms = [CameraAlarm(self._t, int(r), self.names[r], bool(d[0, r] < (self._p1[r] if self._vis[r] else 0.0)))
+                               for r in np.flatnonzero(rising)]
+            self.alarms.extend(self.new_alarms)
 
     @property
     def fault(self) -> np.ndarray:

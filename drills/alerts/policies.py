@@ -120,6 +120,7 @@ from twin.units import parse_bounded, parse_concentration, parse_duration
 __all__ = [
     "Alert",
     "AlertEngine",
+    "AlertEpisode",
     "AlertsConfig",
     "CusumConfig",
     "EwmaConfig",
@@ -134,6 +135,9 @@ __all__ = [
 ]
 
 # --- defaults (sources in the module docstring) -------------------------------------------------------
+DEFAULT_REARM = 600.0  # s of quiet before a zone may alert again; modelling choice
+BASELINE_TAU = 300.0  # s; tracked baseline of the early-warning statistics (modelling choice, see docstring)
+BASELINE_GUARD = 3.0  # the baseline stops following a reading more than 3 sigma0 above it
 DEFAULT_BUDGET = 0.1  # false alerts per sensor-day; 100 detectors -> ~10/day << EEMUA 191 ~5/h benchmark
 CUSUM_K = 0.5  # reference value for a one-sigma shift (Page 1954)
 EWMA_LAMBDA = 0.1  # small weight for small shifts (Lucas & Saccucci 1990); value is our choice
@@ -141,7 +145,8 @@ RATE_WINDOW = 300.0  # s; modelling choice (>> T90 of 25 s)
 FUSION_K = 2  # 2ooN confirmation (F&G voting practice)
 FUSION_WINDOW = 120.0  # s; modelling choice
 CAMERA_CONFIDENCE = 0.5  # evidence of one uncorroborated camera detection; modelling choice
-CALIBRATION_COPIES = 1000  # detector copies simulated side by side (vectorised) during calibration
+CALIBRATION_COPIES = 100  # detector copies simulated side by side (vectorised) during calibration: few
+# enough that each copy runs for many hours, longer than the zero wander's correlation time
 LEVEL_NAMES = {1: "warning"}
 
 
@@ -218,7 +223,10 @@ class FatigueConfig(_Cfg):
 
 
 class _PolicyBase(_Cfg):
-    rearm: float | None = Field(None, description="s of quiet after which a zone may alert again")
+    rearm: float | None = Field(DEFAULT_REARM, description="s of quiet after which a zone may alert again "
+                                                           "(null: never within a run)")
+    latency: float = Field(0.0, description="s from the reading to the alert reaching the control room "
+                                            "(processing and transport: edge or central)")
     camera_confidence: float = Field(CAMERA_CONFIDENCE, ge=0, le=1)
     operator: FatigueConfig = Field(default_factory=FatigueConfig)
 
@@ -226,6 +234,11 @@ class _PolicyBase(_Cfg):
     @classmethod
     def _rearm(cls, v: Any) -> float | None:
         return None if v is None else _dur(v, "rearm")
+
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _latency(cls, v: Any) -> float:
+        return _dur(v, "latency")
 
 
 class ThresholdConfig(_PolicyBase):
@@ -249,11 +262,35 @@ class ThresholdConfig(_PolicyBase):
 
 
 class _Calibrated(_PolicyBase):
-    false_alerts_per_sensor_day: float = Field(DEFAULT_BUDGET, gt=0, description="false-alert budget")
+    false_alerts_per_sensor_day: float | Literal["matched"] = Field(
+        DEFAULT_BUDGET, description="false-alert budget per sensor-day, or 'matched': the rate at which the "
+                                    "same detectors' first set point is crossed on the training stream")
     calibration_sensor_days: float = Field(50.0, gt=0, description="length of the leak-free calibration stream")
     calibration_margin: float = Field(0.5, gt=0, le=1, description="calibrate to margin x budget")
-    calibration_seed: int = 0
-    escalate: bool = Field(True, description="rank 2 when a detector of the zone reaches its first set point")
+    calibration_seed: int = Field(0, description="seed of the leak-free training stream (never the run's)")
+    escalate: bool = Field(True, description="a zone whose detector reaches its k-th set point is at rank k")
+    baseline: float | None = Field(BASELINE_TAU, description="s; time constant of the tracked clean-air baseline "
+                                                             "the statistic is computed against (null: the fixed "
+                                                             "calibrated mean)")
+
+    @field_validator("baseline", mode="before")
+    @classmethod
+    def _baseline(cls, v: Any) -> float | None:
+        if v is None:
+            return None
+        t = _dur(v, "baseline")
+        if t <= 0:
+            raise ValueError("must be positive")
+        return t
+
+    @field_validator("false_alerts_per_sensor_day", mode="before")
+    @classmethod
+    def _budget(cls, v: Any) -> Any:
+        if v == "matched":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0):
+            raise ValueError(f"expected a positive rate per sensor-day or 'matched', got {v!r}")
+        return float(v)
 
 
 class CusumConfig(_Calibrated):
@@ -492,8 +529,8 @@ class Calibration:
     sensor_days: float
 
 
-_GRIDS = {"cusum": np.geomspace(0.5, 60.0, 28), "ewma": np.linspace(0.5, 12.0, 28),
-          "rate_of_rise": np.linspace(0.5, 14.0, 28)}
+_GRIDS = {"cusum": np.geomspace(0.5, 3000.0, 40), "ewma": np.linspace(0.5, 20.0, 40),
+          "rate_of_rise": np.linspace(0.5, 20.0, 40)}
 
 
 def _noise_key(spec: DetectorSpec) -> DetectorSpec:
@@ -504,37 +541,87 @@ def _noise_key(spec: DetectorSpec) -> DetectorSpec:
 
 def _stat_key(cfg: Any) -> tuple:
     if isinstance(cfg, CusumConfig):
-        return ("cusum", cfg.k)
+        return ("cusum", cfg.k, cfg.baseline)
     if isinstance(cfg, EwmaConfig):
-        return ("ewma", cfg.lam)
-    return ("rate_of_rise", cfg.window)
+        return ("ewma", cfg.lam, cfg.baseline)
+    return ("rate_of_rise", cfg.window, cfg.baseline)
+
+
+class _Baseline:
+    """The clean-air baseline each statistic is computed against: the calibrated mean ``mu0``, or with
+    ``tau`` an EWMA of the readings (time constant ``tau`` s, samples every ``dt`` s) that stops following
+    a reading more than :data:`BASELINE_GUARD` sigma0 above it, so slow zero wander is removed while a
+    leak is not learned as the new normal once it stands out."""
+
+    def __init__(self, mu0: np.ndarray, sigma0: np.ndarray, tau: np.ndarray | None, dt: np.ndarray):
+        self.b = np.array(mu0, dtype=float, copy=True)
+        self.sigma0 = sigma0
+        self.alpha = None if tau is None else -np.expm1(-dt / tau)
+
+    def z(self, r: np.ndarray, upd: np.ndarray | None) -> np.ndarray:
+        """Standardised residuals of readings ``r`` (any leading shape); advances the baseline where
+        ``upd`` (None: everywhere)."""
+        e = r - self.b
+        z = e / self.sigma0
+        if self.alpha is not None:
+            step = np.where(z < BASELINE_GUARD, self.alpha * e, 0.0)
+            if upd is not None:
+                step = np.where(upd, step, 0.0)
+            self.b = self.b + step
+        return z
 
 
 def calibrate(cfg: Any, spec: DetectorSpec, dt: float = 1.0) -> Calibration:
     """Baseline and threshold of ``cfg`` (cusum, ewma or rate_of_rise) for detectors like ``spec``, from
     a simulated leak-free stream sampled every ``dt`` s (see the module docstring). Cached."""
     key = _noise_key(spec)
-    return _calibrate(_stat_key(cfg), key, float(max(dt, key.period or 0.0)), cfg.false_alerts_per_sensor_day,
-                      cfg.calibration_sensor_days, cfg.calibration_margin, cfg.calibration_seed)
+    budget = cfg.false_alerts_per_sensor_day
+    sp1 = float(resolve_spec(spec).setpoints[0]) if budget == "matched" and spec.setpoints else None
+    if budget == "matched" and sp1 is None:
+        raise InputError(f"detector {spec.name!r} has no set point to match; give a number",
+                         where="alerts.false_alerts_per_sensor_day")
+    return _calibrate(_stat_key(cfg), key, float(max(dt, key.period or 0.0)), None if sp1 else budget,
+                      cfg.calibration_sensor_days, 1.0 if sp1 else cfg.calibration_margin, cfg.calibration_seed, sp1)
 
 
 @functools.lru_cache(maxsize=256)
-def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float, sensor_days: float, margin: float,
-               seed: int) -> Calibration:
+def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float | None, sensor_days: float, margin: float,
+               seed: int, match_setpoint: float | None = None) -> Calibration:
     rng = np.random.default_rng(seed)
     copies = CALIBRATION_COPIES
     steps = max(int(math.ceil(sensor_days * 86400.0 / (copies * dt))), 10)
     det = DetectorArray([replace(spec, name=f"c{i}") for i in range(copies)], rng)
-    x = np.empty((steps, copies))
-    for s in range(steps):
-        x[s] = det.update((s + 1) * dt, 0.0)
+    x = det.clean_readings(dt, steps)
+    if match_setpoint is not None:
+        # the set-point policy's false alarms on the same training stream: crossings of the first set point
+        above = x >= match_setpoint
+        n_cross = int((above[1:] & ~above[:-1]).sum() + above[0].sum())
+        if n_cross == 0:
+            raise InputError(f"the first set point ({match_setpoint:g} {spec.unit}) is never crossed in "
+                             f"{sensor_days:g} sensor-days of clean air; raise calibration_sensor_days or give "
+                             "a number", where="alerts.false_alerts_per_sensor_day")
+        budget = n_cross / (steps * copies * dt / 86400.0)
     mu0 = float(x.mean())
     # A noiseless, quantized detector reads a constant: floor sigma0 so a one-step change is a big z.
-    sigma0 = max(float(x.std()), 0.1 * (spec.resolution or 0.0), 1e-9)
-    z = (x - mu0) / sigma0
+    floor = max(0.1 * (spec.resolution or 0.0), 1e-9)
+    sigma0 = max(float(x.std()), floor)
+    tau = stat[2]
+    if tau is not None:  # the residual against the tracked baseline, as the engine computes it
+        free = _Baseline(np.full(copies, mu0), np.full(copies, np.inf), np.full(copies, tau), np.full(copies, dt))
+        e = np.empty_like(x)
+        for s in range(steps):  # unguarded first (sigma0 of the residual is not known yet)
+            e[s] = x[s] - free.b
+            free.z(x[s], None)
+        sigma0 = max(float(e.std()), floor)
+        base = _Baseline(np.full(copies, mu0), np.full(copies, sigma0), np.full(copies, tau), np.full(copies, dt))
+        z = np.empty_like(x)
+        for s in range(steps):
+            z[s] = base.z(x[s], None)
+    else:
+        z = (x - mu0) / sigma0
     grid = _GRIDS[stat[0]]
     cfg: Any = {"cusum": lambda: CusumConfig(k=stat[1]), "ewma": lambda: EwmaConfig(lam=stat[1]),
-                "rate_of_rise": lambda: RateOfRiseConfig(window=stat[1])}[stat[0]]()
+                "rate_of_rise": lambda: RateOfRiseConfig(window=stat[1])}[stat[0]]()  # the statistic only
     st = _make_stat(cfg, grid[:, None], copies, dt)
     counts = np.zeros(grid.size)
     prev = np.zeros(st.shape, dtype=bool)
@@ -603,6 +690,32 @@ class Alert:
                 "confidence": round(self.confidence, 4), "policy": self.policy, "sensors": list(self.sensors)}
 
 
+@dataclass
+class AlertEpisode:
+    """One alert episode of a zone: from the alert that opened it (``start``, s) while the zone stays
+    active, to the first step it is quiet (``end``, s; ``None`` while open). ``rank``/``level`` are the
+    highest reached, ``detectors`` every sensor that contributed, ``confidence`` the highest, ``alerts``
+    the ids of its alerts. ``policy`` is the policy or ``"camera"``."""
+
+    id: str
+    zone: Hashable
+    policy: str
+    start: float
+    end: float | None
+    rank: int
+    level: str
+    detectors: tuple[str, ...]
+    confidence: float
+    alerts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "zone": self.zone if isinstance(self.zone, str | int) else str(self.zone),
+                "policy": self.policy, "start": round(self.start, 3),
+                "end": None if self.end is None else round(self.end, 3), "rank": self.rank, "level": self.level,
+                "detectors": list(self.detectors), "confidence": round(self.confidence, 4),
+                "alerts": list(self.alerts)}
+
+
 def _noisy_or(c: np.ndarray) -> float:
     return float(1.0 - np.prod(1.0 - np.clip(c, 0.0, 1.0)))
 
@@ -665,6 +778,10 @@ class AlertEngine:
         self._raised = {"gas": np.zeros(self.nz, dtype=np.int64), "camera": np.zeros(self.nz, dtype=np.int64)}
         self._last_on = {"gas": np.full(self.nz, -np.inf), "camera": np.full(self.nz, -np.inf)}
         self._prev_on = {"gas": np.zeros(self.nz, dtype=bool), "camera": np.zeros(self.nz, dtype=bool)}
+        self._any_on = {"gas": False, "camera": False}  # prev_on.any(), kept for the quiet fast path
+        self._open: dict[str, dict[int, AlertEpisode]] = {"gas": {}, "camera": {}}
+        self.episodes: list[AlertEpisode] = []
+        self.episode_hooks: list = []  # callables (event "start"/"end", AlertEpisode)
         self.alerts: list[Alert] = []
         self.t = -np.inf
 
@@ -692,6 +809,13 @@ class AlertEngine:
                 self.sp[: len(x), i] = x
             self.sp_off = self.sp - np.array([s.hysteresis or 0.0 for s in self.specs])
             self.on_since = np.full((nl, n), np.nan)
+            self._pending = False
+            self._vote_key: tuple | None = None  # (qualifying, faulted) of the last vote, and its result
+            self._zone_size = np.bincount(self.zc, minlength=self.nz).astype(float)
+            self._zeros_i = np.zeros(n, dtype=np.int64)
+            self._zeros_f = np.zeros(n)
+            self._zeros_i.flags.writeable = False
+            self._zeros_f.flags.writeable = False
             self.stat = None
             return
         dts = [max(self.step_s, s.period or 0.0) for s in self.specs]
@@ -703,6 +827,8 @@ class AlertEngine:
         self.thr = thr
         dt = max(dts) if dts else self.step_s
         self.stat = _make_stat(cfg, thr[None, :], n, dt)
+        tau = None if cfg.baseline is None else np.full(n, cfg.baseline)
+        self.baseline = _Baseline(self.mu0, self.sigma0, tau, np.array(dts, dtype=float))
 
     @staticmethod
     def _explicit(cfg: Any, s: DetectorSpec, cal: Calibration, dt: float) -> float:
@@ -737,14 +863,19 @@ class AlertEngine:
         bad = np.zeros(n, dtype=bool) if fault_flags is None else np.asarray(fault_flags, dtype=bool)
         upd = ~bad if fresh is None else (np.asarray(fresh, dtype=bool) & ~bad)
         self.t = t
-        cfg = self.config
         if isinstance(self.base, ThresholdConfig):
             rank_det, margin = self._threshold(t, r, upd, bad)
         else:
-            z = (r - self.mu0) / self.sigma0
+            z = self.baseline.z(r, upd)
             sig = self.stat.step(z, upd)[0] & ~bad
             margin = np.where(sig, self.stat.margin[0], 0.0)
             rank_det = sig.astype(np.int64)
+        return self._conclude(t, r, bad, levels, rank_det, margin)
+
+    def _conclude(self, t: float, r: np.ndarray, bad: np.ndarray, levels: ArrayLike | None, rank_det: np.ndarray,
+                  margin: np.ndarray) -> list[Alert]:
+        """From the detectors' ranks at ``t`` to the zones' ranks (voting, fusion, escalation) and alerts."""
+        cfg = self.config
         sig_now = rank_det > 0
         self._last_sig[sig_now] = t
         self._last_margin[sig_now] = margin[sig_now]
@@ -757,13 +888,73 @@ class AlertEngine:
                 np.maximum.at(zone_rank, self.zc[hit], rank_det[hit])
             members = None
         if getattr(cfg, "escalate", False) and not isinstance(self.base, ThresholdConfig):
-            over = (np.asarray(levels) > 0) if levels is not None else (r >= self.first_sp)
-            over &= ~bad
-            if over.any():
-                zover = np.zeros(self.nz, dtype=bool)
-                zover[self.zc[over]] = True
-                zone_rank = np.where(zover, 2, zone_rank)  # a set point reached is an alarm, warned or not
+            # a set point reached gives the rank the threshold policy gives it (k-th set point: rank k), so
+            # a level means the same evidence whichever policy raised it
+            lv = np.asarray(levels, dtype=np.int64) if levels is not None else (r >= self.first_sp).astype(np.int64)
+            lv = np.where(bad, 0, lv)
+            if lv.any():
+                zlv = np.zeros(self.nz, dtype=np.int64)
+                np.maximum.at(zlv, self.zc, lv)
+                zone_rank = np.maximum(zone_rank, zlv)
         return self._raise(t, "gas", zone_rank, r, sig_now, margin, members)
+
+    def _quiet(self, t: float) -> bool:
+        """Can a step at ``t`` without any detector signal or set point reached leave every state but the
+        statistics as it is? (no zone active or waiting to re-arm, no threshold timer running, no recent
+        signal or camera detection a fusion could still count)"""
+        for src in ("gas", "camera"):
+            if self._any_on[src] or (self.rearm is not None and self._raised[src].any()):
+                return False
+        if isinstance(self.config, FusionConfig):
+            w = self.config.window + 1e-9
+            if ((t - self._last_sig) <= w).any() or ((t - self._cam_last) <= w).any():
+                return False
+        return not (isinstance(self.base, ThresholdConfig) and self._pending)
+
+    def scan_clean(self, times: np.ndarray, readings: np.ndarray, fault_flags: np.ndarray,
+                   fresh: np.ndarray, cameras_last: bool = True) -> tuple[int, list[Alert]]:
+        """:meth:`update` (with no alarm level on) and :meth:`update_cameras` (no camera alarm) at each
+        of ``times`` with the rows of ``readings`` in turn, up to the first row that raises an alert.
+        Returns that row and its alerts, or the last row and ``[]``. ``cameras_last=False``: the cameras
+        have alarms at the last row, so the caller feeds them there itself. The same results as the calls
+        one by one; quiet rows (no zone active, nothing over a set point) cost a few array operations each,
+        and runs of them none at all for the threshold policy."""
+        m = len(times)
+        bad = np.asarray(fault_flags, dtype=bool)
+        upd = np.asarray(fresh, dtype=bool) & ~bad
+        zero = np.zeros(len(self.specs), dtype=np.int8)
+        thr = isinstance(self.base, ThresholdConfig)
+        if thr:
+            reach = (readings >= self.sp[0]).any(axis=1) if self.sp.shape[0] else np.zeros(m, dtype=bool)
+        j = 0
+        while j < m:
+            t = float(times[j])
+            if self._quiet(t):
+                if thr:
+                    nxt = j + int(np.argmax(reach[j:])) if reach[j:].any() else m
+                    if nxt > j:  # nothing reaches a set point: nothing changes but the clock
+                        self.t = float(times[nxt - 1])
+                        j = nxt
+                        continue
+                else:
+                    sig = self.stat.step(self.baseline.z(readings[j], upd), upd)[0] & ~bad
+                    self.t = t
+                    if sig.any():
+                        margin = np.where(sig, self.stat.margin[0], 0.0)
+                        new = self._conclude(t, readings[j], bad, zero, sig.astype(np.int64), margin)
+                        if cameras_last or j < m - 1:
+                            new += self.update_cameras(t, [])
+                        if new:
+                            return j, new
+                    j += 1
+                    continue
+            new = self.update(t, readings[j], fault_flags=bad, levels=zero, fresh=fresh)
+            if cameras_last or j < m - 1:
+                new += self.update_cameras(t, [])
+            if new:
+                return j, new
+            j += 1
+        return m - 1, []
 
     def _threshold(self, t: float, r: np.ndarray, upd: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-detector voting rank (delay-on applied) and margin; zone voting happens here too."""
@@ -771,25 +962,33 @@ class AlertEngine:
         nl, n = self.sp.shape
         if nl == 0:
             return np.zeros(n, dtype=np.int64), np.zeros(n)
+        if not self._pending and not (r >= self.sp[0]).any():  # sp[0]: each detector's lowest set point
+            # the usual step: nothing over a set point and nothing pending; the voting below is all zeros
+            return self._zeros_i, self._zeros_f
         above = (r >= self.sp) & upd
         idle = np.isnan(self.on_since)
-        if idle.all() and not above.any():
-            # the usual step: nothing over a set point and nothing pending; the voting below is all zeros
-            return np.zeros(n, dtype=np.int64), np.zeros(n)
         below = ((r < self.sp_off) & upd) | bad
         start = idle & above
         self.on_since[start] = t
         self.on_since[below] = np.nan
-        qual = ~np.isnan(self.on_since) & (t - np.nan_to_num(self.on_since, nan=np.inf) >= cfg.delay_on - 1e-9)
-        healthy = np.bincount(self.zc, weights=(~bad).astype(float), minlength=self.nz)
-        k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))  # voting degrades with faulted detectors
-        rank = np.zeros(n, dtype=np.int64)
-        for j in range(nl):
-            cnt = np.bincount(self.zc, weights=qual[j].astype(float), minlength=self.nz)
-            zone_ok = (cnt >= k_eff) & (cnt > 0)
-            rank = np.where(qual[j] & zone_ok[self.zc], j + 1, rank)
-        idx = np.clip(rank - 1, 0, None)
-        margin = np.where(rank > 0, r / self.sp[idx, np.arange(n)], 0.0)
+        self._pending = not np.isnan(self.on_since).all()
+        with np.errstate(invalid="ignore"):
+            qual = (t - self.on_since) >= cfg.delay_on - 1e-9  # NaN (not pending) compares False
+        key = (qual.tobytes(), bad.tobytes())
+        if key == self._vote_key:  # the same detectors qualify as at the last call: the same votes
+            rank, sp_at = self._vote
+        else:
+            healthy = self._zone_size if not bad.any() else \
+                np.bincount(self.zc, weights=(~bad).astype(float), minlength=self.nz)
+            k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))  # voting degrades with faulted detectors
+            rank = np.zeros(n, dtype=np.int64)
+            for j in range(nl):
+                cnt = np.bincount(self.zc, weights=qual[j].astype(float), minlength=self.nz)
+                zone_ok = (cnt >= k_eff) & (cnt > 0)
+                rank = np.where(qual[j] & zone_ok[self.zc], j + 1, rank)
+            sp_at = self.sp[np.clip(rank - 1, 0, None), np.arange(n)]
+            self._vote_key, self._vote = key, (rank, sp_at)
+        margin = np.where(rank > 0, r / sp_at, 0.0)
         return rank, margin
 
     def _fusion(self, t: float, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -815,6 +1014,9 @@ class AlertEngine:
                margin: np.ndarray, members: np.ndarray | None) -> list[Alert]:
         raised, last_on, prev_on = self._raised[source], self._last_on[source], self._prev_on[source]
         on = zone_rank > 0
+        if not self._any_on[source] and not on.any() and (self.rearm is None or not raised.any()):
+            return []  # quiet before and now, nothing to re-arm: no state changes (the usual step)
+        self._any_on[source] = bool(on.any())
         if self.rearm is not None:
             # Re-arm zones that were quiet at the previous call and have been quiet for `rearm` s since
             # they were last active (checked before this call's activity counts).
@@ -829,7 +1031,32 @@ class AlertEngine:
             raised[zi] = rank
             out.append(self._make_alert(t, source, int(zi), rank, r, sig_now, margin, members))
         self.alerts.extend(out)
+        self._episodes(t, source, on, out)
         return out
+
+    def _episodes(self, t: float, source: str, on: np.ndarray, new: list[Alert]) -> None:
+        """Close the episodes of zones gone quiet; open or extend one per new alert."""
+        open_ = self._open[source]
+        for zi in [z for z in open_ if not on[z]]:
+            ep = open_.pop(zi)
+            ep.end = t
+            for cb in self.episode_hooks:
+                cb("end", ep)
+        for a in new:
+            zi = self._zone_code[a.zone]
+            ep = open_.get(zi)
+            if ep is None:
+                ep = AlertEpisode(f"E{len(self.episodes) + 1}", a.zone, a.policy, a.t, None, a.rank, a.level,
+                                  a.sensors, a.confidence, [a.id])
+                open_[zi] = ep
+                self.episodes.append(ep)
+                for cb in self.episode_hooks:
+                    cb("start", ep)
+            else:
+                ep.rank, ep.level = max(ep.rank, a.rank), level_name(max(ep.rank, a.rank))
+                ep.detectors = tuple(dict.fromkeys(ep.detectors + a.sensors))
+                ep.confidence = max(ep.confidence, a.confidence)
+                ep.alerts.append(a.id)
 
     def _make_alert(self, t: float, source: str, zi: int, rank: int, r: np.ndarray, sig_now: np.ndarray,
                     margin: np.ndarray, members: np.ndarray | None) -> Alert:
@@ -849,9 +1076,9 @@ class AlertEngine:
         else:
             sel = (self.zc == zi) & sig_now
             marg = margin
-            if not sel.any():  # escalation without a signal this step: the detectors over their set point
-                sel = (self.zc == zi) & (r >= self.first_sp)
-                marg = np.where(sel, r / self.first_sp, 0.0)
+        if not sel.any():  # escalation without a signal: the detectors over their set point
+            sel = (self.zc == zi) & (r >= self.first_sp)
+            marg = np.where(sel, r / self.first_sp, 0.0)
         det = np.flatnonzero(sel)
         names = [self.names[i] for i in det]
         ev = list(_evidence(marg[det])) if det.size else []

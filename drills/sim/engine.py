@@ -371,6 +371,8 @@ def finish_run(run: Run, wall: float) -> RunResult:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
     res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    if run.hazards is not None:  # structured alert episodes (docs/alerts.md)
+        res.extra["alert_episodes"] = [e.to_dict() for e in run.hazards.alert_engine.episodes]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res

@@ -17,7 +17,7 @@ Everything random comes from the run's named streams (``sensors``, ``exposure``)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from twin.graph import SiteGraph
 
 __all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
+
+CLEAN_BLOCK = 2048
+"""Gas steps of clean air read at once (bounds the memory of a block: steps x detectors floats)."""
 
 CAMERA_VISIBLE_PPM = 50.0
 """A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
@@ -223,6 +226,9 @@ class _GasState:
 class GasHazards:
     """All gas hazards of one run. Build with the run's graph and model, then :meth:`start`."""
 
+    clean_blocks = True
+    """Read clean air in blocks of steps (False: step by step, the reference the tests compare with)."""
+
     def __init__(self, sc: Scenario, graph: SiteGraph, model: DrillModel, log: list | None = None,
                  extra_sensors: list | None = None, outdoor: OutdoorCoupling | None = None):
         self.sc = sc
@@ -255,9 +261,13 @@ class GasHazards:
         self.all_sensors = dict(graph.site.sensors)
         for extra in extra_sensors or []:
             self.all_sensors[extra.id] = extra
-        self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_start)
+        # Detectors and cameras run from the start of the run (continuous operation), the gas from its first
+        # release; the clean air before it is read in blocks (see _clean_air).
+        self.t_sensing = min(0.0, self.t_start)
+        self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_sensing)
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
         self._sensor_reads = self._sensor_gas_keys()
+        self._cross_reads = self._cross_gas_keys()
         self._camera_zone = self._zones_of(self.sensors.cameras.ids)
         cam_sensors = [self.all_sensors.get(i) for i in self.sensors.cameras.ids]
         self._camera_kind = np.array([str((c.extra if c else {}).get("detects", "gas")) for c in cam_sensors])
@@ -266,6 +276,10 @@ class GasHazards:
                 raise InputError(f"camera {cam_sensors[k].name!r}: detects must be gas, people, person_down or "
                                  f"no_ppe, got {kind!r}", where="sensors")
         self._camera_space = [c.space if c else None for c in cam_sensors]
+        # gas cameras inside a zone, and the cameras that look at people
+        self._gas_cams = np.flatnonzero((self._camera_kind == "gas") & (self._camera_zone >= 0))
+        self._other_cams = np.flatnonzero(self._camera_kind != "gas")
+        self._no_fault = np.zeros(len(self.sensors.gas.names), dtype=bool)
         self.flagged: set[str] = set()
         self.records_sensors: list[tuple[float, str, float, str]] = []
         self.records_zones: list[tuple[float, str, float]] = []
@@ -275,7 +289,7 @@ class GasHazards:
                 outdoor.note_level(key, min(self._lowest_setpoint(key), st.level))
         self.t_detect: float | None = None
         self.detect_by: str | None = None
-        self._next_record = self.t_start
+        self._next_record = self.t_sensing
         self._open_cache: tuple | None = None  # joint exercise: people in the open (see _open_air)
         self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
         self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
@@ -292,7 +306,8 @@ class GasHazards:
     def _gas_state(self, gas: Gas, where: str) -> _GasState:
         st = self.gases.get(gas.key)
         if st is None:
-            mz = Multizone(self.g, dt=self.dt, t0=0.0)
+            # the air is clean until the first release: the model starts there (no steps of empty air)
+            mz = Multizone(self.g, dt=self.dt, t0=self.t_start)
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
             st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
             self.gases[gas.key] = st
@@ -410,7 +425,11 @@ class GasHazards:
         self.operator = OperatorFatigue(cfg.operator)
         self.alerts: list[Any] = []
         self.false_alerts = 0
-        self.t_alert: float | None = None
+        self.false_alerts_pre = 0  # before the first release (or all, in a leak-free run)
+        self.false_alerts_post = 0
+        self.t_alert: float | None = None  # first alert delivered, true or false (KPIs t_alert, t_first_alert)
+        self.t_true_alert: float | None = None  # first alert in a zone with gas
+        self.t_true_alarm: float | None = None  # ... at rank 2 or above (the second set point's evidence)
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
@@ -421,10 +440,79 @@ class GasHazards:
 
     def _run(self):
         env = self.env
+        if self.t_sensing + self.dt <= self.t_start:
+            yield from self._clean_air(self.t_start)
         yield env.timeout(max(self.t_start - env.now, 0.0))
         while True:
             yield env.timeout(self.dt)
             self.step(env.now)
+
+    def _clean_air(self, until: float):
+        """Sense every ``gas_step`` from the run's start up to ``until`` (the first release), while the air
+        is clean everywhere: the readings of many steps are computed at once (noise, drift, display; the
+        same draws in the same order as step by step) and the policy runs over them; the process only
+        wakes the clock at an alert or camera alarm, or to let another event of the run happen first.
+        Gives what :meth:`_sense` called every step would (the tests pin it)."""
+        env = self.env
+        dt = self.dt
+        det, cams = self.sensors.gas, self.sensors.cameras
+        eng = self.alert_engine
+        clock = time.perf_counter
+        nd = len(det.names)
+        zero_levels = np.zeros(nd, dtype=np.int8)
+        while env.now + dt <= until + 1e-9:
+            t_next = env.now + dt
+            # steps before the next event of any other process (a step at its time waits for it, as the
+            # step-by-step process, scheduled later, would)
+            horizon = min(env.peek(), until + 1e-9)
+            m = min(int(np.ceil((horizon - t_next) / dt)) if horizon > t_next else 0, CLEAN_BLOCK)
+            while m > 0 and env.now + m * dt >= horizon:
+                m -= 1
+            if m > 0 and m * dt + env.now > until + 1e-9:
+                m -= 1
+            c0 = clock()
+            blk = det.clean_block(dt, m) if nd and m > 0 and self.clean_blocks else None
+            visible = self._camera_scene() if len(cams.names) and blk is not None and len(blk) else None
+            cblk = cams.clean_block(dt, len(blk), visible) if visible is not None else None
+            if blk is None or len(blk) == 0 or (visible is not None and cblk is None):
+                # one step as step() would sense it (no block possible: an alarm level on, sampling off
+                # the step grid, the first call of the cameras)
+                self.timing["sensors"] += clock() - c0
+                yield env.timeout(dt)
+                c0 = clock()
+                self._sense(env.now)
+                if env.now + 1e-9 >= self._next_record:
+                    self._record(env.now)
+                    self._next_record += self.sc.record_every
+                self.timing["sensors"] += clock() - c0
+                continue
+            m = len(blk)
+            bad = det.fault | det.inhibited
+            fresh = ~det.fault
+            if cblk is not None:  # the first camera to start detecting ends the block there
+                det_c = cblk[0]
+                rising = det_c & ~np.vstack([cams.detecting[None, :], det_c[:-1]])
+                hit = np.flatnonzero(rising.any(axis=1))
+                if hit.size:
+                    m = int(hit[0]) + 1
+                cam_rise = bool(hit.size)
+            else:
+                cam_rise = False
+            stop, new = eng.scan_clean(blk.times[:m], blk.readings[:m], bad, fresh, cameras_last=not cam_rise)
+            for j in range(stop + 1):
+                t = float(blk.times[j])
+                if t + 1e-9 >= self._next_record:
+                    self._record_row(t, blk.readings[j])
+                    self._next_record += self.sc.record_every
+            det.commit_clean(blk, stop)
+            if cblk is not None:
+                cams.commit_clean(blk.times, cblk[0], visible, stop)
+            self.timing["sensors"] += clock() - c0
+            yield env.timeout(float(blk.times[stop]) - env.now)
+            if cblk is not None and cams.new_alarms:
+                new += self._camera_alarms(env.now)
+            for a in new:
+                self._alert(a)
 
     def step(self, t: float) -> None:
         """Advance the gas to ``t`` and let detectors, people and routes react."""
@@ -533,17 +621,29 @@ class GasHazards:
 
     def _true_values(self) -> np.ndarray:
         """The true concentration at every detector, in its own unit (ppm or %LEL)."""
-        det = self.sensors.gas
-        out = np.zeros(len(det.names))
+        out = np.zeros(len(self.sensors.gas.names))
         if self.outdoor is not None:
             self._outdoor_reads(out)
-        for k, key, zi, unit in self._sensor_reads:
+        for key, det, zi, lel in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue
-            c = float(st.mz.c[zi])
-            out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
+            ppm = kgm3_to_ppm(self.local_concentration(key, st.mz.c, zi, det), st.gas)
+            # %LEL as twin.gas.kgm3_to_lel computes it (the same operations, so the same bits)
+            out[det] = ppm if lel is None else ppm / lel * 100.0
+        for key, det, zi, f in self._cross_reads:  # other gases a head responds to (cross-sensitivity)
+            st = self.gases.get(key)
+            if st is not None:
+                out[det] += f * kgm3_to_ppm(self.local_concentration(key, st.mz.c, zi, det), st.gas)
         return out
+
+    def local_concentration(self, gas_key: str, zone_c: np.ndarray, zones: np.ndarray,
+                            detectors: np.ndarray) -> np.ndarray:
+        """The concentration (kg/m3) of ``gas_key`` at the inlet of each of ``detectors`` (indices into
+        the gas detector array), whose zones are ``zones`` (indices into ``zone_c``, the multizone's
+        concentration per zone, kg/m3). Today: the zone's well-mixed mean. This is the one place where
+        a near-field model of the detector's surroundings plugs in."""
+        return zone_c[zones]
 
     def _outdoor_reads(self, out: np.ndarray) -> None:
         """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""
@@ -568,63 +668,105 @@ class GasHazards:
             c = float(self.outdoor.outdoor(key, np.array([pos], dtype=float), self.env.now)[0])
             out[k] = kgm3_to_ppm(c, st.gas) if unit == "ppm" else (kgm3_to_lel(c, st.gas) if st.gas.flammable else 0.0)
 
-    def _sensor_gas_keys(self) -> list[tuple[int, str, int, str]]:
-        """(detector, gas key, zone index, unit) of every detector inside a zone with a known gas, resolved
-        once: the per-step read then only looks concentrations up."""
-        out = []
+    def _sensor_gas_keys(self) -> list[tuple[str, np.ndarray, np.ndarray, float | None]]:
+        """(gas key, detector indices, their zone indices, the gas's LEL in ppm for %LEL heads or ``None``
+        for ppm heads) of every detector inside a zone with a known gas, grouped once so the per-step read
+        is one gather per group. %LEL heads of a gas with no LEL read 0 and are left out."""
+        rows: dict[tuple[str, float | None], list[tuple[int, int]]] = {}
         for k, (spec, zi) in enumerate(zip(self.sensors.gas.specs, self._sensor_zone, strict=True)):
             if zi < 0 or spec.gas is None:
                 continue
             try:
-                out.append((k, get_gas(spec.gas).key, int(zi), spec.unit))
+                gas = get_gas(spec.gas)
             except InputError:
                 continue  # a gas this run does not model: the detector reads clean air
-        return out
+            if spec.unit != "ppm" and not gas.flammable:
+                continue
+            lel = None if spec.unit == "ppm" else gas.lel_for("NFPA") * 1e4
+            rows.setdefault((gas.key, lel), []).append((k, int(zi)))
+        return [(key, np.array([r[0] for r in v], dtype=np.int64), np.array([r[1] for r in v], dtype=np.int64), lel)
+                for (key, lel), v in rows.items()]
+
+    def _cross_gas_keys(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """(other gas key, detector indices, their zone indices, reading per ppm) of the ppm heads that
+        respond to a gas other than their own (their nuisance's cross-sensitivity table)."""
+        rows: dict[str, list[tuple[int, int, float]]] = {}
+        for k, (spec, zi) in enumerate(zip(self.sensors.gas.specs, self._sensor_zone, strict=True)):
+            if zi < 0 or spec.unit != "ppm" or spec.nuisance is None:
+                continue
+            own = None
+            try:
+                own = get_gas(spec.gas).key if spec.gas else None
+            except InputError:
+                pass
+            for g, f in spec.nuisance.cross:
+                try:
+                    key = get_gas(g).key
+                except InputError:
+                    continue  # a gas the registry does not know cannot be released in a run either
+                if key != own and f != 0:
+                    rows.setdefault(key, []).append((k, int(zi), float(f)))
+        return [(key, np.array([r[0] for r in v], dtype=np.int64), np.array([r[1] for r in v], dtype=np.int64),
+                 np.array([r[2] for r in v])) for key, v in rows.items()]
 
     def _sense(self, t: float) -> None:
         det = self.sensors.gas
         new: list = []
         if len(det.names):
             det.update(t, self._true_values())
-            if self.t_detect is None and det.exceedances:
-                ex = det.exceedances[0]
-                self.t_detect, self.detect_by = ex.t, ex.name
-            new = self.alert_engine.update(t, det.reading, fault_flags=det.fault | det.inhibited,
-                                           levels=det.levels(), fresh=det.fresh)
+            self._note_detection()
+            new = self._policy_update(t)
         cams = self.sensors.cameras
         if len(cams.names):
-            visible = self._camera_scene()
-            cams.update(t, visible)
-            if self.t_detect is None:
-                hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
-                if hits:
-                    self.t_detect, self.detect_by = hits[0].t, hits[0].name
-            for a in cams.new_alarms:
-                self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
-                                 f"{a.name} sees {self._camera_kind[a.camera]}"))
-            new += self.alert_engine.update_cameras(t, cams.new_alarms)
+            cams.update(t, self._camera_scene())
+            new += self._camera_alarms(t)
         for a in new:
             self._alert(a)
+
+    def _policy_update(self, t: float) -> list:
+        """The alert policy on the detectors' displayed readings at ``t``."""
+        det = self.sensors.gas
+        if det._n_faulted:
+            bad, levels = det.fault | det.inhibited, det.levels()
+        else:  # no fault: nothing to mask, and the levels array is read only
+            bad, levels = self._no_fault, det._level
+        return self.alert_engine.update(t, det.reading, fault_flags=bad, levels=levels, fresh=det.fresh)
+
+    def _note_detection(self) -> None:
+        det = self.sensors.gas
+        if self.t_detect is None and det.exceedances:
+            ex = det.exceedances[0]
+            self.t_detect, self.detect_by = ex.t, ex.name
+
+    def _camera_alarms(self, t: float) -> list:
+        """Log the cameras' new alarms and hand them to the alert policy."""
+        cams = self.sensors.cameras
+        if self.t_detect is None and cams.new_alarms:
+            hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
+            if hits:
+                self.t_detect, self.detect_by = hits[0].t, hits[0].name
+        for a in cams.new_alarms:
+            self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
+                             f"{a.name} sees {self._camera_kind[a.camera]}"))
+        return self.alert_engine.update_cameras(t, cams.new_alarms)
 
     def _camera_scene(self) -> np.ndarray:
         """What each camera has in view now, by what it is set to detect (``extra.detects``): ``gas`` (a
         plume above CAMERA_VISIBLE_PPM in its zone), ``people`` (anyone in its space), ``person_down``
         (someone collapsed there) or ``no_ppe`` (someone without breathing apparatus in gassed air)."""
         cams = self.sensors.cameras
-        zi = self._camera_zone
-        ok = zi >= 0
         visible = np.zeros(len(cams.names), dtype=bool)
-        gas_cam = self._camera_kind == "gas"
-        for st in self.gases.values():
-            ppm = np.zeros(len(zi))
-            ppm[ok] = kgm3_to_ppm(st.mz.c[zi[ok]], st.gas)
-            visible |= gas_cam & (ppm > CAMERA_VISIBLE_PPM)
-        if (~gas_cam).any():
+        gas_cam = self._gas_cams
+        if gas_cam.size:
+            zi = self._camera_zone[gas_cam]
+            for st in self.gases.values():
+                visible[gas_cam] |= kgm3_to_ppm(st.mz.c[zi], st.gas) > CAMERA_VISIBLE_PPM
+        if self._other_cams.size:
             crowd = self.crowd
             space = crowd.space
             prot = crowd.protected
             down_space = set(crowd.collapsed_in.values())
-            for k in np.flatnonzero(~gas_cam):
+            for k in self._other_cams:
                 sp = self._camera_space[k]
                 if sp is None or sp not in crowd.space_index:
                     continue
@@ -649,12 +791,34 @@ class GasHazards:
         return False
 
     def _alert(self, a) -> None:
-        """Log an alert, score it against the truth (for the false-alert KPI only: nobody in the drill
-        sees that), and hand it to the operator and the workflows."""
-        self.alerts.append(a)
+        """An alert raised now: scored against the truth now (for the KPIs only: nobody in the drill sees
+        that), delivered to the control room after the policy's ``latency``."""
         false = not self._gas_in(str(a.zone))
+        lat = self.alert_engine.config.latency
+        if lat > 0:
+            self.env.process(self._deliver_later(replace(a, t=a.t + lat), false, lat))
+        else:
+            self._deliver(a, false)
+
+    def _deliver_later(self, a, false: bool, lat: float):
+        yield self.env.timeout(lat)
+        self._deliver(a, false)
+
+    def _deliver(self, a, false: bool) -> None:
+        """Log an alert and hand it to the operator and the workflows."""
+        self.alerts.append(a)
+        before = a.t < self.t_start or not self.specs
         if false:
             self.false_alerts += 1
+            if before:
+                self.false_alerts_pre += 1
+            else:
+                self.false_alerts_post += 1
+        else:
+            if self.t_true_alert is None:
+                self.t_true_alert = a.t
+            if self.t_true_alarm is None and a.rank >= 2:
+                self.t_true_alarm = a.t
         self.operator.judge(a.id, false)
         if self.t_alert is None:
             self.t_alert = a.t
@@ -675,11 +839,15 @@ class GasHazards:
             for cb in self.on_alert:
                 cb(ev)
 
+    def _record_row(self, t: float, reading: np.ndarray) -> None:
+        det = self.sensors.gas
+        for name, unit, v in zip(det.names, det.units, reading, strict=True):
+            self.records_sensors.append((t, name, float(v), unit))
+
     def _record(self, t: float) -> None:
         det = self.sensors.gas
         if len(det.names):
-            for name, unit, v in zip(det.names, det.units, det.reading, strict=True):
-                self.records_sensors.append((t, name, float(v), unit))
+            self._record_row(t, det.reading)
         for st in self.gases.values():
             ppm = kgm3_to_ppm(st.mz.c, st.gas)
             for zi in np.flatnonzero(ppm > 1e-3):
@@ -703,7 +871,7 @@ class GasHazards:
             return {"t_detect": None if self.t_detect is None else round(self.t_detect - t0, 3),
                     "t_alert": None if self.t_alert is None else round(self.t_alert - t0, 3),
                     "false_alerts": self.false_alerts, "alerts": len(self.alerts), "exposed_idlh": 0,
-                    "peak_dose": 0.0}
+                    "peak_dose": 0.0, **self.alert_kpis(t0)}
         # the first release's gas; a joint-exercise site with no release of its own: the first regional gas
         first = self.gases[get_gas(self.specs[0].gas).key] if self.specs else next(iter(self.gases.values()))
         for st in self.gases.values():
@@ -725,9 +893,28 @@ class GasHazards:
             "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
             "mass_balance_error": max((st.mz.max_mass_balance_error for st in self.gases.values()), default=0.0),
         }
+        out.update(self.alert_kpis(t0))
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
         return out
+
+    def alert_kpis(self, t0: float) -> dict[str, Any]:
+        """Detection and alert KPIs that mean the same for every policy (docs/alerts.md): the first alert
+        (``t_first_alert``, as the older ``t_alert``), the first true alert and true alarm (rank 2: the
+        second set point's evidence), detection by any means (``t_detect_any``: a set point, a camera or
+        a true alert), false alerts before and after the first release, the alert episodes and the
+        configured latency. Times in s from ``t0``; ``sensor_days`` the monitoring behind the counts."""
+        def rel(x: float | None) -> float | None:
+            return None if x is None else round(x - t0, 3)
+
+        cands = [x for x in (self.t_detect, self.t_true_alert) if x is not None]
+        n_det = len(self.sensors.gas.names)
+        days = n_det * max(self.env.now - self.t_sensing, 0.0) / 86400.0
+        return {"t_first_alert": rel(self.t_alert), "t_first_true_alert": rel(self.t_true_alert),
+                "t_first_true_alarm": rel(self.t_true_alarm), "t_detect_any": rel(min(cands)) if cands else None,
+                "false_alerts_pre_leak": self.false_alerts_pre, "false_alerts_post_leak": self.false_alerts_post,
+                "alert_episodes": len(self.alert_engine.episodes), "alert_latency": self.alert_engine.config.latency,
+                "detector_days": round(days, 4)}
 
 
 def all_hazards(sc: Scenario) -> list[HazardSpec]:

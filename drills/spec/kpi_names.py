@@ -12,4 +12,7 @@ KPI_KEYS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_evacuated
 # KPIs a comparison can use: the numeric ones of docs/kpis.md plus the numeric extras the engine adds
 NUMERIC_KPIS = tuple(k for k in KPI_KEYS if k != "exit_counts") + (
     "t_all_clear", "evacuees", "t_evacuated_p50", "t_evacuated_p95", "premovement_mean", "t_lower_bound",
-    "gas_released_kg", "peak_ppm")
+    "gas_released_kg", "peak_ppm",
+    # detection and alerts, the same for every policy (docs/alerts.md)
+    "t_first_alert", "t_first_true_alert", "t_first_true_alarm", "t_detect_any", "false_alerts_pre_leak",
+    "false_alerts_post_leak", "alert_episodes", "alert_latency", "detector_days")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drills.alerts.policies import POLICIES, AlertsConfig
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
@@ -377,8 +378,9 @@ class Scenario(_Model):
     workflows: list[WORKFLOW_FIELD] = Field(default_factory=list)
     targets: dict[str, Any] | None = Field(
         default=None, description="capability targets for the after-action report, e.g. {t_alarm: 3min}")
-    alerts: dict[str, Any] | None = Field(
-        default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...}")
+    alerts: AlertsConfig | None = Field(
+        default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...} "
+                                  "(docs/alerts.md); unknown fields are refused")
     sensors: list[dict[str, Any]] = Field(
         default_factory=list, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
@@ -389,6 +391,13 @@ class Scenario(_Model):
                                   "default IDLH for toxic gases, 10 %LEL for flammable ones")
     gas_step: float = Field(default=1.0, description="s between gas, detector and exposure updates")
     record_every: float = Field(default=10.0, description="s between recorded sensor readings and zone levels")
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _alerts(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("policy") not in POLICIES:
+            raise ValueError(f"unknown policy {v.get('policy')!r}; expected one of {', '.join(POLICIES)}")
+        return v
 
     @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
     @classmethod
@@ -488,7 +497,10 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
         msg = "unknown field (check the spelling; see `drilltwin schema`)"
     if err["type"] == "missing":
         msg = "required field is missing"
-    where, msg = error_path(tuple(err["loc"]), msg)
+    loc = tuple(err["loc"])
+    # drop the policy tags pydantic puts after a discriminated alert policy (alerts.cusum.h -> alerts.h)
+    loc = tuple(p for i, p in enumerate(loc) if not (p in POLICIES and i and loc[i - 1] in ("alerts", "detector")))
+    where, msg = error_path(loc, msg)
     return where or "(top level)", msg
 
 
