@@ -219,6 +219,8 @@ def replay(cfg: Any, specs: Sequence[Any], zones: Sequence[Hashable], positions:
         eng.mu0[:] = np.where(np.isnan(mu0), eng.mu0, mu0)
     if sigma0 is not None and hasattr(eng, "sigma0"):
         eng.sigma0[:] = np.where(np.isnan(sigma0), eng.sigma0, sigma0)
+    if getattr(eng, "baseline", None) is not None and mu0 is not None:
+        eng.baseline.b[:] = eng.mu0  # the tracked clean-air baseline starts from the learned mean
     label = policy_label or (cfg.get("policy") if isinstance(cfg, dict) else cfg.policy)
     outl: list[AlertRecord] = []
     for k in range(values.shape[0]):
