@@ -230,3 +230,28 @@ def train(
                   f"window ROC AUC {_fmt(h['window_roc_auc'])}, P(detect) {_fmt(h['probability_of_detection'])} "
                   f"(set point {_fmt(h['reference_probability_of_detection'])}), false alerts per operator-week "
                   f"{_fmt(h['false_alerts_per_week_per_operator'])}")
+
+
+@alerts_app.command("history")
+def history(
+    lab_json: Annotated[Path, typer.Argument(help="lab.json written by drilltwin alerts evaluate")],
+    policy: Annotated[str, typer.Option("--policy", help="the lab's policy (variant) to use")],
+    scenario: Annotated[Path, typer.Option("--scenario", help="the drill to give the alert history")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the scenario copy")],
+    elapsed: Annotated[str, typer.Option("--elapsed", help="shift time before the leak")] = "6h",
+    json_out: JsonOpt = False,
+) -> None:
+    """Start a drill's operators with the false alerts the lab measured for a policy (fatigue cost)."""
+    from drills.lab.history import write_history_scenario
+    from twin.units import parse_duration
+
+    try:
+        el = parse_duration(elapsed, "--elapsed")
+    except ValueError as e:
+        raise InputError(str(e), where="--elapsed") from None
+    res = write_history_scenario(scenario, lab_json, policy, out, el)
+    if json_out:
+        print_json(res)
+        return
+    console.print(f"{res['scenario']}: operators start with {res['false_alerts_seen']} false alert(s) seen "
+                  f"({res['false_alerts_per_day_per_operator']:.3g} per operator-day from the lab)")

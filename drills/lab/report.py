@@ -39,9 +39,11 @@ def json_result(lab: Any, tables: dict[str, list[dict]]) -> dict[str, Any]:
     for r in tables["summary"]:
         row = {k: _clean(v) for k, v in r.items() if k not in ("variant", "leak_class")}
         d = by.setdefault(r["variant"], {"policy": r["policy"], "parameter": r["parameter"], "value": r["value"],
-                                          "classes": {}})
+                                          "config": lab.variants[r["variant"]][3], "classes": {}})
         if r["leak_class"] == "all":
             d.update({k: v for k, v in row.items() if k not in ("policy", "parameter", "value")})
+            fpd = row.get("false_alerts_per_day_per_operator")
+            d["false_alerts_per_shift_per_operator"] = None if fpd is None else fpd / 2.0  # 12 h shifts
         else:
             d["classes"][r["leak_class"]] = {k: v for k, v in row.items() if k not in ("policy", "parameter", "value")}
     for k in tables["kpis"]:
