@@ -153,7 +153,8 @@ def tune(
 ) -> None:
     """Choose a policy's parameter for a false-alert budget or a detection target; Pareto front."""
     from drills.lab.labfile import load_lab
-    from drills.lab.tune import parse_budget, tune as run_tune, write_tuned_scenario
+    from drills.lab.tune import parse_budget, write_tuned_scenario
+    from drills.lab.tune import tune as run_tune
     from twin.units import parse_duration
 
     spec = load_lab(lab_file)
@@ -207,7 +208,7 @@ def train(
 ) -> None:
     """Train a gradient-boosted-trees alert model on labelled windows from the twin; save it with a model card."""
     from drills.lab.labfile import load_lab
-    from drills.lab.learned import train as run_train
+    from drills.lab.training import train as run_train
     from twin.units import parse_duration
 
     spec = load_lab(lab_file)

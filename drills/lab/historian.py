@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +253,6 @@ def format_time(log: HistorianLog, t: float) -> str:
 
     ts = log.t0 + timedelta(seconds=float(t))
     s = ts.isoformat()
-    if log.zulu and ts.tzinfo is not None and ts.utcoffset() == timezone.utc.utcoffset(None):
+    if log.zulu and ts.tzinfo is not None and ts.utcoffset() == UTC.utcoffset(None):
         s = s.replace("+00:00", "Z")
     return s

@@ -106,7 +106,7 @@ def replay_log(scenario: Path, log_path: Path, tag_map: Path | None = None, *, s
         det, lead = [], []
         false = 0
         in_any = np.zeros(len(t), dtype=bool)
-        for i, s in enumerate(start):
+        for _i, s in enumerate(start):
             o = episode_outcomes(np.zeros(len(t), dtype=np.int64), t, 1, np.array([s]), window)
             det.append(bool(o["detected"][0]))
             lead.append(None if math.isnan(o["t_first"][0]) else float(o["t_first"][0] - s))
@@ -117,8 +117,8 @@ def replay_log(scenario: Path, log_path: Path, tag_map: Path | None = None, *, s
                           "true_alerts": int(in_any.sum()), "false_alerts": false,
                           "false_alerts_per_day": false / days if days > 0 else None,
                           "time_to_detect_s": lead, "window_s": window,
-                          "per_event": [{"label": e[2], "detected": d, "time_to_detect_s": l}
-                                        for e, d, l in zip(evs, det, lead, strict=True)]}
+                          "per_event": [{"label": e[2], "detected": d, "time_to_detect_s": x}
+                                        for e, d, x in zip(evs, det, lead, strict=True)]}
     return out
 
 

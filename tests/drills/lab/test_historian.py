@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ from tests.conftest import SCENARIOS
 from twin.errors import InputError
 
 SCEN = SCENARIOS / "plant_h2s_leak_ai.yaml"  # fusion over CUSUM, k = 1
-T0 = datetime(2026, 3, 1, 8, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
 UNITS = {"GD-101": "ppm", "GD-102": "ppm", "FD-101": "%LEL"}
 
 

@@ -132,7 +132,8 @@ def test_tuned_policy_meets_its_budget_on_fresh_data(tmp_path, site):
 
 @pytest.mark.slow
 def test_model_trained_on_one_seed_range_is_scored_on_another(tmp_path):
-    from drills.lab.learned import load_model, train
+    from drills.lab.learned import load_model
+    from drills.lab.training import train
 
     spec = load_lab(_lab(tmp_path, train_seeds=[100, 199], test_seeds=[200, 299]))
     card = train(spec, tmp_path / "m.joblib", episodes=10, leak_free=4 * 3600.0, test_episodes=10,
@@ -150,3 +151,23 @@ def test_parse_lab_resolves_relative_scenario(tmp_path):
     spec = parse_lab({"scenario": "x.yaml"}, tmp_path / "lab.yaml")
     assert spec.scenario == (tmp_path / "x.yaml").resolve()
     assert "setpoint" in spec.policies  # the reference is always there
+
+
+def test_history_gives_operators_the_measured_false_alerts(tmp_path):
+    from drills.lab.history import write_history_scenario
+
+    lab_json = tmp_path / "lab.json"
+    lab_json.write_text(json.dumps({"policies": {
+        "cusum": {"false_alerts_per_day_per_operator": 3.0, "config": {"policy": "cusum"}},
+        "setpoint": {"false_alerts_per_day_per_operator": 0.2, "config": {"policy": "threshold"}}}}))
+    r = write_history_scenario(SCEN, lab_json, "cusum", tmp_path / "s" / "ai.yaml", elapsed=8 * 3600.0)
+    assert r["false_alerts_seen"] == 1  # 3 per day x 8 h
+    from drills.spec.scenario import load_scenario
+
+    sc = load_scenario(r["scenario"])
+    alerts = sc.alerts if isinstance(sc.alerts, dict) else sc.alerts.model_dump()
+    assert alerts["operator"]["false_alerts_seen"] == 1
+    r2 = write_history_scenario(SCEN, lab_json, "setpoint", tmp_path / "s" / "sp.yaml", elapsed=8 * 3600.0)
+    assert r2["false_alerts_seen"] == 0
+    with pytest.raises(InputError, match="'nope' is not a policy"):
+        write_history_scenario(SCEN, lab_json, "nope", tmp_path / "x.yaml")
