@@ -79,29 +79,23 @@ class SimResult:
 
 
 def policy_names() -> tuple[str, ...]:
-    """The built-in policies, plus ``model`` (a trained model, :mod:`drills.lab.learned`)."""
+    """The policies (``model``: a trained model, :mod:`drills.alerts.learned`)."""
     from drills.alerts.policies import POLICIES
 
-    return (*POLICIES, "model")
+    return tuple(POLICIES)
 
 
 def parse_policy(cfg: Any, where: str) -> Any:
-    """Validate one policy mapping (a scenario's ``alerts:`` block); ``policy: model`` stays a dict."""
+    """Validate one policy mapping (a scenario's ``alerts:`` block, ``policy: model`` included)."""
     from drills.alerts.policies import parse_alerts
-    from twin.errors import InputError
 
-    if isinstance(cfg, dict) and cfg.get("policy") == "model":
-        if not cfg.get("path"):
-            raise InputError("policy: model needs path: (the model file written by drilltwin alerts train)",
-                             where=f"{where}.path")
-        return dict(cfg)
     return parse_alerts(cfg, where=where)
 
 
 def _engine(cfg: Any, specs: list, zones: list, positions: np.ndarray, dt: float, rearm: Any,
             base_dir: Any = None):
-    if isinstance(cfg, dict) and cfg.get("policy") == "model":
-        from drills.lab.learned import ModelEngine
+    if cfg.policy == "model":
+        from drills.alerts.learned import ModelEngine
 
         return ModelEngine(cfg, specs, zones, positions, step=dt, rearm=rearm, base_dir=base_dir)
     from drills.alerts.policies import AlertEngine
@@ -221,7 +215,7 @@ def replay(cfg: Any, specs: Sequence[Any], zones: Sequence[Hashable], positions:
         eng.sigma0[:] = np.where(np.isnan(sigma0), eng.sigma0, sigma0)
     if getattr(eng, "baseline", None) is not None and mu0 is not None:
         eng.baseline.b[:] = eng.mu0  # the tracked clean-air baseline starts from the learned mean
-    label = policy_label or (cfg.get("policy") if isinstance(cfg, dict) else cfg.policy)
+    label = policy_label or cfg.policy
     outl: list[AlertRecord] = []
     for k in range(values.shape[0]):
         t = k * step

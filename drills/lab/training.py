@@ -1,6 +1,6 @@
 """``drilltwin alerts train``: labelled windows from the twin, gradient-boosted trees, a model card.
 
-See :mod:`drills.lab.learned` for the features, the labels and ``policy: model``.
+See :mod:`drills.alerts.learned` for the features, the labels and ``policy: model``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from drills.lab.learned import FEATURES, MODEL_FORMAT, STRIDE, WINDOW, features, spec_arrays
+from drills.alerts.learned import FEATURES, MODEL_FORMAT, STRIDE, WINDOW, features, spec_arrays
 from twin.errors import InputError
 
 __all__ = ["train"]

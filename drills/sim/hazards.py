@@ -17,6 +17,7 @@ Everything random comes from the run's named streams (``sensors``, ``exposure``)
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -418,10 +419,17 @@ class GasHazards:
         def labels(idx: np.ndarray) -> list[str]:
             return [self.g.zones[zones[z]].space if z >= 0 else "outdoors" for z in idx]
 
-        self.alert_engine = AlertEngine(
+        make = AlertEngine
+        extra: dict[str, Any] = {}
+        if cfg.policy == "model":  # a trained model (drilltwin alerts train), path relative to the scenario
+            from drills.alerts.learned import ModelEngine
+
+            make = ModelEngine
+            extra["base_dir"] = Path(self.sc.path).parent if self.sc.path is not None else Path.cwd()
+        self.alert_engine = make(
             cfg, det.specs, labels(self._sensor_zone), [self.all_sensors[i].position for i in det.ids],
             step=self.dt, camera_names=cams.names, camera_zones=labels(self._camera_zone),
-            camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None)
+            camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None, **extra)
         self.operator = OperatorFatigue(cfg.operator)
         self.alerts: list[Any] = []
         self.false_alerts = 0

@@ -132,7 +132,7 @@ def test_tuned_policy_meets_its_budget_on_fresh_data(tmp_path, site):
 
 @pytest.mark.slow
 def test_model_trained_on_one_seed_range_is_scored_on_another(tmp_path):
-    from drills.lab.learned import load_model
+    from drills.alerts.learned import load_model
     from drills.lab.training import train
 
     spec = load_lab(_lab(tmp_path, train_seeds=[100, 199], test_seeds=[200, 299]))
@@ -145,6 +145,17 @@ def test_model_trained_on_one_seed_range_is_scored_on_another(tmp_path):
     assert ho["window_roc_auc"] > 0.8 and ho["probability_of_detection"] > 0
     assert load_model(tmp_path / "m.joblib")["card"]["held_out"]["seed"] == 200
     assert json.loads((tmp_path / "m.card.json").read_text())["features"]
+    # policy: model in a drill (path relative to the scenario file)
+    from drills.lab.tune import write_tuned_scenario
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+
+    sc_path = write_tuned_scenario(SCEN, {"policy": "model", "path": "m.joblib", "threshold": 0.5},
+                                   tmp_path / "drill.yaml", "model policy")
+    sc = load_scenario(sc_path).evolve(duration="12min")
+    res = run_scenario(sc, seed=1)
+    alerts = [e for e in res.extra.get("alert_episodes", [])]
+    assert any(a.get("policy") == "model" for a in alerts), alerts
 
 
 def test_parse_lab_resolves_relative_scenario(tmp_path):

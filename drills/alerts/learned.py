@@ -1,6 +1,6 @@
 """Learned alert policies: window features across neighbouring detectors and the model as an alert policy.
 
-Training and the model card are in :mod:`drills.lab.training`.
+Training and the model card are in :mod:`drills.lab.training` (``drilltwin alerts train``).
 
 Features (per detector, at each evaluation time, every ``stride`` s over the last ``window`` s of what
 the detectors *show*; ``s`` the detector's noise sd and ``sp`` its first set point, both from its spec):
@@ -22,9 +22,9 @@ Training data come only from seeds in the lab file's ``train_seeds``; the held-o
 lab run on ``test_seeds`` (the ranges must not overlap; :class:`drills.lab.labfile.LabSpec` refuses
 overlapping ranges), so the score is never on the data the model saw.
 
-``policy: model`` (``path:`` the model file, ``threshold:`` probability, default 0.5) runs the model in the
-lab and in replays through :class:`ModelEngine`, which raises alerts with the same zone de-duplication,
-re-arming and escalation as the built-in policies. Model files are Python pickles (joblib): load only
+``policy: model`` (``path:`` the model file, relative to the scenario; ``threshold:`` probability, default
+0.5) runs the model in drills, in the lab and in replays through :class:`ModelEngine`, which raises alerts
+with the same zone de-duplication, re-arming, escalation, episodes and cameras as the built-in policies. Model files are Python pickles (joblib): load only
 files you trust.
 """
 
@@ -98,26 +98,28 @@ class ModelEngine:
     """Runs a trained model as an alert policy with the :class:`drills.alerts.policies.AlertEngine`
     interface (``update``; alerts de-duplicated, re-armed and escalated the same way)."""
 
-    def __init__(self, config: dict[str, Any], specs: Sequence[Any], zones: Sequence[Hashable], positions: Any, *,
-                 step: float = 1.0, rearm: Any = "config", base_dir: Path | None = None):
-        from drills.alerts.policies import AlertEngine
+    def __init__(self, config: Any, specs: Sequence[Any], zones: Sequence[Hashable], positions: Any, *,
+                 step: float = 1.0, rearm: Any = "config", base_dir: Path | None = None, **engine_kw: Any):
+        from drills.alerts.policies import AlertEngine, parse_alerts
 
         global threadpool_limits
         from threadpoolctl import threadpool_limits
 
-        path = Path(config["path"])
+        cfg = parse_alerts(config)
+        self.config = cfg
+        path = Path(cfg.path)
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         bundle = load_model(path)
         self.model = bundle["model"]
-        self.threshold = float(config.get("threshold", 0.5))
-        if not 0 < self.threshold < 1:
-            raise InputError(f"threshold must be in (0, 1), got {self.threshold}", where="alerts.threshold")
-        rearm_cfg = config.get("rearm")
-        # the zone bookkeeping, alert records and escalation of the built-in engine, driven by our signals
-        self._eng = AlertEngine({"policy": "threshold", "rearm": rearm_cfg}, specs, zones, positions, step=step,
-                                rearm=rearm)
+        self.threshold = float(cfg.threshold)
+        # the zone bookkeeping, alert records, episodes and cameras of the built-in engine, driven by our
+        # signals (its own threshold voting is never called)
+        inner = {"policy": "threshold", "rearm": cfg.rearm, "latency": cfg.latency,
+                 "camera_confidence": cfg.camera_confidence, "operator": cfg.operator.model_dump()}
+        self._eng = AlertEngine(inner, specs, zones, positions, step=step, rearm=rearm, **engine_kw)
         self._eng.policy = "model"
+        self._eng.config = cfg
         self.dt = float(step)
         self.W = max(int(round(bundle["card"]["window_s"] / self.dt)), 2)
         self.every = max(int(round(bundle["card"]["stride_s"] / self.dt)), 1)
@@ -128,10 +130,11 @@ class ModelEngine:
         self.sig = np.zeros(n, dtype=bool)
         self.prob = np.zeros(n)
 
-    nz = property(lambda self: self._eng.nz)
-    zone_labels = property(lambda self: self._eng.zone_labels)
-    _prev_on = property(lambda self: self._eng._prev_on)
-    alerts = property(lambda self: self._eng.alerts)
+    def __getattr__(self, name: str) -> Any:
+        # everything but update (cameras, alerts, episodes, zones, hooks) is the inner engine's
+        if name == "_eng":
+            raise AttributeError(name)
+        return getattr(self._eng, name)
 
     def update(self, t: float, readings: Any, fault_flags: Any = None, levels: Any = None, fresh: Any = None) -> list:
         r = np.asarray(readings, dtype=float)
