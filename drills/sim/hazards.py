@@ -17,8 +17,8 @@ Everything random comes from the run's named streams (``sensors``, ``exposure``)
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
