@@ -25,6 +25,21 @@ def _out(out: Path | None, lab: Path, kind: str) -> Path:
     return out if out is not None else Path("results") / "alert-lab" / (lab.name.split(".")[0] + kind)
 
 
+def _duration(v: str | None, name: str) -> float | None:
+    """A command-line duration (``30d``, ``2h``) in s; None stays None; errors name the option."""
+    if v is None:
+        return None
+    from twin.units import parse_duration
+
+    try:
+        x = parse_duration(v, name)
+    except ValueError as e:
+        raise InputError(str(e).removeprefix(f"{name}: "), where=name) from None
+    if not x > 0:
+        raise InputError(f"must be positive, got {v!r}", where=name)
+    return x
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
@@ -48,14 +63,7 @@ def evaluate(
     from drills.lab.report import json_result, write_outputs
 
     spec = load_lab(lab_file)
-    lf = None
-    if leak_free is not None:
-        from twin.units import parse_duration
-
-        try:
-            lf = parse_duration(leak_free, "--leak-free")
-        except ValueError as e:
-            raise InputError(str(e), where="--leak-free") from None
+    lf = _duration(leak_free, "--leak-free")
     if episodes is not None and episodes < 1:
         raise InputError("must be at least 1", where="--episodes")
     lab = run_lab(spec, seed=seed, episodes=episodes, leak_free=lf)
@@ -98,21 +106,9 @@ def replay(
 ) -> None:
     """Run a scenario's alert policy over a recorded sensor log."""
     from drills.lab.replay import replay_log, write_injects
-    from twin.units import parse_duration
 
-    def dur(v: str | None, name: str) -> float | None:
-        if v is None:
-            return None
-        try:
-            x = parse_duration(v, name)
-        except ValueError as e:
-            raise InputError(str(e), where=name) from None
-        if not x > 0:
-            raise InputError(f"must be positive, got {v!r}", where=name)
-        return x
-
-    res = replay_log(scenario, log, tag_map, step=dur(step, "--step"), baseline=dur(baseline, "--baseline"),
-                     events=events, window=dur(window, "--window") or 1800.0)
+    res = replay_log(scenario, log, tag_map, step=_duration(step, "--step"), baseline=_duration(baseline, "--baseline"),
+                     events=events, window=_duration(window, "--window") or 1800.0)
     if injects is not None:
         res["injects"] = str(write_injects(res, injects))
     if json_out:
@@ -155,18 +151,12 @@ def tune(
     from drills.lab.labfile import load_lab
     from drills.lab.tune import parse_budget, write_tuned_scenario
     from drills.lab.tune import tune as run_tune
-    from twin.units import parse_duration
 
     spec = load_lab(lab_file)
     b = parse_budget(budget) if budget is not None else None
     if target_pod is not None and not 0 < target_pod <= 1:
         raise InputError(f"must be in (0, 1], got {target_pod}", where="--target-pod")
-    lf = None
-    if leak_free is not None:
-        try:
-            lf = parse_duration(leak_free, "--leak-free")
-        except ValueError as e:
-            raise InputError(str(e), where="--leak-free") from None
+    lf = _duration(leak_free, "--leak-free")
     res = run_tune(spec, policy, budget=b, target=target_pod, leak_class=leak_class, episodes=episodes, leak_free=lf)
     if scenario_out is not None:
         if res.get("config") is None:
@@ -209,17 +199,11 @@ def train(
     """Train a gradient-boosted-trees alert model on labelled windows from the twin; save it with a model card."""
     from drills.lab.labfile import load_lab
     from drills.lab.training import train as run_train
-    from twin.units import parse_duration
 
     spec = load_lab(lab_file)
     if not 0 < threshold < 1:
         raise InputError(f"must be in (0, 1), got {threshold}", where="--threshold")
-    lf = None
-    if leak_free is not None:
-        try:
-            lf = parse_duration(leak_free, "--leak-free")
-        except ValueError as e:
-            raise InputError(str(e), where="--leak-free") from None
+    lf = _duration(leak_free, "--leak-free")
     card = run_train(spec, out, episodes=episodes, leak_free=lf, threshold=threshold, lab_path=lab_file)
     if json_out:
         print_json(card)
@@ -244,13 +228,8 @@ def history(
 ) -> None:
     """Start a drill's operators with the false alerts the lab measured for a policy (fatigue cost)."""
     from drills.lab.history import write_history_scenario
-    from twin.units import parse_duration
 
-    try:
-        el = parse_duration(elapsed, "--elapsed")
-    except ValueError as e:
-        raise InputError(str(e), where="--elapsed") from None
-    res = write_history_scenario(scenario, lab_json, policy, out, el)
+    res = write_history_scenario(scenario, lab_json, policy, out, _duration(elapsed, "--elapsed"))
     if json_out:
         print_json(res)
         return
