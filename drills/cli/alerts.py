@@ -44,7 +44,7 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.3g}"
+        return f"{v:.4f}" if 0.99 < v < 1 else f"{v:.3g}"
     return str(v)
 
 
@@ -78,14 +78,18 @@ def evaluate(
 
     t = Table(title=f"alert lab: {lab_file.name} ({len(lab.episodes)} leaks, {res['leak_free_days']:.1f} "
                     f"leak-free days, {lab.operators} operator(s))")
-    cols = ["probability_of_detection", "lead_vs_setpoint_median_s", "lead_vs_odour_median_s",
-            "false_alerts_per_week_per_operator", "precision", "f1", "accuracy_windowed"]
-    t.add_column("policy")
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="right")
+    cols = {"probability_of_detection": "P(detect)", "lead_vs_setpoint_median_s": "lead vs set point s",
+            "lead_vs_odour_median_s": "lead vs odour s", "false_alerts_per_week_per_operator": "false /op-week",
+            "precision": "precision", "f1": "F1", "accuracy_windowed": "accuracy",
+            "accuracy_never_alert": "accuracy never alerting"}
+    t.add_column("policy", overflow="fold")
+    for c in cols.values():
+        t.add_column(c, justify="right")
     for name, d in res["policies"].items():
         t.add_row(name, *(_fmt(d.get(c)) for c in cols))
     console.print(t)
+    console.print("medians over the leaks both detect; precision, F1 and accuracy at "
+                  f"{spec.leaks_per_year:g} leak(s) per plant-year (docs/alert-lab.md)")
     for n in lab.notes:
         console.print(f"note: {n}", style="yellow")
     console.print(f"report: {paths['html']}")
