@@ -85,9 +85,16 @@ def evaluate(
     t.add_column("policy", overflow="fold")
     for c in cols.values():
         t.add_column(c, justify="right")
+    swept = {}
     for name, d in res["policies"].items():
-        t.add_row(name, *(_fmt(d.get(c)) for c in cols))
+        short = name
+        if d.get("parameter") is not None:  # a swept variant: cusum[0.01], the parameter said below
+            short = f"{d['policy']}[{d['value']}]"
+            swept[d["policy"]] = d["parameter"]
+        t.add_row(short, *(_fmt(d.get(c)) for c in cols))
     console.print(t)
+    for pol, param in swept.items():
+        console.print(f"{pol}[x]: {param} = x")
     console.print("medians over the leaks both detect; precision, F1 and accuracy at "
                   f"{spec.leaks_per_year:g} leak(s) per plant-year (docs/alert-lab.md)")
     for n in lab.notes:
