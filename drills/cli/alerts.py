@@ -82,7 +82,7 @@ def evaluate(
             "lead_vs_odour_median_s": "lead vs odour s", "false_alerts_per_week_per_operator": "false /op-week",
             "precision": "precision", "f1": "F1", "accuracy_windowed": "accuracy",
             "accuracy_never_alert": "accuracy never alerting"}
-    t.add_column("policy", overflow="fold")
+    t.add_column("policy", no_wrap=True)
     for c in cols.values():
         t.add_column(c, justify="right")
     swept = {}
