@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -180,6 +181,13 @@ class _Net:
         self.stair_speed = stair_speed
         self.space_nodes = [np.flatnonzero(self.space == k) for k in range(len(self.space_ids))]
 
+    def behind_gates(self) -> list[tuple[int, list[np.ndarray]]]:
+        """:func:`_behind_gates` of this network, computed once (it depends on the network only)."""
+        got = self.__dict__.get("_behind")
+        if got is None:
+            got = self.__dict__["_behind"] = _behind_gates(self, len(self.space_ids))
+        return got
+
     def times(self, v: float) -> np.ndarray:
         """Least time (s) on each arc at free speed ``v``; a gate arc takes one passage (1 / capacity)."""
         t = np.zeros(len(self.u))
@@ -209,13 +217,42 @@ class _Net:
         return _dist_from(self.n, self.u[ok], self.w[ok], t[ok], init)
 
 
+_NETS: dict[int, tuple[weakref.ref, dict]] = {}
+"""Flow networks per site graph (by identity, while the graph lives), keyed by what else they depend on:
+replications of one scenario share the graph, so they build its network once (a network is never
+changed once built)."""
+
+
+def _net_for(graph: SiteGraph, cal: Calibration, closed: set[str], stair_speed: float | None) -> _Net:
+    """The flow network of ``graph`` for a calibration, locked doors and stair speed, built once."""
+    # the calibration object itself (held by the key, so its identity cannot be reused while cached)
+    key = (cal, frozenset(closed), stair_speed)
+    entry = _NETS.get(id(graph))
+    if entry is None or entry[0]() is not graph:
+        for gid in [k for k, (ref, _) in _NETS.items() if ref() is None]:
+            del _NETS[gid]  # graphs gone: their ids may be reused
+        entry = _NETS[id(graph)] = (weakref.ref(graph), {})
+    per_graph = entry[1]
+    net = per_graph.get(key)
+    if net is None:
+        if len(per_graph) >= 16:  # many closure sets (a placement search): keep the latest only
+            per_graph.clear()
+        net = per_graph[key] = _Net(graph, cal, closed, stair_speed)
+    return net
+
+
 def _csr(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> csr_matrix:
     """Sparse graph keeping the smallest weight of parallel arcs (scipy would add them)."""
     order = np.lexsort((w, cols, rows))
     r, c, w = rows[order], cols[order], w[order]
     keep = np.ones(len(r), bool)
     keep[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-    return csr_matrix((w[keep] + _EPS_W, (r[keep], c[keep])), shape=(n, n))
+    r = r[keep]
+    # already sorted by row and column without duplicates: the compressed arrays directly (the same
+    # matrix the coordinate form gives, without its conversion)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    return csr_matrix((w[keep] + _EPS_W, c[keep], indptr), shape=(n, n))
 
 
 # ------------------------------------------------------------------------------------------ people
@@ -363,7 +400,7 @@ def _candidate_cuts(net: _Net, graph: SiteGraph, pp: _People, dsp: np.ndarray):
         yield m, False
     yield np.ones(ns, bool), True
     # what lies behind each articulation gate of the space-gate graph, seen from the outside
-    for _, masks in _behind_gates(net, ns):
+    for _, masks in net.behind_gates():
         union = np.zeros(ns, bool)
         for m in masks:
             if (m & occupied).any():
@@ -792,7 +829,7 @@ def flow_lower_bound(graph: SiteGraph, xy: np.ndarray, spaces: Sequence[str], t_
     v = np.maximum(np.broadcast_to(np.asarray(v_max, dtype=float), (n,)), MIN_SPEED).copy()
     if len(spaces) != n:
         raise ValueError(f"spaces: expected {n} ids, got {len(spaces)}")
-    net = _Net(graph, calibration, {str(d) for d in closed}, stair_speed)
+    net = _net_for(graph, calibration, {str(d) for d in closed}, stair_speed)
     sidx = {s: i for i, s in enumerate(net.space_ids)}
     try:
         sp = np.asarray([sidx[s] for s in spaces], dtype=np.int64)

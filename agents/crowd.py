@@ -100,6 +100,8 @@ class Crowd:
         self.traj: list[tuple[int, float, int]] = []  # person, t, node index
         self.on_exit: list[Callable[[int, float], None]] = []
         self.on_muster: list[Callable[[int, float], None]] = []
+        # called as (person, t) when someone first sets off after pre-movement (others may see them go)
+        self.on_start: list[Callable[[int, float], None]] = []
         self._build_arrays(closed)
         self._init_people()
         self._pending_edge: dict[int, tuple | None] = {}  # the edge a person takes once through a gate
@@ -107,6 +109,7 @@ class Crowd:
         self._d_capacity = calibration.capacity_density
         self._factor = calibration.factor
         self._fields: dict[tuple, np.ndarray] = {}
+        self._field_lists: dict[tuple, list[float]] = {}  # the same fields as lists, for per-person scans
         self._hops: dict[tuple, dict[int, tuple | None]] = {}
         self._epoch = 0
         self._replan_pending = False
@@ -440,22 +443,29 @@ class Crowd:
     def _run(self):
         env = self.env
         heap = self._heap
+        pop = heapq.heappop
+        peek = env.peek
+        version = self._version  # never rebound, only extended
         handlers = (self._on_start, self._on_arrive, self._on_gate, self._on_replan, self._on_gate_queue)
         while True:
-            if not heap:
-                self._wake = env.event()
-                yield self._wake
-                continue
-            t = heap[0][0]
-            if t < env.peek() or (t <= env.now):
-                t, _, kind, i, ver = heapq.heappop(heap)
-                if i >= 0 and kind != _GATEQ and ver != self._version[i]:
+            # A batch: every own event due before the next event of anyone else (``peek`` is asked
+            # again after each one, since a handler's callbacks may schedule SimPy events). ``env.now``
+            # cannot move inside the batch: nothing yields.
+            now = env.now
+            while heap:
+                t = heap[0][0]
+                if t > now and t >= peek():
+                    break
+                t, _, kind, i, ver = pop(heap)
+                if i >= 0 and kind != _GATEQ and ver != version[i]:
                     continue  # superseded (turned back, re-planned, cancelled)
-                self.now = max(t, env.now)
+                self.now = t if t > now else now
                 handlers[kind](i)
+            self._wake = env.event()
+            if not heap:
+                yield self._wake
             else:
-                self._wake = env.event()
-                yield env.timeout(t - env.now) | self._wake
+                yield env.timeout(heap[0][0] - env.now) | self._wake
                 self.now = env.now
 
     # ------------------------------------------------------------------------------------ the field
@@ -497,8 +507,16 @@ class Crowd:
         self._fields[key] = f
         return f
 
+    def _field_list(self, key: tuple) -> list[float]:
+        """:meth:`_field` as a list (the per-person scans index it with ints, cheaper than numpy)."""
+        fl = self._field_lists.get(key)
+        if fl is None:
+            fl = self._field_lists[key] = self._field(key).tolist()
+        return fl
+
     def _invalidate(self) -> None:
         self._fields.clear()
+        self._field_lists.clear()
         self._hops.clear()
         self._epoch += 1
         self._snap = np.asarray(self.gate_backlog, dtype=float)
@@ -507,10 +525,12 @@ class Crowd:
     def _backlog_add(self, g: int, delta: int) -> None:
         """Change a gate's backlog; refresh the fields once it drifts from the snapshot they used, so
         routes see queues as they build (geometrically fewer refreshes as queues grow)."""
-        b = self.gate_backlog[g] + delta
-        self.gate_backlog[g] = b
+        backlog = self.gate_backlog
+        b = backlog[g] + delta
+        backlog[g] = b
         snap = self._snap_l[g]
-        if abs(b - snap) > max(self.refresh_min, self.refresh_share * snap):
+        lim = self.refresh_share * snap
+        if abs(b - snap) > (lim if lim > self.refresh_min else self.refresh_min):
             self._invalidate()
 
     def _field_for(self, i: int) -> np.ndarray:
@@ -545,7 +565,7 @@ class Crowd:
             hit = cache.get(u, 0)
             if hit != 0:
                 return hit
-        f = self._field(key)
+        f = self._field_list(key)
         best = None
         best_cost = _INF
         cur_space = self._space[i]
@@ -591,6 +611,8 @@ class Crowd:
         if math.isnan(self._t_start[i]):
             self._t_start[i] = t
             self.events.append((t, "start", i, "", ""))
+            for cb in self.on_start:
+                cb(i, t)
         self._state[i] = MOVING
         if self._node[i] >= 0:
             self._decide(i, int(self._node[i]))
@@ -598,23 +620,27 @@ class Crowd:
         # first leg: from the start point straight (or around the corner) to a node of the start space
         s = int(self._space[i])
         cand, dist = self._first_leg_candidates(i, s)
-        f = self._field_for(i)
+        # the field as a list: indexing a list with an int is several times cheaper than a numpy scalar
+        fl = self._field_list(self._field_key(i))
+        blk, hz, gon, backlog, isexit = self._blk, self._hz, self._gon, self.gate_backlog, self._isexit
+        prot = self._protected[i]
         best, best_c = -1, _INF
         for v, d in zip(cand, dist, strict=True):
-            if self._blk[v] or (self._hz[v] and not self._protected[i]) or f[v] == _INF:
+            fv = fl[v]
+            if blk[v] or (hz[v] and not prot) or fv == _INF:
                 continue
-            gate = self._gon[v]
+            gate = gon[v]
             w = d
             if gate >= 0:
                 hop = self._choose(i, v)
-                if hop is not None and hop[2] == s and not self._isexit[v]:
+                if hop is not None and hop[2] == s and not isexit[v]:
                     continue  # a door whose best way on leads back into this space is a detour
-                b = self.gate_backlog[gate]
+                b = backlog[gate]
                 if b:
                     w = max(w, V_REF * (self._queue_start(gate, t) + b / self._cap_l[gate]))
             elif not self._via[v] and not (self._target[i] == _T_NODE and self._target_node[i] == v):
                 continue
-            c = w + f[v]
+            c = w + fv
             if c < best_c - 1e-9:
                 best, best_c, best_d = v, c, d
         if best < 0:
@@ -724,6 +750,8 @@ class Crowd:
         if kind == _OUTDOOR:
             return v0
         d = self.count[sp] / self.area[sp]
+        if kind == _WALK and d < self._free_density:
+            return v0  # the free branch of the speed-density law (factor 1)
         if d > self._d_capacity:
             # Movers stay on the uncongested branch of the speed-density law: spaces and stairs are
             # entered through gates at no more than their capacity, and denser crowds are people
@@ -742,9 +770,10 @@ class Crowd:
     def _depart(self, i: int, u: int, v: int, length: float, sp: int, kind: int, gate: int) -> None:
         t = self.now
         space = self._space
-        if sp != space[i] and sp >= 0:
+        si = space[i]
+        if sp != si and sp >= 0:
             count = self.count
-            count[space[i]] -= 1
+            count[si] -= 1
             count[sp] += 1
             space[i] = sp
         speed = self._speed(i, sp, kind, u, v)
@@ -755,28 +784,31 @@ class Crowd:
         self._t_dep[i] = t
         ta = t + length / speed
         self._t_arr[i] = ta
-        ver = self._version[i] + 1
-        self._version[i] = ver
+        version = self._version
+        ver = version[i] + 1
+        version[i] = ver
         self.moves += 1
         if gate >= 0 and kind != _STAIR:
             self._gate[i] = gate
             self._backlog_add(gate, 1)
             heapq.heappush(self._gate_walkers[gate], (ta, i, ver))
-        self._seq += 1
-        heapq.heappush(self._heap, (ta, self._seq, _ARRIVE, i, ver))
+        seq = self._seq + 1
+        self._seq = seq
+        heapq.heappush(self._heap, (ta, seq, _ARRIVE, i, ver))
 
     def _on_start(self, i: int) -> None:
         if self._state[i] == PREMOVE:
             self._start_moving(i)
 
     def _on_arrive(self, i: int) -> None:
-        v = int(self._nxt[i])
+        nxt = self._nxt
+        v = int(nxt[i])
         self._node[i] = v
-        self._nxt[i] = -1
+        nxt[i] = -1
         self.journal.append(i)
         if self.log_trajectories:
             self.traj.append((i, self.now, v))
-        g = int(self._gate[i])
+        g = self._gate[i]
         if g >= 0 and self._gon[v] != g:
             self._backlog_add(g, -1)  # walked to a node that is not the gate it counted against
             self._gate[i] = -1
@@ -800,9 +832,10 @@ class Crowd:
     def _decide(self, i: int, v: int) -> None:
         """At node ``v``: leave if it is the target exit, run a waypoint hook, else take the next edge."""
         tgt = self._target[i]
+        gon = self._gon
         if self._isexit[v] and not self._blk[v] and (
                 (tgt == _T_EXIT) or (tgt == _T_NODE and self._target_node[i] == v and self._assigned_exit[i] == v)):
-            self._pass_gate(i, v, int(self._gon[v]))
+            self._pass_gate(i, v, gon[v])
             return
         if tgt == _T_NODE and self._target_node[i] == v:
             self._reached_target(i, v)
@@ -825,11 +858,12 @@ class Crowd:
         w, length, sp, kind, sgate = e
         if kind == _STAIR:
             self._pass_gate(i, v, sgate, edge=e)
-        elif self._gon[v] >= 0 and sp != self._space[i]:
-            self._pass_gate(i, v, int(self._gon[v]), edge=e)
+        elif gon[v] >= 0 and sp != self._space[i]:
+            self._pass_gate(i, v, gon[v], edge=e)
         else:
-            self._release_gate(i)
-            self._depart(i, v, w, length, sp, kind, int(self._gon[w]))
+            if self._gate[i] >= 0:
+                self._release_gate(i)
+            self._depart(i, v, w, length, sp, kind, gon[w])
 
     def _release_gate(self, i: int) -> None:
         g = int(self._gate[i])
@@ -868,22 +902,28 @@ class Crowd:
         q = self._gate_q[g]
         _end, i, ver = q.popleft()
         if q:
-            self._seq += 1
-            heapq.heappush(self._heap, (q[0][0], self._seq, _GATEQ, g, 0))
+            seq = self._seq + 1
+            self._seq = seq
+            heapq.heappush(self._heap, (q[0][0], seq, _GATEQ, g, 0))
         if self._version[i] == ver:
             self._on_gate(i)
 
     def _on_gate(self, i: int) -> None:
         edge = self._pending_edge.pop(i, None)
-        v = int(self._node[i])
-        g = int(self._gate[i])
+        v = self._node[i]
+        g = self._gate[i]
         if g >= 0:
             self._backlog_add(g, -1)
             self.gate_passed[g] += 1
             self._gate[i] = -1
-        if self._state[i] == QUEUED:
-            self._state[i] = MOVING
-        self._after_gate(i, v, edge)
+        state = self._state
+        if state[i] == QUEUED:
+            state[i] = MOVING
+        if edge is None:  # passed an exit
+            self._exited(i, v)
+            return
+        w, length, sp, kind, sgate = edge
+        self._depart(i, v, w, length, sp, kind, -1 if kind == _STAIR else self._gon[w])
 
     def _after_gate(self, i: int, v: int, edge) -> None:
         if edge is None:  # passed an exit

@@ -13,8 +13,15 @@ People in the open (a joint exercise, :mod:`drills.region.field`) breathe the re
 person who walked out into a plume collapses at the load that would have felled them indoors. They fall
 where they stand (outdoors, ``incapacitated`` with detail ``outdoors``) even after passing an exit.
 
-The probit is a lethality probit (TNO Green Book / CCPS): using it for collapse is a conservative
-simplification for drills, where a person at that load would certainly not walk out unaided.
+**Incapacitation and lethality are separate.** Each person carries an incapacitation dose (FED,
+:mod:`twin.toxicity`): ISO 13571's asphyxiant terms (CO, HCN), Purser's hypoxia term for the oxygen the
+released gas displaces (``O2 = 20.95 % (1 - x)``, x the gas's own fraction where the person breathes),
+and the H2S knockdown bands (OSHA, ATSDR). A person collapses (``incapacitated``) when the FED reaches
+1 (ISO 13571's median person), at :attr:`Exposure.t_incap`. The probit is a *lethality* probit (CCPS /
+TNO): when it passes the person's threshold the person has received a lethal dose
+(:attr:`Exposure.fatal`, at :attr:`Exposure.t_fatal`) and is down too. For gases with no incapacitation
+term (ammonia, chlorine: ISO 13571 gives no incapacitating concentration for them) the lethal dose is
+the only collapse criterion, which is late for collapse; the drills say so in the caveats.
 People wearing breathing apparatus (``protected``) breathe the zone concentration divided by the assigned
 protection factor of a pressure-demand SCBA, 10,000 (OSHA 29 CFR 1910.134(d)(3)(i)(A), Table 1).
 """
@@ -23,8 +30,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin.dispersion import O2_IN_AIR
 from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
 from twin.graph import SiteGraph
+from twin.toxicity import fed_onset_ppm, fed_rate
 
 from .crowd import INCAPACITATED, SAFE, Crowd
 
@@ -64,6 +73,11 @@ class Exposure:
         self.load = np.zeros(0)  # ppm^n min
         self.peak = np.zeros(0)  # ppm
         self.over_idlh = np.zeros(0, dtype=bool)
+        self._onset = fed_onset_ppm(gas.key)  # ppm below which the FED does not grow
+        self.fed = np.zeros(0)  # incapacitation dose (1 = the median person collapses)
+        self.t_incap = np.zeros(0)  # s: when the FED reached 1 (inf: never)
+        self.fatal = np.zeros(0, dtype=bool)  # the lethality probit passed the person's threshold
+        self.t_fatal = np.zeros(0)  # s: when (inf: never)
         self.threshold = np.zeros(0)
         self.last_zone = np.zeros(0, dtype=np.int64)
         self._down = np.zeros(0, dtype=bool)
@@ -80,6 +94,10 @@ class Exposure:
         self.load = np.concatenate([self.load, np.zeros(m)])
         self.peak = np.concatenate([self.peak, np.zeros(m)])
         self.over_idlh = np.concatenate([self.over_idlh, np.zeros(m, dtype=bool)])
+        self.fed = np.concatenate([self.fed, np.zeros(m)])
+        self.t_incap = np.concatenate([self.t_incap, np.full(m, np.inf)])
+        self.fatal = np.concatenate([self.fatal, np.zeros(m, dtype=bool)])
+        self.t_fatal = np.concatenate([self.t_fatal, np.full(m, np.inf)])
         self.threshold = np.concatenate([self.threshold, self.rng.uniform(0.0, 1.0, m)])
         self.last_zone = np.concatenate([self.last_zone, np.full(m, -1, dtype=np.int64)])
         self._down = np.concatenate([self._down, np.zeros(m, dtype=bool)])
@@ -115,10 +133,10 @@ class Exposure:
         c = kgm3_to_ppm(np.maximum(c_zone[z], 0.0), self.gas)
         c[prot] /= self.pf
         ppm[idx] = c
-        self._breathe(idx, c, dt, outdoors=False)
+        self._breathe(idx, c, dt, outdoors=False, t=t)
         return ppm
 
-    def breathe_outdoors(self, who: np.ndarray, c: np.ndarray, dt: float) -> np.ndarray:
+    def breathe_outdoors(self, who: np.ndarray, c: np.ndarray, dt: float, t: float | None = None) -> np.ndarray:
         """People ``who`` (outside every building) breathe outdoor concentrations ``c`` (kg/m3) for ``dt``
         seconds: peak, IDLH flag, toxic load and the probit collapse exactly as indoors. Returns their ppm
         (after breathing apparatus). People with no exposure arrays yet get them here (the same threshold
@@ -127,29 +145,52 @@ class Exposure:
         who = np.asarray(who, dtype=np.int64)
         ppm = kgm3_to_ppm(np.maximum(np.asarray(c, dtype=float), 0.0), self.gas)
         ppm[self._prot[who]] /= self.pf
-        self._breathe(who, ppm, dt, outdoors=True)
+        self._breathe(who, ppm, dt, outdoors=True, t=t)
         return ppm
 
-    def _breathe(self, idx: np.ndarray, c: np.ndarray, dt: float, *, outdoors: bool) -> None:
-        """Add ``dt`` s at ``c`` ppm for people ``idx``; incapacitate those whose probit passes their threshold."""
+    def _breathe(self, idx: np.ndarray, c: np.ndarray, dt: float, *, outdoors: bool, t: float | None = None) -> None:
+        """Add ``dt`` s at ``c`` ppm for people ``idx`` (the step ending at ``t``, s): the FED
+        incapacitates at 1, the lethality probit at the person's threshold (module notes)."""
         np.maximum.at(self.peak, idx, c)
         if self.gas.idlh is not None:
             self.over_idlh[idx] |= c > self.gas.idlh
+        t_now = self.crowd.now if t is None else t
+        # incapacitation dose: the gas's own terms and the hypoxia of the oxygen it displaces (nothing
+        # accumulates below the onset: skip the arithmetic there)
+        if len(c) and float(c.max()) >= self._onset:
+            o2 = 100.0 * O2_IN_AIR * (1.0 - np.minimum(c * 1e-6, 1.0))
+            rate = fed_rate(self.gas.key, c, o2)
+        else:
+            rate = None
+        if rate is not None and rate.any():
+            self.fed[idx] += rate * (dt / 60.0)
+            hit = idx[(self.fed[idx] >= 1.0) & ~self._down[idx]]
+            for i in hit:
+                self._fall(int(i), outdoors)
+            self.t_incap[hit] = t_now
         pr = self.gas.probit
         if pr is None:
             return
         cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
         self.load[idx] += cc ** pr.n * (dt / 60.0)
-        live = idx[(self.load[idx] > 0) & ~self._down[idx]]
+        live = idx[(self.load[idx] > 0) & ~self.fatal[idx]]
         if len(live):
             p = probit_probability(pr.value(self.load[live]))
-            for i in live[p > self.threshold[live]]:
+            dead = live[p > self.threshold[live]]
+            self.fatal[dead] = True
+            self.t_fatal[dead] = t_now
+            for i in dead:
                 i = int(i)
-                if outdoors:
-                    self._collapse_outdoors(i)
-                else:
-                    self.crowd.incapacitate(i)
-                self._down[i] = True
+                if not self._down[i]:
+                    self._fall(i, outdoors)
+                    self.t_incap[i] = t_now
+
+    def _fall(self, i: int, outdoors: bool) -> None:
+        if outdoors:
+            self._collapse_outdoors(i)
+        else:
+            self.crowd.incapacitate(i)
+        self._down[i] = True
 
     def _collapse_outdoors(self, i: int) -> None:
         """Person ``i`` collapses in the open. :meth:`Crowd.incapacitate` leaves people who passed an exit

@@ -12,28 +12,28 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def _run(scenario_path: Path, people_scale: int | None, with_gas: bool = True):
-    import yaml
+def _run(scenario_path: Path, people_scale: int | None, with_gas: bool = True, edit=None):
+    """Run the scenario (occupants scaled to ``people_scale``; ``edit(data)`` may change the raw YAML)."""
+    from _timing import scaled_scenario
 
     from drills.sim.engine import run_scenario
-    from drills.spec.scenario import scenario_from_dict
 
-    data = yaml.safe_load(scenario_path.read_text())
-    if people_scale is not None:
-        total = sum(e["count"] for e in data["population"] if e.get("role", "occupant") == "occupant")
-        for e in data["population"]:
-            if e.get("role", "occupant") == "occupant":
-                e["count"] = round(e["count"] * people_scale / total)
-    if not with_gas:
-        data.pop("hazards", None)
-        data["injects"] = [i for i in data.get("injects", []) if i["kind"] not in ("sensor_fail", "leak")]
-    sc = scenario_from_dict(data, scenario_path)
+    def prepare(data):
+        if not with_gas:
+            data.pop("hazards", None)
+            data["injects"] = [i for i in data.get("injects", []) if i["kind"] not in ("sensor_fail", "leak")]
+        if edit is not None:
+            edit(data)
+
+    sc = scaled_scenario(scenario_path, people_scale, prepare)
     t0 = time.perf_counter()
     res = run_scenario(sc)
     total = time.perf_counter() - t0

@@ -74,9 +74,11 @@ def write_region(folder: Path, duration: str, people: int = 5000, gas_step: str 
                       {"name": "Hazmat-1", "kind": "hazmat", "depot": "DEPOT", "crews": 1}],
         "workflows": [{"name": "park-alarm", "trigger": {"alert": "gas", "site": "Plant"}, "steps": [
             {"id": "warn", "kind": "broadcast_alert", "to": "others", "channel": "phone", "action": "alarm"},
-            {"id": "brigade", "kind": "request_aid", "resource": "fire_brigade", "to": "Plant", "task": "20min"},
+            # all three at once (a step without after would wait for the one above it)
+            {"id": "brigade", "kind": "request_aid", "resource": "fire_brigade", "to": "Plant", "task": "20min",
+             "after": []},
             {"id": "hazmat", "kind": "request_aid", "resource": "hazmat", "to": "Plant", "task": "10min",
-             "isolate": "L1"}]}],
+             "isolate": "L1", "after": []}]}],
     }
     if gas_step is not None:
         region["gas_step"] = gas_step

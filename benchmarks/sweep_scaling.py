@@ -1,31 +1,44 @@
-"""Scaling of a compare sweep: N replications of the bundled demo drill, serially and on a 2-worker Dask
-LocalCluster, in the same process run.
+"""Scaling of a compare sweep: N replications of the bundled demo drill run serially, on a Dask
+LocalCluster of 1 and 2 workers, and on a cluster of separate ``dask scheduler`` / ``dask worker``
+processes (127.0.0.1 only) joined with ``--scheduler``, all in one run of this script.
 
-Prints wall times (s), the speed-up (target >= 1.7x on 2 cores) and Dask's overhead per run relative to
-the serial per-run time (target < 10 %), and writes benchmarks/sweep_scaling.json (gitignored).
+Modes:
 
-The overhead is split in two, because only one part is Dask's:
+* **serial, nothing shared (before)**: every replication loads the site and builds its arm afresh, as
+  before workers kept them (the reference for the sharing);
+* **serial**: what ``drilltwin compare`` does without ``--workers``: the base scenario, each arm and the
+  site graph are built once per process and shared by the replications;
+* **dask x1, dask x2**: ``--workers 1`` and ``--workers 2`` (the scaling curve from 1 to 2 workers);
+* **cluster x2**: ``--scheduler tcp://127.0.0.1:PORT`` against ``dask scheduler`` and two ``dask worker
+  --nthreads 1`` processes this script starts (and stops) itself: the same command a cluster of many
+  machines runs (README, "From a laptop to a cluster").
 
-* **total overhead** = (Dask wall - serial wall / workers) / runs / serial per-run time: everything that
-  keeps the speed-up below the number of workers;
+Printed: wall time (s), time per run, speed-up against the serial run and against the serial run before
+sharing, and whether every mode's per-run results equal the serial run's. The overhead of Dask is split:
+
 * **in-run slowdown** = mean time of one run inside a worker / mean time of one run serially - 1: the
   runs themselves get slower when two run at once (shared caches and memory bandwidth, turbo, the
-  hypervisor; and anything else running on the machine). Dask cannot remove this; a plain process pool
-  pays it too;
+  hypervisor; and anything else running on the machine). Dask cannot remove this;
 * **Dask's own overhead** = (Dask wall - sum of the worker-side run times / workers) / runs / serial
   per-run time: the cluster start, task scheduling, transfers and idle tails.
 
 Run on an otherwise idle machine: anything else running shows up as in-run slowdown.
+Writes benchmarks/sweep_scaling.json (gitignored).
 
-    python benchmarks/sweep_scaling.py            # 200 replications (a few minutes)
-    python benchmarks/sweep_scaling.py --reps 40  # quicker
+    python benchmarks/sweep_scaling.py            # 40 replications per mode (a few minutes)
+    python benchmarks/sweep_scaling.py --reps 200 # the issue's sweep size
+    python benchmarks/sweep_scaling.py --no-cluster
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +57,81 @@ def _experiment(folder: Path, reps: int) -> Path:
     return p
 
 
+@contextlib.contextmanager
+def _unshared():
+    """Serial runs as before per-process sharing: the site loaded and the arm built for every run."""
+    from drills.spec.scenario import load_scenario
+    from drills.studies import experiment as ex
+
+    saved = ex._site_graph, ex._arm_scenario
+
+    def arm(base, overrides):
+        sc = load_scenario(base)
+        return sc.evolve(**overrides) if overrides else sc
+
+    ex._site_graph, ex._arm_scenario = (lambda sc: None), arm
+    try:
+        yield
+    finally:
+        ex._site_graph, ex._arm_scenario = saved
+
+
+def _dask_bin() -> str:
+    exe = Path(sys.executable).with_name("dask")
+    return str(exe) if exe.exists() else (shutil.which("dask") or "dask")
+
+
+@contextlib.contextmanager
+def process_cluster(workers: int, folder: Path):
+    """``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes on 127.0.0.1, with the
+    worker settings of ``drills.studies.experiment.WORKER_CONFIG`` as DASK_* environment variables;
+    yields the scheduler address and stops exactly the processes it started."""
+    from drills.studies.experiment import WORKER_CONFIG
+
+    env = dict(os.environ)
+    for key, value in WORKER_CONFIG.items():  # distributed.worker.profile.enabled -> DASK_DISTRIBUTED__...
+        env["DASK_" + "__".join(part.upper().replace("-", "_") for part in key.split("."))] = str(value)
+    sched_file = folder / "scheduler.json"
+    log = (folder / "cluster.log").open("w")
+    procs = [subprocess.Popen([_dask_bin(), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], env=env, stdout=log, stderr=log)]
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists() or not sched_file.read_text().strip():
+            if time.monotonic() > deadline or procs[0].poll() is not None:
+                raise RuntimeError(f"dask scheduler did not start (see {folder / 'cluster.log'})")
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        for _ in range(workers):
+            procs.append(subprocess.Popen([_dask_bin(), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                           "--no-dashboard"], env=env, stdout=log, stderr=log, cwd=str(ROOT)))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()
+
+
+def _mode(exp, out: Path, **kw) -> dict:
+    from drills.studies.experiment import run_experiment
+
+    t = time.perf_counter()
+    rows = run_experiment(exp, out, progress=False, **kw)
+    wall = time.perf_counter() - t
+    return {"wall_s": wall, "runs": len(rows), "failed": sum(1 for r in rows if r["error"]),
+            "run_s_sum": sum(r["run_wall_s"] for r in rows),
+            "results": [{k: v for k, v in r.items() if k not in ("run_wall_s", "wall_s")} for r in rows]}
+
+
 def main() -> None:
     from rich.console import Console
     from rich.table import Table
@@ -51,47 +139,60 @@ def main() -> None:
     from drills.studies.experiment import load_experiment, run_experiment
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=200, help="replications per mode (default 200)")
+    ap.add_argument("--reps", type=int, default=40, help="replications per mode (default 40)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-cluster", action="store_true", help="skip the dask scheduler/worker processes")
     args = ap.parse_args()
-    results: dict[str, dict] = {}
+    w = args.workers
+    res: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        exp = load_experiment(_experiment(Path(tmp), args.reps))
-        # warm the twin cache so neither mode pays for the first IFC import
-        run_experiment(exp, Path(tmp) / "warm", n=1)
-        for mode, workers in (("serial", None), (f"dask x{args.workers}", args.workers)):
-            t = time.perf_counter()
-            rows = run_experiment(exp, Path(tmp) / mode.replace(" ", "_"), workers=workers, progress=True)
-            wall = time.perf_counter() - t
-            results[mode] = {"wall_s": wall, "runs": len(rows), "failed": sum(1 for r in rows if r["error"]),
-                             "run_s_sum": sum(r["run_wall_s"] for r in rows),
-                             "t_evacuated": [r["t_evacuated"] for r in rows]}
-    serial, dask = results["serial"], results[f"dask x{args.workers}"]
-    per_run_serial = serial["wall_s"] / serial["runs"]
-    speedup = serial["wall_s"] / dask["wall_s"]
-    # overhead: Dask's wall time beyond a perfect split of the serial work, per run, vs a serial run
-    overhead = (dask["wall_s"] - serial["wall_s"] / args.workers) / dask["runs"] / per_run_serial
-    slowdown = (dask["run_s_sum"] / dask["runs"]) / (serial["run_s_sum"] / serial["runs"]) - 1.0
-    own = (dask["wall_s"] - dask["run_s_sum"] / args.workers) / dask["runs"] / per_run_serial
-    same = serial["t_evacuated"] == dask["t_evacuated"]
-    summary = {"reps": args.reps, "workers": args.workers, "cpus": os.cpu_count(),
-               "serial_wall_s": round(serial["wall_s"], 2), "dask_wall_s": round(dask["wall_s"], 2),
-               "serial_per_run_s": round(per_run_serial, 4), "speedup": round(speedup, 3),
-               "dask_overhead_per_run": round(overhead, 4), "in_run_slowdown": round(slowdown, 4),
-               "dask_own_overhead_per_run": round(own, 4), "identical_results": same,
-               "loadavg": os.getloadavg(),
-               "failed": serial["failed"] + dask["failed"]}
-    t = Table(title=f"compare sweep: {args.reps} x demo drill")
-    for c in ("mode", "wall (s)", "per run (s)", "speed-up", "overhead/run"):
+        tmp = Path(tmp)
+        exp = load_experiment(_experiment(tmp, args.reps))
+        run_experiment(exp, tmp / "warm", n=1)  # the twin cache on disk, so no mode pays the IFC import
+        with _unshared():
+            res["serial, nothing shared (before)"] = _mode(exp, tmp / "before")
+        res["serial"] = _mode(exp, tmp / "serial")
+        res["dask x1"] = _mode(exp, tmp / "dask1", workers=1)
+        res[f"dask x{w}"] = _mode(exp, tmp / f"dask{w}", workers=w)
+        if not args.no_cluster:
+            try:
+                with process_cluster(w, tmp) as address:
+                    res[f"cluster x{w} (--scheduler)"] = _mode(exp, tmp / "cluster", scheduler=address)
+                    res[f"cluster x{w} (--scheduler)"]["address"] = address
+            except Exception as e:  # noqa: BLE001 - report, the other modes stand
+                Console().print(f"cluster mode failed: {type(e).__name__}: {e}")
+    serial, before = res["serial"], res["serial, nothing shared (before)"]
+    per_serial = serial["wall_s"] / serial["runs"]
+    workers_of = {"serial, nothing shared (before)": 1, "serial": 1, "dask x1": 1, f"dask x{w}": w,
+                  f"cluster x{w} (--scheduler)": w}
+    rows = []
+    for mode, r in res.items():
+        k = workers_of[mode]
+        rows.append({
+            "mode": mode, "workers": k, "wall_s": round(r["wall_s"], 2), "per_run_s": round(r["wall_s"] / r["runs"], 4),
+            "speedup_vs_serial": round(serial["wall_s"] / r["wall_s"], 3),
+            "speedup_vs_before": round(before["wall_s"] / r["wall_s"], 3),
+            "in_run_slowdown": round((r["run_s_sum"] / r["runs"]) / (serial["run_s_sum"] / serial["runs"]) - 1, 4),
+            "dask_own_overhead_per_run": (round((r["wall_s"] - r["run_s_sum"] / k) / r["runs"] / per_serial, 4)
+                                          if mode.startswith(("dask", "cluster")) else None),
+            "identical_results": r["results"] == serial["results"], "failed": r["failed"],
+            **({"address": r["address"]} if "address" in r else {})})
+    t = Table(title=f"compare sweep: {args.reps} x demo drill per mode (cpus {os.cpu_count()}, "
+                    f"load {os.getloadavg()[0]:.2f})")
+    for c in ("mode", "wall (s)", "per run (s)", "speed-up vs serial", "vs before", "in-run slowdown",
+              "Dask's own/run", "same results"):
         t.add_column(c, justify="right")
-    t.add_row("serial", f"{serial['wall_s']:.1f}", f"{per_run_serial:.3f}", "1.00", "")
-    t.add_row(f"dask x{args.workers}", f"{dask['wall_s']:.1f}", f"{dask['wall_s'] / dask['runs']:.3f}",
-              f"{speedup:.2f} (target >= 1.7)", f"{overhead:.1%} (target < 10 %)")
-    Console().print(t)
-    Console().print(f"of the total overhead: in-run slowdown {slowdown:.1%} (runs slower side by side), "
-                    f"Dask's own {own:.1%} (start, scheduling, transfers, idle tail) of a serial run")
-    Console().print(f"identical per-run results: {same}; cpus: {os.cpu_count()}; load {os.getloadavg()}")
-    (ROOT / "benchmarks" / "sweep_scaling.json").write_text(json.dumps(summary, indent=2) + "\n")
+    for r in rows:
+        own = r["dask_own_overhead_per_run"]
+        t.add_row(r["mode"], f"{r['wall_s']:.1f}", f"{r['per_run_s']:.3f}", f"{r['speedup_vs_serial']:.2f}",
+                  f"{r['speedup_vs_before']:.2f}", f"{r['in_run_slowdown']:.1%}", "" if own is None else f"{own:.1%}",
+                  "yes" if r["identical_results"] else "NO")
+    con = Console(width=160)
+    con.print(t)
+    con.print(f"target: dask x{w} speed-up vs serial >= 1.7 on {w} otherwise idle cores")
+    (ROOT / "benchmarks" / "sweep_scaling.json").write_text(json.dumps(
+        {"reps": args.reps, "workers": w, "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "modes": rows},
+        indent=2) + "\n")
 
 
 if __name__ == "__main__":

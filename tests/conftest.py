@@ -1,13 +1,27 @@
-"""Shared fixtures: paths to the repository's samples and the shared IFC folder, an isolated cache."""
+"""Shared fixtures: paths to the repository's samples and the shared IFC folder, an isolated cache, and the
+shipped drills run once per session."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_IFC = ROOT.parent / "shared" / "ifc"
+SHARED_IFC = Path(os.environ.get("DRILLTWIN_TEST_IFC") or ROOT.parent / "shared" / "ifc")
+"""Public real-world IFC files the import tests read (never copied into the repository): the folder named
+by ``DRILLTWIN_TEST_IFC``, else ``../shared/ifc`` beside the checkout. tests/twin/IFC_FILES.md says where
+each file comes from."""
+IFC_WHY = (f"needs the public IFC test files in {SHARED_IFC} (set DRILLTWIN_TEST_IFC to their folder); they "
+           "are not in the repository (third-party licences): tests/twin/IFC_FILES.md lists where to download "
+           "each one")
+
+
+def needs_ifc(*names: str):
+    """Skip unless the shared IFC folder holds ``names`` (every file of the folder if none given)."""
+    ok = SHARED_IFC.is_dir() and all((SHARED_IFC / n).is_file() for n in names)
+    return pytest.mark.skipif(not ok, reason=IFC_WHY)
 MODELS = ROOT / "ifc_models"
 SCENARIOS = ROOT / "scenarios"
 
@@ -24,3 +38,21 @@ def _isolated_cache(tmp_path_factory):
         os.environ.pop("DRILLTWIN_CACHE", None)
     else:
         os.environ["DRILLTWIN_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def shipped_run():
+    """``shipped_run(name, seed=None)``: the :class:`~drills.sim.run.RunResult` of ``scenarios/NAME.yaml``,
+    run once per test session (many tests only read the KPIs or events of the same shipped drill). Tests
+    that need a run of their own (reproducibility, mutation) call ``run_scenario`` themselves."""
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+
+    cache: dict = {}
+
+    def get(name: str, seed: int | None = None):
+        if (name, seed) not in cache:
+            cache[name, seed] = run_scenario(load_scenario(SCENARIOS / f"{name}.yaml"), seed)
+        return cache[name, seed]
+
+    return get

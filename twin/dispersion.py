@@ -1,9 +1,9 @@
 """Indoor gas transport: the well-mixed multizone mass balance (CONTAM style) over the topology graph.
 
 Each air zone ``i`` of :attr:`twin.graph.SiteGraph.topo` is well mixed with volume ``V_i`` (m3) and
-concentration ``C_i`` (kg/m3 of the released gas, treated as a trace species that does not change the air
-density). The outside is a boundary of fixed concentration (0 unless set, e.g. from an outdoor plume).
-Per zone (NIST CONTAM User Guide, TN 1887r1, "Theory"; research notes ``leak_sensors.md`` section 1)::
+concentration ``C_i`` (kg/m3 of the released gas: a trace species, or with ``gas_density`` a volume source that
+displaces zone air, see "Volume sources" below). The outside is a boundary of fixed concentration (0 unless set, e.g. from an outdoor plume).
+Per zone (NIST CONTAM User Guide, TN 1887r1, "Theory")::
 
     V_i dC_i/dt = sum_j Q_ji C_j - (sum_j Q_ij + k_i V_i) C_i + S_i
 
@@ -96,6 +96,21 @@ mixed into its zone at the start of its step), so the per-step mass balance
 ``M' - M = released + dt*(inflow from outside - outflow to outside - sink)`` (outflows at the scheme's
 time level, or integrated over the step by the exponential scheme) closes to round-off (:meth:`Multizone.mass_balance_error`, relative, well below 1e-9).
 
+**Volume sources** (``gas_density=``, the density of the pure released gas at the zones' temperature and
+pressure, kg/m3). A release of m kg/s brings its own volume ``q = m / rho_gas`` (m3/s) into the zone, which
+pushes an equal extra outflow of the zone's mixture out: straight to outside when the zone has an exterior
+path (exhaust, exterior door, the crack of a shut one), else through the fewest interior openings to the
+nearest zone that has one (each zone on the way passes the same volume on). Then the mole fraction
+``x = C / rho_gas`` of one ventilated zone is ``q / (Q + q) (1 - exp(-(Q + q) t / V))``, bounded by 1
+(without it, a trace species, ``m / Q`` grows past pure gas). The flows follow the releases' rates
+(updated when a zone's changes by :data:`DISPLACEMENT_TOL`); a burst of volume ``M / rho_gas`` pushes that
+volume of mixture out before it mixes. After every step the largest fraction is kept
+(:attr:`Multizone.max_mole_fraction`); zones passing :data:`NEAR_PURE` are reported
+(:attr:`Multizone.near_pure`, a ``RuntimeWarning``); fractions above 1 (round-off) are cut back to 1.
+Oxygen is displaced with the air: ``O2 = 0.2095 (1 - x)`` (:meth:`Multizone.oxygen_fraction`). The gas
+is still assumed to mix with the zone air (no density layering), and the displacement adds no pressure
+(the flows are volumes, as CONTAM's non-trace species add mass to a zone's air; NIST TN 1887r1).
+
 **Limits.** Well mixed: a detector in the source zone sees the zone mean, not the jet or a dense layer
 near the floor. No stack or wind pressures: door exchange is a fixed estimate per opening, not solved
 from pressures. Dense gases are treated as passive. Numerically, every scheme takes the mass each source
@@ -137,12 +152,15 @@ except ImportError:  # pragma: no cover - a future scipy may move it: fall back 
 __all__ = [
     "CELL_VELOCITY",
     "DOOR_CD",
+    "DISPLACEMENT_TOL",
     "DOOR_DT",
     "EXP_MAX_MATVECS",
     "EXP_TOL",
     "SCHEMES",
     "LEAK_GAP",
     "Multizone",
+    "NEAR_PURE",
+    "O2_IN_AIR",
     "Opening",
     "RateCurve",
     "STAIR_HEIGHT",
@@ -184,6 +202,16 @@ EXP_MAX_MATVECS = 48
 (tiny zones with large flows at a long step) falls back to the implicit scheme (:attr:`Multizone.active_scheme`):
 beyond this an LU solve is cheaper."""
 SCHEMES = ("exponential", "trapezoidal", "euler")
+DISPLACEMENT_TOL = 0.01
+"""Relative change of a zone's release volume flow (m3/s) that updates the displacement flows in the
+transport matrix (volume sources, ``gas_density``). Smaller changes keep the flows in force, so a slowly
+ramping release does not rebuild the matrix every step: the released mass stays exact, the outflow it
+pushes is within this fraction."""
+NEAR_PURE = 0.5
+"""Mole fraction of the released gas above which a zone is reported as nearly pure gas (a warning, and
+:attr:`Multizone.near_pure`): the air there is at most half air, and oxygen below 10.5 %."""
+O2_IN_AIR = 0.2095
+"""Mole fraction of oxygen in dry air (U.S. Standard Atmosphere 1976, NOAA/NASA/USAF, Table 3)."""
 """The time-stepping schemes of :class:`Multizone` (``scheme=``)."""
 
 
@@ -393,7 +421,8 @@ class Multizone:
                  outdoor: float = 0.0, outdoor_hook: Callable[[float, Multizone], None] | None = None,
                  scheme: Literal["exponential", "trapezoidal", "euler"] = "exponential",
                  low_rank: bool | None = None, exp_tol: float = EXP_TOL, exp_degree: int | None = None,
-                 exp_blocks: bool = True):
+                 exp_blocks: bool = True, gas_density: float | None = None,
+                 displacement_tol: float = DISPLACEMENT_TOL):
         self._site_graph = graph if hasattr(graph, "topo") else None
         topo: nx.MultiGraph = graph.topo if hasattr(graph, "topo") else graph
         if dt <= 0:
@@ -407,6 +436,13 @@ class Multizone:
         self.scheme = scheme
         """The requested scheme (each falls back to the next of exponential -> trapezoidal -> Euler where
         its cost cap or step condition fails; :attr:`active_scheme` says which is in use)."""
+        if gas_density is not None and not gas_density > 0:
+            raise InputError(f"gas_density must be positive (kg/m3 of the pure gas), got {gas_density!r}")
+        self.gas_density = None if gas_density is None else float(gas_density)
+        """Density (kg/m3) of the pure released gas at the zones' temperature and pressure: with it the
+        sources are volume sources that displace zone air (module notes, "Volume sources"); None: a trace
+        species (the released gas adds mass only)."""
+        self._disp_tol = float(displacement_tol)
         self._exp_tol = float(exp_tol)
         self._exp_degree = exp_degree
         self._exp_blocks = bool(exp_blocks)
@@ -477,6 +513,15 @@ class Multizone:
         round-off can produce one (every scheme's propagator is non-negative), and this shows its size."""
         self.released = 0.0
         """Total mass released indoors so far, kg."""
+        self._disp_q = np.zeros(self.n)  # displacement volume flow (m3/s) per source zone in the matrix
+        self._routes: dict[int, list[tuple[int, int]]] = {}  # source zone -> its displacement route
+        self.max_mole_fraction = 0.0
+        """Largest mole fraction of the released gas in any zone so far (only with ``gas_density``)."""
+        self.near_pure: list[tuple[float, str, float]] = []
+        """(t, zone, mole fraction) the first time each zone passed :data:`NEAR_PURE` (with ``gas_density``)."""
+        self.max_overfill = 0.0
+        """Largest mole fraction above 1 cut back to 1 after a step (round-off only: the volume source
+        bounds the fraction by construction; kept to show its size)."""
         self.factorisations = 0
         """How many times the matrix was factorised (for tests and benchmarks)."""
         self.low_rank_updates = 0
@@ -581,6 +626,7 @@ class Multizone:
         i = self._zone(zone)
         if self.ach[i] != ach:
             self.ach[i] = ach
+            self._routes.clear()
             self._dirty = True
 
     def set_sink(self, zone: str, k: float) -> None:
@@ -603,6 +649,7 @@ class Multizone:
             raise InputError("a flow needs two different ends")
         fid = flow_id or f"flow:{src}->{dst}"
         self._flows[fid] = (a, b, float(q))
+        self._routes.clear()
         self._dirty = True
         return fid
 
@@ -691,6 +738,16 @@ class Multizone:
         self._sources[src.id] = src
         return src.id
 
+    def source_state(self, source_id: str, t: float) -> tuple[float, float, float]:
+        """(rate kg/s, start s, stop s) of a continuous source at ``t``: its rate then, or, once it has
+        stopped, its rate just before the stop (for models that superpose a stopped release)."""
+        try:
+            src = self._sources[source_id]
+        except KeyError:
+            raise InputError(f"unknown source {source_id!r}; sources: {', '.join(self._sources)}") from None
+        at = t if t < src.stop else src.stop - 1e-9
+        return src.rate_at(at), src.start, src.stop
+
     def isolate(self, source_id: str, t: float) -> None:
         """Stop (isolate) a source at time ``t``, s."""
         try:
@@ -744,6 +801,19 @@ class Multizone:
                 ext_id.append(fid)
             else:
                 out_ext[a] += q
+        for i in np.flatnonzero(self._disp_q):
+            # a volume source: the gas's own volume pushes an equal outflow of zone mixture along the
+            # zone's route to outside (balanced at every zone it passes; the source zone's extra outflow
+            # is the released volume, which is not an air inflow, so it is left out of ``net``)
+            q = float(self._disp_q[i])
+            for a, b in self._route(int(i)):
+                out[a] += q
+                if b >= 0:
+                    f_rows.append(b)
+                    f_cols.append(a)
+                    f_vals.append(-q)
+                else:
+                    out_ext[a] += q
         scale = max((q for *_, q in self._flows.values()), default=0.0)
         bad = np.flatnonzero(np.abs(net) > 1e-9 * scale + 1e-15)
         if len(bad):
@@ -758,6 +828,45 @@ class Multizone:
         return (K.tocsc(), out_ext + self.sink * self.volume,
                 np.concatenate([*ext_zone, np.asarray(fe_zone, dtype=np.int64)]),
                 np.concatenate([*ext_q, np.asarray(fe_q, dtype=float)]), ext_id)
+
+    def _route(self, zone: int) -> list[tuple[int, int]]:
+        """The (from, to) zone pairs (-1 = outside) along which a volume source in ``zone`` pushes its
+        displaced mixture: straight out when the zone has an exterior path (ventilation exhaust, an
+        exterior door or stair, or the crack of a shut one), else through the fewest interior openings
+        to the nearest zone that has one (breadth first, ties by zone order). Cached per zone (the
+        ventilation rates of :meth:`set_ach` reset the cache)."""
+        hit = self._routes.get(zone)
+        if hit is not None:
+            return hit
+        exterior = self.ach > 0
+        exterior[self._outer_zone] = True
+        nbrs: dict[int, list[int]] = {}
+        for a, b in zip(self._la[self._inner], self._lb[self._inner], strict=True):
+            nbrs.setdefault(int(a), []).append(int(b))
+            nbrs.setdefault(int(b), []).append(int(a))
+        for a, b, q in self._flows.values():
+            if a >= 0 and b < 0 and q > 0:
+                exterior[a] = True
+        prev = {zone: -1}
+        queue, end = [zone], None
+        for z in queue:
+            if exterior[z]:
+                end = z
+                break
+            for y in sorted(nbrs.get(z, ())):
+                if y not in prev:
+                    prev[y] = z
+                    queue.append(y)
+        if end is None:
+            raise InputError(f"zone {self.zones[zone]!r} has no path to outside: a release there cannot "
+                             "displace its air (give the zone ventilation or an exterior opening)")
+        path = [end]
+        while path[-1] != zone:
+            path.append(prev[path[-1]])
+        path.reverse()
+        route = [(a, b) for a, b in zip(path, path[1:], strict=False)] + [(end, -1)]
+        self._routes[zone] = route
+        return route
 
     def _assemble(self, with_storage: bool = True) -> csc_matrix:
         """The implicit-Euler matrix ``V/dt + K`` (or K with ``with_storage=False``) of the current state."""
@@ -1045,6 +1154,9 @@ class Multizone:
     def step(self) -> None:
         """Advance one time step with the scheme in use (:attr:`active_scheme`)."""
         t0, t1 = self.t, self.t + self._dt
+        cont, burst, sig, released = self._source_mass(t0, t1)
+        if self.gas_density is not None:
+            self._update_displacement(cont)
         self._prepare()
         if self.outdoor_hook is not None:
             in0, tot0 = self._inflow()  # the boundary the previous step's hook set: the value at t0
@@ -1058,9 +1170,14 @@ class Multizone:
             inflow, ext_total = in1, tot1
         else:
             inflow, ext_total = theta * in1 + (1.0 - theta) * in0, theta * tot1 + (1.0 - theta) * tot0
-        cont, burst, sig, released = self._source_mass(t0, t1)
         c_old = self.c
-        c_start = c_old if burst is None else c_old + burst / self.volume  # a burst mixes in at t0
+        pushed = 0.0  # zone mixture a burst's own volume pushed out (volume sources)
+        if burst is None:
+            c_start = c_old
+        elif self.gas_density is None:
+            c_start = c_old + burst / self.volume  # a burst mixes in at t0
+        else:
+            c_start, pushed = self._burst_displace(c_old, burst)
         from_block = None
         if self._mode == "exponential":
             # what the source terms depend on: the releases, and the outdoor boundary when gas enters
@@ -1090,10 +1207,13 @@ class Multizone:
             self.max_clipped = max(self.max_clipped, -low)
             np.maximum(c_new, 0.0, out=c_new)
             self._blk = None  # the block's trajectory no longer is the state
+        if self.gas_density is not None:
+            self._bound_fraction(c_new, t1)
         if from_block is not None:
             self._blk_state = c_new.copy()
         if burst is not None:
             released += float(burst.sum())
+            loss += pushed
         m_old, m_new = float(self.volume @ c_old), float(self.volume @ c_new)
         gain = released + dt * ext_total
         scale = max(m_old, m_new, gain, loss)
@@ -1102,6 +1222,63 @@ class Multizone:
         self.released += released
         self.c = c_new
         self._k += 1
+
+    def _update_displacement(self, cont: np.ndarray) -> None:
+        """Volume sources: set the displacement flows (m3/s) to the volume the releases add over this
+        step, ``mass / (dt rho_gas)`` per zone, when a zone's changes by more than :data:`DISPLACEMENT_TOL`
+        (relative) or starts or stops (the matrix is then rebuilt on :meth:`_prepare`)."""
+        q = cont / (self._dt * self.gas_density)
+        old = self._disp_q
+        changed = (q > 0) != (old > 0)
+        changed |= np.abs(q - old) > self._disp_tol * np.maximum(q, old)
+        if changed.any():
+            self._disp_q = np.where(changed, q, old)
+            self._dirty = True
+
+    def _burst_displace(self, c: np.ndarray, burst: np.ndarray) -> tuple[np.ndarray, float]:
+        """Mix bursts (kg per zone) into ``c`` (kg/m3) as volume sources: a burst of volume
+        ``Vb = M / rho_gas`` pushes ``Vb`` of the zone's mixture out (to outside) before it mixes; one
+        larger than the zone fills it with pure gas and the rest escapes. Returns (concentrations, kg
+        pushed out)."""
+        rho, v = self.gas_density, self.volume
+        f = np.minimum(burst / (rho * v), 1.0)  # fraction of the zone's volume the burst takes
+        c_new = np.where(f < 1.0, c * (1.0 - f) + burst / v, rho)
+        pushed = float(v @ c + burst.sum() - v @ c_new)
+        return c_new, max(pushed, 0.0)
+
+    def _bound_fraction(self, c: np.ndarray, t: float) -> None:
+        """Volume sources: record the largest mole fraction ``c / rho_gas``, report zones passing
+        :data:`NEAR_PURE` (once each, with a warning) and cut fractions above 1 back to 1 (round-off:
+        the volume source bounds them; :attr:`max_overfill` keeps the size)."""
+        rho = self.gas_density
+        top = float(c.max(initial=0.0)) / rho
+        if top > self.max_mole_fraction:
+            self.max_mole_fraction = top
+        if top > NEAR_PURE:
+            seen = {z for _, z, _ in self.near_pure}
+            for i in np.flatnonzero(c > NEAR_PURE * rho):
+                z = self.zones[i]
+                if z not in seen:
+                    x = float(c[i]) / rho
+                    self.near_pure.append((t, z, x))
+                    warnings.warn(f"zone {z!r} is {100 * x:.0f} % released gas at t = {t:g} s (oxygen "
+                                  f"{100 * O2_IN_AIR * (1 - min(x, 1.0)):.1f} %)", RuntimeWarning, stacklevel=3)
+        if top > 1.0:
+            self.max_overfill = max(self.max_overfill, top - 1.0)
+            np.minimum(c, rho, out=c)
+            self._blk = None  # the block's trajectory no longer is the state
+
+    def mole_fraction(self) -> np.ndarray:
+        """Mole (volume) fraction of the released gas per zone, in :attr:`zones` order (ideal gases at
+        the same temperature and pressure: ``c / rho_gas``). Needs ``gas_density``."""
+        if self.gas_density is None:
+            raise InputError("mole fractions need the pure gas density (Multizone(gas_density=...))")
+        return np.minimum(self.c / self.gas_density, 1.0)
+
+    def oxygen_fraction(self) -> np.ndarray:
+        """Oxygen mole fraction per zone: the released gas displaces air, ``O2_IN_AIR (1 - x)``
+        (:data:`O2_IN_AIR`). Needs ``gas_density``."""
+        return O2_IN_AIR * (1.0 - self.mole_fraction())
 
     def _block_step(self, key: tuple, gj: np.ndarray | None) -> tuple[np.ndarray, float] | None:
         """The step from a Taylor block (:mod:`twin.taylor_block`) when the coefficients (``key``: the
@@ -1250,8 +1427,8 @@ class Multizone:
     def steady_state(self, source_rates: Mapping[str, float] | None = None) -> np.ndarray:
         """The steady concentrations (kg/m3) for constant sources: ``source_rates`` (zone -> kg/s) or the
         rates of the model's sources at the current time, with the current outdoor concentrations.
-        Raises :class:`InputError` when some zone has no path to outside or a sink."""
-        A, inflow = self._boundary()
+        Raises :class:`InputError` when some zone has no path to outside or a sink. With volume sources
+        (``gas_density``) the displacement flows are those of these rates."""
         s = np.zeros(self.n)
         if source_rates is None:
             for src in self._sources.values():
@@ -1259,6 +1436,14 @@ class Multizone:
         else:
             for z, r in source_rates.items():
                 s[self._zone(z)] += r
+        if self.gas_density is not None:
+            saved, self._disp_q = self._disp_q, s / self.gas_density
+            try:
+                A, inflow = self._boundary()
+            finally:
+                self._disp_q = saved
+        else:
+            A, inflow = self._boundary()
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", MatrixRankWarning)
             try:

@@ -149,14 +149,14 @@ class Gas:
         """One line per value among ``fields`` that is in :attr:`unverified`, naming the value, what a drill
         uses it for and where it came from: for the provenance of results that depend on it (a drill
         uses the probit and the IDLH; AEGL and ERPG only in reports)."""
-        uses = {"probit": "lethality probit (incapacitation)", "probit_alt": "second probit (cross-checks)",
-                "idlh": "IDLH (exposed_idlh, hazardous spaces)", "aegl": "AEGLs", "erpg": "ERPGs"}
+        uses = {"probit": "lethality probit (fatal_exposures; collapse where no incapacitation term applies)",
+                "probit_alt": "second probit (cross-checks)", "idlh": "IDLH (exposed_idlh, hazardous spaces)", "aegl": "AEGLs", "erpg": "ERPGs"}
         out = []
         for f in fields:
             if f not in self.unverified:
                 continue
             pr = {"probit": self.probit, "probit_alt": self.probit_alt}.get(f)
-            src = pr.source if pr is not None else self.sources.get(f, "the research notes")
+            src = pr.source if pr is not None else self.sources.get(f, "a secondary quotation")
             out.append(f"{self.key} {uses.get(f, f)}: {src}; not yet checked against the primary source")
         return out
 
@@ -244,7 +244,7 @@ _REGISTRY: tuple[Gas, ...] = (
         sources={
             "molar_mass": _MW, "lel": _NFPA, "lel_iec": _IEC,
             "idlh": "NIOSH IDLH documentation for propane (May 1994): 2,100 ppm = 10 % LEL",
-            "aegl": "NRC AEGL vol. 12 (2012) Table 7-1 (AEGL-1 checked; AEGL-2/3 from the research notes)",
+            "aegl": "NRC AEGL vol. 12 (2012) Table 7-1 (AEGL-1 checked; AEGL-2/3 from a secondary quotation)",
         },
         unverified=("aegl",),
     ),

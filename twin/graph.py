@@ -14,7 +14,8 @@ interfaces between cells of one space (``kind="cell"``). Zones carry area (m2), 
 =================  =========================================================================
 
 Edges carry ``length`` (m, measured inside the footprint, around corners of L-shaped rooms and never
-through walls), ``kind`` (``walk``, ``stair``, ``outdoor``), ``space`` for walks, ``width``/``up`` for
+through walls), ``kind`` (``walk``, ``stair``, ``outdoor``; outdoor edges carry ``via``, the corners of the
+walk around the buildings, listed from the node ``via_from``), ``space`` for walks, ``width``/``up`` for
 stairs. Every node has ``xy`` (m), ``z`` (m), ``storey`` and ``d_exit`` (m, shortest distance to the
 nearest exit; ``inf`` when none is reachable).
 
@@ -34,7 +35,7 @@ from shapely.geometry import Point, Polygon, box
 from shapely.ops import unary_union
 
 from .cells import CELL_SIZE, SPLIT_AREA, SPLIT_LENGTH, split_cells
-from .geodesic import geodesic_distances
+from .geodesic import geodesic_distances, geodesic_paths
 from .muster import ensure_muster
 from .site import Site
 
@@ -146,9 +147,34 @@ class SiteGraph:
             "unreachable": [site.spaces[s].label for s in unreach],
             "nav_nodes": self.nav.number_of_nodes(),
             "nav_edges": self.nav.number_of_edges(),
-            "max_exit_distance_m": _finite_max(self.d_exit),
-            "warnings": [w.to_dict() for w in site.warnings],
+            # where people are (zone centres), not the muster points beyond the exits
+            "max_exit_distance_m": _finite_max(self.d_exit[[n.startswith("c:") for n in self.nodes]]
+                                               if len(self.d_exit) else self.d_exit),
+            "warnings": [w.to_dict() for w in site.warnings] + self.graph_warnings(),
         }
+
+    def edge_polyline(self, u: str, v: str) -> list[tuple[float, float]]:
+        """The walk from node ``u`` to ``v`` as drawn: their positions with the corners of an outdoor
+        walk around the buildings between them (m)."""
+        d = self.nav.edges[u, v]
+        via = list(d.get("via") or [])
+        if via and d.get("via_from", u) != u:
+            via = via[::-1]
+        return [tuple(self.nav.nodes[u]["xy"][:2]), *via, tuple(self.nav.nodes[v]["xy"][:2])]
+
+    def graph_warnings(self) -> list[dict[str, str]]:
+        """Named warnings about the routes (``no_exits``, ``space_unreachable``): a model that imports
+        cleanly can still leave nobody a way out."""
+        out = []
+        if not self.exits:
+            out.append({"code": "no_exits", "entity": self.site.name,
+                        "message": "no door leads outside, so nobody can evacuate; check that exit doors are "
+                                   "exported and touch the outside"})
+        elif unreach := self.unreachable_spaces():
+            for sid in unreach:
+                out.append({"code": "space_unreachable", "entity": self.site.spaces[sid].label,
+                            "message": "no route from this space to an exit (a missing or unconnected door?)"})
+        return out
 
 
 def _finite_max(a: np.ndarray) -> float | None:
@@ -329,11 +355,13 @@ def _nav_outdoor(site: Site, nav: nx.Graph, exits: list[str]) -> list[str]:
     region = max(free_polys, key=lambda p: p.area)
     dist = geodesic_distances(region, pts)
     ne = len(exits)
+    # the corners of each walk around the buildings, for drawing it as it is walked (replays, plans)
+    via = geodesic_paths(region, pts, list(range(ne)))
     for i, e in enumerate(exits):
         for j, m in enumerate(musters):
             d = float(dist[i, ne + j])
             if np.isfinite(d):
-                nav.add_edge(e, m, length=d, kind="outdoor")
+                nav.add_edge(e, m, length=d, kind="outdoor", via=via.get((i, ne + j), []), via_from=e)
     return musters
 
 

@@ -29,6 +29,7 @@ import os
 import re
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,10 +199,18 @@ def _open(p: Path) -> ifcopenshell.file:
             raise InputError(
                 "the IFC file is truncated or corrupt: it has no 'END-ISO-10303-21;' trailer", source=src
             )
+    text_counts = None
+    if suffix not in (".ifcxml", ".ifczip"):
+        schema = _header_schema(head + _read_more(p, 65536))
+        if schema is not None and schema.upper() not in SUPPORTED_SCHEMAS:
+            raise InputError(_schema_message(schema), source=src)
+        text_counts = _text_entities(p)
     ifcopenshell.get_log()  # flush: the native log is process-wide and we read it right after parsing
     try:
         model = ifcopenshell.open(src)
     except Exception as exc:  # ifcopenshell raises its own Error, OSError or RuntimeError on bad input
+        if "schema" in type(exc).__name__.lower() or "Unsupported schema" in str(exc):
+            raise InputError(_schema_message(str(exc).rsplit(":", 1)[-1].strip()), source=src) from exc
         raise InputError(f"cannot be read as IFC (corrupt file?): {exc}", source=src) from exc
     # The parser skips what it cannot read (a mangled line, a reference to a missing entity) and carries
     # on; a model with silently missing entities would give a wrong building, so parse errors are fatal.
@@ -213,8 +222,74 @@ def _open(p: Path) -> ifcopenshell.file:
             source=src,
         )
     if model.schema not in ("IFC2X3", "IFC4", "IFC4X3"):
-        raise InputError(f"unsupported IFC schema {model.schema!r}; expected IFC2X3 or IFC4", source=src)
+        raise InputError(_schema_message(model.schema), source=src)
+    if text_counts is not None:
+        _cross_check(model, text_counts, src)
     return model
+
+
+SUPPORTED_SCHEMAS = ("IFC2X3", "IFC4", "IFC4X3_ADD2")
+"""FILE_SCHEMA identifiers read (those ifcopenshell parses and the importer is tested on)."""
+_SCHEMA_RE = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'")
+_DEF_RE = re.compile(rb"^[ \t]*#\d+[ \t]*=[ \t]*([A-Za-z0-9_]+)", re.M)
+_COMMENT_RE = re.compile(rb"/\*.*?\*/", re.S)
+
+
+def _schema_message(schema: str) -> str:
+    return (f"unsupported IFC schema {schema!r} (FILE_SCHEMA in the header); drilltwin reads "
+            f"{', '.join(SUPPORTED_SCHEMAS)}: export the model again as IFC4 or IFC2X3")
+
+
+def _read_more(p: Path, n: int) -> bytes:
+    with p.open("rb") as fh:
+        fh.seek(512)
+        return fh.read(n)
+
+
+def _header_schema(head: bytes) -> str | None:
+    m = _SCHEMA_RE.search(head)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def _text_entities(p: Path) -> Counter:
+    """Entity definitions (``#12=IFCDOOR(...)``) per type name in the file's text, outside ``/* */``
+    comments. An unterminated comment hides everything after it from the parser, which says nothing: that
+    is an error naming its line."""
+    data = p.read_bytes()
+    counts = Counter(t.decode("ascii").upper() for t in _DEF_RE.findall(data))
+    for m in _COMMENT_RE.finditer(data):
+        counts.subtract(t.decode("ascii").upper() for t in _DEF_RE.findall(m.group(0)))
+    last = data.rfind(b"*/")
+    start = data.find(b"/*", last + 2 if last >= 0 else 0)
+    if start >= 0:
+        hidden = len(_DEF_RE.findall(data, start))
+        if hidden:
+            line = data.count(b"\n", 0, start) + 1
+            raise InputError(f"a comment '/*' opened at line {line} is never closed with '*/': it hides the "
+                             f"rest of the file ({hidden:,} entities) from the reader", source=str(p))
+    return +counts
+
+
+def _cross_check(model: ifcopenshell.file, counts: Counter, src: str) -> None:
+    """Every entity defined in the text must have been read; name the types that were lost."""
+    lost = {t: n - len(model.by_type(t, include_subtypes=False)) for t, n in counts.items()
+            if _known_type(model, t)}
+    lost = {t: n for t, n in lost.items() if n > 0}
+    unknown = {t: n for t, n in counts.items() if not _known_type(model, t)}
+    if lost or unknown:
+        items = sorted(lost.items(), key=lambda kv: -kv[1]) + sorted(unknown.items(), key=lambda kv: -kv[1])
+        total = sum(n for _, n in items)
+        ex = ", ".join(f"{n} {t}" for t, n in items[:4])
+        raise InputError(f"{total:,} entities defined in the file were not read ({ex}); the file is damaged or "
+                         f"not valid {model.schema}", source=src)
+
+
+def _known_type(model: ifcopenshell.file, t: str) -> bool:
+    try:
+        model.by_type(t, include_subtypes=False)
+        return True
+    except (RuntimeError, ValueError):
+        return False
 
 
 def _parse_errors(log: str) -> list[str]:
@@ -360,9 +435,12 @@ class _Importer:
     def run(self) -> Site:
         spaces = self.model.by_type("IfcSpace")
         if not spaces:
+            have = ", ".join(f"{n} {t}" for t in ("IfcBuildingStorey", "IfcWall", "IfcDoor", "IfcSlab", "IfcZone")
+                             if (n := len(self.model.by_type(t))))
             raise InputError(
-                "the model has no IfcSpace: spaces (rooms) are needed to build the rooms and routes of the "
-                "twin; export the model with its rooms/spaces (or write a site sketch instead)",
+                "the model has no IfcSpace" + (f" (it has {have})" if have else "") + ": spaces (rooms) are "
+                "needed to build the rooms and routes of the twin; export the model with its rooms/spaces "
+                "(in Revit: rooms; in ArchiCAD: zones) or write a site sketch instead",
                 source=self.src,
                 where="IfcProject",
             )

@@ -15,7 +15,7 @@ from shapely.geometry import MultiPolygon, Polygon  # noqa: E402
 
 from .graph import SiteGraph  # noqa: E402
 
-__all__ = ["plot_floor_plans"]
+__all__ = ["plot_floor_plans", "plot_path"]
 
 
 def _rings(poly):
@@ -23,6 +23,16 @@ def _rings(poly):
     for p in polys:
         if isinstance(p, Polygon):
             yield p
+
+
+def plot_path(out: str | os.PathLike, source: str) -> Path:
+    """Where the plan goes: ``out`` itself, or ``out/<model>_plan.png`` when ``out`` is a folder (an
+    existing one, or a path written with a trailing ``/``)."""
+    raw = os.fspath(out)
+    p = Path(raw)
+    if raw.endswith(("/", os.sep)) or p.is_dir():
+        return p / f"{Path(source).name.split('.')[0] or 'site'}_plan.png"
+    return p
 
 
 def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, labels: bool = True) -> Path:
@@ -93,8 +103,8 @@ def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, la
                 ax.text(x, y, " " + g.nav.nodes[m]["name"], fontsize=6, color="green")
                 for e in g.nav.neighbors(m):
                     if g.nav.nodes[e].get("storey") in ids:
-                        ex, ey = g.nav.nodes[e]["xy"]
-                        ax.plot([ex, x], [ey, y], ls=":", color="green", lw=0.4, alpha=0.5)
+                        xs, ys = zip(*g.edge_polyline(e, m), strict=True)  # around the buildings, as walked
+                        ax.plot(xs, ys, ls=":", color="green", lw=0.4, alpha=0.5)
         ax.set_title(f"{' / '.join(names)} ({elev:+.2f} m)", fontsize=9)
         ax.set_aspect("equal")
         ax.tick_params(labelsize=6)
@@ -113,7 +123,7 @@ def plot_floor_plans(g: SiteGraph, out: str | os.PathLike, *, dpi: int = 110, la
     fig.legend(handles=legend, loc="lower center", ncol=8, fontsize=7, frameon=False)
     fig.suptitle(f"{site.name}  ({site.schema}, {len(site.spaces)} spaces, {len(g.exits)} exits)", fontsize=11)
     fig.tight_layout(rect=(0, 0.04, 1, 0.96))
-    out = Path(out)
+    out = plot_path(out, site.source)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi)
     plt.close(fig)

@@ -9,7 +9,11 @@ release height.
 stable) with the Briggs (1973) formulas for open country (``rural``) and cities (``urban``), as tabulated
 by Gifford (1976) and reproduced in *Fundamentals of Air Pollution*, 3rd ed., Tables 19-6/19-7 (checked
 against a hand calculation in ``tests/twin/test_plume.py``). They are fitted for 100 m
-to 10 km downwind; below :data:`X_MIN` the spreads are evaluated at X_MIN.
+to 10 km downwind (:data:`X_FIT_MIN`, :data:`X_FIT_MAX`); nearer receptors get extrapolated spreads and
+are flagged (:func:`below_fit`; the drills list them in the run's caveats); below :data:`X_MIN` the
+spreads are evaluated at X_MIN. Near the source the formula diverges (a 1 kg/s H2S plume 2 m downwind at
+5 m/s gives 3.3 kg/m3, more than pure H2S at 1.42 kg/m3), so with ``max_concentration`` (the pure gas
+density) concentrations are cut there: no mixture holds more gas than the pure gas.
 
 **Plume** (rate Q kg/s, source height H, ground reflection)::
 
@@ -22,7 +26,11 @@ with x the downwind and y the crosswind distance; upwind points (x <= 0) get 0.
     C = M / ((2 pi)^1.5 sy^2 sz) exp(-r^2 / 2 sy^2) [same reflection bracket]
 
 with r the horizontal distance to the puff centre. A :class:`PuffTrain` turns a continuous or
-time-varying release into puffs of ``M = integral of the rate over puff_interval``. Puffs are cut off
+time-varying release into puffs of ``M = integral of the rate over puff_interval``. Puffs too far apart
+against their spread ripple (5 s puffs at 3 m/s are 15 m apart, 1.6 m spreads at 20 m: 0 to 6 times the
+steady plume there, and a dose that grows with C^n, n > 1, is biased up). So a constant rate in a constant
+wind is evaluated as the steady plume between travel-time fronts (no puffs), and otherwise the interval is
+chosen so that puffs are one horizontal spread apart at the nearest receptor (:data:`PUFF_SPACING`). Puffs are cut off
 beyond 8 sigma horizontally (exp(-32), negligible), so points far upwind read exactly 0.
 
 **Wind shifts.** The wind is uniform in space and piecewise constant in time (:class:`WeatherSeries`).
@@ -57,7 +65,10 @@ __all__ = [
     "STABILITY_CLASSES",
     "Weather",
     "WeatherSeries",
+    "X_FIT_MIN",
+    "X_FIT_MAX",
     "X_MIN",
+    "below_fit",
     "pasquill_class",
     "plume_hook",
     "puff_concentration",
@@ -69,6 +80,17 @@ Terrain = Literal["rural", "urban"]
 STABILITY_CLASSES = ("A", "B", "C", "D", "E", "F")
 X_MIN = 1.0
 """Smallest travel distance (m) at which the spreads are evaluated; nearer points use this distance."""
+X_FIT_MIN = 100.0
+"""Shortest downwind distance (m) of the range the Briggs (1973) formulas were fitted to (100 m to 10 km;
+Gifford 1976): receptors nearer than this get extrapolated spreads (:func:`below_fit`)."""
+X_FIT_MAX = 10_000.0
+"""Longest downwind distance (m) of the fitted range."""
+PUFF_SPACING = 1.0
+"""Puff spacing along the wind in units of the horizontal spread at the nearest receptor: a train of
+Gaussian puffs spaced ``d`` apart with spread ``sigma`` ripples by about ``2 exp(-2 pi^2 sigma^2 / d^2)``
+(the Fourier series of the train; Poisson summation), 5e-9 of the steady plume at ``d = sigma``."""
+PUFF_INTERVAL_RANGE = (0.1, 5.0)
+"""Bounds (s) on the automatic puff interval (a receptor at the source would otherwise ask for 0 s)."""
 CUTOFF = 8.0
 """Puffs contribute nothing beyond this many horizontal sigmas (exp(-32) of the peak)."""
 
@@ -126,7 +148,7 @@ def pasquill_class(wind_speed: float, *, day: bool, insolation: Literal["strong"
                    cloud_octas: float = 0.0, overcast: bool = False) -> str:
     """Pasquill–Gifford class from the 10 m wind (m/s) and sky: daytime insolation, or night cloud cover
     (octas). Overcast skies give D day or night. Table of Turner's *Workbook of Atmospheric Dispersion
-    Estimates* (1970); the research notes quote it from memory, so treat it as a convenience, and pass the
+    Estimates* (1970), not checked here against the original table, so treat it as a convenience, and pass the
     class explicitly when it is known."""
     if overcast:
         return "D"
@@ -228,9 +250,17 @@ class GaussianPlume:
     weather: Weather
     height: float = 0.0
     start: float | None = None
+    max_concentration: float | None = None
+    """Upper bound (kg/m3): the density of the pure released gas. Near the source the Gaussian formula
+    diverges (the spreads go to 0); no mixture holds more gas than the pure gas, so it is cut there."""
+
+    def below_fit(self, points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+        """Points downwind of the source nearer than :data:`X_FIT_MIN` (see :func:`below_fit`)."""
+        return below_fit(points, self.source, self.weather)
 
     def concentration(self, points: np.ndarray | Sequence[Sequence[float]], t: float | None = None) -> np.ndarray:
-        """Concentration (kg/m3) at ``points`` ((N, 3) x, y, z in m; (N, 2) means ground level)."""
+        """Concentration (kg/m3) at ``points`` ((N, 3) x, y, z in m; (N, 2) means ground level), at most
+        :attr:`max_concentration`."""
         p = _points(points)
         w = self.weather
         d = w.direction
@@ -241,7 +271,19 @@ class GaussianPlume:
         c = self.rate / (2 * math.pi * w.wind_speed * sy * sz) * np.exp(-(y**2) / (2 * sy**2)) \
             * _reflect(np.maximum(p[:, 2], 0.0), self.height, sz)
         reach = np.inf if (t is None or self.start is None) else w.wind_speed * max(t - self.start, 0.0)
-        return np.where((x > 0) & (x <= reach), c, 0.0)
+        c = np.where((x > 0) & (x <= reach), c, 0.0)
+        return c if self.max_concentration is None else np.minimum(c, self.max_concentration)
+
+
+def below_fit(points: np.ndarray | Sequence[Sequence[float]], source: Sequence[float],
+              weather: Weather) -> np.ndarray:
+    """Boolean mask of the points downwind of ``source`` (x, y m) nearer than :data:`X_FIT_MIN`: there
+    the Briggs spreads are extrapolated below the range they were fitted to (100 m - 10 km), and the
+    concentrations are order-of-magnitude estimates (capped at the pure gas, see
+    :attr:`GaussianPlume.max_concentration`)."""
+    p = _points(points)
+    x = (p[:, :2] - np.asarray(source, dtype=float)) @ weather.direction
+    return (x > 0) & (x < X_FIT_MIN)
 
 
 # --------------------------------------------------------------------------------------------- puff
@@ -275,15 +317,21 @@ class PuffTrain:
         s between puffs; each puff carries the mass released over its interval and leaves at the
         interval's midpoint. Choose it so that ``u * puff_interval`` is small against the spread at the
         nearest receptor (a few metres for receptors 100 m away).
+        ``None`` (the default): a constant rate in a constant wind is evaluated as the steady plume
+        between travel-time fronts (no puffs, so no ripple); otherwise the interval is chosen at the
+        first evaluation so that puffs are :data:`PUFF_SPACING` horizontal spreads apart at the nearest
+        point asked for (within :data:`PUFF_INTERVAL_RANGE`).
     bursts:
         ``(time s, mass kg)`` instantaneous releases, one puff each.
+    max_concentration:
+        Upper bound, kg/m3 (the pure gas density): see :attr:`GaussianPlume.max_concentration`.
     """
 
     def __init__(self, source: Sequence[float], weather: Weather | WeatherSeries, *, height: float = 0.0,
                  rate: float | tuple[Sequence[float], Sequence[float]] | Callable[[float], float] | None = None,
-                 start: float = 0.0, stop: float | None = None, puff_interval: float = 5.0,
-                 bursts: Sequence[tuple[float, float]] = ()):
-        if puff_interval <= 0:
+                 start: float = 0.0, stop: float | None = None, puff_interval: float | None = None,
+                 bursts: Sequence[tuple[float, float]] = (), max_concentration: float | None = None):
+        if puff_interval is not None and puff_interval <= 0:
             raise InputError(f"puff interval must be positive, got {puff_interval} s")
         self.source = (float(source[0]), float(source[1]))
         self.height = float(height)
@@ -291,8 +339,28 @@ class PuffTrain:
         self.rate = rate
         self.start = float(start)
         self.stop = math.inf if stop is None else float(stop)
-        self.puff_interval = float(puff_interval)
+        self.steady = puff_interval is None and isinstance(rate, int | float) and len(self.weather.times) == 1
+        """Evaluated as the steady plume between travel-time fronts (a constant rate in a constant wind)."""
+        self.puff_interval = None if puff_interval is None else float(puff_interval)
+        """s between puffs (None until chosen from the nearest receptor, see the class notes)."""
         self.bursts = [(float(t), float(m)) for t, m in bursts]
+        self.max_concentration = max_concentration
+
+    def choose_interval(self, points: np.ndarray) -> float:
+        """Set :attr:`puff_interval` (when not given) from the nearest of ``points`` ((N, 3) m): puffs
+        :data:`PUFF_SPACING` horizontal spreads apart there, in the slowest wind of the series."""
+        if self.puff_interval is None:
+            d = np.hypot(points[:, 0] - self.source[0], points[:, 1] - self.source[1]) if len(points) else np.zeros(1)
+            near = max(float(d.min()), X_MIN)
+            u = max(w.wind_speed for w in self.weather.weathers)
+            sy = min(float(sigmas(near, w.stability, w.terrain)[0]) for w in self.weather.weathers)
+            lo, hi = PUFF_INTERVAL_RANGE
+            self.puff_interval = float(min(max(PUFF_SPACING * sy / u, lo), hi))
+        return self.puff_interval
+
+    def below_fit(self, points: np.ndarray | Sequence[Sequence[float]], t: float = 0.0) -> np.ndarray:
+        """Points downwind nearer than :data:`X_FIT_MIN` in the weather at ``t`` (:func:`below_fit`)."""
+        return below_fit(points, self.source, self.weather.at(t))
 
     def _mass(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Mass (kg) released between a and b (arrays of s), continuous part only."""
@@ -317,7 +385,10 @@ class PuffTrain:
         return float(r) * span
 
     def puffs(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Release times (s), masses (kg) and centres ((M, 2) m) of the puffs alive at time ``t``."""
+        """Release times (s), masses (kg) and centres ((M, 2) m) of the puffs alive at time ``t``
+        (with no interval given or chosen yet, 5 s)."""
+        if self.puff_interval is None:
+            self.puff_interval = PUFF_INTERVAL_RANGE[1]
         end = min(t, self.stop)
         times: list[np.ndarray] = []
         masses: list[np.ndarray] = []
@@ -344,9 +415,42 @@ class PuffTrain:
 
     def concentration(self, points: np.ndarray | Sequence[Sequence[float]], t: float,
                       chunk: int = 2_000_000) -> np.ndarray:
-        """Concentration (kg/m3) at ``points`` ((N, 3) or (N, 2) at ground) at time ``t`` (s)."""
+        """Concentration (kg/m3) at ``points`` ((N, 3) or (N, 2) at ground) at time ``t`` (s), at most
+        :attr:`max_concentration`."""
         p = _points(points)
-        tr, m, centres = self.puffs(t)
+        if self.steady:
+            out = self._steady(p, t)
+            cap = self.max_concentration
+            return out if cap is None else np.minimum(out, cap)
+        self.choose_interval(p)
+        out = self._puff_sum(p, t)
+        cap = self.max_concentration
+        return out if cap is None else np.minimum(out, cap)
+
+    def _steady(self, p: np.ndarray, t: float) -> np.ndarray:
+        """The steady plume of the constant rate where the air at each point left the source within the
+        release window (a plug flow front at the start and at the stop: emission time ``t - x / u``),
+        plus any bursts as puffs."""
+        w = self.weather.weathers[0]
+        plume = GaussianPlume(self.source, float(self.rate), w, self.height)
+        c = plume.concentration(p)
+        d = w.direction
+        x = (p[:, :2] - np.asarray(self.source)) @ d
+        te = t - x / w.wind_speed
+        c = np.where((te >= self.start) & (te < min(self.stop, t)), c, 0.0)
+        if self.bursts:
+            c = c + self._puff_sum(p, t, bursts_only=True)
+        return c
+
+    def _puff_sum(self, p: np.ndarray, t: float, chunk: int = 2_000_000, bursts_only: bool = False) -> np.ndarray:
+        if bursts_only:
+            tr = np.array([tb for tb, _ in self.bursts if tb <= t])
+            m = np.array([mb for tb, mb in self.bursts if tb <= t])
+            disp_t, _ = self.weather._cumulative(np.array([t]))
+            disp_r, _ = self.weather._cumulative(tr) if len(tr) else (np.zeros((0, 2)), None)
+            centres = np.asarray(self.source) + (disp_t - disp_r)
+        else:
+            tr, m, centres = self.puffs(t)
         out = np.zeros(len(p))
         if len(m) == 0:
             return out

@@ -32,6 +32,22 @@ Detector model (per detector, in this order at each sample)
    :meth:`DetectorArray.reset_latches`). The first time each (detector, level) turns on is recorded in
    :attr:`DetectorArray.exceedances`.
 
+Clean-air nuisance (:class:`Nuisance`, added after the lag, before the white noise): an AR(1) zero wander,
+electrical spikes, bump tests done without inhibiting the alarms, vehicle exhaust at outdoor heads
+(read through the head's cross-sensitivity to CO), on child streams of their own so the white-noise
+stream is unchanged. Site detectors get :func:`default_nuisance`:
+
+* wander sd 0.5 x the white-noise sd, correlation time 30 min: modelling choice (no datasheet figure);
+* spikes 0.002 per hour, mean height 10 % of full scale, 5 s: modelling choice (no published rate);
+* bump tests every 90 days (Draeger: check calibration every 3 to 6 months, as below), 5 % of them
+  uninhibited (modelling choice), 90 s of a usual four-gas test mixture (25 ppm H2S, 100 ppm CO,
+  50 %LEL);
+* exhaust: off unless the site gives ``extra.exhaust_per_hour``; 30 ppm CO on average for 60 s
+  (modelling choice);
+* cross-sensitivity of electrochemical heads (:data:`CROSS_SENSITIVITY`): Biosystems PhD Plus user
+  manual, appendix E "Toxic sensor cross sensitivity data" (after City Technology, Product Data
+  Handbook); the hazards apply it to other gases released in the run.
+
 Faults (switched at run time by scenario injects): ``dead`` (shows 0, no new readings, flagged in
 :attr:`DetectorArray.fault`), ``stuck`` (shows the frozen value, unflagged: an unrevealed failure),
 ``out_of_calibration`` (gain and/or offset error, unflagged), ``inhibited`` (readings continue but no

@@ -77,7 +77,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from shapely.geometry import Point, Polygon
 from shapely.validation import explain_validity
@@ -97,6 +96,7 @@ from .site import (
     Storey,
 )
 from .units import Concentration, parse_concentration, parse_duration, parse_quantity
+from .yamlio import read_yaml
 
 __all__ = [
     "NAMESPACE",
@@ -343,35 +343,8 @@ def read_sketch(path: str | os.PathLike) -> Site:
 
     Raises :class:`~twin.errors.InputError` naming the file and the field or entity on any problem.
     """
-    source = str(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
-    except FileNotFoundError:
-        raise InputError("file not found", source=source) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", source=source) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"not valid YAML: {problem}", source=source, where=where) from None
-    return sketch_from_dict(data, source)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping (plain YAML keeps the last silently,
-    which hides copy-and-paste mistakes such as two ``width`` values)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str | int | float | bool) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    data, _ = read_yaml(path)  # duplicate keys, alias bombs and oversized files refused
+    return sketch_from_dict(data, str(path))
 
 
 def sketch_from_dict(data: Any, source: str = "<sketch>") -> Site:

@@ -59,7 +59,8 @@ UNITS: dict[str, tuple[str, float]] = {
     # angle
     "deg": ("angle", 1.0), "°": ("angle", 1.0),
     # pressure, temperature
-    "Pa": ("pressure", 1.0), "kPa": ("pressure", 1e3), "bar": ("pressure", 1e5),
+    "Pa": ("pressure", 1.0), "kPa": ("pressure", 1e3), "MPa": ("pressure", 1e6), "bar": ("pressure", 1e5),
+    "bara": ("pressure", 1e5),
     "K": ("temperature", 1.0),
     # crowd measures
     "p/m2": ("density_people", 1.0), "p/s": ("people_rate", 1.0), "p/min": ("people_rate", 1.0 / 60.0),
@@ -84,7 +85,10 @@ def _split(value: object, field: str) -> tuple[float, str]:
     m = _QTY.match(value)
     if not m:
         raise ValueError(f"{field}: cannot read {value!r} as a quantity (expected e.g. '2.5 m/s', '5min')")
-    return float(m.group(1)), m.group(2).strip()
+    number = float(m.group(1))
+    if not math.isfinite(number):  # "1e400s" overflows to infinity
+        raise ValueError(f"{field}: {value!r} is too large to be a number")
+    return number, m.group(2).strip()
 
 
 def parse_quantity(value: object, dimension: str, field: str = "value") -> float:
@@ -114,16 +118,23 @@ def parse_duration(value: object, field: str = "duration") -> float:
 _SI = {dim: u for u, (dim, f) in reversed(UNITS.items()) if f == 1.0}
 
 
-def parse_bounded(value: object, dimension: str, field: str, *, positive: bool = False) -> float | None:
-    """:func:`parse_quantity` for the many fields that must be ``>= 0`` (or ``> 0`` with ``positive``);
-    ``None`` passes through (an omitted optional field). Raises ``ValueError`` saying which bound failed
-    and the value in SI units, for a validator to attach to its field."""
+def parse_bounded(value: object, dimension: str, field: str, *, positive: bool = False,
+                  upper: float | None = None, lower: float | None = None) -> float | None:
+    """:func:`parse_quantity` for the many fields that must be ``>= 0`` (or ``> 0`` with ``positive``),
+    and at most ``upper`` / at least ``lower`` (SI) when given; ``None`` passes through (an omitted
+    optional field). Raises ``ValueError`` saying which bound failed and the value in SI units, for a
+    validator to attach to its field."""
     if value is None:
         return None
     q = parse_quantity(value, dimension, field)
+    unit = _SI.get(dimension, "")
+    u = f" {unit}" if unit else ""
     if q < 0 or (positive and q == 0):
-        unit = _SI.get(dimension, "")
-        raise ValueError(f"must be {'positive' if positive else 'non-negative'}, got {q:g}{' ' + unit if unit else ''}")
+        raise ValueError(f"must be {'positive' if positive else 'non-negative'}, got {q:g}{u}")
+    if upper is not None and q > upper:
+        raise ValueError(f"must be at most {upper:,.10g}{u} (the limit, docs/limits.md), got {q:,.10g}{u}")
+    if lower is not None and q < lower:
+        raise ValueError(f"must be at least {lower:,.10g}{u} (the limit, docs/limits.md), got {q:,.10g}{u}")
     return q
 
 

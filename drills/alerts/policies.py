@@ -22,8 +22,16 @@ chooses one policy in its ``alerts:`` block (:func:`parse_alerts`):
     A per-detector signal from a nested ``detector:`` policy (default cusum); an alert when at least ``k``
     detectors (cameras count too) of a group (zone, or the whole site) signalled within ``window`` s.
 
+Detectors and the policy run from t = 0 (continuous operation); before the first release the engine is
+fed clean air in blocks (:meth:`AlertEngine.scan_clean`, the same results as step by step).
+
 Baseline and calibration
 ------------------------
+The statistics work on the residual of each reading against a tracked clean-air baseline: an EWMA of
+the readings with time constant ``baseline`` (default 300 s, a modelling choice) that stops following a
+reading more than 3 sigma0 above it, so slow zero wander is removed but a leak is not learned as normal
+(``baseline: null`` uses the fixed calibrated mean).
+
 ``mu0`` and ``sigma0`` of each detector, and the CUSUM ``h`` / EWMA ``L`` / rate threshold when they are
 not given explicitly, come from a **simulated leak-free stream** of that detector's own noise model: the
 detector's spec (noise, resolution, clamping at 0, drift, sampling period) is copied into a
@@ -32,8 +40,11 @@ sensor-days (on a fixed ``calibration_seed``, so thresholds are site settings th
 run to run). The threshold is the one whose false-signal rate on that stream is ``calibration_margin x
 false_alerts_per_sensor_day`` (interpolated log-linearly between trial thresholds, extrapolated from the
 tail when the budget is below what the stream can resolve). The margin (0.5) leaves room for sampling
-error so that an independent leak-free run stays within the budget. The baseline cannot be learned in
-the run itself: the detectors start with the leak.
+error so that an independent leak-free run stays within the budget. The calibration stream is training
+data of its own (its own seed, the same detector model and clean-air nuisance), never the scored run.
+``false_alerts_per_sensor_day: matched`` sets the budget to the rate at which the same detectors' first
+set point is crossed on that stream (margin 1), so an early-warning arm and a set-point arm are compared
+at matched false-alert rates.
 
 Default budget: ``false_alerts_per_sensor_day = 0.1``. Reasoning, not a measured figure: a 100-detector
 site then adds about 10 early-warning alerts a day, under a tenth of the EEMUA 191 average-rate
@@ -59,12 +70,16 @@ free (z-scores against each detector's own baseline), so one policy serves a mix
 Alert levels, de-duplication and re-arming
 ------------------------------------------
 Each alert has a ``rank`` (1, 2, ...) and a ``level`` name: rank 1 is ``"warning"``, rank 2 and above
-``"alarm"``. Threshold ranks are the set-point levels. Early-warning policies (cusum, ewma, rate_of_rise,
-fusion) raise rank 1; with ``escalate: true`` (default) a zone goes to rank 2 when one of its detectors
-reaches its own first set point (the detector's alarm level when the caller passes ``levels``).
-Per (zone, policy) an alert is raised when the zone's rank exceeds the highest rank already raised there;
-so a zone alerts once and re-alerts only at a higher level. The raised rank resets to 0 once the zone has
-been quiet (rank 0) for ``rearm`` s (default ``null``: never within a run). :func:`false_alert_rate` uses
+``"alarm"``. A rank means the same evidence whichever policy raised it: rank k is "a detector reached its
+k-th set point". Threshold ranks are the set-point levels; early-warning policies (cusum, ewma,
+rate_of_rise, fusion) raise rank 1 on their statistic, and with ``escalate: true`` (default) a zone is at
+rank k when one of its detectors reaches its k-th set point (the detector's alarm level when the caller
+passes ``levels``). Per (zone, policy) an alert is raised when the zone's rank exceeds the highest rank
+already raised there; the raised rank resets to 0 once the zone has been quiet (rank 0) for ``rearm`` s
+(default 600 s, a modelling choice; ``null``: never within a run). Alerts of one zone while it stays
+active form an :class:`AlertEpisode` (start, end, level, detectors, confidence). ``latency`` (s) is the
+processing and transport time from the reading to the control room (edge or central); the caller
+delivers the alert that much later. :func:`false_alert_rate` uses
 ``rearm = 0`` so that every separate episode counts. Camera alarms raise ``policy="camera"`` alerts under
 the same rule (and count as corroborating sensors for ``fusion``).
 
@@ -77,28 +92,15 @@ position. Each signalling detector has evidence ``c = 1 - 0.5 ** m`` with ``m >=
 alert's ``confidence`` combines them as a noisy-OR, ``1 - prod(1 - c)``: one detector just over its
 threshold gives 0.5, two give 0.75. This is a ranking of evidence, not a calibrated probability.
 
-Alarm fatigue (:class:`OperatorFatigue`)
-----------------------------------------
-The operator's belief in the alarm system is the recent share of false alerts,
-``f = F / (F + T + trust_prior)`` over the last ``memory`` alerts whose truth the operator has learned
-(the shift's earlier ``false_alerts_seen`` / ``true_alerts_seen`` count as the oldest entries;
-``trust_prior`` pseudo-true alerts make a fresh operator trust the system). Then
+Alarm fatigue
+-------------
+The operator model (``alerts.operator``: :class:`agents.operators.FatigueConfig`, per-person
+:class:`agents.operators.OperatorFatigue`) lives in :mod:`agents.operators`: people are handed an
+alert's console record, never its truth, and learn the outcome only from an investigation. Both names
+are re-exported here for existing callers.
 
-* dismiss probability ``p = dismiss_gain * f`` (times ``corroborated_factor`` when the alert is
-  corroborated): *probability matching* -- most people respond to about the share of alarms that are
-  true (Bliss, Gilson & Deaton 1995, Ergonomics 38(11):2000-2012, ~90 % of subjects matched 25/50/75 %
-  reliable alarms); "credibility falls with each false alarm" (Breznitz 1984, *Cry Wolf*). Cross-checkable
-  alarms are answered according to their own validity and the cry-wolf effect shrinks sharply
-  (Wiczorek & Manzey 2014, Ergonomics), hence ``corroborated_factor`` (0.2, a modelling choice: no
-  figure in the sources read). ``dismiss_gain = 0`` switches the effect off, as found for en-route air
-  traffic controllers (Wickens et al. 2009, Human Factors 51(4): no cry-wolf effect at 45 % false alerts).
-* acknowledgement delay: lognormal with median ``ack_median * (1 + beta * f)`` and ``ack_sigma``. The
-  direction follows Getty, Swets, Pickett & Gonthier 1995 (J. Exp. Psychol. Applied 1(1):19-33: response
-  latencies short at high positive predictive value, long at low). ``ack_median = 30 s``, ``ack_sigma =
-  0.5`` and ``beta = 3`` are modelling choices with no sourced value; set them in the scenario.
-
-Randomness: the policies are deterministic functions of the readings; only :class:`OperatorFatigue` and
-:func:`false_alert_rate` draw random numbers, from the Generator passed in.
+Randomness: the policies are deterministic functions of the readings; only :func:`false_alert_rate` draws
+random numbers, from the Generator passed in.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from agents.operators import FatigueConfig, OperatorFatigue
 from twin.errors import InputError
 from twin.sensors import CameraAlarm, DetectorArray, DetectorSpec, resolve_spec
 from twin.units import parse_bounded, parse_concentration, parse_duration
@@ -200,27 +203,6 @@ def _per_unit(values: Any, name: str, rate: bool = False) -> dict[str, tuple[flo
 
 class _Cfg(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class FatigueConfig(_Cfg):
-    """Operator alarm-fatigue parameters (the scenario's ``alerts.operator``); see the module docstring."""
-
-    ack_median: float = Field(30.0, description="s; median acknowledgement delay with no false alerts "
-                                                "(modelling choice, no sourced value)")
-    ack_sigma: float = Field(0.5, ge=0, description="sd of ln(delay)")
-    beta: float = Field(3.0, ge=0, description="median delay grows by (1 + beta * false share)")
-    dismiss_gain: float = Field(1.0, ge=0, le=1, description="p(dismiss) = gain * false share "
-                                                             "(1 = probability matching, Bliss et al. 1995)")
-    corroborated_factor: float = Field(0.2, ge=0, le=1, description="dismissal factor for corroborated alerts")
-    trust_prior: float = Field(1.0, ge=0, description="pseudo-count of true alerts a fresh operator assumes")
-    memory: int = Field(20, ge=1, description="how many recent alerts the operator remembers")
-    false_alerts_seen: int = Field(0, ge=0, description="false alerts earlier in the shift")
-    true_alerts_seen: int = Field(0, ge=0, description="true alerts earlier in the shift")
-
-    @field_validator("ack_median", mode="before")
-    @classmethod
-    def _t(cls, v: Any) -> float:
-        return _dur(v, "ack_median")
 
 
 class _PolicyBase(_Cfg):
@@ -1148,75 +1130,20 @@ def false_alert_rate(config: Any, specs: Sequence[DetectorSpec], sensor_days: fl
     eng = AlertEngine(config, all_specs, all_zones, np.tile(pos, (copies, 1)), step=step, rearm=0.0)
     steps = max(1, int(math.ceil(sensor_days * 86400.0 / (len(all_specs) * step))))
     count = 0
-    for s in range(steps):
-        t = (s + 1) * step
-        r = det.update(t, 0.0)
-        count += len(eng.update(t, r, fault_flags=det.fault | det.inhibited, levels=det.levels(), fresh=det.fresh))
+    k = 0
+    while k < steps:  # clean air in blocks where possible (the same alerts as step by step)
+        # short blocks: the rows after an alert are computed again from there, so keep that waste small
+        b = det.clean_block(step, min(steps - k, max(16, 2**18 // max(len(all_specs), 1))))
+        if b is None or len(b) == 0:
+            t = (k + 1) * step
+            r = det.update(t, 0.0)
+            count += len(eng.update(t, r, fault_flags=det.fault | det.inhibited, levels=det.levels(),
+                                    fresh=det.fresh))
+            k += 1
+            continue
+        j, new = eng.scan_clean(b.times, b.readings, det.fault | det.inhibited, ~det.fault)
+        det.commit_clean(b, j)
+        count += len(new)
+        k += j + 1
     days = steps * step / 86400.0
     return count / (len(all_specs) * days)
-
-
-# --- alarm fatigue ----------------------------------------------------------------------------------------
-@dataclass
-class OperatorFatigue:
-    """An operator whose trust in the alarm system follows the recent share of false alerts.
-
-    :meth:`respond` draws whether an alert is dismissed and the acknowledgement delay; :meth:`judge`
-    records, once known, whether an alert was false. See the module docstring for the model and sources.
-    """
-
-    params: FatigueConfig = field(default_factory=FatigueConfig)
-    history: list[tuple[str, bool | None]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.params, dict):
-            try:
-                self.params = FatigueConfig.model_validate(self.params)
-            except ValidationError as e:
-                err = e.errors()[0]
-                raise InputError(err["msg"], where=".".join(["alerts.operator", *map(str, err["loc"])])) from None
-        p = self.params
-        # The shift's earlier alerts are the oldest memories (true first: the false ones are taken as the
-        # more recent, the conservative reading of "how many false alerts the shift has already seen").
-        self._prior = [False] * p.true_alerts_seen + [True] * p.false_alerts_seen
-
-    def recent_false_share(self) -> float:
-        """``F / (F + T + trust_prior)`` over the last ``memory`` alerts of known truth."""
-        judged = self._prior + [bool(f) for _, f in self.history if f is not None]
-        recent = judged[-self.params.memory:]
-        nf = sum(recent)
-        return nf / (len(recent) + self.params.trust_prior) if (recent or self.params.trust_prior) else 0.0
-
-    def ack_delay(self, rng: np.random.Generator, false_share: float | None = None) -> float:
-        """Seconds from the alert to its acknowledgement: lognormal, median ``ack_median (1 + beta f)``."""
-        f = self.recent_false_share() if false_share is None else float(false_share)
-        p = self.params
-        median = p.ack_median * (1.0 + p.beta * f)
-        return float(median * math.exp(p.ack_sigma * rng.standard_normal()))
-
-    def p_dismiss(self, false_share: float | None = None, corroborated: bool = False) -> float:
-        """Probability of dismissing an alert: ``dismiss_gain * f`` (probability matching)."""
-        f = self.recent_false_share() if false_share is None else float(false_share)
-        p = self.params.dismiss_gain * f * (self.params.corroborated_factor if corroborated else 1.0)
-        return float(min(max(p, 0.0), 1.0))
-
-    def respond(self, rng: np.random.Generator, alert: Alert, corroborated: bool | None = None) -> tuple[bool, float]:
-        """(dismissed, acknowledgement delay in s) for ``alert``; the alert joins the history as unjudged.
-
-        ``corroborated`` defaults to "more than one sensor contributed". Two draws per call, always, so
-        the stream does not depend on the outcome.
-        """
-        corr = len(alert.sensors) > 1 if corroborated is None else corroborated
-        f = self.recent_false_share()
-        u = rng.random()
-        delay = self.ack_delay(rng, f)
-        self.history.append((alert.id, None))
-        return bool(u < self.p_dismiss(f, corr)), delay
-
-    def judge(self, alert_id: str, false: bool) -> None:
-        """Record that alert ``alert_id`` turned out false (or true); later responses use it."""
-        for i, (aid, _) in enumerate(self.history):
-            if aid == alert_id:
-                self.history[i] = (aid, bool(false))
-                return
-        self.history.append((alert_id, bool(false)))

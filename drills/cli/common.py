@@ -12,7 +12,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["console", "print_json", "print_caveats", "kpi_table", "run_with_progress"]
+__all__ = ["console", "print_json", "print_caveats", "print_warnings", "check_seed", "kpi_table", "run_with_progress", "status"]
 
 # markup off: names from models and scenarios ("Plant [A]") are printed as written, never parsed
 console = Console(stderr=False, markup=False)
@@ -34,19 +34,54 @@ def print_caveats(console: Console, lines: list[str]) -> None:
         console.print(f"data caveat: {line}", style="yellow")
 
 
+def print_warnings(lines: list[str]) -> None:
+    """One line per input warning (also kept in the results' manifest.json), on stderr so that ``--json``
+    output stays clean."""
+    err = Console(stderr=True, markup=False)
+    for line in lines:
+        err.print(f"warning: {line}", style="yellow", soft_wrap=True)
+
+
+def check_seed(seed: int | None) -> None:
+    """``--seed``: 0 .. MAX_SEED (exit 1, not a numpy traceback)."""
+    from drills.spec.limits import MAX_SEED
+
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        from twin.errors import InputError
+
+        raise InputError(f"must be between 0 and {MAX_SEED:,} (docs/limits.md), got {seed}", where="--seed")
+
+
 def kpi_table(title: str, kpis: dict) -> Table:
+    """KPI, value and unit; times also as minutes:seconds. Long cells fold to fit the terminal."""
+    from drills.spec.kpi_names import kpi_unit
+
     t = Table(title=title, show_header=True)
-    t.add_column("KPI")
-    t.add_column("value", justify="right")
+    t.add_column("KPI", overflow="fold")
+    t.add_column("value", justify="right", overflow="fold")
+    t.add_column("unit")
     for k, v in kpis.items():
+        if k.endswith("_unit"):
+            continue
+        unit = kpi_unit(k, kpis)
         if isinstance(v, dict):
             v = ", ".join(f"{a}: {b}" for a, b in v.items()) or "-"
         elif v is None:
             v = "-"
         elif isinstance(v, float):
-            v = f"{v:,.2f}"
-        t.add_row(k, str(v))
+            v = f"{v:,.2f}" + (f" ({int(v // 60)}:{v % 60:04.1f})" if unit == "s" and v >= 60 else "")
+        t.add_row(k, str(v), unit)
     return t
+
+
+def status(message: str, *, quiet: bool = False):
+    """A spinner with ``message`` on stderr while a step runs (nothing with ``quiet`` or when stderr is
+    not a terminal), so no step of more than a few seconds looks like a hang."""
+    from contextlib import nullcontext
+
+    if quiet or not sys.stderr.isatty():
+        return nullcontext()
+    return Console(stderr=True).status(message)
 
 
 def run_with_progress(description: str, duration: float, run, *, quiet: bool = False):

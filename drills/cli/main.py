@@ -20,9 +20,19 @@ import typer
 from rich.table import Table
 
 from drills.cli.alerts import alerts_app
-from drills.cli.common import console, kpi_table, print_caveats, print_json, run_with_progress
+from drills.cli.common import (
+    check_seed,
+    console,
+    kpi_table,
+    print_caveats,
+    print_json,
+    print_warnings,
+    run_with_progress,
+    status,
+)
 from drills.cli.region import register as _register_region
 from drills.cli.sensors import sensors_app
+from drills.cli.studio import register as _register_studio
 from twin.errors import InputError
 
 __all__ = ["app", "main"]
@@ -64,7 +74,7 @@ def _report_tables(rep: dict) -> None:
         w = Table(title="import warnings", show_header=True)
         w.add_column("code")
         w.add_column("n", justify="right")
-        w.add_column("example")
+        w.add_column("example", overflow="fold")
         by = Counter(x["code"] for x in rep["warnings"])
         for code, n in by.most_common():
             ex = next(x for x in rep["warnings"] if x["code"] == code)
@@ -72,18 +82,56 @@ def _report_tables(rep: dict) -> None:
         console.print(w)
 
 
+_LIST_COLUMNS = {
+    "spaces": (("use_name", "name to use"), ("long_name", "long name"), ("storey", "storey"),
+               ("area_m2", "area (m2)"), ("walkable", "walkable"), ("reachable", "exit reachable"), ("id", "id")),
+    "doors": (("label", "between"), ("use_name", "name to use"), ("storey", "storey"), ("width_m", "width (m)"),
+              ("exit", "exit"), ("id", "id")),
+    "exits": (("label", "exit"), ("use_name", "name to use"), ("width_m", "width (m)"), ("id", "id")),
+    "sensors": (("use_name", "name to use"), ("kind", "kind"), ("gas", "gas"), ("setpoints", "set points"),
+                ("space", "space"), ("storey", "storey"), ("id", "id")),
+    "equipment": (("use_name", "name to use"), ("kind", "kind"), ("space", "space"), ("storey", "storey"),
+                  ("xyz_m", "x, y, z (m)"), ("id", "id")),
+}
+
+
+def _list_table(kind: str, items: list[dict]) -> Table:
+    t = Table(title=f"{kind} ({len(items)})", show_header=True)
+    for key, label in _LIST_COLUMNS[kind]:  # ids stay on one line so they can be copied
+        t.add_column(label, overflow="fold", no_wrap=key == "id", min_width=22 if key == "id" else None)
+    for it in items:
+        cells = []
+        for key, _ in _LIST_COLUMNS[kind]:
+            v = it.get(key)
+            cells.append("-" if v is None or v == [] else ", ".join(map(str, v)) if isinstance(v, list)
+                         else ("yes" if v else "no") if isinstance(v, bool) else str(v))
+        t.add_row(*cells)
+    return t
+
+
 @twin_app.command("inspect")
 def twin_inspect(
     model: Annotated[Path, typer.Argument(help="IFC file or site sketch (.site.yaml)")],
     json_out: Annotated[bool, typer.Option("--json", help="print the import report as JSON")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="write a per-storey floor plan PNG")] = None,
+    plot: Annotated[str | None, typer.Option("--plot", help="write a per-storey floor plan PNG (a file, or a "
+                                                           "folder ending in /)")] = None,
+    list_kind: Annotated[str | None, typer.Option(
+        "--list", help="list the items of one kind: spaces, doors, exits, sensors or equipment, with the name "
+                       "to use in a scenario")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="re-import even if cached")] = False,
 ) -> None:
     """Import a model and report what the twin made of it."""
+    from twin.inventory import KINDS, inventory
     from twin.load import load_twin
 
-    g = load_twin(model, cache=not no_cache)
+    if list_kind is not None and list_kind not in KINDS:
+        raise InputError(f"expected one of {', '.join(KINDS)}, got {list_kind!r}", where="--list")
+    with status(f"importing {model.name}", quiet=json_out):
+        g = load_twin(model, cache=not no_cache)
     rep = g.report()
+    if list_kind is not None:
+        rep["list"] = list_kind
+        rep["items"] = inventory(g, list_kind)
     if plot is not None:
         from twin.plot import plot_floor_plans
 
@@ -91,7 +139,10 @@ def twin_inspect(
     if json_out:
         print_json(rep)
     else:
-        _report_tables(rep)
+        if list_kind is not None:
+            console.print(_list_table(list_kind, rep["items"]))
+        else:
+            _report_tables(rep)
         if plot is not None:
             console.print(f"floor plan: {rep['plot']}")
 
@@ -121,24 +172,36 @@ def twin_build(
 
 
 def _run_and_write(scenario: Path, seed: int | None, out: Path | None, json_out: bool, *, plot: bool = False) -> dict:
-    from drills.outputs.results import write_results
-    from drills.sim.engine import run_scenario
+    from contextlib import nullcontext
+
+    from drills.outputs.results import add_manifest_files, check_out, out_lock, write_results
+    from drills.sim.engine import run_scenario, site_graph
     from drills.spec.scenario import load_scenario
 
+    check_seed(seed)
+    if out is not None:  # refused before the simulation, not after it
+        check_out(out)
     sc = load_scenario(scenario)
-    res = run_with_progress(f"running {sc.name}", sc.duration, lambda progress: run_scenario(sc, seed, progress=progress),
-                            quiet=json_out)
-    path = write_results(res, out)
-    from drills.outputs.replay import write_replay
-    from drills.outputs.report import write_report
+    with out_lock(out) if out is not None else nullcontext():
+        with status(f"importing the site model {sc.site_path().name}", quiet=json_out):
+            graph = site_graph(sc)
+        res = run_with_progress(f"running {sc.name}", sc.duration,
+                                lambda progress: run_scenario(sc, seed, graph=graph, progress=progress),
+                                quiet=json_out)
+        with status("writing the results, report and replay", quiet=json_out):
+            path = write_results(res, out)
+            from drills.outputs.replay import write_replay
+            from drills.outputs.report import write_report
 
-    write_report(path)
-    write_replay(path)
-    if plot:
-        from twin.plot import plot_floor_plans
+            write_report(path)
+            write_replay(path)
+            if plot:
+                from twin.plot import plot_floor_plans
 
-        plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
-    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis}
+                plot_floor_plans(res.extra["graph"], path / "floor_plan.png")
+            add_manifest_files(path)
+    payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis, "warnings": res.extra.get("warnings", [])}
+    print_warnings(payload["warnings"])
     if json_out:
         print_json(payload)
     else:
@@ -191,12 +254,20 @@ def compare(
     cols = (("kpi", "KPI"), ("arm", "arm"), ("n", "runs"), ("share_happened", "happened"), ("mean", "mean"),
             ("ci95_low", "ci95 lo"), ("ci95_high", "ci95 hi"), ("diff_mean", "diff vs base"),
             ("diff_ci95_low", "diff lo"), ("diff_ci95_high", "diff hi"), ("p_value", "p"))
-    for _, label in cols:
-        t.add_column(label, justify="right")
+    for _, label in cols:  # eleven columns: cells fold rather than run off a narrow terminal
+        t.add_column(label, justify="right", overflow="fold")
     for r in payload.get("table", []):
-        t.add_row(*[_cell(r.get(k)) for k, _ in cols])
+        t.add_row(*[_kpi_label(r.get(k)) if k == "kpi" else _cell(r.get(k)) for k, _ in cols])
     console.print(t)
     console.print(f"results written to {payload.get('out')}/ (report: {payload.get('report', '-')})")
+
+
+def _kpi_label(kpi) -> str:
+    """``t_alert (s)``: the unit of a comparison row's KPI (a site's ``SITE.KPI`` by its KPI)."""
+    from drills.spec.kpi_names import kpi_unit
+
+    unit = kpi_unit(str(kpi).rpartition(".")[2])
+    return f"{kpi} ({unit})" if unit else str(kpi)
 
 
 def _cell(v) -> str:
@@ -208,14 +279,30 @@ def _cell(v) -> str:
 
 
 @app.command("report")
-def report(run_dir: Annotated[Path, typer.Argument(help="a run's or a comparison's results folder")]) -> None:
-    """Write the after-action report (report.html) of a run, or the report of a comparison."""
+def report(run_dir: Annotated[Path, typer.Argument(help="a run's, a joint exercise's or a comparison's "
+                                                        "results folder")]) -> None:
+    """Write the after-action report (report.html) of a run, the region pages of a joint exercise (and
+    each site's report), or the report of a comparison."""
     if (run_dir / "compare.json").exists() and (run_dir / "runs.parquet").exists():
         from drills.outputs.compare_report import write_compare_report
 
         console.print(str(write_compare_report(run_dir)))
         return
+    from drills.outputs.region_report import is_region_folder
     from drills.outputs.report import write_report
+
+    if is_region_folder(run_dir):
+        import json
+
+        from drills.outputs.region_report import write_region_html
+
+        man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")) \
+            if (run_dir / "manifest.json").exists() else {}
+        for sub in (man.get("sites") or {}).values():
+            if (run_dir / sub / "kpis.json").exists():
+                write_report(run_dir / sub)
+        console.print(str(write_region_html(run_dir)[0]))
+        return
 
     if not (run_dir / "kpis.json").exists():
         raise InputError("not a run folder (no kpis.json) nor a comparison folder (no compare.json)",
@@ -249,6 +336,7 @@ def schema() -> None:
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(alerts_app, name="alerts")
 _register_region(app)
+_register_studio(app)
 
 
 def main(argv: list[str] | None = None) -> None:

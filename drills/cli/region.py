@@ -25,19 +25,38 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="print run id, folder and KPIs as JSON")] = False,
     ) -> None:
         """Run a joint exercise: several sites on one clock, shared responders, one outdoor field."""
+        from contextlib import nullcontext
+
         from rich.console import Console
 
-        from drills.cli.common import kpi_table, print_caveats, print_json, run_with_progress
+        from drills.cli.common import (
+            check_seed,
+            kpi_table,
+            print_caveats,
+            print_json,
+            print_warnings,
+            run_with_progress,
+            status,
+        )
         from drills.outputs.region_results import region_caveats, write_region_results
+        from drills.outputs.results import check_out, out_lock
         from drills.region.model import load_region
         from drills.region.sim import run_region
 
-        reg = load_region(region_file)
-        res = run_with_progress(f"running {reg.name}", reg.spec.duration,
-                                lambda progress: run_region(reg, seed, progress=progress), quiet=json_out)
-        path = write_region_results(res, out)
+        check_seed(seed)
+        if out is not None:  # refused before the simulation, not after it
+            check_out(out)
+        with status(f"loading {region_file.name} and its site models", quiet=json_out):
+            reg = load_region(region_file)
+        with out_lock(out) if out is not None else nullcontext():
+            res = run_with_progress(f"running {reg.name}", reg.spec.duration,
+                                    lambda progress: run_region(reg, seed, progress=progress), quiet=json_out)
+            with status("writing the results, reports and replays", quiet=json_out):
+                path = write_region_results(res, out)
+        warnings = [f"{name}: {w}" for name, r in res.sites.items() for w in r.extra.get("warnings", [])]
+        print_warnings(warnings)  # each site's own are also in sites/SITE/manifest.json
         payload = {"run_id": path.name, "out": str(path), "kpis": res.kpis,
-                   "sites": {name: r.kpis for name, r in res.sites.items()}}
+                   "sites": {name: r.kpis for name, r in res.sites.items()}, "warnings": warnings}
         if json_out:
             print_json(payload)
             return
@@ -47,9 +66,9 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         t = Table(title="sites")
-        t.add_column("KPI")
+        t.add_column("KPI", overflow="fold")
         for name in res.sites:
-            t.add_column(name, justify="right")
+            t.add_column(name, justify="right", overflow="fold")
         for k in keys:
             t.add_row(k, *["-" if r.kpis.get(k) is None else f"{r.kpis.get(k):,.1f}" if isinstance(r.kpis.get(k), float)
                            else str(r.kpis.get(k)) for r in res.sites.values()])

@@ -5,6 +5,9 @@ every site's KPIs side by side, the mutual-aid jobs (queueing and travel) and th
 then the chosen site's own after-action report (``sites/SITE/report.html``) behind a site switcher. The
 replay draws the common map (site footprints, roads, depots, the wind) with each site coloured by when
 it was warned, and the chosen site's own replay behind the same kind of switcher.
+
+Both are built from the results folder's files (:func:`load_region_run`), never from a run in memory,
+so ``drilltwin report`` on a region folder rebuilds them exactly.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import html
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drills.outputs.naming import slug
-from drills.region.sim import RegionResult
+import pyarrow.parquet as pq
+import yaml
 
-__all__ = ["write_region_html", "TIMELINE_KINDS"]
+__all__ = ["write_region_html", "load_region_run", "RegionRunData", "TIMELINE_KINDS", "is_region_folder"]
 
 TIMELINE_KINDS = ("alert", "alarm", "hazard_zone", "camera", "regional_gas", "shelter_order", "evacuate_order")
 """Site events that go into the combined timeline table (people's moves stay in the site reports)."""
@@ -51,48 +55,124 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{h}</tr>{b}</table>"
 
 
-def _switcher(res: RegionResult, page: str, frame_id: str) -> str:
+@dataclass
+class RegionRunData:
+    """A region's results folder, loaded: times in s on the exercise clock (``t0`` the KPI origin)."""
 
-    opts = "".join(f'<option value="sites/{slug(n, "site")}/{page}">{_e(n)}</option>' for n in res.sites)
-    first = f"sites/{slug(next(iter(res.sites)), 'site')}/{page}"
+    path: Path
+    name: str
+    seed: int | None
+    wall_s: float | None
+    t0: float
+    kpis: dict[str, Any]
+    site_kpis: dict[str, dict[str, Any]]
+    site_dirs: dict[str, str]
+    events: list[tuple]
+    aid: list[dict[str, Any]]
+    warned: dict[str, tuple[float, str]]
+    transitions: list[dict[str, Any]] = field(default_factory=list)  # the regional workflows' (workflow.parquet)
+    region: Any = None  # drills.spec.region.Region, for the map; None when its files cannot be loaded
+    notes: list[str] = field(default_factory=list)
+
+
+def is_region_folder(folder: str | Path) -> bool:
+    """Does ``folder`` hold a joint exercise's results (``region.yaml`` beside ``kpis.json``)?"""
+    p = Path(folder)
+    return (p / "region.yaml").is_file() and (p / "kpis.json").is_file()
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return pq.read_table(path).to_pylist() if path.exists() else []
+
+
+def load_region_run(folder: str | Path, region: Any = None) -> RegionRunData:
+    """Load a region's results folder. ``region`` (the loaded region) saves reading the site models
+    again for the map; without it :func:`drills.region.model.load_region` reads ``region.yaml``."""
+    p = Path(folder)
+    man = json.loads((p / "manifest.json").read_text(encoding="utf-8")) if (p / "manifest.json").exists() else {}
+    spec = yaml.safe_load((p / "region.yaml").read_text(encoding="utf-8")) or {}
+    k = json.loads((p / "kpis.json").read_text(encoding="utf-8"))
+    notes: list[str] = []
+    events = [tuple(r.values()) for r in _rows(p / "events.parquet")]
+    if (p / "warned.parquet").exists():
+        warned = {r["site"]: (r["t"], r["how"]) for r in _rows(p / "warned.parquet")}
+    else:  # a folder written before warned.parquet: the broadcasts and own alerts, not alarms
+        warned = {}
+        for e in events:
+            if e[2] == "site_warned" and e[1] not in warned:
+                warned[e[1]] = (e[0], e[5])
+        notes.append("this folder has no warned.parquet: warnings are taken from the timeline")
+    site_dirs = man.get("sites") or {s["name"]: f"sites/{s['name']}" for s in spec.get("sites", [])}
+    if region is None:
+        from drills.region.model import load_region
+
+        try:
+            region = load_region(p / "region.yaml")
+        except Exception as err:  # a moved site file must not cost the whole report
+            notes.append(f"the map is left out: the region's sites could not be loaded ({err})")
+            region = None
+    return RegionRunData(p, str(spec.get("name") or man.get("region") or p.name), spec.get("seed", man.get("seed")),
+                         man.get("wall_s", k["kpis"].get("wall_s")), float(man.get("t0", 0.0)), k["kpis"],
+                         k.get("sites", {}), site_dirs, events, _rows(p / "aid.parquet"), warned,
+                         _rows(p / "workflow.parquet"), region, notes)
+
+
+def _switcher(res: RegionRunData, page: str, frame_id: str) -> str:
+    opts = "".join(f'<option value="{_e(d)}/{page}">{_e(n)}</option>' for n, d in res.site_dirs.items())
+    first = f"{next(iter(res.site_dirs.values()))}/{page}"
     return (f'<p>Site: <select id="site" onchange="document.getElementById(\'{frame_id}\').src=this.value">{opts}'
             f'</select></p><iframe id="{frame_id}" src="{first}"></iframe>')
 
 
-def _report(res: RegionResult) -> str:
+def _report(res: RegionRunData) -> str:
     k = res.kpis
     reg = [[key, k.get(key)] for key in k]
     keys = ("t_detect", "t_alert", "t_alarm", "t_isolate", "t_evacuated", "occupants", "safe", "exposed_idlh",
             "peak_ppm", "false_alerts")
-    warned = res.extra.get("warned", {})
-    t0 = res.extra.get("t0", 0.0)
-    sites = [[n, *[r.kpis.get(c) for c in keys],
+    warned = res.warned
+    t0 = res.t0
+    sites = [[n, *[r.get(c) for c in keys],
               None if n not in warned else round(warned[n][0] - t0, 1), warned.get(n, (None, None))[1]]
-             for n, r in res.sites.items()]
-    aid = [[a.request, a.resource, a.site, a.step, a.t_request, a.wait, a.travel_s, a.t_arrive, a.t_back]
-           for a in res.aid]
-    tl = [[round(e[0], 1), e[1], e[2], e[5] or e[4]] for e in res.events
+             for n, r in res.site_kpis.items()]
+    aid = [[a["request"], a["resource"], a["site"], a["step"], a["t_request"], a["wait"], a["travel_s"],
+            a["t_arrive"], a["t_back"]] for a in res.aid]
+    tl = [(e[0], e[1], e[2], e[5] or e[4]) for e in res.events
           if e[2] in TIMELINE_KINDS or e[2].startswith(("aid_", "region_", "broadcast", "site_warned", "inject:"))]
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(res.region.name)}</title>
+    # the regional procedures' own course, from their transitions table
+    tl += [(tr["t"], tr["site"], f"workflow:{tr['state']}",
+            "/".join(x for x in (tr["workflow"] + (f"#{tr['instance']}" if tr["instance"] > 1 else ""), tr["step"]) if x)
+            + (f" {tr['detail']}" if tr["detail"] else ""))
+           for tr in res.transitions if tr["state"] in ("triggered", "completed", "failed", "deduplicated",
+                                                        "escalated", "renotified")]
+    tl = [[round(t, 1), site, kind, d] for t, site, kind, d in sorted(tl, key=lambda r: r[0])]
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(res.name)}</title>
 <style>{_CSS}</style></head><body>
-<h1>{_e(res.region.name)}: joint exercise report</h1>
-<p>Seed {res.seed}; {len(res.sites)} sites on one clock; times in s from the first release
-(t0 = {t0:g} s on the exercise clock); simulation {res.wall_s:.2f} s wall.</p>
+<h1>{_e(res.name)}: joint exercise report</h1>
+<p>Seed {res.seed}; {len(res.site_kpis)} sites on one clock; times in s from the first release
+(t0 = {t0:g} s on the exercise clock); simulation {_num(res.wall_s)} s wall.</p>
 <h2>Regional KPIs</h2>{_table(["KPI", "value"], reg)}
 <h2>Sites</h2>{_table(["site", *keys, "warned", "warned by"], sites)}
 <h2>Mutual aid</h2>{_table(["#", "resource", "site", "step", "requested", "wait s", "drive s", "arrived",
                             "back"], aid) if aid else "<p>No aid was requested.</p>"}
 <h2>Combined timeline</h2><div class="tl">{_table(["t (s)", "site", "event", "detail"], tl)}</div>
 <h2>Site reports</h2>{_switcher(res, "report.html", "frame")}
-</body></html>"""
+{_notes(res)}</body></html>"""
 
 
-def _map_svg(res: RegionResult) -> str:
+def _notes(res: RegionRunData) -> str:
+    if not res.notes:
+        return ""
+    return "<h2>Notes</h2><ul>" + "".join(f"<li>{_e(n)}</li>" for n in res.notes) + "</ul>"
+
+
+def _map_svg(res: RegionRunData) -> str:
     reg = res.region
+    if reg is None:
+        return "<p>No map: the region's site models could not be loaded (see the notes).</p>"
     shapes = []
     pts: list[tuple[float, float]] = []
-    warned = res.extra.get("warned", {})
-    t0 = res.extra.get("t0", 0.0)
+    warned = res.warned
+    t0 = res.t0
     for s in reg.sites:
         xy = list(s.footprint.exterior.coords) if hasattr(s.footprint, "exterior") else []
         pts.extend(xy)
@@ -144,11 +224,11 @@ def _map_svg(res: RegionResult) -> str:
     return "".join(out)
 
 
-def _replay(res: RegionResult) -> str:
-    data = {"sites": list(res.sites), "warned": {k: v[0] for k, v in res.extra.get("warned", {}).items()}}
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(res.region.name)} replay</title>
+def _replay(res: RegionRunData) -> str:
+    data = {"sites": list(res.site_dirs), "warned": {k: v[0] for k, v in res.warned.items()}}
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{_e(res.name)} replay</title>
 <style>{_CSS}</style></head><body>
-<h1>{_e(res.region.name)}: the map</h1>
+<h1>{_e(res.name)}: the map</h1>
 <p>Sites turn orange once warned (hover for when and how); red dots are depots.</p>
 {_map_svg(res)}
 <h2>Site replays</h2>{_switcher(res, "replay.html", "frame")}
@@ -156,9 +236,11 @@ def _replay(res: RegionResult) -> str:
 </body></html>"""
 
 
-def write_region_html(folder: Path, res: RegionResult) -> tuple[Path, Path]:
-    """Write ``region_report.html`` and ``region_replay.html`` into ``folder``; return both paths."""
+def write_region_html(folder: Path, region: Any = None) -> tuple[Path, Path]:
+    """Write ``region_report.html`` and ``region_replay.html`` into the region results ``folder`` from its
+    files; return both paths. ``region``: the loaded region, if at hand (else read from ``region.yaml``)."""
     folder = Path(folder)
+    res = load_region_run(folder, region)
     rep = folder / "region_report.html"
     rep.write_text(_report(res), encoding="utf-8")
     rpl = folder / "region_replay.html"

@@ -5,6 +5,9 @@ Layout::
     region.yaml            the region as run (resolved site paths, the seed used)
     kpis.json              {"kpis": {regional}, "sites": {SITE: {KPI ...}}}
     events.parquet/.csv    the combined timeline: t, site, kind, agent, node, detail
+    alerts.parquet         every site's alerts: t, site, id, level, rank, kind, gas, policy, zone, ...
+    workflow.parquet       the regional workflows' transitions: t, workflow, instance, step, state, ..., site
+    warned.parquet         when and how each site was first warned: site, t, how
     aid.parquet/.csv       every mutual-aid job: request, dispatch, arrival, release, return, wait
     sites/SITE/            each site's own results folder (as ``drilltwin run`` writes it)
     region_report.html     regional KPIs, resources, timeline and every site's report behind a switcher
@@ -26,7 +29,14 @@ import pyarrow.parquet as pq
 import yaml
 
 from drills.outputs.naming import slug
-from drills.outputs.results import atomic_dir, events_table, jsonable, write_manifest, write_results
+from drills.outputs.results import (
+    atomic_dir,
+    events_table,
+    jsonable,
+    write_event_tables,
+    write_manifest,
+    write_results,
+)
 from drills.region.sim import RegionResult
 
 __all__ = ["write_region_results", "region_run_id"]
@@ -51,7 +61,7 @@ def _region_yaml(res: RegionResult) -> str:
 
 def region_caveats(res: RegionResult) -> list[str]:
     """The data caveats of every site (see :meth:`twin.gas.Gas.caveats`), each once."""
-    return sorted({c for r in res.sites.values() for c in r.extra.get("caveats", [])})
+    return sorted({c for r in [res, *res.sites.values()] for c in r.extra.get("caveats", [])})
 
 
 def payload(res: RegionResult) -> dict[str, Any]:
@@ -75,6 +85,10 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             w = csv.writer(fh)
             w.writerow(cols)
             w.writerows((repr(e[0]), *e[1:]) for e in ev)
+        site_alerts = [(name, a) for name, r in res.sites.items() for a in r.extra.get("alerts", [])]
+        site_alerts.sort(key=lambda x: x[1].t)  # one exercise clock: every site's alerts in time order
+        write_event_tables(tmp, [a for _, a in site_alerts], res.extra.get("transitions", []),
+                           sites=[n for n, _ in site_alerts])
         aid_cols = ("request", "resource", "kind", "site", "step", "t_request", "t_dispatch", "wait", "t_arrive",
                     "travel_s", "t_release", "t_back")
         rows = [[getattr(a, c) for c in aid_cols] for a in res.aid]
@@ -93,10 +107,12 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
 
                 write_report(site_dir)
                 write_replay(site_dir)
-        if html:
-            from drills.outputs.region_report import write_region_html
-
-            write_region_html(tmp, res)
+        warned = res.extra.get("warned", {})
+        pq.write_table(pa.table({
+            "site": pa.array(list(warned), pa.string()),
+            "t": pa.array([v[0] for v in warned.values()], pa.float64()),
+            "how": pa.array([v[1] for v in warned.values()], pa.string()),
+        }), tmp / "warned.parquet")
         manifest = {
             "run_id": final.name if out is not None else run_id,
             "region": res.region.name,
@@ -106,6 +122,12 @@ def write_region_results(res: RegionResult, out: str | os.PathLike | None = None
             "sites": {name: f"sites/{slug(name, 'site')}" for name in res.sites},
             "wall_s": round(res.wall_s, 4),
             "data_caveats": region_caveats(res),
+            "t0": res.extra.get("t0", 0.0),  # s on the exercise clock: the origin of every KPI
         }
-        write_manifest(tmp, manifest)
+        pages = ("region_report.html", "region_replay.html") if html else ()
+        write_manifest(tmp, manifest, pages)
+        if html:  # the pages are built from the folder's own files, as `drilltwin report` builds them later
+            from drills.outputs.region_report import write_region_html
+
+            write_region_html(tmp, res.region)
     return final

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from drills.outputs.report import PERSON_KINDS, RunData, _storeys, load_run, safe_json
+from drills.outputs.report import PERSON_KINDS, RunData, _alert_times, _storeys, load_run, safe_json
 
 __all__ = ["write_replay", "replay_data", "ROLE_COLOURS"]
 
@@ -136,6 +135,10 @@ def replay_data(run: RunData) -> dict[str, Any]:
             if 0 <= a < n:
                 down[a] = min(down[a], float(ev["t"][i]))
 
+    # outdoor walks go around the buildings: their corners, from the first node to the second
+    via = [[nidx[u], nidx[v], [round(float(c), 2) for xy in g.edge_polyline(u, v)[1:-1] for c in xy]]
+           for u, v, d in g.nav.edges(data=True) if d.get("via") and u in nidx and v in nidx]
+
     # --- the static plan
     spaces = [{"s": st_index[sp.storey], "name": sp.label, "rings": _ring_list(sp.footprint),
                "walk": bool(sp.walkable)} for sp in g.site.spaces.values() if sp.storey in st_index]
@@ -166,11 +169,7 @@ def replay_data(run: RunData) -> dict[str, Any]:
             gas = {"t": [round(float(x), 2) for x in grid], "v": _b64(mat), "max": float(mat.max()) if mat.size else 0}
 
     # --- sensors and alarms
-    alert_t: dict[str, float] = {}
-    for i in (np.flatnonzero(ev["kind"] == "alert") if len(ev["kind"]) else []):
-        mm = re.search(r"sensors=(\S+)", str(ev["detail"][i] or ""))
-        for s in (mm.group(1).split(",") if mm else []):
-            alert_t.setdefault(s, float(ev["t"][i]))
+    alert_t = {s: min(ts_) for s, ts_ in _alert_times(run).items()}  # first alert each sensor took part in
     first_read: dict[str, float] = {}
     if ts is not None and len(ts["t"]):
         m = ts["kind"] == "sensor"
@@ -226,7 +225,7 @@ def replay_data(run: RunData) -> dict[str, Any]:
         "roles": role_names, "roleColours": [ROLE_COLOURS.get(r, "#666666") for r in role_names],
         "role": _b64(role_idx), "down": _b64(down), "n": n,
         "spaces": spaces, "doors": doors, "musters": musters, "zones": zones_out, "gas": gas,
-        "sensors": sensors, "alarms": alarms, "events": evs,
+        "sensors": sensors, "alarms": alarms, "events": evs, "via": via,
     }
 
 
@@ -262,6 +261,22 @@ canvas{position:absolute;inset:0;width:100%;height:100%;background:#fafafa}
   const D = JSON.parse(document.getElementById("replay-data").textContent);
   function bytes(b64) { const s = atob(b64); const u = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i); return u.buffer; }
   const nxy = new Float32Array(bytes(D.nodes.xy)), nst = new Uint16Array(bytes(D.nodes.s));
+  // outdoor walks as walked, around the buildings: node pair -> polyline [x0, y0, ..., xn, yn]
+  const via = new Map();
+  (D.via || []).forEach(([a, b, c]) => {
+    const fwd = [nxy[2 * a], nxy[2 * a + 1], ...c, nxy[2 * b], nxy[2 * b + 1]], rev = [];
+    for (let i = fwd.length - 2; i >= 0; i -= 2) rev.push(fwd[i], fwd[i + 1]);
+    via.set(a + ":" + b, fwd); via.set(b + ":" + a, rev);
+  });
+  function along(p, f) {  // the point a fraction f of the way along polyline p, into P
+    let L = 0; for (let i = 2; i < p.length; i += 2) L += Math.hypot(p[i] - p[i - 2], p[i + 1] - p[i - 1]);
+    let d = Math.min(Math.max(f, 0), 1) * L;
+    for (let i = 2; i < p.length; i += 2) {
+      const sl = Math.hypot(p[i] - p[i - 2], p[i + 1] - p[i - 1]);
+      if (d <= sl || i === p.length - 2) { const r = sl > 0 ? Math.min(d / sl, 1) : 0; P.x = p[i - 2] + r * (p[i] - p[i - 2]); P.y = p[i - 1] + r * (p[i + 1] - p[i - 1]); return; }
+      d -= sl;
+    }
+  }
   const off = new Uint32Array(bytes(D.paths.off)), dts = new Uint32Array(bytes(D.paths.dt));
   const pnode = D.paths.nodeBytes === 2 ? new Uint16Array(bytes(D.paths.node)) : new Uint32Array(bytes(D.paths.node));
   const role = new Uint8Array(bytes(D.role)), down = new Float32Array(bytes(D.down));
@@ -282,7 +297,12 @@ canvas{position:absolute;inset:0;width:100%;height:100%;background:#fafafa}
   const sel = document.getElementById("storey");
   D.storeys.forEach((s, i) => { const o = document.createElement("option"); o.value = String(i); o.textContent = s.name + " (" + s.elev.toFixed(1) + " m)"; sel.appendChild(o); });
   const leg = document.getElementById("legend");
-  D.roles.forEach((r, i) => { const sp = document.createElement("span"); const b = document.createElement("i"); b.style.background = D.roleColours[i]; sp.appendChild(b); sp.appendChild(document.createTextNode(r)); leg.appendChild(sp); });
+  D.roles.forEach((r, i) => { const sp = document.createElement("span"); const b = document.createElement("i"); b.style.background = D.roleColours[i]; b.style.borderRadius = "50%"; sp.appendChild(b); sp.appendChild(document.createTextNode(r)); leg.appendChild(sp); });
+  if (D.gas && D.gas.max > 0) {  // the zone tint: alpha grows with log10(1 + ppm) up to the run's peak
+    const sp = document.createElement("span"); const b = document.createElement("i"); b.style.width = "60px";
+    b.style.background = "linear-gradient(to right, rgba(200,0,160,0.08), rgba(200,0,160,0.68))"; sp.appendChild(b);
+    sp.appendChild(document.createTextNode("gas in zones: 0 to " + D.gas.max.toPrecision(3) + " ppm (log scale)")); leg.appendChild(sp);
+  }
   const scrub = document.getElementById("scrub"); scrub.max = String(tEnd);
 
   function fmt(t) { const s = Math.max(0, Math.round(t)); const m = Math.floor(s / 60); return m + ":" + String(s % 60).padStart(2, "0"); }
@@ -360,7 +380,9 @@ canvas{position:absolute;inset:0;width:100%;height:100%;background:#fafafa}
     const n0 = pnode[k];
     if (k + 1 >= off[a + 1] || pt[k] > t) { P.x = nxy[2 * n0]; P.y = nxy[2 * n0 + 1]; P.s = nst[n0]; return true; }
     const n1 = pnode[k + 1], f = (t - pt[k]) / Math.max(pt[k + 1] - pt[k], 1e-6);
-    P.x = nxy[2 * n0] + f * (nxy[2 * n1] - nxy[2 * n0]); P.y = nxy[2 * n0 + 1] + f * (nxy[2 * n1 + 1] - nxy[2 * n0 + 1]);
+    const pv = via.get(n0 + ":" + n1);
+    if (pv) along(pv, f);
+    else { P.x = nxy[2 * n0] + f * (nxy[2 * n1] - nxy[2 * n0]); P.y = nxy[2 * n0 + 1] + f * (nxy[2 * n1 + 1] - nxy[2 * n0 + 1]); }
     P.s = f < 0.5 ? nst[n0] : nst[n1];  // on a stair: the lower half on one storey, the upper on the other
     return true;
   }
@@ -391,9 +413,18 @@ canvas{position:absolute;inset:0;width:100%;height:100%;background:#fafafa}
       const c = t >= down[a] ? 255 : role[a];
       if (c !== colour) { colour = c; ctx.fillStyle = c === 255 ? "#000" : D.roleColours[c]; }
       const big = role[a] !== 0 && D.roles[role[a]] !== "occupant" ? 1.8 : 1;  // wardens and responders stand out
-      ctx.fillRect(view.x(P.x) - sz * big, view.y(P.y) - sz * big, 2 * sz * big, 2 * sz * big);
+      // people waiting on one node would hide behind each other: each keeps a fixed offset of up to 0.35 m
+      const jx = ((a * 7919) % 97 / 97 - 0.5) * 0.7, jy = ((a * 104729) % 89 / 89 - 0.5) * 0.7;
+      ctx.beginPath(); ctx.arc(view.x(P.x + jx), view.y(P.y + jy), sz * big, 0, 6.2832); ctx.fill();
       drawn++;
     }
+    // scale bar: a round length of about 120 px
+    const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
+    const L = steps.find(v => v * view.sc >= 120 * dpr) || steps[steps.length - 1];
+    const bx = 12 * dpr, by = canvas.height - 14 * dpr;
+    ctx.strokeStyle = "#222"; ctx.lineWidth = 2 * dpr; ctx.beginPath(); ctx.moveTo(bx, by); ctx.lineTo(bx + L * view.sc, by);
+    ctx.moveTo(bx, by - 4 * dpr); ctx.lineTo(bx, by + 4 * dpr); ctx.moveTo(bx + L * view.sc, by - 4 * dpr); ctx.lineTo(bx + L * view.sc, by + 4 * dpr); ctx.stroke();
+    ctx.fillStyle = "#222"; ctx.font = (10 * dpr) + "px sans-serif"; ctx.textAlign = "left"; ctx.fillText(L + " m", bx + L * view.sc + 4 * dpr, by + 3 * dpr);
     state.drawn = drawn; state.frames++;
     document.getElementById("clock").textContent = fmt(t) + " (" + rel(t) + ")";
     document.getElementById("count").textContent = drawn + " people on this storey";
@@ -446,6 +477,9 @@ def write_replay(run_dir: Path, gif: Path | None = None, mp4: Path | None = None
     page = PAGE.replace("__TITLE__", html.escape("Replay: " + data["title"])).replace("__DATA__", safe_json(data))
     out = run_dir / "replay.html"
     out.write_text(page, encoding="utf-8")
+    from drills.outputs.results import add_manifest_files
+
+    add_manifest_files(run_dir)  # manifest.json lists every file, this page included
     if gif is not None:
         _animate(run, data, Path(gif), "gif")
     if mp4 is not None:
@@ -461,6 +495,10 @@ def _positions(data: dict[str, Any], frames: np.ndarray) -> tuple[np.ndarray, np
     dt = np.frombuffer(base64.b64decode(data["paths"]["dt"]), np.uint32)
     ntype = np.uint16 if data["paths"]["nodeBytes"] == 2 else np.uint32
     pn = np.frombuffer(base64.b64decode(data["paths"]["node"]), ntype).astype(np.int64)
+    vias: dict[tuple[int, int], np.ndarray] = {}
+    for u, v, c in data.get("via", []):
+        line = np.vstack([nxy[u], np.asarray(c, dtype=float).reshape(-1, 2), nxy[v]])
+        vias[(u, v)], vias[(v, u)] = line, line[::-1]
     n, f = data["n"], len(frames)
     x = np.full((f, n), np.nan)
     y = np.full((f, n), np.nan)
@@ -478,8 +516,40 @@ def _positions(data: dict[str, Any], frames: np.ndarray) -> tuple[np.ndarray, np
         fr[k1 == k] = 0
         x[:, a] = nxy[nodes[k], 0] + fr * (nxy[nodes[k1], 0] - nxy[nodes[k], 0])
         y[:, a] = nxy[nodes[k], 1] + fr * (nxy[nodes[k1], 1] - nxy[nodes[k], 1])
+        for j in np.flatnonzero(k1 != k):  # outdoor walks around the buildings, as on the page
+            line = vias.get((int(nodes[k[j]]), int(nodes[k1[j]])))
+            if line is not None:
+                x[j, a], y[j, a] = _along(line, float(fr[j]))
         s[:, a] = np.where(fr < 0.5, nst[nodes[k]], nst[nodes[k1]])
     return x, y, s
+
+
+def _along(line: np.ndarray, f: float) -> tuple[float, float]:
+    """The point a fraction ``f`` of the way along the polyline ``line`` ((n, 2), m)."""
+    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    cum = np.r_[0.0, np.cumsum(seg)]
+    d = min(max(f, 0.0), 1.0) * cum[-1]
+    return float(np.interp(d, cum, line[:, 0])), float(np.interp(d, cum, line[:, 1]))
+
+
+def _gas_frames(data: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Zone gas levels (ppm) as a (times, zones) matrix and its times, or (None, None) without gas."""
+    g = data.get("gas")
+    if not g or not data.get("zones"):
+        return None, None
+    v = np.frombuffer(base64.b64decode(g["v"]), np.float32).reshape(len(g["t"]), len(data["zones"]))
+    return v, np.asarray(g["t"], dtype=float)
+
+
+def _scale_bar(ax) -> None:
+    """A bar of a round length (1, 2, 5 x 10^k m) about a fifth of the panel wide, bottom left."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    want = (x1 - x0) / 5
+    length = min((m * 10 ** e for e in range(-1, 5) for m in (1, 2, 5) if m * 10 ** e >= want), default=want)
+    bx, by = x0 + 0.03 * (x1 - x0), y0 + 0.03 * (y1 - y0)
+    ax.plot([bx, bx + length], [by, by], color="0.15", lw=2, solid_capstyle="butt")
+    ax.text(bx + length / 2, by + 0.015 * (y1 - y0), f"{length:g} m", ha="center", va="bottom", fontsize=7)
 
 
 def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: int = 60, fps: int = 8) -> Path:
@@ -498,28 +568,62 @@ def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: in
     t_b = float(np.max(run.traj["t"])) + 10 if len(run.traj["t"]) else data["tEnd"]
     ft = np.linspace(t_a, max(t_b, t_a + 1), frames)
     x, y, s = _positions(data, ft)
+    # the same fixed per-person offset as the page, so people waiting on one node do not hide each other
+    a = np.arange(x.shape[1])
+    x = x + ((a * 7919) % 97 / 97 - 0.5) * 0.7
+    y = y + ((a * 104729) % 89 / 89 - 0.5) * 0.7
     used = [i for i in range(len(data["storeys"])) if (s == i).any()][:4] or [0]
+    gas_v, gas_t = _gas_frames(data)
     role = np.frombuffer(base64.b64decode(data["role"]), np.uint8)
     colours = np.array(data["roleColours"])[role] if len(role) else np.array([])
     fig, axes = plt.subplots(1, len(used), figsize=(5 * len(used), 4.6), squeeze=False)
-    scat = []
+    scat, gas_polys = [], []
+    cmap = plt.get_cmap("RdPu")
+    gmax = float(data["gas"]["max"]) if gas_v is not None else 0.0
     for ax, si in zip(axes[0], used, strict=True):
         verts = [np.asarray(r).reshape(-1, 2) for sp in data["spaces"] if sp["s"] == si for r in sp["rings"]]
         ax.add_collection(PolyCollection(verts, facecolors="#e9edf1", edgecolors="0.4", linewidths=0.5))
+        if gas_v is not None and gmax > 0:
+            zs = [(j, np.asarray(r).reshape(-1, 2)) for j, z in enumerate(data["zones"]) if z["s"] == si
+                  for r in z["rings"]]
+            pc = PolyCollection([v for _, v in zs], facecolors="none", edgecolors="none")
+            ax.add_collection(pc)
+            gas_polys.append((pc, np.array([j for j, _ in zs], dtype=int)))
         ax.autoscale_view()
         ax.set_aspect("equal")
+        _scale_bar(ax)
         # a plain text, not a title: titles are re-positioned from a tight bbox on every draw
         st = data["storeys"][si]
         ax.text(0.5, 1.0, f"{st['name']} ({st['elev']:+.1f} m)", transform=ax.transAxes, ha="center",
                 va="bottom", fontsize=9)
         # no ticks: laying out tick labels on every frame cost most of the encoding time
         ax.set_axis_off()
-        scat.append(ax.scatter([], [], s=6))
+        scat.append(ax.scatter([], [], s=9, linewidths=0))
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="none", color=c, label=r)
+               for r, c in zip(data["roles"], data["roleColours"], strict=True)]
+    if gas_polys:
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import LogNorm
+
+        norm = LogNorm(vmin=max(gmax * 1e-3, 1e-3), vmax=gmax)
+        cb = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[0]), fraction=0.025, pad=0.01)
+        cb.set_label("gas in zones (ppm, log scale)", fontsize=8)
+        cb.ax.tick_params(labelsize=7)
+    fig.legend(handles=handles, loc="lower center", ncol=max(len(handles), 1), fontsize=8, frameon=False)
     # the clock lives inside the first panel: blitting only restores what lies within the axes
     title = axes[0, 0].text(0.0, 0.0, "", transform=axes[0, 0].transAxes, ha="left", va="bottom", fontsize=8,
                             bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
 
     def frame(j: int):
+        if gas_polys:
+            k = max(int(np.searchsorted(gas_t, ft[j], side="right")) - 1, 0)
+            for pc, idx in gas_polys:
+                v = gas_v[k, idx]
+                rgba = cmap(norm(np.clip(v, norm.vmin, None)))
+                rgba[:, 3] = np.where(v > norm.vmin, 0.7, 0.0)
+                pc.set_facecolor(rgba)
         for sc_, si in zip(scat, used, strict=True):
             m = s[j] == si
             sc_.set_offsets(np.c_[x[j, m], y[j, m]] if m.any() else np.zeros((0, 2)))
@@ -527,7 +631,7 @@ def _animate(run: RunData, data: dict[str, Any], out: Path, fmt: str, frames: in
         t = ft[j]
         title.set_text(f"{data['title']}   t = {int(t // 60)}:{int(t % 60):02d}  (T{'+' if t >= run.t0 else '-'}"
                        f"{int(abs(t - run.t0) // 60)}:{int(abs(t - run.t0) % 60):02d})")
-        return [*scat, title]
+        return [*(pc for pc, _ in gas_polys), *scat, title]
 
     # blitting redraws only the people and the clock after the first frame
     anim = FuncAnimation(fig, frame, frames=frames, blit=True)

@@ -30,7 +30,6 @@ import html
 import io
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -79,6 +78,8 @@ CORRECTIVE = {
     "detection": ("Equipment", "Review detector placement and set points near the release sources."),
     "premovement": ("Training", "Drills and clear alarm messages shorten pre-movement times."),
     "movement": ("Planning", "Open more exits or re-route people away from the critical door or stair."),
+    "sweep": ("Organisation", "Smaller sweep zones or more wardens per floor: the last warden out, not the exits, "
+                              "set the evacuation time."),
 }
 
 
@@ -120,6 +121,8 @@ class RunData:
     timeseries: dict[str, np.ndarray] | None
     t0: float = 0.0
     notes: list[str] = field(default_factory=list)
+    alerts: dict[str, np.ndarray] | None = None  # alerts.parquet (None: a folder written before it)
+    workflow: dict[str, np.ndarray] | None = None  # workflow.parquet, the workflows' transitions
 
     @cached_property
     def graph(self):
@@ -210,7 +213,12 @@ def load_run(run_dir: str | Path) -> RunData:
                                                   "node": np.array([], dtype=object)}
     people = _read(p / "people.parquet") or {"role": np.array([], dtype=object)}
     ts = _read(p / "timeseries.parquet")
-    return RunData(p, manifest, scenario, kpis, events, traj, people, ts, _t0(scenario, events))
+    run = RunData(p, manifest, scenario, kpis, events, traj, people, ts, _t0(scenario, events),
+                  alerts=_read(p / "alerts.parquet"), workflow=_read(p / "workflow.parquet"))
+    if run.workflow is None and scenario.get("workflows"):
+        run.notes.append("this folder predates workflow.parquet: the workflow timeline is left out "
+                         "(run the drill again to see it)")
+    return run
 
 
 # --------------------------------------------------------------------------------------- targets
@@ -257,9 +265,6 @@ def rate_targets(run: RunData) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------------------- workflows
 
-_STEP_RE = re.compile(r"^(?P<wf>[^/\s]+(?:[^/]*?))/(?P<step>[^\s\[]+)")
-
-
 @dataclass
 class Step:
     """One workflow step as it ran (simulation seconds)."""
@@ -277,28 +282,24 @@ class Step:
 
 
 def workflow_steps(run: RunData) -> list[Step]:
-    """The workflow steps from ``workflow:*`` events, in start order. A step with no ``completed`` has
-    ``end=None`` (it was still running at the end, or was abandoned)."""
-    ev = run.events
-    kinds = ev["kind"]
-    if not len(kinds):
+    """The workflow steps from the transitions table (``workflow.parquet``), in start order. A step with
+    no ``completed`` has ``end=None`` (it was still running at the end, or was abandoned). A workflow run
+    more than once (``dedupe``) names its later runs ``NAME#2`` ..."""
+    tr = run.workflow
+    if tr is None or not len(tr["t"]):
         return []
-    idx = np.flatnonzero(np.char.startswith(kinds.astype(str), "workflow:"))
     steps: dict[str, Step] = {}
     order: list[str] = []
-    for i in idx:
-        state = str(kinds[i])[len("workflow:"):]
-        if state == "accounted":
+    for i in range(len(tr["t"])):
+        step, state = str(tr["step"][i] or ""), str(tr["state"][i])
+        if not step or state == "accounted":
             continue
-        detail = str(ev["detail"][i] or "")
-        m = _STEP_RE.match(detail)
-        if not m:
-            continue
-        key = f"{m['wf']}/{m['step']}"
-        t = float(ev["t"][i])
+        n = int(tr["instance"][i])
+        wf = str(tr["workflow"][i]) + (f"#{n}" if n > 1 else "")
+        key = f"{wf}/{step}"
+        t = float(tr["t"][i])
         if state == "started":
-            words = detail.split()
-            steps[key] = Step(m["wf"], m["step"], words[-1] if len(words) > 1 else "", t)
+            steps[key] = Step(wf, step, str(tr["detail"][i] or ""), t)
             order.append(key)
         elif key in steps:
             st = steps[key]
@@ -689,9 +690,14 @@ def _phases(run: RunData, steps: list[Step]) -> list[tuple[str, str, float, floa
             out.append(("pre-movement (mean, aware to moving)", "premovement", float(np.mean(ta[ok])),
                         float(np.mean(tsr[ok]))))
         ok2 = ok & np.isfinite(tx)
-        if ok2.any():
-            j = int(np.argmax(np.where(ok2, tx, -np.inf)))
-            out.append(("movement of the last evacuee (moving to out)", "movement", float(tsr[j]), float(tx[j])))
+        # wardens sweep their floors before leaving, so the last warden out measures the sweep: counted
+        # apart, the plan names the sweep instead of blaming the exits for it
+        warden = np.asarray(p.get("role", [""] * len(ta)), dtype=object) == "warden"
+        for who, kind, mask in (("the last evacuee", "movement", ok2 & ~warden),
+                                ("the last warden (sweep, then out)", "sweep", ok2 & warden)):
+            if mask.any():
+                j = int(np.argmax(np.where(mask, tx, -np.inf)))
+                out.append((f"movement of {who} (moving to out)", kind, float(tsr[j]), float(tx[j])))
     return out
 
 
@@ -727,16 +733,14 @@ def improvement_plan(run: RunData, rows: list[dict[str, Any]], steps: list[Step]
 
 
 def _alert_times(run: RunData) -> dict[str, list[float]]:
-    """Sensor name -> times of alerts naming it (``sensors=A,B`` in the alert detail)."""
-    ev = run.events
+    """Sensor name -> times of the alerts it contributed to (``alerts.parquet``)."""
     out: dict[str, list[float]] = {}
-    if not len(ev["kind"]):
+    al = run.alerts
+    if al is None:
         return out
-    for i in np.flatnonzero(ev["kind"] == "alert"):
-        m = re.search(r"sensors=(\S+)", str(ev["detail"][i] or ""))
-        if m:
-            for s in m.group(1).split(","):
-                out.setdefault(s, []).append(float(ev["t"][i]))
+    for t, sensors in zip(al["t"], al["sensors"], strict=True):
+        for s in sensors if sensors is not None else []:
+            out.setdefault(str(s), []).append(float(t))
     return out
 
 
@@ -769,6 +773,8 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
     k = run.kpis
     evac = _evac_curve(run) if run.n_people else "<p>No people in this run.</p>"
     stats = _kv([("Evacuated (t_evacuated)", _fmt_t(k.get("t_evacuated"))),
+                 ("Last occupant out / last warden out",
+                  f"{_fmt_t(k.get('t_occupants_out'))} / {_fmt_t(k.get('t_wardens_out'))}"),
                  ("Median / 95th percentile out", f"{_fmt_t(k.get('t_evacuated_p50'))} / {_fmt_t(k.get('t_evacuated_p95'))}"),
                  ("Flow lower bound", f"{_fmt_t(k.get('t_lower_bound'))} ({k.get('lower_bound_method', '-')}; "
                                       f"critical: {k.get('lower_bound_critical', '-')})"),
@@ -807,10 +813,7 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
                 n_in = int(sel.sum()) if agents_seg is None else n_in
             exp_rows.append([space.label if space is not None else zid, zid, gas, f"{v:.3g}", _fmt_t(tpk),
                              _fmt_t(float(tt[kk].min() if kk.any() else np.nan)), n_in])
-    exposure = _kv([("Peak dose", f"{k.get('peak_dose', '-')} {k.get('peak_dose_unit', '')}"),
-                    ("Peak concentration met by a person", f"{k.get('peak_ppm', '-')} ppm"),
-                    ("People above IDLH", k.get("exposed_idlh", "-")),
-                    ("Gas released", f"{k.get('gas_released_kg', '-')} kg")])
+    exposure = _kv(_exposure_rows(k))
     if exp_rows:
         exposure += _grid(["space", "zone", "gas", "peak (ppm)", "at", "first above 1 ppm",
                            "passages while above 1 ppm"], exp_rows)
@@ -832,6 +835,36 @@ def report_sections(run: RunData) -> list[tuple[str, str, str]]:
     if run.notes:
         secs.append(("notes", "Notes", "<ul>" + "".join(f"<li>{_esc(n)}</li>" for n in run.notes) + "</ul>"))
     return secs
+
+
+def _exposure_rows(k: dict) -> list[tuple[str, Any]]:
+    """The exposure summary: dose, incapacitation against escape (ASET/RSET), oxygen and, for flammable
+    gases, %LEL and the flammable cloud (KPIs of drills.sim.hazards / drills.sim.tenability)."""
+    dose = k.get("peak_dose")
+    rows: list[tuple[str, Any]] = [
+        ("Peak dose", f"{dose} {k.get('peak_dose_unit', '')}" if dose is not None
+         else (k.get("peak_dose_unit") or "-")),
+        ("Peak concentration met by a person", f"{k.get('peak_ppm', '-')} ppm"),
+        ("People above IDLH", k.get("exposed_idlh", "-")),
+        ("Gas released", f"{k.get('gas_released_kg', '-')} kg")]
+    if "fatal_exposures" in k:
+        rows.append(("Lethal doses (probit) / FED above 0.3", f"{k['fatal_exposures']} / {k.get('fed_susceptible', 0)}"))
+    if k.get("aset_min") is not None:
+        rows.append(("Earliest loss of tenability (ASET)", f"{_fmt_t(k['aset_min'])} in {k.get('aset_place')}"))
+    if k.get("aset_rset_place"):
+        m = k.get("aset_rset_margin")
+        rows.append(("Smallest ASET - RSET margin", f"{'someone never left' if m is None else _fmt_t(m)} "
+                                                    f"({k['aset_rset_place']})"))
+    if k.get("min_o2_pct") is not None and k["min_o2_pct"] < 20.9:
+        rows.append(("Lowest oxygen in any zone", f"{k['min_o2_pct']:.1f} %"))
+    if k.get("peak_lel_pct") is not None:
+        rows.append(("Peak %LEL in any zone", f"{k['peak_lel_pct']:.3g} %LEL"))
+        rows.append(("Time above 10 / 25 / 50 %LEL", " / ".join(_fmt_t(k.get(f"t_above_{lv}_lel", 0.0))
+                                                               for lv in (10, 25, 50))))
+        if k.get("flammable_volume_m3"):
+            rows.append(("Flammable cloud (LEL-UEL)", f"{k['flammable_volume_m3']:.4g} m3 in "
+                                                      f"{', '.join(k.get('flammable_places') or [])}"))
+    return rows
 
 
 CSS = """
@@ -871,4 +904,7 @@ def write_report(run_dir: Path) -> Path:
     tmp = run_dir / ".report.html.tmp"
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
+    from drills.outputs.results import add_manifest_files
+
+    add_manifest_files(run_dir)  # manifest.json lists every file, this page included
     return out

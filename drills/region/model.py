@@ -13,20 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import ValidationError
 
 from drills.region.roads import RoadNetwork
-from drills.spec.region import REGION_INJECT_KINDS, RegionSpec, SiteSpec
+from drills.spec.region import REGION_INJECT_KINDS, RESOURCE_KINDS, RegionSpec, SiteSpec
 from drills.spec.scenario import (
     Inject,
     Scenario,
     _line_of,
+    all_hazards,
     format_validation_error,
     load_scenario,
-    yaml_lines,
 )
+from drills.workflow.engine import validate_workflows
+from drills.workflow.regional import check_region_names
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 __all__ = ["Region", "PlacedSite", "SiteFrame", "load_region", "region_from_dict"]
 
@@ -175,10 +177,12 @@ def region_from_dict(data: Any, source: str | os.PathLike = "<region>", lines: d
             raise err("the region has one weather for every site; wind shifts are not modelled in joint "
                       "exercises", f"{f}.kind")
     region = Region(spec, Path(src) if src != "<region>" else None, placed, roads, lines or {})
-    from drills.region.workflow import validate_region_workflows
-
     try:
-        validate_region_workflows(region)
+        wfs = validate_workflows(spec.workflows, scope="region")
+        hazards = {s.name: [str(h.id) if h.id is not None else f"H{n + 1}" for n, h in enumerate(all_hazards(s.scenario))]
+                   for s in placed}
+        check_region_names(wfs, [s.name for s in placed], {r.name: r.kind for r in spec.resources}, hazards,
+                           {str(i.id): i.site for i in spec.injects}, RESOURCE_KINDS)
     except InputError as e:
         raise err(e.message, e.where or "workflows") from None
     return region
@@ -310,17 +314,7 @@ def _check_reachable(spec: RegionSpec, placed: list[PlacedSite], roads: RoadNetw
 def load_region(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Region:
     """Read, validate and place a region file. ``overrides`` replace top-level fields (experiment arms)."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError("file not found", source=str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InputError(f"not valid YAML ({getattr(e, 'problem', e)})", source=str(p),
-                         where=f"line {mark.line + 1}" if mark else None) from None
-    except UnicodeDecodeError:
-        raise InputError("not a text file", source=str(p)) from None
+    data, lines = read_yaml(p)
     if overrides and isinstance(data, dict):
         data = {**data, **overrides}
-    return region_from_dict(data, p, yaml_lines(text))
+    return region_from_dict(data, p, lines)

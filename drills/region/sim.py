@@ -55,7 +55,7 @@ def site_seed(seed: int, name: str) -> int:
 
 def _region_gases(region: Region) -> tuple[tuple[str, ...], float | None]:
     """Gas keys released anywhere in the region (first-seen order) and the first release time (s)."""
-    from drills.sim.hazards import all_hazards
+    from drills.spec.scenario import all_hazards
 
     keys: list[str] = []
     t0: float | None = None
@@ -79,7 +79,7 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
     import simpy
 
     from drills.region.field import SharedOutdoorField
-    from drills.region.workflow import RegionProcedures
+    from drills.region.workflow import RegionLayer
     from drills.sim.engine import build_run, finish_run
 
     seed = region.spec.seed if seed is None else int(seed)
@@ -101,7 +101,7 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
             raise InputError(f"site {s.name!r}: {e}", source=src, where=f"sites[{s.index}].scenario") from None
         runs[s.name] = run
     t0 = t_first if t_first is not None else 0.0
-    procs = RegionProcedures(region, env, runs, streams["region:workflow"])
+    procs = RegionLayer(region, env, runs, streams["region:workflow"])
     for s in region.sites:
         run = runs[s.name]
         run.t0 = t0  # one exercise clock for every site's KPIs
@@ -128,12 +128,13 @@ def run_region(region: Region, seed: int | None = None, *, log_trajectories: boo
     kpis = _region_kpis(region, results, procs, t0, duration, wall)
     events = _timeline(region, results, procs)
     return RegionResult(region, seed, kpis, results, events, procs.aid, wall,
-                        extra={"warned": dict(procs.warned), "gases": gases, "t0": t0})
+                        extra={"warned": dict(procs.warned), "gases": gases, "t0": t0,
+                               "transitions": list(procs.runner.transitions), "caveats": procs.runner.caveats})
 
 
 def _region_kpis(region: Region, results: dict[str, Any], procs: Any, t0: float, duration: float,
                  wall: float) -> dict[str, Any]:
-    from drills.sim.hazards import all_hazards
+    from drills.spec.scenario import all_hazards
 
     sources = {s.name for s in region.sites if all_hazards(s.scenario)}
     k = procs.kpis(t0, duration)
@@ -154,6 +155,6 @@ def _timeline(region: Region, results: dict[str, Any], procs: Any) -> list[tuple
     rows: list[tuple[float, str, str, int, str, str]] = []
     for s in region.sites:
         rows.extend((t, s.name, kind, a, n, d) for t, kind, a, n, d in results[s.name].events)
-    rows.extend((t, site, kind, -1, "", d) for t, site, kind, d in procs.log)
+    rows.extend((t, site, kind, -1, "", d) for t, site, kind, d in procs.rows)
     # stable: within one time, sites in region order, then the region's own events, each in its order
     return sorted(rows, key=lambda e: e[0])

@@ -55,10 +55,17 @@ class EngineContext:
     def notify_latency(self, channel: str) -> Distribution:
         return channel_latency(channel)
 
-    def acknowledge(self, role: str, alert: Any) -> tuple[float, bool]:
+    def acknowledge(self, role: str, alert: Any, member: int | None = None) -> tuple[float, bool]:
+        """(delay s, dismissed) of ``member`` of ``role`` (a crowd index, or a workflow's off-site member
+        number; None: the role as a whole) shown ``alert``: their own alarm fatigue
+        (:class:`agents.operators.Operators`) reads the alert's console record only. An acknowledged
+        alert is investigated (:meth:`drills.sim.hazards.GasHazards.investigate`)."""
         policy_alert = getattr(alert, "alert", alert)
         if self.fatigue is not None and policy_alert is not None and hasattr(policy_alert, "rank"):
-            dismissed, delay = self.fatigue.respond(self.rng, policy_alert)
+            who: Any = role if member is None else (member if member >= 0 else (role, member))
+            dismissed, delay = self.fatigue.respond(self.rng, policy_alert, who=who, role=role)
+            if not dismissed and self.run.hazards is not None:
+                self.run.hazards.investigate(policy_alert, delay)
             return float(delay), bool(dismissed)
         return float(DEFAULT_ACK.sample(self.rng, 1)[0]), False
 

@@ -15,17 +15,20 @@ from typing import Any
 import numpy as np
 
 from agents.crowd import Person
+from agents.flow import sfpe_speed_note
 from agents.model import DrillModel
 from agents.people import demographic_speeds, sample_points
 from drills.sim.kpis import compute_kpis
 from drills.sim.run import Run, RunResult, resolve_spaces
+from drills.spec.checks import scenario_warnings
+from drills.spec.limits import JAM_DENSITY, MAX_DENSITY
 from drills.spec.scenario import DEFAULT_PREMOVEMENT, DEFAULT_SPEED, PopulationEntry, Scenario
 from twin.distributions import Distribution
 from twin.errors import InputError
 from twin.graph import SiteGraph
 from twin.load import load_twin
 
-__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces"]
+__all__ = ["Run", "RunResult", "build_run", "finish_run", "run_scenario", "resolve_spaces", "site_graph"]
 
 
 def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
@@ -36,6 +39,62 @@ def _split_count(g: SiteGraph, spaces: list[str], count: int) -> list[int]:
     for k in np.argsort(-(raw - out), kind="stable")[: count - out.sum()]:
         out[k] += 1
     return out.tolist()
+
+
+def _check_density(g: SiteGraph, people: list[Person]) -> list[str]:
+    """Refuse a start denser than :data:`~drills.spec.limits.MAX_DENSITY` in any space (people who do
+    not fit on the floor would make every flow and time meaningless); return a warning for each space
+    denser than :data:`~drills.spec.limits.JAM_DENSITY` (nobody there can walk at first)."""
+    from collections import Counter
+
+    warnings = []
+    for sid, n in Counter(p.space for p in people).items():
+        area = g.site.spaces[sid].area
+        if area <= 0:
+            continue
+        sp, d = g.site.spaces[sid], n / area
+        if d > MAX_DENSITY:
+            raise InputError(f"{n:,} people start in {sp.name!r} ({area:,.1f} m2): {d:,.1f} p/m2, more than "
+                             f"fits on the floor (the limit is {MAX_DENSITY:g} p/m2, the densest crowds "
+                             "measured; docs/limits.md)", where="population")
+        if d > JAM_DENSITY:
+            warnings.append(f"population: {n:,} people start in {sp.name!r} at {d:,.1f} p/m2, above the jam "
+                            f"density {JAM_DENSITY:g} p/m2 (Weidmann 1993): nobody there can walk until "
+                            "the crowd thins")
+    return warnings
+
+
+def _site_warnings(sc: Scenario, people: list[Person], hazards: Any) -> list[str]:
+    """Warnings that need the site: workflows asking for more people of a role than the site has, more
+    responders dropping out than exist, alert triggers with no detector or policy to raise an alert."""
+    from collections import Counter
+
+    from drills.workflow.engine import agent_role
+
+    have = Counter(p.role for p in people)
+    out = []
+    for i, wf in enumerate(sc.workflows):
+        for r, n in wf.roles.items():
+            role = agent_role(r)
+            if n > have.get(role, 0):
+                out.append(f"workflows[{i}].roles.{r}: {n} wanted, {have.get(role, 0)} {role}(s) in the population; "
+                           f"{n - have.get(role, 0)} counted as off-site (they acknowledge but cannot walk)")
+        if wf.trigger.alert is not None and hazards is None:
+            out.append(f"workflows[{i}].trigger: no detector or alert policy in this scenario raises alerts, so "
+                       f"workflow {wf.name!r} never starts")
+        lvl = wf.trigger.level
+        if hazards is not None and isinstance(lvl, int) and not isinstance(lvl, bool):
+            most = max([2] + [len(sp.setpoints) for sp in hazards.sensors.gas.specs])
+            if lvl > most:
+                out.append(f"workflows[{i}].trigger.level: set point {lvl}, but no detector has more than {most} "
+                           f"set points, so workflow {wf.name!r} never starts")
+    for k, inj in enumerate(sc.injects):
+        if inj.kind == "responder_unavailable":
+            role = agent_role(inj.target or "responder")
+            if inj.count > have.get(role, 0):
+                out.append(f"injects[{k}].count: {inj.count} {role}(s) to drop out, {have.get(role, 0)} in the "
+                           "population")
+    return out
 
 
 def _pick(entry_val, default_val, default_spec, dim: str) -> Distribution | None:
@@ -116,16 +175,36 @@ def build_run(sc: Scenario, seed: int | None = None, graph: SiteGraph | None = N
     joint exercises (:mod:`drills.region.sim`): the site then runs on a shared clock and its outdoor air is
     one regional field, in the site's own frame. Left ``None``, a run is exactly the single-site drill.
     """
-    src = str(sc.path) if sc.path else "<scenario>"
     try:
         return _build(sc, seed, graph, log_trajectories, env, outdoor)
     except InputError as e:
-        if e.source is None:
-            e.source = src
-            line = sc.line_of(e.where.split(" ")[0]) if e.where else None
-            if line:
-                e.where = f"line {line}: {e.where}"
-            e.args = (str(e),)
+        _name_scenario(sc, e)
+        raise
+
+
+def _name_scenario(sc: Scenario, e: InputError) -> None:
+    """Point an error with no file at the scenario file and the line of its field."""
+    if e.source is None:
+        e.source = str(sc.path) if sc.path else "<scenario>"
+        line = sc.line_of(e.where.split(" ")[0]) if e.where else None
+        if line:
+            e.where = f"line {line}: {e.where}"
+        e.args = (str(e),)
+
+
+def _load_site(sc: Scenario) -> SiteGraph:
+    try:
+        return load_twin(sc.site_path())
+    except InputError as e:
+        raise InputError(str(e), where="site") from None
+
+
+def site_graph(sc: Scenario) -> SiteGraph:
+    """The scenario's site model, imported (or from the cache); errors name the scenario's ``site`` field."""
+    try:
+        return _load_site(sc)
+    except InputError as e:
+        _name_scenario(sc, e)
         raise
 
 
@@ -133,11 +212,7 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
            outdoor: Any = None) -> Run:
     seed = sc.seed if seed is None else int(seed)
     if graph is None:
-        p = sc.site_path()
-        try:
-            graph = load_twin(p)
-        except InputError as e:
-            raise InputError(str(e), where="site") from None
+        graph = _load_site(sc)
     closed = [graph.site.find("doors", d, field_name=f"closed[{k}]") for k, d in enumerate(sc.closed)]
     model = DrillModel(graph, seed=seed, flow=sc.flow, closed=closed, replan_interval=sc.replan_interval,
                        log_trajectories=log_trajectories, env=env)
@@ -145,7 +220,9 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     people: list[Person] = []
     for k, e in enumerate(sc.population):
         people.extend(_people_for(graph, sc, k, e, rng))
+    density_warnings = _check_density(graph, people)
     model.add_people(people)
+    cues = people_cues(sc, model)
     log: list[tuple[float, str, int, str, str]] = []
     env = model.env
     crowd = model.crowd
@@ -175,9 +252,11 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
 
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph),
                              outdoor=outdoor)
+        hazards.cues = cues
         hazards.start()
         t0 = min(h.start for h in sc.hazards) if sc.hazards else (hazards.t_start if has_gas else t0)
-    run = Run(sc, seed, graph, model, t0, log, hazards)
+    run = Run(sc, seed, graph, model, t0, log, hazards, cues=cues)
+    run.warnings = scenario_warnings(sc) + density_warnings + _site_warnings(sc, people, hazards)
     if sc.workflows:
         from drills.sim.context import EngineContext
         from drills.workflow.engine import compile_workflows, workflow_names
@@ -194,6 +273,30 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
     for k, inj in enumerate(sc.injects):
         env.process(_inject(model, graph, inj, k, log, hazards, run))
     return run
+
+
+def people_cues(sc: Scenario, model: DrillModel) -> Any:
+    """The cues people notice themselves (``people.cues``: odour, irritation, others leaving), listening
+    to the crowd from the start; draws from the run's ``cues`` stream."""
+    from agents.cues import Cues
+
+    return Cues(model.crowd, sc.people.cues, model.streams["cues"]).attach()
+
+
+def people_caveats(run: Run) -> list[str]:
+    """The assumptions about people that this run's results depend on: the cue levels of its gases and
+    the alarm-fatigue model once anyone was shown an alert; the social cue once it made anyone aware."""
+    from agents.operators import fatigue_caveats
+
+    out: list[str] = []
+    hz = run.hazards
+    cues = run.cues
+    if cues is not None:
+        gases = sorted(hz.gases) if hz is not None else []
+        out.extend(cues.config.caveats(gases, social=bool(cues.noticed.get("others leaving"))))
+    if hz is not None and hz.operator.people:
+        out.extend(fatigue_caveats(hz.operator.params))
+    return out
 
 
 def _happened(run: Run, key: str) -> bool:
@@ -334,6 +437,8 @@ def run_scenario(sc: Scenario, seed: int | None = None, *, graph: SiteGraph | No
         model.env.process(tick())
     wall0 = time.perf_counter()
     model.run(until=sc.duration)
+    if run.hazards is not None:  # the gas step due at the end (a joint exercise steps its sites together)
+        run.hazards.finish(sc.duration)
     wall = time.perf_counter() - wall0
     return finish_run(run, wall)
 
@@ -367,13 +472,23 @@ def finish_run(run: Run, wall: float) -> RunResult:
     res = RunResult(sc, run.seed, kpis, events, traj, people, wall)
     res.extra["graph"] = run.graph
     res.extra["timing"] = {"total": wall, "kpis": kpi_wall}
+    if run.cues is not None:
+        res.extra["timing"]["cues"] = run.cues.wall
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
-    res.extra["caveats"] = run.hazards.caveats if run.hazards is not None else []
+    res.extra["operators"] = run.hazards.operator if run.hazards is not None else None  # alarm fatigue
+    res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run) + \
+        (run.workflows.caveats if run.workflows is not None else [])
+    if sc.flow == "sfpe":
+        note = sfpe_speed_note(crowd.v0[:n])
+        if note:
+            res.extra["caveats"] = [*res.extra["caveats"], note]
+    res.extra["alerts"] = list(getattr(run.hazards, "alert_events", []))
+    res.extra["transitions"] = list(run.workflows.transitions) if run.workflows is not None else []
+    res.extra["warnings"] = list(run.warnings)
     if run.hazards is not None:  # structured alert episodes (docs/alerts.md)
         res.extra["alert_episodes"] = [e.to_dict() for e in run.hazards.alert_engine.episodes]
     res.extra["events"] = len(crowd.events) + len(crowd.traj)
     model.release()
     return res
-

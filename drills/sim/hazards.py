@@ -25,12 +25,19 @@ import numpy as np
 
 from agents.crowd import INCAPACITATED
 from agents.exposure import Exposure
+from drills.spec.scenario import all_hazards  # noqa: F401 - also imported from here by older code
+from twin.dense_gas import BritterMcQuaidPlume, DenseScreen, screen_release
 from twin.dispersion import Multizone
 from twin.errors import InputError
 from twin.gas import Gas, get_gas, kgm3_to_lel, kgm3_to_ppm, lel_to_kgm3, ppm_to_kgm3
+from twin.near_field import EDDY_DIFFUSIVITY, ROOM_AIR_SPEED, NearField
 from twin.plume import PuffTrain, Weather
 from twin.sensors import build_sensor_arrays
+from twin.source_term import max_credible_rate
+from twin.toxicity import incapacitation_sources
 from twin.units import parse_concentration
+
+from .tenability import Tenability
 
 if TYPE_CHECKING:
     from agents.model import DrillModel
@@ -39,6 +46,17 @@ if TYPE_CHECKING:
 
 __all__ = ["GasHazards", "OutdoorCoupling", "hazard_level_kgm3", "scenario_sensors"]
 
+NEAR_FIELD_CAVEAT = (
+    "detectors in a room with an indoor release read the room's mean only once the room air brings it "
+    f"(advection at {ROOM_AIR_SPEED:g} m/s, the low end of occupied rooms, ASHRAE 55) plus the source's own "
+    f"gradient by turbulent eddy diffusion, D = {EDDY_DIFFUSIVITY:g} m2/s (an assumption of the order measured "
+    "in ventilated rooms: Cheng et al., Environ. Sci. Technol. 2011; Shao et al., Ann. Work Expo. Health 2017; "
+    "continuous point source of Carslaw & Jaeger 1959 with the floor reflecting): detection times depend on "
+    "the detector's distance from the leak; no momentum jet or dense layering is modelled (twin.near_field)")
+"""The caveat of runs whose detectors use :mod:`twin.near_field`."""
+REFERENCE_AIR_SPEED = 1.0
+"""Air speed (m/s) at which an indoor release is screened for dense-gas behaviour when the scenario has
+no weather: a modest indoor draught (the criterion grows as the air speed falls)."""
 CLEAN_BLOCK = 2048
 """Gas steps of clean air read at once (bounds the memory of a block: steps x detectors floats)."""
 
@@ -116,6 +134,7 @@ class AlertEvent:
     alert: Any
     kind: str
     gas: str | None
+    site: str | None = None  # in a joint exercise, the site that raised it
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.alert, name)
@@ -222,6 +241,7 @@ class _GasState:
     sources: list[str] = field(default_factory=list)
     boundary: _OutdoorBoundary | None = None
     quiet: bool = False  # joint exercise: no gas here yet, the multizone is not stepped (see step)
+    tenability: Tenability | None = None
 
 
 class GasHazards:
@@ -250,6 +270,11 @@ class GasHazards:
         self.gases: dict[str, _GasState] = {}
         self.source_ids: dict[str, tuple[str, str]] = {}  # hazard id -> (gas key, multizone source id)
         self._trains: dict[str, PuffTrain] = {}  # hazard id -> its puff train (outdoor releases)
+        self._physics_caveats: list[str] = []
+        self._near_sources: dict[str, list[tuple[str, int, tuple[float, float, float]]]] = {}
+        self._det_geo: dict[str, Any] = {}
+        self._dc_cache: dict[str, tuple[float, np.ndarray]] = {}  # per gas: (t, detector_concentrations)
+        self._near_fields: dict[str, NearField] = {}  # per gas: detector x source geometry (twin.near_field)
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -266,6 +291,7 @@ class GasHazards:
         # release; the clean air before it is read in blocks (see _clean_air).
         self.t_sensing = min(0.0, self.t_start)
         self.sensors = build_sensor_arrays(self.all_sensors.values(), model.streams["sensors"], start=self.t_sensing)
+        self._physics_caveats += self._sampling_caveats()
         self._sensor_zone = self._zones_of(self.sensors.gas.ids)
         self._sensor_reads = self._sensor_gas_keys()
         self._cross_reads = self._cross_gas_keys()
@@ -291,6 +317,7 @@ class GasHazards:
         self.t_detect: float | None = None
         self.detect_by: str | None = None
         self._next_record = self.t_sensing
+        self._t_last = self.t_start  # time of the last gas step (the first comes gas_step after t_start)
         self._open_cache: tuple | None = None  # joint exercise: people in the open (see _open_air)
         self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
         self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
@@ -301,17 +328,33 @@ class GasHazards:
     def caveats(self) -> list[str]:
         """Values this run's results depend on (each gas's probit and IDLH) that are not yet checked
         against a primary source (:meth:`twin.gas.Gas.caveats`)."""
-        return [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+        out = [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
+        return out + self._physics_caveats
+
+    def _sampling_caveats(self) -> list[str]:
+        """Detectors that sample faster than the gas is stepped: they see the concentration of the last
+        gas step (held between steps), so their reading can lag by up to ``gas_step``."""
+        specs = self.sensors.gas.specs
+        fast = sorted({(float(sp.period), sp.name) for sp in specs if sp.period and sp.period < self.dt - 1e-9})
+        if not fast:
+            return []
+        names = ", ".join(n for _, n in fast[:5]) + (" ..." if len(fast) > 5 else "")
+        return [f"gas_step {self.dt:g} s is longer than the sampling period of {len(fast)} detector(s) "
+                f"({names}; shortest {fast[0][0]:g} s): between gas steps they read the concentration of "
+                f"the last step, so alarm times can lag by up to {self.dt:g} s (set gas_step to at most "
+                f"the shortest sampling period for exact alarm times)"]
 
     # -------------------------------------------------------------------------------------- set-up
     def _gas_state(self, gas: Gas, where: str) -> _GasState:
         st = self.gases.get(gas.key)
         if st is None:
             # the air is clean until the first release: the model starts there (no steps of empty air)
-            mz = Multizone(self.g, dt=self.dt, t0=self.t_start)
+            mz = Multizone(self.g, dt=self.dt, t0=self.t_start, gas_density=gas.density())
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
-            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"))
+            st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"),
+                           tenability=Tenability(gas, mz.n))
             self.gases[gas.key] = st
+            self._physics_caveats.append(incapacitation_caveat(gas))
         return st
 
     def _add_hazard(self, k: int, h: HazardSpec) -> None:
@@ -329,6 +372,8 @@ class GasHazards:
             zone, xy, z = self._source_location(h.source, f"{f}.source")
         stop = None if h.stop is None else h.stop
         hid = str(h.id) if h.id is not None else f"H{k + 1}"
+        self._check_rate(hid, gas, h, f)
+        scr = self._screen(hid, gas, h, outdoors=zone is None, where=f)
         if zone is not None:
             if self.outdoor is not None:
                 self.outdoor.add_escape(gas.key, xy, z)
@@ -336,13 +381,21 @@ class GasHazards:
                 sid = st.mz.add_burst(zone, h.burst, h.start, source_id=hid)
             else:
                 sid = st.mz.add_source(zone, h.rate_value(), h.start, stop, source_id=hid)
+                self._near_sources.setdefault(gas.key, []).append((sid, st.mz.zone_index[zone], (xy[0], xy[1], z)))
+                if len(self._near_sources) == 1 and len(self._near_sources[gas.key]) == 1:
+                    self._physics_caveats.append(NEAR_FIELD_CAVEAT)
         else:
             if self.weather is None:
                 raise InputError(f"source {h.source!r} is outdoors: an outdoor release needs weather",
                                  where=f"{f}.source")
             rate = None if h.burst is not None else h.rate_value()
             bursts = [(h.start, h.burst)] if h.burst is not None else []
-            train = PuffTrain(xy, self.weather, height=z, rate=rate, start=h.start, stop=stop, bursts=bursts)
+            if scr.dense and self.outdoor is None:
+                train = BritterMcQuaidPlume(xy, self.weather, gas, rate=rate, start=h.start, stop=stop, height=z)
+            else:
+                train = PuffTrain(xy, self.weather, height=z, rate=rate, start=h.start, stop=stop, bursts=bursts,
+                                  max_concentration=gas.density())
+            self._near_field_caveat(hid, gas, train, scr.dense and self.outdoor is None)
             if st.boundary is None:
                 st.boundary = _OutdoorBoundary(gas.key, self.outdoor)
                 st.mz.outdoor_hook = st.boundary
@@ -353,6 +406,84 @@ class GasHazards:
             sid = hid
         st.sources.append(sid)
         self.source_ids[hid] = (gas.key, sid)
+
+    def _check_rate(self, hid: str, gas: Gas, h: HazardSpec, where: str) -> None:
+        """A rate from a ``release`` is stated with its model in the caveats; a typed rate above what any
+        single release of the gas could give (:func:`twin.source_term.max_credible_rate`) is refused."""
+        if h.release is not None:
+            self._physics_caveats.append(f"hazard {hid}: rate from its release: {h.release.compute(gas.key).note}")
+            return
+        if h.burst is not None:
+            return
+        r = h.rate_value()
+        top = max(r[1]) if isinstance(r, tuple) else float(r)
+        bound, how = max_credible_rate(gas)
+        if top > bound:
+            raise InputError(f"hazard {hid}: {top:g} kg/s of {gas.key} is more than {how} could release "
+                             f"({bound:.4g} kg/s; twin.source_term): give a physically possible rate, or the "
+                             "hole, pressure and phase as 'release'", where=f"{where}.rate")
+
+    def _screen(self, hid: str, gas: Gas, h: HazardSpec, *, outdoors: bool, where: str) -> DenseScreen:
+        """Britter-McQuaid dense-gas screening of one release (:mod:`twin.dense_gas`), logged, and stated
+        in the caveats when dense. Outdoors a dense rate is modelled with the workbook plume; a dense
+        burst is refused (no dense puff model); indoors the well-mixed zones cannot layer it."""
+        wind = self.weather.at(h.start) if hasattr(self.weather, "at") else self.weather
+        u = wind.wind_speed if wind is not None else REFERENCE_AIR_SPEED
+        if h.burst is not None:
+            scr = screen_release(gas, u, mass=h.burst)
+        else:
+            r = h.rate_value()
+            scr = screen_release(gas, u, rate=max(r[1]) if isinstance(r, tuple) else float(r))
+        air = f"a {u:g} m/s wind" if wind is not None else f"a {REFERENCE_AIR_SPEED:g} m/s reference air speed"
+        self.model_log("screening", f"{hid} {gas.key}: {scr.describe()} in {air}")
+        if not scr.dense:
+            return scr
+        src = ("Britter & McQuaid, Workbook on the Dispersion of Dense Gases, HSE Contract Research Report "
+               "17/1988")
+        if outdoors and h.burst is not None:
+            raise InputError(f"hazard {hid}: a {h.burst:g} kg burst of {gas.key} is a dense cloud "
+                             f"({scr.describe()}; {src}); the drills have no dense-cloud model for bursts: "
+                             "give the release as a rate over its duration", where=f"{where}.burst")
+        if not outdoors:
+            what = ("indoors the zones are well mixed and do not layer it: concentrations near the floor are "
+                    "underestimated and higher up overestimated; place detectors for it low")
+        elif self.outdoor is not None:
+            what = ("in a joint exercise the regional field carries it as a passive Gaussian puff train "
+                    "(no dense-gas model there): ground-level concentrations are underestimated")
+        else:
+            what = ("modelled with the workbook's continuous-plume correlations (EPA TSCREEN digitisation, "
+                    "EPA-454/B-94-023) instead of the Gaussian plume")
+        self._physics_caveats.append(f"hazard {hid} ({gas.key}) is a dense release: {scr.describe()} in {air} "
+                                     f"({src}); {what}")
+        return scr
+
+    def _near_field_caveat(self, hid: str, gas: Gas, train: Any, dense: bool) -> None:
+        """State which exterior openings lie nearer to an outdoor release than the fitted range of its
+        model (Briggs spreads: 100 m; workbook: its Cm/C0 = 0.1 curve)."""
+        ops = [o for o in self._exterior_openings() if o.xy is not None]
+        if not ops:
+            return
+        pts = np.array([(o.xy[0], o.xy[1], o.z or 0.0) for o in ops], dtype=float)
+        if dense:
+            r = train.rate
+            rate = max(r[1]) if isinstance(r, tuple) else float(r)
+            near = train.below_range(pts, rate)
+            rng = "the workbook correlations (nearer than their Cm/C0 = 0.1 curve)"
+        else:
+            near = train.below_fit(pts)
+            rng = ("the range the Briggs dispersion coefficients were fitted to (100 m - 10 km; Briggs 1973 "
+                   "via Gifford 1976)")
+        if near.any():
+            names = ", ".join(sorted({o.id for o, f in zip(ops, near, strict=True) if f})[:5])
+            self._physics_caveats.append(
+                f"hazard {hid} ({gas.key}): {int(near.sum())} exterior opening(s) downwind lie below {rng} "
+                f"({names}{' ...' if near.sum() > 5 else ''}): concentrations there are extrapolated, "
+                f"capped at the pure gas ({gas.density():.3g} kg/m3)")
+
+    def _exterior_openings(self) -> list:
+        """Exterior openings of the site (from the first gas's multizone; every gas has the same)."""
+        st = next(iter(self.gases.values()))
+        return st.mz.exterior_openings()
 
     def _source_location(self, name: str, where: str) -> tuple[str | None, tuple[float, float], float]:
         """Zone (or ``None`` outdoors), xy (m) and height (m) of a release named by equipment or space."""
@@ -407,7 +538,8 @@ class GasHazards:
 
     def _setup_alerts(self) -> None:
         """The alert policy over the detectors' displayed readings, and the operator's response."""
-        from drills.alerts.policies import AlertEngine, OperatorFatigue, parse_alerts
+        from agents.operators import Operators
+        from drills.alerts.policies import AlertEngine, parse_alerts
 
         try:
             cfg = parse_alerts(self.sc.alerts)
@@ -430,7 +562,8 @@ class GasHazards:
             cfg, det.specs, labels(self._sensor_zone), [self.all_sensors[i].position for i in det.ids],
             step=self.dt, camera_names=cams.names, camera_zones=labels(self._camera_zone),
             camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None, **extra)
-        self.operator = OperatorFatigue(cfg.operator)
+        self.operator = Operators(cfg.operator)  # everyone's alarm fatigue, one history per person
+        self.cues: Any = None  # the people's own cues (agents.cues.Cues), set by the engine
         self.alerts: list[Any] = []
         self.false_alerts = 0
         self.false_alerts_pre = 0  # before the first release (or all, in a leak-free run)
@@ -438,9 +571,11 @@ class GasHazards:
         self.t_alert: float | None = None  # first alert delivered, true or false (KPIs t_alert, t_first_alert)
         self.t_true_alert: float | None = None  # first alert in a zone with gas
         self.t_true_alarm: float | None = None  # ... at rank 2 or above (the second set point's evidence)
+        self.t_true_detect: float | None = None  # first set point reached in gas, or a true camera detection
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
+        self.alert_events: list[AlertEvent] = []  # every alert with its kind and gas (the alerts table)
 
     # ---------------------------------------------------------------------------------- the process
     def start(self) -> None:
@@ -455,6 +590,14 @@ class GasHazards:
             yield env.timeout(self.dt)
             self.step(env.now)
 
+    def finish(self, t_end: float) -> None:
+        """Take the last gas step, to the end of the run: the clock stops at ``duration`` before the
+        step due then runs, and ``gas_step`` need not divide the time from the first release (without it
+        a 1 kg/s release over a 1 h drill released 3,598 kg at a 2 s step). Dispersion and exposure
+        only: nothing can react to a reading taken as the drill ends."""
+        if self.specs and t_end > self._t_last + 1e-9 and t_end > self.t_start:
+            self.step(t_end, sense=False)
+
     def _clean_air(self, until: float):
         """Sense every ``gas_step`` from the run's start up to ``until`` (the first release), while the air
         is clean everywhere: the readings of many steps are computed at once (noise, drift, display; the
@@ -467,7 +610,6 @@ class GasHazards:
         eng = self.alert_engine
         clock = time.perf_counter
         nd = len(det.names)
-        zero_levels = np.zeros(nd, dtype=np.int8)
         while env.now + dt <= until + 1e-9:
             t_next = env.now + dt
             # steps before the next event of any other process (a step at its time waits for it, as the
@@ -522,8 +664,11 @@ class GasHazards:
             for a in new:
                 self._alert(a)
 
-    def step(self, t: float) -> None:
-        """Advance the gas to ``t`` and let detectors, people and routes react."""
+    def step(self, t: float, sense: bool = True) -> None:
+        """Advance the gas to ``t`` and let detectors, people and routes react (``sense=False``: the
+        dispersion and exposure only)."""
+        step_dt = t - self._t_last
+        self._t_last = t
         clock = time.perf_counter
         hazardous: set[str] = set()
         for st in self.gases.values():
@@ -536,13 +681,18 @@ class GasHazards:
             t0 = clock()
             st.mz.advance(t)
             t1 = clock()
-            st.exposure.update(t, self.dt, st.mz.c)
+            ppm = st.exposure.update(t, step_dt, st.mz.c)
+            st.tenability.update(t, step_dt, st.mz)
+            if self.cues is not None:
+                self.cues.breathe(st.gas.key, ppm)  # people who smell or feel it act without an alarm
             t2 = clock()
             self.timing["dispersion"] += t1 - t0
             self.timing["exposure"] += t2 - t1
             bad = np.flatnonzero(st.mz.c > st.level)
             for zi in bad:
                 hazardous.add(self.g.zones[st.mz.zones[zi]].space)
+        if not sense:
+            return
         if self.outdoor is not None:
             self._regional_step(t)
         t3 = clock()
@@ -566,7 +716,7 @@ class GasHazards:
         one step back. Its air was clean up to a trace below that level (no source indoors, so no zone
         exceeds the openings), so a fresh model started then is the model stepped all along to within
         :data:`drills.region.field.WAKE_FRACTION` of the lowest set point."""
-        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt)
+        mz = Multizone(self.g, dt=self.dt, t0=t - self.dt, gas_density=st.gas.density())
         mz.outdoor_hook = st.boundary
         st.mz = mz
         st.quiet = False
@@ -597,7 +747,7 @@ class GasHazards:
                 continue
             # the same load, probit and per-person threshold as indoors; the value is held for the
             # interval until the next update
-            st.exposure.breathe_outdoors(out, c, every)
+            st.exposure.breathe_outdoors(out, c, every, t)
 
     def _open_air(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """People outside every building (left, or collapsed in the open) and their breathing points ((k, 3) m,
@@ -649,9 +799,72 @@ class GasHazards:
                             detectors: np.ndarray) -> np.ndarray:
         """The concentration (kg/m3) of ``gas_key`` at the inlet of each of ``detectors`` (indices into
         the gas detector array), whose zones are ``zones`` (indices into ``zone_c``, the multizone's
-        concentration per zone, kg/m3). Today: the zone's well-mixed mean. This is the one place where
-        a near-field model of the detector's surroundings plugs in."""
-        return zone_c[zones]
+        concentration per zone, kg/m3): the zone's well-mixed mean, and for the detectors of that gas near
+        a release in their own zone the near-field value of :meth:`detector_concentrations` (transport
+        delay and gradient from the source). Heads of another gas that only cross-respond to this one read
+        the zone mean. The one place the zone state becomes what detectors breathe."""
+        out = zone_c[zones]
+        if not self._near_sources.get(gas_key):
+            return out
+        geo = self._det_geometry(gas_key)
+        if geo is None:
+            return out
+        near = np.isin(detectors, geo[0])
+        if near.any():
+            out = out.copy()
+            out[near] = self.detector_concentrations(gas_key, self.gases[gas_key])[detectors[near]]
+        return out
+
+    def detector_concentrations(self, gas_key: str, st: _GasState) -> np.ndarray:
+        """The concentration (kg/m3) of ``gas_key`` at the input of every gas detector (in the order of
+        ``self.sensors.gas``; 0 for detectors of other gases or in the open): the zone means of the
+        multizone, and near a release in its own zone the local value of :class:`twin.near_field.NearField`
+        (transport delay and gradient from the source), so that a detector's position
+        in its room matters. The one place the zone state becomes what detectors breathe."""
+        geo = self._det_geometry(gas_key)
+        if geo is None:
+            return np.zeros(len(self.sensors.gas.names))
+        idx, zone, pos, floor = geo
+        out = np.zeros(len(self.sensors.gas.names))
+        src = self._near_sources.get(gas_key, [])
+        if not src:
+            out[idx] = st.mz.c[zone]
+            return out
+        nf = self._near_fields.get(gas_key)
+        if nf is None:
+            nf = self._near_fields[gas_key] = NearField(pos, zone, np.array([p for _, _, p in src]),
+                                                        np.array([z for _, z, _ in src]), floor_z=floor)
+        t = self.env.now
+        hit = self._dc_cache.get(gas_key)
+        if hit is not None and hit[0] == t:
+            return hit[1]  # ppm and %LEL heads of one gas share one near-field evaluation per step
+        states = [st.mz.source_state(sid, t) for sid, _, _ in src]
+        rate = np.array([r for r, _, _ in states])
+        age = np.array([t - a for _, a, _ in states])
+        stop_age = np.array([t - b if b <= t else np.inf for _, _, b in states])
+        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=st.gas.density())
+        self._dc_cache[gas_key] = (t, out)
+        return out
+
+    def _det_geometry(self, gas_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(detector indices, zone index, positions (m), floor heights (m)) of the detectors of a gas inside
+        zones, resolved once."""
+        hit = self._det_geo.get(gas_key, False)
+        if hit is not False:
+            return hit
+        rows = [(int(k), int(zi)) for key, det, zone, _ in self._sensor_reads if key == gas_key
+                for k, zi in zip(det, zone, strict=True)]
+        if not rows:
+            self._det_geo[gas_key] = None
+            return None
+        zones = sorted(self.zone_index, key=self.zone_index.get)
+        idx = np.array([k for k, _ in rows], dtype=np.int64)
+        zone = np.array([zi for _, zi in rows], dtype=np.int64)
+        ids = self.sensors.gas.ids
+        pos = np.array([self.all_sensors[ids[k]].position for k in idx], dtype=float).reshape(-1, 3)
+        floor = np.array([self.g.zones[zones[zi]].elevation for zi in zone], dtype=float)
+        self._det_geo[gas_key] = (idx, zone, pos, floor)
+        return self._det_geo[gas_key]
 
     def _outdoor_reads(self, out: np.ndarray) -> None:
         """Joint exercise: detectors in the open (no zone) read the regional outdoor air."""
@@ -745,6 +958,12 @@ class GasHazards:
         if self.t_detect is None and det.exceedances:
             ex = det.exceedances[0]
             self.t_detect, self.detect_by = ex.t, ex.name
+        if self.t_true_detect is None and det.new_exceedances:
+            for ex in det.new_exceedances:  # a set point reached where there is gas (for t_detect_any)
+                s = self.all_sensors.get(det.ids[ex.detector])
+                if s is not None and s.space is not None and self._gas_in(s.space):
+                    self.t_true_detect = ex.t
+                    break
 
     def _camera_alarms(self, t: float) -> list:
         """Log the cameras' new alarms and hand them to the alert policy."""
@@ -753,6 +972,8 @@ class GasHazards:
             hits = [a for a in cams.alarms if a.true_positive and self._camera_kind[a.camera] == "gas"]
             if hits:
                 self.t_detect, self.detect_by = hits[0].t, hits[0].name
+                if self.t_true_detect is None:
+                    self.t_true_detect = hits[0].t
         for a in cams.new_alarms:
             self.log.append((self.env.now, "camera", -1, self._camera_space[a.camera] or "",
                              f"{a.name} sees {self._camera_kind[a.camera]}"))
@@ -827,25 +1048,57 @@ class GasHazards:
                 self.t_true_alert = a.t
             if self.t_true_alarm is None and a.rank >= 2:
                 self.t_true_alarm = a.t
-        self.operator.judge(a.id, false)
         if self.t_alert is None:
             self.t_alert = a.t
         self.log.append((self.env.now, "alert", -1, str(a.zone),
                          f"{a.id} {a.level} {a.policy} conf={a.confidence:.2f} sensors={','.join(a.sensors)}"))
-        if not self.on_alert and self.t_auto_ack is None:
-            # no procedure in the scenario: the control room still acknowledges on its own
-            dismissed, delay = self.operator.respond(self.model.streams["alerts"], a)
-            if not dismissed:
-                self.t_auto_ack = a.t + delay
+        if not self.on_alert:
+            self._control_room_responds(a)
+        gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
+                 if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
+        gases.discard(None)
+        ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
+        self.alert_events.append(ev)
         for cb in self.observers:
-            cb(a)
-        if self.on_alert:
-            gases = {self.all_sensors[sid].gas for sid in self.sensors.gas.ids
-                     if self.all_sensors.get(sid) is not None and self.all_sensors[sid].name in a.sensors}
-            gases.discard(None)
-            ev = AlertEvent(a, "camera" if a.policy == "camera" else "gas", sorted(gases)[0] if gases else None)
-            for cb in self.on_alert:
-                cb(ev)
+            cb(ev)
+        for cb in self.on_alert:
+            cb(ev)
+
+    def _control_room_responds(self, a) -> None:
+        """No procedure in the scenario: the control-room operator is shown every alert (its console
+        record, never its truth) and answers with their own fatigue; an acknowledged alert is investigated."""
+        from agents.crowd import ROLES
+
+        code = ROLES.index("operator")
+        who = next((i for i, r in enumerate(self.crowd._role) if r == code), "operator")
+        dismissed, delay = self.operator.respond(self.model.streams["alerts"], a, who=who, role="operator")
+        if dismissed:
+            self.log.append((self.env.now, "dismissed", who if isinstance(who, int) else -1, str(a.zone), a.id))
+            return
+        if self.t_auto_ack is None:
+            self.t_auto_ack = a.t + delay
+        self.investigate(a, delay)
+
+    def investigate(self, alert, delay: float = 0.0) -> None:
+        """Someone checks the alert's zone: ``delay`` s from now (the acknowledgement) plus the
+        investigation time (``alerts.operator.investigation``). What they find there then, gas above a
+        trace or none, is what the people shown the alert learn (:meth:`agents.operators.Operators.learn`):
+        the only way an alert's truth reaches anyone in the drill. One investigation per alert."""
+        from agents.operators import AlertRecord
+
+        rec = AlertRecord.of(alert)
+        took = self.operator.investigation_time(self.model.streams["investigation"], rec)
+        if took is None:
+            return
+
+        def check():
+            yield self.env.timeout(max(float(delay), 0.0) + took)
+            false = not self._gas_in(rec.zone)
+            self.operator.learn(rec.id, false)
+            self.log.append((self.env.now, "investigated", -1, rec.zone,
+                             f"{rec.id} {'no gas found' if false else 'gas found'} after {took:.0f} s"))
+
+        self.env.process(check())
 
     def _record_row(self, t: float, reading: np.ndarray) -> None:
         det = self.sensors.gas
@@ -901,6 +1154,15 @@ class GasHazards:
             "gas_released_kg": round(sum(st.mz.released for st in self.gases.values()), 6),
             "mass_balance_error": max((st.mz.max_mass_balance_error for st in self.gases.values()), default=0.0),
         }
+        if pr is None:  # no lethality probit (flammable gases, simple asphyxiants): no toxic load to show
+            out["peak_dose_unit"] = "no toxic probit for " + first.gas.key
+        # incapacitation, ASET against RSET, oxygen and, for flammable gases, %LEL (twin.toxicity, .tenability)
+        out.update(first.tenability.kpis(t0, self.g, first.mz.zones, self.crowd, first.exposure))
+        for st in self.gases.values():  # people down or dead from any gas, the lowest oxygen of all
+            if st is not first:
+                more = st.tenability.kpis(t0, self.g, st.mz.zones, self.crowd, st.exposure)
+                out["fatal_exposures"] += more["fatal_exposures"]
+                out["min_o2_pct"] = min(out["min_o2_pct"], more["min_o2_pct"])
         out.update(self.alert_kpis(t0))
         if self.t_auto_ack is not None:
             out["t_ack"] = round(self.t_auto_ack - t0, 3)
@@ -909,13 +1171,13 @@ class GasHazards:
     def alert_kpis(self, t0: float) -> dict[str, Any]:
         """Detection and alert KPIs that mean the same for every policy (docs/alerts.md): the first alert
         (``t_first_alert``, as the older ``t_alert``), the first true alert and true alarm (rank 2: the
-        second set point's evidence), detection by any means (``t_detect_any``: a set point, a camera or
-        a true alert), false alerts before and after the first release, the alert episodes and the
+        second set point's evidence), true detection by any means (``t_detect_any``: a set point reached in
+        a gassed zone, a camera seeing the plume, or a true alert), false alerts before and after the first release, the alert episodes and the
         configured latency. Times in s from ``t0``; ``sensor_days`` the monitoring behind the counts."""
         def rel(x: float | None) -> float | None:
             return None if x is None else round(x - t0, 3)
 
-        cands = [x for x in (self.t_detect, self.t_true_alert) if x is not None]
+        cands = [x for x in (self.t_true_detect, self.t_true_alert) if x is not None]
         n_det = len(self.sensors.gas.names)
         days = n_det * max(self.env.now - self.t_sensing, 0.0) / 86400.0
         return {"t_first_alert": rel(self.t_alert), "t_first_true_alert": rel(self.t_true_alert),
@@ -925,19 +1187,31 @@ class GasHazards:
                 "detector_days": round(days, 4)}
 
 
-def all_hazards(sc: Scenario) -> list[HazardSpec]:
-    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
-    inject's time)."""
-    out = list(sc.hazards)
-    for inj in sc.injects:
-        if inj.kind == "leak" and inj.hazard is not None:
-            h = inj.hazard
-            out.append(h.model_copy(update={
-                "start": inj.time + h.start,
-                "stop": None if h.stop is None else inj.time + h.stop,
-                "id": h.id if h.id is not None else f"inject-{inj.id}",
-            }))
-    return out
+def incapacitation_caveat(gas: Gas) -> str:
+    """How people exposed to ``gas`` collapse and die in the drills, with the sources (agents.exposure)."""
+    terms = {"co": "ISO 13571:2012 FED for CO (35,000 ppm min)",
+             "hcn": "ISO 13571:2012 FED for HCN (exp(C/43)/220 per min)",
+             "h2s": ("H2S knockdown: collapse within two breaths (10 s) from 700 ppm, within 5 min from 500 ppm "
+                     "(OSHA hydrogen sulfide hazards; ATSDR Medical Management Guidelines for H2S)")}
+    own = [terms[s] for s in incapacitation_sources(gas.key)]
+    hyp = ("hypoxia from the oxygen the gas displaces (Purser, SFPE Handbook, FED = sum dt / exp(8.13 - 0.54 "
+           "(20.9 - %O2)) below 19.5 % O2)")
+    inc = "; ".join([*own, hyp])
+    if gas.probit is not None:
+        pr = gas.probit
+        fat = (f"lethal dose by the probit Y = {pr.a:g} + {pr.b:g} ln(C^{pr.n:g} t) ({pr.unit}, min; {pr.source}), "
+               "the person's own threshold drawn uniformly")
+    else:
+        fat = "no lethality probit (fatal_exposures counts none)"
+    if own:
+        extra = ""
+    elif gas.probit is not None:
+        extra = (f"; ISO 13571 gives no incapacitating concentration for {gas.key}, so apart from hypoxia people "
+                 "collapse only at a lethal dose (late for collapse)")
+    else:
+        extra = f"; {gas.key} incapacitates only by the oxygen it displaces"
+    return (f"{gas.key} incapacitation (collapse, ASET) at FED 1, the median person of ISO 13571 (0.3 covers "
+            f"susceptible people, counted as fed_susceptible): {inc}{extra}; {fat}")
 
 
 def _weather(sc: Scenario):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.crowd import INCAPACITATED, SAFE, TRAPPED
+from agents.crowd import INCAPACITATED, ROLES, SAFE, TRAPPED
 from drills.spec.kpi_names import KPI_KEYS
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
     collapsed in the open afterwards, in a joint exercise), provided everyone who
     had to leave is out, trapped or incapacitated by the end of the run (else ``None``: the evacuation
     did not finish within ``duration``). ``t_mustered`` likewise for reaching a muster point.
+    ``t_occupants_out`` and ``t_wardens_out`` split ``t_evacuated`` into the last person out who is not a
+    warden and the last warden out (set when ``t_evacuated`` is; ``None`` for a group with nobody out).
     """
     c = run.model.crowd
     n = c.n
@@ -74,6 +76,12 @@ def compute_kpis(run: Run, wall_s: float) -> dict[str, Any]:
         "wall_s": round(wall_s, 4),
         "false_alerts": 0,
     })
+    # the last occupant and the last warden out, apart: a warden sweeping the floors leaves last by design,
+    # and t_evacuated (which counts everyone) then measures the sweep, not the evacuation of the occupants
+    warden = c.role[:n] == ROLES.index("warden")
+    if t_evac is not None:
+        k["t_occupants_out"] = _t(np.nanmax(t_exit[out & ~warden]), t0) if (out & ~warden).any() else None
+        k["t_wardens_out"] = _t(np.nanmax(t_exit[out & warden]), t0) if (out & warden).any() else None
     if out.any():
         k["t_evacuated_p50"] = _t(float(np.median(t_exit[out])), t0)
         k["t_evacuated_p95"] = _t(float(np.percentile(t_exit[out], 95)), t0)

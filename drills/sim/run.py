@@ -49,6 +49,8 @@ class Run:
     context: Any = None
     workflows: Any = None
     marks: dict[str, float] = field(default_factory=dict)
+    cues: Any = None  # agents.cues.Cues: what people notice without an alarm
+    warnings: list[str] = field(default_factory=list)  # printed by the CLI and kept in manifest.json
 
 
 def resolve_spaces(g: SiteGraph, where: str, field_name: str) -> list[str]:

@@ -38,6 +38,12 @@ class Experiment:
         return int(np.random.SeedSequence([self.seed, k, rep]).generate_state(1)[0])
 
     def fingerprint(self) -> dict[str, Any]:
-        """What must match for a resumed output folder to belong to this experiment (not the count)."""
+        """What must match for a resumed output folder to belong to this experiment (not the count): the
+        file's settings, the content (sha256) of every input file (``extra["inputs"]``: the base scenario
+        or region, its member scenarios, every site model) and the code version, so an input edited between
+        ``-n 2`` and ``-n 4`` never mixes two experiments in one table."""
+        from drills.spec.provenance import code_version, file_digests
+
         return {"name": self.name, "base": str(self.base.resolve()), "arms": self.arms, "seed": self.seed,
-                "common_random_numbers": self.common_random_numbers}
+                "common_random_numbers": self.common_random_numbers,
+                "inputs": file_digests([self.base, *self.extra.get("inputs", [])]), "code": code_version()}

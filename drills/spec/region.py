@@ -14,7 +14,7 @@ between them, regional resources at depots, regional workflows and a master inje
       links: [{from: DEPOT, to: GATE_A, length: 1.2 km, speed: 40 km/h}]
     resources:
       - {name: Brigade-1, kind: fire_brigade, depot: DEPOT, crews: 1}
-    workflows: [...]      # regional steps, see drills.region.workflow
+    workflows: [...]      # workflows of docs/workflows.md, plus request_aid and broadcast_alert
     injects: [...]        # master list; each may name a site
 
 **Placement.** A site's own coordinates (x east, y north, m) map to the common map by
@@ -36,17 +36,17 @@ the YAML line, the site and the field.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from drills.spec.scenario import (
     INJECT_KINDS,
     WeatherSpec,
 )
+from twin.errors import InputError
 from twin.units import parse_bounded, parse_duration, parse_quantity
+from twin.yamlio import read_yaml
 
 __all__ = ["RegionSpec", "SiteSpec", "ResourceSpec", "RegionInject", "LinkSpec", "RoadsSpec", "is_region_file",
            "RESOURCE_KINDS", "REGION_INJECT_KINDS"]
@@ -218,7 +218,7 @@ class RegionSpec(_Model):
 def is_region_file(path: str | os.PathLike) -> bool:
     """Does ``path`` hold a region (a mapping with ``sites``) rather than a scenario?"""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        data, _ = read_yaml(path)
+    except InputError:
         return False
     return isinstance(data, dict) and "sites" in data and "site" not in data

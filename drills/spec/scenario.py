@@ -19,14 +19,25 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from agents.cues import CuesConfig
 from drills.alerts.policies import POLICIES, AlertsConfig
+from drills.spec import limits as L
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
 from twin.distributions import Distribution
 from twin.errors import InputError
+from twin.source_term import HOLE_CLASSES
 from twin.units import parse_bounded, parse_duration, parse_quantity
+from twin.yamlio import read_yaml
 
 __all__ = ["Scenario", "PopulationEntry", "PeopleDefaults", "AlarmSpec", "Inject", "HazardSpec", "WeatherSpec",
            "PlacementSpec", "PlacementPoint", "VentilationCase",
@@ -78,6 +89,8 @@ class PeopleDefaults(_PersonFields):
 
     speed: Any = Field(default=DEFAULT_SPEED, description="free walking speed (m/s): quantity or distribution")
     premovement: Any = Field(default=DEFAULT_PREMOVEMENT, description="pre-movement time (s) after the cue")
+    cues: CuesConfig = Field(default_factory=CuesConfig,
+                             description="cues people notice themselves: odour, irritation, others leaving")
 
 
 class PopulationEntry(_PersonFields):
@@ -86,7 +99,7 @@ class PopulationEntry(_PersonFields):
     the fixed point ``at``."""
 
     where: str
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=L.MAX_PEOPLE, strict=True)
     role: Literal["occupant", "warden", "operator", "responder", "supervisor"] = "occupant"
     at: list[float] | None = None
     margin: float = 0.0
@@ -97,7 +110,7 @@ class PopulationEntry(_PersonFields):
     @field_validator("margin", mode="before")
     @classmethod
     def _margin(cls, v):
-        return parse_bounded(v, "length", "margin")
+        return parse_bounded(v, "length", "margin", upper=L.MAX_MARGIN)
 
     @field_validator("at")
     @classmethod
@@ -122,7 +135,7 @@ class AlarmSpec(_Model):
     @field_validator("at", mode="before")
     @classmethod
     def _t(cls, v):
-        return parse_duration(v, "at")
+        return parse_bounded(v, "time", "at", upper=L.MAX_TIME)
 
 
 class Inject(_Model):
@@ -138,7 +151,8 @@ class Inject(_Model):
     gain: float | None = Field(default=None, description="sensor_fail out_of_calibration: reading / truth")
     weather: WeatherSpec | None = Field(default=None, description="wind_shift: the weather from this time on")
     hazard: HazardSpec | None = Field(default=None, description="leak: a further release starting at `time`")
-    count: int = Field(default=1, ge=1, description="responder_unavailable: how many of the role drop out")
+    count: int = Field(default=1, ge=1, le=L.MAX_PEOPLE, strict=True,
+                       description="responder_unavailable: how many of the role drop out")
     unless: str | None = Field(default=None, description="contingency: a KPI (t_alarm, t_ack, ...) that must have "
                                                          "happened by `time`, else `then` fires")
     then: dict[str, Any] | None = Field(default=None, description="contingency: the inject fired at the deadline")
@@ -159,7 +173,7 @@ class Inject(_Model):
     @field_validator("time", mode="before")
     @classmethod
     def _t(cls, v):
-        return parse_bounded(v, "time", "time")
+        return parse_bounded(v, "time", "time", upper=L.MAX_TIME)
 
     @field_validator("kind")
     @classmethod
@@ -167,6 +181,55 @@ class Inject(_Model):
         if v not in INJECT_KINDS:
             raise ValueError(f"expected one of {', '.join(INJECT_KINDS)}, got {v!r}")
         return v
+
+
+class ReleaseSpec(_Model):
+    """A release given by its cause instead of its rate (:mod:`twin.source_term`): the ``hole`` (a
+    diameter such as ``25 mm`` or an API RP 581 class: small, medium, large, rupture), the absolute
+    ``pressure`` inside (``10 bar``), the ``temperature`` (K, default 293.15) and the ``phase`` (gas,
+    liquid or flashing for a liquefied gas at its saturation pressure), with the ``pipe_length`` before
+    the hole (flashing), the liquid ``head`` above it, and the discharge coefficient ``cd``."""
+
+    hole: Any
+    pressure: Any = None
+    temperature: Any = None
+    phase: Literal["gas", "liquid", "flashing"] = "gas"
+    pipe_length: Any = 0.0
+    head: Any = 0.0
+    cd: float | None = None
+    liquid_density: Any = None
+
+    @field_validator("hole", mode="before")
+    @classmethod
+    def _hole(cls, v):
+        if isinstance(v, str) and v.strip().lower() in HOLE_CLASSES:
+            return v.strip().lower()
+        return parse_bounded(v, "length", "hole", positive=True)
+
+    @field_validator("pressure", "temperature", mode="before")
+    @classmethod
+    def _state(cls, v, info):
+        return parse_bounded(v, info.field_name, info.field_name, positive=True)  # the field is its dimension
+
+    @field_validator("pipe_length", "head", mode="before")
+    @classmethod
+    def _lengths(cls, v, info):
+        return parse_bounded(v, "length", info.field_name)
+
+    @field_validator("liquid_density", mode="before")
+    @classmethod
+    def _rho(cls, v):
+        return parse_bounded(v, "density", "liquid_density", positive=True)
+
+    def compute(self, gas: str):
+        """The :class:`twin.source_term.Release` of this release of ``gas``."""
+        from twin.gas import T_20C
+        from twin.source_term import release_rate
+
+        return release_rate(gas, hole=self.hole, pressure=self.pressure, phase=self.phase,
+                            temperature=self.temperature if self.temperature is not None else T_20C,
+                            pipe_length=self.pipe_length or 0.0, head=self.head or 0.0, cd=self.cd,
+                            liquid_density=self.liquid_density)
 
 
 class HazardSpec(_Model):
@@ -182,18 +245,20 @@ class HazardSpec(_Model):
                                                              "(source is then just its label)")
     rate: Any = None
     burst: float | None = None
+    release: ReleaseSpec | None = Field(default=None, description="the rate from a hole, pressure, temperature "
+                                                                   "and phase instead of a typed rate")
     start: float = 0.0
     stop: float | None = None
 
     @field_validator("start", "stop", mode="before")
     @classmethod
     def _t(cls, v, info):
-        return parse_bounded(v, "time", info.field_name)
+        return parse_bounded(v, "time", info.field_name, upper=L.MAX_TIME)
 
     @field_validator("burst", mode="before")
     @classmethod
     def _burst(cls, v):
-        return parse_bounded(v, "mass", "burst", positive=True)
+        return parse_bounded(v, "mass", "burst", positive=True, upper=L.MAX_BURST)
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -205,29 +270,36 @@ class HazardSpec(_Model):
             for k, p in enumerate(v):
                 if not isinstance(p, list | tuple) or len(p) != 2:
                     raise ValueError(f"point {k}: expected [time, rate]")
-                t = parse_duration(p[0], f"rate[{k}][0]")
-                r = parse_quantity(p[1], "mass_rate", f"rate[{k}][1]")
-                if r < 0:
-                    raise ValueError(f"point {k}: a release rate must not be negative")
+                try:
+                    t = parse_bounded(p[0], "time", f"rate[{k}][0]", upper=L.MAX_TIME)
+                    r = parse_bounded(p[1], "mass_rate", f"rate[{k}][1]", upper=L.MAX_RATE)
+                except ValueError as e:
+                    raise ValueError(f"point {k}: {e}") from None
                 pts.append((t, r))
             if not pts or any(b[0] <= a[0] for a, b in zip(pts, pts[1:], strict=False)):
                 raise ValueError("curve times must be ascending")
             return pts
-        r = parse_quantity(v, "mass_rate", "rate")
-        if r < 0:
-            raise ValueError("a release rate must not be negative")
-        return r
+        return parse_bounded(v, "mass_rate", "rate", upper=L.MAX_RATE)
 
     @model_validator(mode="after")
     def _one_of(self):
-        if (self.rate is None) == (self.burst is None):
-            raise ValueError("give either rate or burst")
+        if (self.rate is not None) + (self.burst is not None) + (self.release is not None) != 1:
+            raise ValueError("give either rate or burst, or a release (hole, pressure, phase)")
+        if self.release is not None:
+            try:
+                self._release_rate = float(self.release.compute(self.gas).rate)
+            except InputError as e:
+                raise ValueError(f"release: {e.message}") from None
         if self.stop is not None and self.stop <= self.start:
             raise ValueError("stop must come after start")
         return self
 
+    _release_rate: float | None = PrivateAttr(default=None)
+
     def rate_value(self):
-        """kg/s, or a (times, rates) curve for the dispersion models."""
+        """kg/s, or a (times, rates) curve for the dispersion models (a ``release`` gives its model's rate)."""
+        if self.release is not None:
+            return self._release_rate
         if isinstance(self.rate, list):
             return ([p[0] for p in self.rate], [p[1] for p in self.rate])
         return float(self.rate)
@@ -245,7 +317,7 @@ class WeatherSpec(_Model):
     @field_validator("wind_speed", mode="before")
     @classmethod
     def _u(cls, v):
-        return parse_bounded(v, "speed", "wind_speed", positive=True)
+        return parse_bounded(v, "speed", "wind_speed", positive=True, upper=L.MAX_WIND)
 
     @field_validator("wind_from", mode="before")
     @classmethod
@@ -265,10 +337,12 @@ class VentilationCase(_Model):
 
 
 class PlacementPoint(_Model):
-    """An outdoor release point of a leak ensemble (a pipe rack, a tank farm): no equipment item needed."""
+    """A release point of a leak ensemble (a pipe rack, a tank farm, a spot in a room): no equipment item
+    needed. A point inside a walkable space (footprint and height) leaks into that space, else outdoors."""
 
     name: str
-    at: list[float] = Field(description="[x, y, z] m, z above ground: an outdoor release at this point")
+    at: list[float] = Field(description="[x, y, z] m, z the world height: released in the space that holds "
+                                        "the point, else outdoors")
 
     @field_validator("at")
     @classmethod
@@ -286,8 +360,8 @@ class PlacementSpec(_Model):
 
     gas: str | None = Field(default=None, description="gas the detectors look for; default: the first hazard's")
     sources: list[str | PlacementPoint] | None = Field(
-        default=None, description="equipment names, or {name, at: [x, y, z]} outdoor release points; default: "
-                                  "every equipment item")
+        default=None, description="equipment or space names, or {name, at: [x, y, z]} release points (in the "
+                                  "space that contains the point, else outdoors); default: every equipment item")
     rates: list[Any] | None = Field(default=None, description="release rates ('0.05 kg/s'); default: the "
                                                                 "first hazard's rate")
     weather: list[WeatherSpec] | None = Field(default=None, description="weather cases (outdoor sources and "
@@ -332,23 +406,23 @@ class PlacementSpec(_Model):
             raise ValueError("expected a non-empty list of release rates such as ['0.05 kg/s']")
         out = []
         for k, r in enumerate(v):
-            q = parse_quantity(r, "mass_rate", f"rates[{k}]")
-            if q <= 0:
-                raise ValueError(f"rates[{k}]: a release rate must be positive")
-            out.append(q)
+            try:
+                out.append(parse_bounded(r, "mass_rate", f"rates[{k}]", positive=True, upper=L.MAX_RATE))
+            except ValueError as e:
+                raise ValueError(f"rates[{k}]: {e}") from None
         return out
 
     @field_validator("horizon", "time_limit", "undetected_penalty", mode="before")
     @classmethod
     def _dur(cls, v, info):
-        return parse_bounded(v, "time", info.field_name, positive=True)
+        return parse_bounded(v, "time", info.field_name, positive=True, upper=L.MAX_TIME)
 
     @field_validator("height", mode="before")
     @classmethod
     def _height(cls, v):
         if v is None:
             return None
-        return parse_bounded(v, "length", "height")
+        return parse_bounded(v, "length", "height", upper=L.MAX_HEIGHT)
 
     @field_validator("sources", "spaces")
     @classmethod
@@ -365,24 +439,24 @@ class Scenario(_Model):
     name: str
     site: str = Field(description="IFC file or site sketch, relative to the scenario file")
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=L.MAX_SEED, strict=True)
     duration: float = Field(default=3600.0, description="the run stops here at the latest (s)")
     people: PeopleDefaults = Field(default_factory=PeopleDefaults)
-    population: list[PopulationEntry] = Field(default_factory=list)
+    population: list[PopulationEntry] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     flow: Literal["sfpe", "empirical"] = "sfpe"
     alarm: AlarmSpec | None = None
     closed: list[str] = Field(default_factory=list)
-    injects: list[Inject] = Field(default_factory=list)
+    injects: list[Inject] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     replan_interval: float = Field(default=30.0, description="s between routine route refreshes")
-    hazards: list[HazardSpec] = Field(default_factory=list)
-    workflows: list[WORKFLOW_FIELD] = Field(default_factory=list)
+    hazards: list[HazardSpec] = Field(default_factory=list, max_length=L.MAX_ITEMS)
+    workflows: list[WORKFLOW_FIELD] = Field(default_factory=list, max_length=L.MAX_ITEMS)
     targets: dict[str, Any] | None = Field(
         default=None, description="capability targets for the after-action report, e.g. {t_alarm: 3min}")
     alerts: AlertsConfig | None = Field(
         default=None, description="alert policy: {policy: threshold | rate_of_rise | cusum | ewma | fusion, ...} "
                                   "(docs/alerts.md); unknown fields are refused")
     sensors: list[dict[str, Any]] = Field(
-        default_factory=list, description="extra detectors, in the site sketch's sensor format (placement studies)")
+        default_factory=list, max_length=L.MAX_ITEMS, description="extra detectors, in the site sketch's sensor format (placement studies)")
     weather: WeatherSpec | None = None
     placement: PlacementSpec | None = Field(
         default=None, description="leak ensemble for `drilltwin sensors evaluate|optimize`")
@@ -402,7 +476,28 @@ class Scenario(_Model):
     @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
     @classmethod
     def _t(cls, v, info):
-        return parse_bounded(v, "time", info.field_name, positive=True)
+        lower = {"gas_step": L.MIN_GAS_STEP, "replan_interval": L.MIN_REPLAN}.get(info.field_name)
+        upper = L.MAX_GAS_STEP if info.field_name == "gas_step" else L.MAX_TIME
+        return parse_bounded(v, "time", info.field_name, positive=True, lower=lower, upper=upper)
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, v):
+        if len(v) > L.MAX_PATH:
+            raise ValueError(f"path too long ({len(v):,} characters; the limit is {L.MAX_PATH:,}, docs/limits.md)")
+        return v
+
+    @model_validator(mode="after")
+    def _sizes(self):
+        total = sum(e.count for e in self.population)
+        if total > L.MAX_PEOPLE:
+            raise ValueError(f"population: {total:,} people in all; the limit is {L.MAX_PEOPLE:,} (docs/limits.md)")
+        for f in ("gas_step", "record_every"):
+            n = self.duration / getattr(self, f)
+            if n > L.MAX_STEPS:
+                raise ValueError(f"{f}: duration / {f} = {n:,.0f} steps; the limit is {L.MAX_STEPS:,} "
+                                 f"(docs/limits.md): make {f} longer or the run shorter")
+        return self
 
     @field_validator("targets")
     @classmethod
@@ -497,37 +592,15 @@ def format_validation_error(e: ValidationError) -> tuple[str, str]:
         msg = "unknown field (check the spelling; see `drilltwin schema`)"
     if err["type"] == "missing":
         msg = "required field is missing"
+    if err["type"] in ("less_than_equal", "too_long"):
+        msg += " (the limit, docs/limits.md)"
+    if err["type"] in ("int_type", "int_parsing", "int_from_float"):
+        msg = f"expected a whole number, got {err.get('input')!r}"
     loc = tuple(err["loc"])
     # drop the policy tags pydantic puts after a discriminated alert policy (alerts.cusum.h -> alerts.h)
     loc = tuple(p for i, p in enumerate(loc) if not (p in POLICIES and i and loc[i - 1] in ("alerts", "detector")))
     where, msg = error_path(loc, msg)
     return where or "(top level)", msg
-
-
-def yaml_lines(text: str) -> dict[tuple, int]:
-    """1-based line of every mapping key and sequence item of a YAML document, keyed by its path
-    (``("population", 2, "count")``), so validation errors can point at the line."""
-    out: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return out
-
-    def walk(node, path: tuple) -> None:
-        out[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = k.value
-                out[path + (key,)] = k.start_mark.line + 1
-                walk(v, path + (key,))
-                out[path + (key,)] = k.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, v in enumerate(node.value):
-                walk(v, path + (i,))
-
-    if root is not None:
-        walk(root, ())
-    return out
 
 
 def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
@@ -542,7 +615,7 @@ def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
 def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>",
                        lines: dict[tuple, int] | None = None) -> Scenario:
     """Validate a parsed YAML mapping; raise :class:`InputError` naming ``source``, the field and, when
-    ``lines`` (from :func:`yaml_lines`) is given, its line."""
+    ``lines`` (from :func:`twin.yamlio.read_yaml`) is given, its line."""
     if not isinstance(data, dict):
         raise InputError("expected a mapping of scenario fields at the top level", source=str(source))
     try:
@@ -551,27 +624,26 @@ def scenario_from_dict(data: Any, source: str | os.PathLike = "<scenario>",
         where, msg = format_validation_error(e)
         line = _line_of(lines or {}, tuple(p for p in e.errors()[0]["loc"]))
         raise InputError(msg, source=str(source), where=f"line {line}: {where}" if line else where) from None
+    from drills.spec.checks import check_references
+
+    try:
+        check_references(sc)
+    except InputError as e:
+        parts = tuple(int(x) if x.isdigit() else x for x in e.where.replace("[", ".").replace("]", "").split("."))
+        line = _line_of(lines or {}, parts)
+        raise InputError(e.message, source=str(source), where=f"line {line}: {e.where}" if line else e.where) from None
     if str(source) != "<scenario>":
         sc._path = Path(source)
     return sc
 
 
 def load_scenario(path: str | os.PathLike) -> Scenario:
-    """Read and validate a scenario YAML file."""
+    """Read and validate a scenario YAML file (duplicate keys, alias bombs and oversized files are
+    refused by :func:`twin.yamlio.read_yaml`)."""
     p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", source=str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        raise InputError(f"not valid YAML ({getattr(e, 'problem', e)})", source=str(p), where=where) from None
-    except UnicodeDecodeError:
-        raise InputError("not a text file", source=str(p)) from None
-    sc = scenario_from_dict(data, p, yaml_lines(text))
-    sc._lines = yaml_lines(text)
+    data, lines = read_yaml(p)
+    sc = scenario_from_dict(data, p, lines)
+    sc._lines = lines
     return sc
 
 
@@ -581,3 +653,18 @@ def scenario_schema() -> dict:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "drilltwin scenario"
     return schema
+
+
+def all_hazards(sc: Scenario) -> list[HazardSpec]:
+    """The scenario's releases plus those of ``leak`` injects (their ``start``/``stop`` count from the
+    inject's time)."""
+    out = list(sc.hazards)
+    for inj in sc.injects:
+        if inj.kind == "leak" and inj.hazard is not None:
+            h = inj.hazard
+            out.append(h.model_copy(update={
+                "start": inj.time + h.start,
+                "stop": None if h.stop is None else inj.time + h.stop,
+                "id": h.id if h.id is not None else f"inject-{inj.id}",
+            }))
+    return out

@@ -33,7 +33,9 @@ Statistics (all times in s, as the KPIs):
 
 Execution is serial by default, or on Dask (``workers`` starts a LocalCluster of single-threaded worker
 processes, ``scheduler`` joins an existing cluster). Tasks carry small payloads (the base scenario's
-path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves.
+path, the arm's overrides, a batch of (replication, seed) pairs); workers load the scenario themselves and
+keep, per process and across tasks, what every replication shares: the parsed base, each arm's scenario
+and the site graph (a run only reads it), so only the seeded part of a run is redone.
 Every finished run is appended to ``runs.jsonl`` at once, so an interrupted experiment resumes from its
 output folder without redoing finished runs. A failing run is recorded with its error and counted.
 """
@@ -48,22 +50,26 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from drills.outputs.naming import slug
 from drills.sim.run import release_mesa_ids
 from drills.spec.experiment import Experiment
 from drills.spec.kpi_names import NUMERIC_KPIS
+from drills.spec.limits import MAX_REPLICATIONS, MAX_SEED
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 __all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "summarize", "run_batch",
            "DEFAULT_KPIS", "NUMERIC_KPIS"]
 
 DEFAULT_KPIS = ("t_alert", "t_alarm", "t_evacuated", "t_mustered", "t_isolate", "exposed_idlh", "false_alerts")
+DEFAULT_REPLICATIONS = 20
+"""Runs per arm when an experiment file gives no ``replications`` (site and region experiments alike)."""
 N_BOOT = 2000
 SCHEDULER_TIMEOUT = "5s"  # a wrong address should fail fast, a busy scheduler still answers in time
 CONV_MEAN = 0.01  # relative change of the running mean over the last 10 % of runs counted as settled
@@ -84,18 +90,41 @@ def _err(msg: str, path: Path, where: str | None = None) -> InputError:
     return InputError(msg, source=str(path), where=where)
 
 
-def load_experiment(path: str | os.PathLike) -> Experiment:
-    """Read and validate an experiment file; every arm is built once so bad overrides fail here, naming
-    the experiment file and the field (``arms.ai.alerts``)."""
+@dataclass
+class BaseFile:
+    """What an experiment needs to know of its base file, a scenario's or a region's: the fields an arm
+    may override, how to build an arm (raise :class:`InputError` naming the field), the default seed, the
+    KPIs a comparison may use and those it uses by default."""
+
+    kind: str  # "scenario" | "region"
+    fields: Any
+    build: Callable[[dict[str, Any]], Any]
+    seed: int
+    default_kpis: tuple[str, ...]
+    check_kpi: Callable[[str], str | None]  # None when fine, else why not
+    inputs: Callable[[Any], list[Path]]  # the files a built arm reads besides the base (resume fingerprint)
+
+
+def _scenario_base(base: Path) -> BaseFile:
     from drills.spec.scenario import Scenario, load_scenario
 
+    sc = load_scenario(base)
+
+    def check(k: str) -> str | None:
+        return None if k in NUMERIC_KPIS else f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})"
+
+    return BaseFile("scenario", Scenario.model_fields, lambda ov: sc.evolve(**ov), sc.seed, DEFAULT_KPIS, check,
+                    lambda built: [built.site_path()])
+
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file over a scenario or a region (the same fields and defaults
+    for both); every arm is built once so bad overrides fail here, naming the experiment file and the
+    field (``arms.ai.alerts``)."""
+    from drills.spec.region import is_region_file
+
     p = Path(path)
-    if not p.is_file():
-        raise _err("file not found", p)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise _err(f"not valid YAML ({getattr(e, 'problem', e)})", p) from None
+    data, _ = read_yaml(p)
     if not isinstance(data, dict):
         raise _err("expected a mapping of experiment fields", p)
     unknown = sorted(set(data) - _EXP_FIELDS)
@@ -107,60 +136,102 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     base = Path(str(data["base"]))
     if not base.is_absolute():
         base = p.parent / base
-    from drills.spec.region import is_region_file
-
-    if is_region_file(base):  # joint exercises: the region's own checks (drills.studies.region_experiment)
-        from drills.studies.region_experiment import load_region_experiment
-
-        return load_region_experiment(p, data, base)
+    region = is_region_file(base)
     try:
-        base_sc = load_scenario(base)
+        if region:  # a joint exercise: arms override region fields, KPIs may be SITE.KPI
+            from drills.studies.region_experiment import region_base
+
+            bf = BaseFile(**region_base(base))
+        else:
+            bf = _scenario_base(base)
     except InputError as e:
-        raise _err(f"base scenario: {e}", p, "base") from None
+        raise _err(f"base {'region' if region else 'scenario'}: {e}", p, "base") from None
     arms = data["arms"]
     if not isinstance(arms, dict) or not arms:
-        raise _err("expected a mapping of arm names to scenario overrides", p, "arms")
+        raise _err(f"expected a mapping of arm names to {bf.kind} overrides", p, "arms")
     arms = {str(k): ({} if v is None else v) for k, v in arms.items()}
+    inputs = bf.inputs(bf.build({}))  # every file the runs read, for the resume fingerprint
     for name, ov in arms.items():
         if not re.fullmatch(r"[A-Za-z0-9_.]+", name):
             raise _err("arm names may use letters, digits, '_' and '.' only", p, f"arms.{name}")
         if not isinstance(ov, dict):
-            raise _err("expected a mapping of scenario fields to override", p, f"arms.{name}")
+            raise _err(f"expected a mapping of {bf.kind} fields to override", p, f"arms.{name}")
         for key in ov:
-            if key not in Scenario.model_fields:
-                raise _err("unknown scenario field (see `drilltwin schema`)", p, f"arms.{name}.{key}")
+            if key not in bf.fields:
+                raise _err(f"unknown {bf.kind} field" + (" (see `drilltwin schema`)" if not region else ""), p,
+                           f"arms.{name}.{key}")
         try:
-            base_sc.evolve(**ov)
+            inputs.extend(bf.inputs(bf.build(ov)))
         except InputError as e:
             raise _err(e.message, p, f"arms.{name}.{e.where}" if e.where else f"arms.{name}") from None
     base_arm = str(data.get("base_arm", next(iter(arms))))
     if base_arm not in arms:
         raise _err(f"'{base_arm}' is not one of the arms ({', '.join(arms)})", p, "base_arm")
-    reps = data.get("replications", 20)
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise _err("must be a positive whole number", p, "replications")
-    seed = data.get("seed", base_sc.seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise _err("must be a non-negative whole number", p, "seed")
-    kpis = data.get("kpis", list(DEFAULT_KPIS))
+    reps = data.get("replications", DEFAULT_REPLICATIONS)
+    if isinstance(reps, bool) or not isinstance(reps, int) or not 1 <= reps <= MAX_REPLICATIONS:
+        raise _err(f"must be a whole number from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)", p, "replications")
+    seed = data.get("seed", bf.seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise _err(f"must be a whole number from 0 to {MAX_SEED:,} (docs/limits.md)", p, "seed")
+    kpis = data.get("kpis", list(bf.default_kpis))
     if isinstance(kpis, str):
         kpis = [kpis]
     if not isinstance(kpis, list) or not kpis:
         raise _err("expected a list of KPI names", p, "kpis")
     for j, k in enumerate(kpis):
-        if k not in NUMERIC_KPIS:
-            raise _err(f"'{k}' is not a numeric KPI (one of {', '.join(NUMERIC_KPIS)})", p, f"kpis[{j}]")
+        why = bf.check_kpi(str(k))
+        if why is not None:
+            raise _err(why, p, f"kpis[{j}]")
     crn = data.get("common_random_numbers", True)
     if not isinstance(crn, bool):
         raise _err("must be true or false", p, "common_random_numbers")
     return Experiment(name=str(data.get("name", p.stem)), path=p, base=base, arms=arms, replications=reps,
-                      kpis=list(kpis), seed=seed, base_arm=base_arm, common_random_numbers=crn,
-                      description=str(data.get("description", "")))
+                      kpis=[str(k) for k in kpis], seed=seed, base_arm=base_arm, common_random_numbers=crn,
+                      description=str(data.get("description", "")),
+                      extra={"inputs": inputs, **({"region": True} if region else {})})
 
 
 # ---------------------------------------------------------------- running (workers call these)
 
-_SCENARIOS: dict[str, Any] = {}  # per process: base scenario path -> Scenario (parsed once per worker)
+# Per process (a Dask worker keeps them between tasks): what every replication of an experiment shares.
+_SCENARIOS: dict[str, Any] = {}  # base scenario path -> Scenario (parsed once per worker)
+_ARMS: dict[tuple[str, str], Any] = {}  # (base path, overrides as JSON) -> the arm's Scenario
+_TWINS: dict[tuple[str, int, int], Any] = {}  # (site path, mtime ns, size) -> SiteGraph (loaded once)
+_CACHE_LIMIT = 16  # distinct arms / sites kept per process (a long-lived worker serving many experiments)
+
+
+def _cached(cache: dict, key: Any, make: Callable[[], Any]) -> Any:
+    got = cache.get(key)
+    if got is None:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        got = cache[key] = make()
+    return got
+
+
+def _arm_scenario(base: str, overrides: dict[str, Any]) -> Any:
+    """The arm's scenario, built once per process: the base file parsed once, each arm's overrides
+    applied once (replications of an arm differ only in their seed)."""
+    from drills.spec.scenario import load_scenario
+
+    sc0 = _cached(_SCENARIOS, base, lambda: load_scenario(base))
+    if not overrides:
+        return sc0
+    return _cached(_ARMS, (base, json.dumps(overrides, sort_keys=True, default=str)),
+                   lambda: sc0.evolve(**overrides))
+
+
+def _site_graph(sc: Any) -> Any:
+    """The scenario's site graph, loaded once per process and shared by its runs (a run only reads it).
+    Keyed by the file's modification time and size too, so an edited site is loaded afresh."""
+    from twin.load import load_twin
+
+    p = Path(sc.site_path())
+    try:
+        st = p.stat()
+        return _cached(_TWINS, (str(p.resolve()), st.st_mtime_ns, st.st_size), lambda: load_twin(p))
+    except (OSError, InputError):
+        return None  # the run then reports the bad site itself, naming the field
 
 
 def _row(experiment: str, arm: str, rep: int, seed: int, kpis: dict[str, Any] | None, error: str | None,
@@ -182,24 +253,20 @@ def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """
     from drills.sim.engine import run_scenario
     from drills.spec.region import is_region_file
-    from drills.spec.scenario import load_scenario
 
     if is_region_file(payload["base"]):  # a regional experiment: whole joint exercises per replication
         from drills.studies.region_experiment import run_region_batch
 
         return run_region_batch(payload)
-    base = payload["base"]
-    sc0 = _SCENARIOS.get(base)
-    if sc0 is None:
-        sc0 = _SCENARIOS[base] = load_scenario(base)
     rows = []
-    sc = None
+    sc = graph = None
     for rep, seed in payload["runs"]:
         t = time.perf_counter()
         try:
             if sc is None:
-                sc = sc0.evolve(**payload["overrides"]) if payload["overrides"] else sc0
-            res = run_scenario(sc, int(seed), log_trajectories=False)
+                sc = _arm_scenario(payload["base"], payload["overrides"])
+                graph = _site_graph(sc)
+            res = run_scenario(sc, int(seed), graph=graph, log_trajectories=False)
             rows.append(_row(payload["experiment"], payload["arm"], rep, seed, res.kpis, None,
                              time.perf_counter() - t))
         except Exception as e:  # noqa: BLE001 - one broken run must not end the experiment
@@ -234,16 +301,33 @@ def _open_client(workers: int | None, scheduler: str | None):
                              where="--scheduler") from None
         except ValueError as e:
             raise InputError(f"not a Dask scheduler address: {scheduler!r} ({e})", where="--scheduler") from None
-    import dask
-
     # A drill run is pure Python holding the GIL. Dask's defaults poll it from other threads many times a
     # second (the statistical profiler every 10 ms, the event-loop tick every 20 ms, the nanny's memory
     # monitor every 100 ms), which on 2 cores made every run ~24 % slower than the same run serially
     # (benchmarks/sweep_scaling.py); at these intervals the slowdown is ~9 %, that of two plain processes.
-    with dask.config.set(WORKER_CONFIG):
+    import warnings
+
+    import dask
+
+    # dashboard_address=None still starts the scheduler's HTTP server on :8787 and warns on stderr when
+    # another cluster holds that port; nothing of ours uses it, so the warning would only pollute
+    # the output (and --json users' logs)
+    with dask.config.set(WORKER_CONFIG), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"(?s)Port \d+ is already in use", category=UserWarning)
         cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None)
     return Client(cluster), cluster
+
+
+def _fp_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What changed between two experiment fingerprints, in words."""
+    changed = [f"{Path(f).name} changed" for f, h in new.get("inputs", {}).items()
+               if f in old.get("inputs", {}) and old["inputs"][f] != h]
+    changed += [f"{Path(f).name} is new" for f in new.get("inputs", {}) if f not in old.get("inputs", {})]
+    changed += [f"{k} differs" for k in sorted(set(old) | set(new)) if k != "inputs" and old.get(k) != new.get(k)]
+    if "inputs" not in old:
+        changed.append("written by an older drilltwin without input checksums")
+    return "; ".join(changed) or "settings differ"
 
 
 def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers: int | None = None,
@@ -258,7 +342,8 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
     if meta.exists():
         old = json.loads(meta.read_text(encoding="utf-8"))
         if old != fp:
-            raise InputError("the output folder holds a different experiment; choose another --out",
+            raise InputError(f"the output folder holds runs of a different experiment ({_fp_diff(old, fp)}); "
+                             "mixing them would give a meaningless table: choose another --out",
                              source=str(out))
     else:
         _atomic_write(meta, json.dumps(fp, indent=2))
@@ -501,6 +586,9 @@ def _r(x: float | None, nd: int = 2) -> float | None:
 
 def _atomic_write(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)  # readable like any other file the user writes, not mkstemp's 0600
     with os.fdopen(fd, "wb") as f:
         f.write(text.encode() if isinstance(text, str) else text)
     os.replace(tmp, path)
@@ -607,8 +695,9 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     Rerunning with the same ``out`` skips finished runs.
     """
     path = Path(path)
-    if n is not None and (isinstance(n, bool) or int(n) < 1):
-        raise InputError("the number of replications must be at least 1", source=str(path), where="-n")
+    if n is not None and (isinstance(n, bool) or not 1 <= int(n) <= MAX_REPLICATIONS):
+        raise InputError(f"the number of replications must be from 1 to {MAX_REPLICATIONS:,} (docs/limits.md)",
+                         source=str(path), where="-n")
     if workers is not None and int(workers) < 1:
         raise InputError("the number of workers must be at least 1", where="--workers")
     if workers and scheduler:
@@ -617,16 +706,20 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     if out is None:
         out = Path("results") / f"compare-{slug(exp.name, 'experiment')}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
-    rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
-    payload = summarize(exp, rows)
-    payload["out"] = str(out)
-    payload["table"] = table_rows(payload)
-    _write_tables(out, rows)
-    if plots:
-        payload["plots"] = _write_plots(out, exp, rows, payload)
-    _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
-    if plots:
-        from drills.outputs.compare_report import write_compare_report
+    from drills.outputs.results import check_out, out_lock
 
-        payload["report"] = str(write_compare_report(out))
+    check_out(out, resumable="experiment.json")  # never append to a folder of something else
+    with out_lock(out):
+        rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
+        payload = summarize(exp, rows)
+        payload["out"] = str(out)
+        payload["table"] = table_rows(payload)
+        _write_tables(out, rows)
+        if plots:
+            payload["plots"] = _write_plots(out, exp, rows, payload)
+        _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+        if plots:
+            from drills.outputs.compare_report import write_compare_report
+
+            payload["report"] = str(write_compare_report(out))
     return payload

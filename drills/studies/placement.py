@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.errors import InputError
+from twin.yamlio import read_yaml
 
 if TYPE_CHECKING:
     from drills.spec.scenario import Scenario
@@ -138,7 +139,7 @@ def _rates(sc: Scenario) -> list[float]:
     pl = _placement(sc)
     if pl.rates:
         return [float(r) for r in pl.rates]
-    if not sc.hazards or sc.hazards[0].rate is None:
+    if not sc.hazards or (sc.hazards[0].rate is None and sc.hazards[0].release is None):
         raise _err(sc, "no release rate: give placement.rates or a hazard with a rate", "placement.rates")
     r = sc.hazards[0].rate_value()
     # a rate curve: its peak is the design rate of the leak
@@ -258,7 +259,6 @@ def _grid_points(g: SiteGraph, spaces: list[str], spacing: float, height: float)
 
 def _file_positions(path: Path, g: SiteGraph) -> list[tuple[str, str | None, float, float, float]]:
     """(name, space id or None, x, y, z above the floor or ground) from a YAML or CSV candidate file."""
-    import yaml
 
     src = str(path)
     if not path.exists():
@@ -274,10 +274,7 @@ def _file_positions(path: Path, g: SiteGraph) -> list[tuple[str, str | None, flo
                     raise InputError("expected columns name,x,y,z[,space] with numbers in metres",
                                      source=src, where=f"row {k + 2}") from None
     else:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            raise InputError(f"not valid YAML ({e})", source=src) from None
+        data, _ = read_yaml(path)
         if isinstance(data, dict):
             data = data.get("candidates", data.get("sensors"))
         if not isinstance(data, list):
@@ -409,15 +406,23 @@ def _sources(sc: Scenario, g: SiteGraph) -> list[tuple[str, str | None, tuple[fl
     if pl.sources:
         ids = []
         for k, src in enumerate(pl.sources):
-            if not isinstance(src, str):  # an outdoor release point
+            if not isinstance(src, str):  # a release point: in the space that contains it, else outdoors
                 if src.name in {p[0] for p in points} or any(e.name == src.name for e in site.equipment.values()):
                     raise _err(sc, f"source name {src.name!r} is used twice", f"placement.sources[{k}].name")
-                points.append((src.name, None, (src.at[0], src.at[1], src.at[2])))
+                points.append((src.name, _space_at(g, src.at), (src.at[0], src.at[1], src.at[2])))
                 continue
             try:
                 ids.append(site.find("equipment", src, field_name=f"placement.sources[{k}]"))
             except InputError as e:
-                raise _err(sc, e.message, f"placement.sources[{k}]") from None
+                try:  # a room as the leak source: released at its centre, 1 m above the floor
+                    sid = site.find("spaces", src, field_name=f"placement.sources[{k}]")
+                except InputError:
+                    raise _err(sc, f"{e.message} (nor a space)", f"placement.sources[{k}]") from None
+                if sid not in g.space_zones:
+                    raise _err(sc, f"space {src!r} is not walkable", f"placement.sources[{k}]") from None
+                sp = site.spaces[sid]
+                c = sp.footprint.representative_point()
+                points.append((src, sid, (float(c.x), float(c.y), float(sp.elevation) + 1.0)))
     else:
         ids = sorted(site.equipment, key=lambda i: site.equipment[i].name)
     if not ids and not points:
@@ -428,6 +433,18 @@ def _sources(sc: Scenario, g: SiteGraph) -> list[tuple[str, str | None, tuple[fl
         sp = e.space if e.space in g.space_zones else None
         out.append((e.name, sp, tuple(map(float, e.position))))
     return out + points
+
+
+def _space_at(g: SiteGraph, xyz: list[float]) -> str | None:
+    """The walkable space whose footprint holds (x, y) and whose floor-to-ceiling span holds z (m, world
+    height), or None outdoors; of stacked spaces, the one whose floor is nearest below z."""
+    from shapely.geometry import Point
+
+    x, y, z = xyz
+    pt = Point(x, y)
+    hits = [s for s in g.space_zones if g.site.spaces[s].footprint.covers(pt)
+            and g.site.spaces[s].elevation - 0.5 <= z <= g.site.spaces[s].elevation + g.site.spaces[s].height + 0.5]
+    return max(hits, key=lambda s: (g.site.spaces[s].elevation, s)) if hits else None
 
 
 def _weather_label(w) -> str:

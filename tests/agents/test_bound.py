@@ -278,3 +278,40 @@ def test_simulator_never_beats_the_bound_with_stairs(seed, flow):
                          np.array([p.premovement for p in people]), calibration(flow),
                          np.array([p.speed for p in people]))
     assert t_sim >= r.t - 1e-6, (seed, flow, t_sim, r)
+
+
+def test_network_shared_across_calls_gives_the_same_bound():
+    # Replications share the site's flow network (built once per graph, calibration and locked doors):
+    # a second call on the same graph, and a call on a fresh copy of the graph, give identical results,
+    # and a different set of locked doors gets its own network.
+    from agents import bound
+
+    site = rimea9(4)
+    g = build_graph(site)
+    xy = crowd_xy(300)
+    args = (["H"] * 300, np.zeros(300), EMPIRICAL, 1.34)
+    first = flow_lower_bound(g, xy, *args)
+    again = flow_lower_bound(g, xy, *args)
+    fresh = flow_lower_bound(build_graph(rimea9(4)), xy, *args)
+    assert first == again == fresh
+    shut = flow_lower_bound(g, xy, *args, closed=["D1", "D3"])
+    assert shut.t > first.t
+    assert bound._net_for(g, EMPIRICAL, set(), None) is bound._net_for(g, EMPIRICAL, set(), None)
+    assert bound._net_for(g, EMPIRICAL, {"D1"}, None) is not bound._net_for(g, EMPIRICAL, set(), None)
+
+
+def test_csr_keeps_the_smallest_parallel_arc():
+    # _csr builds the compressed arrays directly; it must equal the coordinate form of the deduplicated
+    # arcs (scipy would add parallel arcs; the bound needs the least time of them)
+    from scipy.sparse import csr_matrix
+
+    from agents.bound import _EPS_W, _csr
+
+    rows = np.array([2, 0, 0, 1, 2, 0])
+    cols = np.array([1, 1, 1, 2, 1, 2])
+    w = np.array([5.0, 3.0, 1.0, 4.0, 2.0, 0.0])
+    m = _csr(rows, cols, w, 3)
+    ref = csr_matrix((np.array([1.0, 0.0, 4.0, 2.0]) + _EPS_W, (np.array([0, 0, 1, 2]), np.array([1, 2, 2, 1]))),
+                     shape=(3, 3))
+    assert np.array_equal(m.indptr, ref.indptr) and np.array_equal(m.indices, ref.indices)
+    assert np.array_equal(m.data, ref.data)

@@ -41,17 +41,37 @@ def test_breathing_apparatus_divides_the_concentration():
     assert ex.peak[0] == pytest.approx(5000.0 / SCBA_PROTECTION_FACTOR, rel=1e-9)
 
 
-def test_collapse_follows_the_probit():
-    """At a load whose probit probability is p, about a share p of many people collapse."""
+def test_lethal_dose_follows_the_probit():
+    """At a load whose probit probability is p, about a share p of many people receive a lethal dose
+    (binomial sd for 400 people: 0.025; tolerance 0.08). The concentration (950 ppm H2S) knocks everyone
+    down within the first step (OSHA: collapse within 1-2 breaths above 700 ppm), long before."""
     m, ex, gas = _setup(n=400)
     pr = gas.probit
     # concentration that gives probit 5 (p = 0.5) after 10 minutes
     c_ppm = (np.exp((5.0 - pr.a) / pr.b) / 10.0) ** (1.0 / pr.n)
+    assert c_ppm > 700.0
     c = np.array([ppm_to_kgm3(c_ppm, gas)])
-    for _ in range(10):
-        ex.update(0.0, 60.0, c)
-    share = m.crowd.state_counts()["incapacitated"] / 400
+    ex.update(10.0, 10.0, c)
+    assert m.crowd.state_counts()["incapacitated"] == 400  # knocked down in 10 s
+    assert np.all(ex.t_incap == 10.0) and not ex.fatal.any()
+    for k in range(1, 60):
+        ex.update(10.0 + 10.0 * k, 10.0, c)
+    share = ex.fatal.mean()
     assert share == pytest.approx(0.5, abs=0.08)
+
+
+def test_knockdown_below_the_probit():
+    """600 ppm H2S: collapse after 5 min (OSHA: 'collapse in 5 minutes' at 500-700 ppm), while the probit
+    gives a lethal dose to almost nobody by then."""
+    m, ex, gas = _setup(n=50)
+    c = np.array([ppm_to_kgm3(600.0, gas)])
+    for k in range(1, 32):
+        ex.update(10.0 * k, 10.0, c)
+        if k == 29:
+            assert m.crowd.state_counts()["incapacitated"] == 0
+    assert m.crowd.state_counts()["incapacitated"] == 50
+    # FED = 1 at 300 s, to the round-off of thirty additions (then one step later)
+    assert np.all((ex.t_incap == 300.0) | (ex.t_incap == 310.0)) and ex.fatal.mean() < 0.1
 
 
 def test_outdoor_breathing_uses_the_indoor_load_probit_and_thresholds():
@@ -71,8 +91,10 @@ def test_outdoor_breathing_uses_the_indoor_load_probit_and_thresholds():
     np.testing.assert_array_equal(indoor.threshold, outdoor.threshold)
     down_in = m1.crowd.state == INCAPACITATED
     down_out = m2.crowd.state == INCAPACITATED
-    assert 0.3 < down_out.mean() < 0.7
+    assert down_out.all()  # knocked down (above 700 ppm H2S)
     np.testing.assert_array_equal(down_in, down_out)
+    assert 0.3 < outdoor.fatal.mean() < 0.7
+    np.testing.assert_array_equal(indoor.fatal, outdoor.fatal)
     assert outdoor.down_outdoors[down_out].all() and not outdoor.down_outdoors[~down_out].any()
 
 

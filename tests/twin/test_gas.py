@@ -178,9 +178,10 @@ def test_toxic_load_time_varying_equals_constant():
 
 def test_caveats_name_each_unchecked_value_a_drill_uses():
     h2s, ch4, co = get_gas("H2S"), get_gas("CH4"), get_gas("CO")
-    assert [c.split(":")[0] for c in h2s.caveats()] == ["H2S lethality probit (incapacitation)"]
+    use = "lethality probit (fatal_exposures; collapse where no incapacitation term applies)"
+    assert [c.split(":")[0] for c in h2s.caveats()] == [f"H2S {use}"]
     assert ch4.caveats() == []  # no probit, no IDLH
     # CO's AEGLs and ERPGs are unchecked too, but only reports use them
-    assert [c.split(":")[0] for c in co.caveats()] == ["CO lethality probit (incapacitation)"]
+    assert [c.split(":")[0] for c in co.caveats()] == [f"CO {use}"]
     assert len(co.caveats(("aegl", "erpg", "probit"))) == 3
     assert all("not yet checked" in c for c in co.caveats(("aegl", "erpg")))

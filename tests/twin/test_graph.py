@@ -142,3 +142,42 @@ def test_index_arrays_match_graph():
     i, j = g.index["c:L"], g.index["d:D2"]
     assert g.adjacency[i, j] == pytest.approx(g.nav.edges["c:L", "d:D2"]["length"])
     assert np.isfinite(g.d_exit).all()
+
+
+def test_geodesic_paths_turn_at_the_inner_corner():
+    """The walk between the arm ends of the L-shaped room turns once, at the inner corner (2, 2), and its
+    polyline is as long as the geodesic distance."""
+    from twin.geodesic import geodesic_paths
+
+    pts = np.array([[9.0, 1.0], [1.0, 9.0]])
+    paths = geodesic_paths(L_ROOM, pts, [0])
+    assert [tuple(round(c, 6) for c in p) for p in paths[(0, 1)]] == [(2.0, 2.0)]
+    line = np.array([pts[0], *paths[(0, 1)], pts[1]])
+    assert np.linalg.norm(np.diff(line, axis=0), axis=1).sum() == pytest.approx(
+        geodesic_distances(L_ROOM, pts)[0, 1], abs=1e-3)
+    assert geodesic_paths(box(0, 0, 5, 5), pts[:1] * 0.4, [0]) == {}
+
+
+def test_outdoor_edges_carry_the_walk_around_the_buildings():
+    """Issue 16: outdoor legs are drawn as walked. Every outdoor edge's polyline starts and ends at its
+    nodes, never crosses a building, and is as long as the edge."""
+    from shapely.geometry import LineString
+    from shapely.ops import unary_union
+
+    from tests.conftest import MODELS
+    from twin.load import load_twin
+
+    g = load_twin(MODELS / "chemical_plant.ifc", cache=False)
+    ground = g.site.ground_storeys()
+    blocks = unary_union([sp.footprint for sp in g.site.spaces.values() if sp.walkable and sp.storey in ground])
+    bent = 0
+    for u, v, d in g.nav.edges(data=True):
+        if d.get("kind") != "outdoor":
+            continue
+        for a, b in ((u, v), (v, u)):
+            line = g.edge_polyline(a, b)
+            assert line[0] == tuple(g.nav.nodes[a]["xy"][:2]) and line[-1] == tuple(g.nav.nodes[b]["xy"][:2])
+            assert LineString(line).length == pytest.approx(d["length"], abs=0.2)
+            assert LineString(line).intersection(blocks.buffer(-0.2)).length < 1e-6
+        bent += bool(d["via"])
+    assert bent >= 10  # most exits of the plant reach a muster point only around a building

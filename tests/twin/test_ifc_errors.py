@@ -11,11 +11,12 @@ import ifcopenshell.api.root
 import ifcopenshell.api.unit
 import pytest
 
+from tests.conftest import SHARED_IFC, needs_ifc
 from twin.errors import InputError
 from twin.ifc import read_ifc
 
-IFC_DIR = Path(__file__).parents[2] / ".." / "shared" / "ifc"
-needs_shared = pytest.mark.skipif(not IFC_DIR.is_dir(), reason="shared IFC files not present")
+IFC_DIR = SHARED_IFC
+needs_shared = needs_ifc()
 
 
 def _raises(path: Path, *words: str) -> InputError:

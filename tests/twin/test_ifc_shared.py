@@ -24,12 +24,13 @@ import ifcopenshell.api.unit
 import numpy as np
 import pytest
 
+from tests.conftest import SHARED_IFC, needs_ifc
 from twin.ifc import read_ifc
 from twin.site import Site
 
 REPO = Path(__file__).parents[2]
-IFC_DIR = REPO / ".." / "shared" / "ifc"
-needs_shared = pytest.mark.skipif(not IFC_DIR.is_dir(), reason="shared IFC files not present")
+IFC_DIR = SHARED_IFC
+needs_shared = needs_ifc()
 
 SMILEY = "AC-11-Smiley-West-04-07-2007.ifc"
 FZK = "AC20-FZK-Haus.ifc"

@@ -19,7 +19,6 @@ from drills.outputs.replay import write_replay
 from drills.outputs.report import write_report
 from drills.outputs.results import write_results
 from drills.sim.engine import run_scenario
-from drills.spec.scenario import load_scenario
 from tests.agents.conftest import read_scenario, rect, write_drill
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,9 +93,9 @@ def _no_alert(drv) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
+def demo_run(tmp_path_factory, shipped_run) -> Path:
     out = tmp_path_factory.mktemp("browser") / "run"
-    write_results(run_scenario(load_scenario(ROOT / "scenarios" / "plant_h2s_leak.yaml")), out)
+    write_results(shipped_run("plant_h2s_leak"), out)
     write_report(out)
     write_replay(out)
     return out

@@ -14,8 +14,8 @@ SHIPPED = sorted(p for p in SCENARIOS.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
-def test_shipped_scenario_runs(path):
-    res = run_scenario(load_scenario(path))
+def test_shipped_scenario_runs(path, shipped_run):
+    res = shipped_run(path.stem)
     k = res.kpis
     assert set(KPI_KEYS) <= k.keys()
     states = [STATES[s] for s in res.people["state"]]
@@ -28,8 +28,8 @@ def test_shipped_scenario_runs(path):
         assert k["t_detect"] is not None and k["mass_balance_error"] < 1e-9
 
 
-def test_demo_reports_the_response_chain_in_causal_order():
-    k = run_scenario(load_scenario(SCENARIOS / "plant_h2s_leak.yaml")).kpis
+def test_demo_reports_the_response_chain_in_causal_order(shipped_run):
+    k = shipped_run("plant_h2s_leak").kpis
     chain = ["t_detect", "t_alert", "t_ack", "t_alarm", "t_evacuated", "t_mustered", "t_headcount"]
     values = [k[c] for c in chain]
     assert None not in values, dict(zip(chain, values, strict=True))
@@ -37,21 +37,19 @@ def test_demo_reports_the_response_chain_in_causal_order():
     assert k["t_isolate"] is not None and k["t_isolate"] > k["t_ack"]
 
 
-def test_ai_early_warning_and_automatic_response_cut_the_alarm_time():
-    manual = run_scenario(load_scenario(SCENARIOS / "plant_h2s_leak.yaml")).kpis
-    auto = run_scenario(load_scenario(SCENARIOS / "plant_h2s_leak_ai.yaml")).kpis
-    tired = run_scenario(load_scenario(SCENARIOS / "plant_night_fatigue.yaml")).kpis
+def test_ai_early_warning_and_automatic_response_cut_the_alarm_time(shipped_run):
+    manual, auto, tired = (shipped_run(n).kpis for n in ("plant_h2s_leak", "plant_h2s_leak_ai", "plant_night_fatigue"))
     assert auto["t_alarm"] < manual["t_alarm"] < tired["t_alarm"]
 
 
-def test_demo_event_log_is_reproducible(tmp_path):
+def test_demo_event_log_is_reproducible(tmp_path, shipped_run):
     """Same scenario and seed: byte-identical event log; another seed: a different one."""
     import pyarrow.parquet as pq
 
     from drills.outputs.results import write_results
 
     sc = load_scenario(SCENARIOS / "plant_h2s_leak.yaml")
-    a = write_results(run_scenario(sc), tmp_path / "a")
+    a = write_results(shipped_run("plant_h2s_leak"), tmp_path / "a")
     b = write_results(run_scenario(sc), tmp_path / "b")
     c = write_results(run_scenario(sc, seed=99), tmp_path / "c")
     ta, tb, tc = (pq.read_table(p / "events.parquet") for p in (a, b, c))

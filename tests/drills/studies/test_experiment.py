@@ -213,3 +213,39 @@ def test_intervals_cover_a_known_delay_and_crn_narrows_them(tmp_path):
     assert covered[True] >= 0.9 * n_exp
     assert covered[False] >= 0.9 * n_exp
     assert narrower == n_exp
+
+
+def test_replications_share_the_loaded_twin_and_arm_with_unchanged_results(tmp_path):
+    """A worker parses the base and each arm once and loads the site once; the rows equal fresh runs."""
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+
+    p = _tiny(tmp_path, reps=3)
+    exp = ex.load_experiment(p)
+    ex._TWINS.clear()
+    ex._ARMS.clear()
+    payload = {"experiment": exp.name, "base": str(exp.base.resolve()), "arm": "late",
+               "overrides": exp.arms["late"], "runs": [[i, exp.seed_of("late", i)] for i in range(3)]}
+    rows = ex.run_batch(payload)
+    again = ex.run_batch(payload)
+    assert len(ex._TWINS) == 1 and len(ex._ARMS) == 1
+    sc = ex._arm_scenario(payload["base"], payload["overrides"])
+    assert sc is ex._arm_scenario(payload["base"], json.loads(json.dumps(payload["overrides"])))
+    fresh = load_scenario(exp.base).evolve(**exp.arms["late"])
+    for r, r2, (_rep, seed) in zip(rows, again, payload["runs"], strict=True):
+        want = run_scenario(fresh, seed, log_trajectories=False).kpis  # its own graph, loaded afresh
+        for k in ("t_evacuated", "t_alarm", "t_mustered", "t_lower_bound"):
+            assert r[k] == r2[k] == (None if want.get(k) is None else float(want[k]))
+        assert r["error"] is None
+
+
+@pytest.mark.slow
+def test_shipped_comparison_on_two_workers_equals_serial(tmp_path):
+    """``compare ai_vs_threshold -n 2 --workers 2`` gives every run's KPIs exactly as a serial run (each
+    worker shares its twin and arms across its batches; the results must not notice)."""
+    p = ROOT / "scenarios" / "experiments" / "ai_vs_threshold.yaml"
+    ex.run_compare(p, 2, None, None, tmp_path / "serial", False, plots=False)
+    ex.run_compare(p, 2, 2, None, tmp_path / "dask", False, plots=False)
+    serial, dask = _table(tmp_path / "serial"), _table(tmp_path / "dask")
+    assert len(serial) == 10 and not any(r["error"] for r in serial)
+    assert serial == dask

@@ -173,3 +173,22 @@ def test_outdoor_release_points_follow_the_wind(two_rooms, capsys, tmp_path):
     sc["placement"]["sources"].append({"name": "P-A", "at": [0, -30, 1]})
     p.write_text(yaml.safe_dump(sc, sort_keys=False))
     assert "placement.sources[1].name" in _fails(["sensors", "evaluate", str(p), "--json"], capsys)
+
+
+def test_rooms_and_points_inside_buildings_as_leak_sources(two_rooms, capsys, tmp_path):
+    """Issue 16: a room may be a leak source, and a point inside a room leaks into that room (it used to
+    become an outdoor release, 6 % coverage, no warning). Room A and a point in A are seen by GD-A like the
+    pump in A; room B and a point in B are not, like the pump in B."""
+    sc = yaml.safe_load(two_rooms.read_text())
+    sc["placement"]["sources"] = ["A", "B", {"name": "spot-A", "at": [7.0, 7.0, 1.0]},
+                                  {"name": "spot-B", "at": [18.0, 4.0, 1.0]}]
+    p = tmp_path / "rooms.yaml"
+    p.write_text(yaml.safe_dump(sc, sort_keys=False))
+    r = _run(["sensors", "evaluate", str(p), "--json", "--no-plots"], capsys)
+    assert r["scenarios"] == 4
+    assert r["scenario_coverage"]["1"] == 0.5
+    assert sorted(u.split(" ")[0] for u in r["undetected"]) == ["B", "spot-B"]
+    sc["placement"]["sources"] = ["Nowhere"]
+    p.write_text(yaml.safe_dump(sc, sort_keys=False))
+    err = _fails(["sensors", "evaluate", str(p)], capsys)
+    assert "placement.sources[0]" in err and "nor a space" in err

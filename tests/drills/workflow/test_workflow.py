@@ -15,11 +15,14 @@ import simpy
 
 from drills.workflow.engine import (
     BUILDERS,
+    DEFAULT_RENOTIFY_S,
     KINDS,
+    REGISTRY,
     Workflow,
     WorkflowContext,
     channel_latency,
     compile_workflows,
+    step_kind,
     validate_workflows,
     workflow_names,
 )
@@ -63,7 +66,7 @@ class FakeContext:
     def notify_latency(self, channel):
         return Distribution.fixed(self.latency)
 
-    def acknowledge(self, role, alert):
+    def acknowledge(self, role, alert, member=None):
         return self.ack.get(role, (10.0, False))
 
     def sound_alarm(self, zones, alert=None):
@@ -142,10 +145,34 @@ CONTRACT_EXAMPLE = {
 
 # ------------------------------------------------------------------------------------------- the whole
 def test_every_kind_has_a_builder_and_the_context_protocol_is_satisfied():
-    """The registry covers CONTRACTS section 4's kinds; the fake implements the protocol."""
-    assert set(BUILDERS) == set(KINDS) == {"notify", "wait_ack", "sound_alarm", "evacuate", "shelter",
-                                           "dispatch", "task", "headcount", "all_clear", "parallel", "if"}
+    """The registry covers CONTRACTS section 4's kinds and the regional ones; the fake implements the
+    protocol."""
+    assert set(KINDS) == {"notify", "wait_ack", "sound_alarm", "evacuate", "shelter", "dispatch", "task",
+                          "headcount", "all_clear", "parallel", "if"}
+    assert set(BUILDERS) == set(REGISTRY) == set(KINDS) | {"request_aid", "broadcast_alert"}
+    assert all("site" in REGISTRY[k].fields for k in KINDS)
     assert isinstance(FakeContext(), WorkflowContext)
+
+
+def test_a_new_step_kind_registers_with_the_decorator_and_runs():
+    """Open for extension: ``@step_kind`` adds a kind the validator and the runner both know; a kind
+    registered twice is refused."""
+    @step_kind("test_beep", site=(("message",), ()))
+    def build_beep(r, inst, st):
+        """Wait 3 s, then log a beep."""
+        yield r.env.timeout(3.0)
+        r._log(inst, st.id, "beeped", detail=st.message)
+        return "beeped"
+
+    try:
+        runner, _ = run(wf([{"id": "b", "kind": "test_beep", "message": "hello"}]))
+        assert when(runner, "b", "beeped") == [3.0] and when(runner, "b", "completed") == [3.0]
+        with pytest.raises(ValueError, match="registered already"):
+            step_kind("test_beep", site=((), ()))(build_beep)
+        with pytest.raises(InputError, match="regional step"):  # a region-only kind in a site's workflow
+            validate_workflows([wf([{"id": "a", "kind": "request_aid", "resource": "hazmat"}])])
+    finally:
+        REGISTRY.pop("test_beep")
 
 
 def test_the_contract_example_runs_in_order_and_marks_its_kpis():
@@ -240,13 +267,58 @@ def test_escalation_chain_runs_through_every_level():
     assert when(runner, "ack", "acknowledged") == [70.0]
 
 
-def test_dismissal_at_the_last_level_stalls_the_procedure():
-    """Nobody left to escalate to: the step fails and the steps after it never start."""
-    steps = [{"id": "ack", "kind": "wait_ack", "role": "operator", "timeout": 30},
+def test_dismissal_at_the_last_level_stalls_only_when_the_planner_says_never():
+    """``renotify: never``: nobody left to escalate to, the step fails and the steps after it never start."""
+    steps = [{"id": "ack", "kind": "wait_ack", "role": "operator", "timeout": 30, "renotify": "never"},
              {"id": "alarm", "kind": "sound_alarm"}]
     runner, ctx = run(wf(steps), ack={"operator": (5.0, True)})
     assert when(runner, "ack", "failed") == [5.0]
     assert not when(runner, "alarm", "started") and "t_ack" not in ctx.marks
+
+
+class ScriptedAck(FakeContext):
+    """Each acknowledgement request takes the next (delay, dismissed) of a script."""
+
+    def __init__(self, script, **kw):
+        super().__init__(**kw)
+        self.script = list(script)
+
+    def acknowledge(self, role, alert, member=None):
+        return self.script.pop(0)
+
+
+def test_a_dismissed_alert_does_not_stall_the_drill_forever():
+    """Operator dismisses at 5 s, supervisor (at 30 s) dismisses at 35 s: the default contingency notifies
+    the chain again 300 s later; the operator acknowledges the second time and the alarm sounds."""
+    steps = [{"id": "ack", "kind": "wait_ack", "role": "operator", "timeout": 30, "escalate_to": "supervisor"},
+             {"id": "alarm", "kind": "sound_alarm"}]
+    ctx = ScriptedAck([(5.0, True), (5.0, True), (20.0, False)])
+    runner, ctx = run(wf(steps), ctx=ctx)
+    assert when(runner, "ack", "dismissed") == [5.0, 35.0]
+    assert when(runner, "ack", "renotified") == [35.0 + DEFAULT_RENOTIFY_S]
+    assert when(runner, "ack", "acknowledged") == [35.0 + DEFAULT_RENOTIFY_S + 20.0]
+    assert ctx.marks["t_alarm"] == ctx.marks["t_ack"] == 355.0
+    assert not when(runner, "ack", "failed")
+    assert any("renotify" in c for c in runner.caveats)  # the default is an assumption the run states
+
+
+def test_renotify_is_bounded_by_max_renotify_and_a_new_alert_renotifies_at_once():
+    """Every answer a dismissal: ``renotify: 100s, max_renotify: 2`` fails after the second round; a
+    matching alert while the step waits brings the alert back at once."""
+    steps = [{"id": "ack", "kind": "wait_ack", "role": "operator", "timeout": 30, "renotify": "100s",
+              "max_renotify": 2}]
+    runner, ctx = run(wf(steps), ack={"operator": (5.0, True)})
+    assert when(runner, "ack", "renotified") == [105.0, 210.0]
+    assert when(runner, "ack", "failed") == [215.0]
+    assert not runner.caveats
+    w = wf(steps, trigger={"alert": "gas"})
+    ctx = FakeContext(ack={"operator": (5.0, True)})
+    runner = compile_workflows([w], ctx)
+    runner.on_alert(LOW_GAS)
+    ctx.env.run(until=50)
+    assert runner.on_alert(HIGH_GAS) == []  # folded into the running response, which it wakes
+    ctx.env.run(until=1000)
+    assert when(runner, "ack", "renotified")[0] == 50.0
 
 
 # ---------------------------------------------------------------------------------------- ordering
@@ -295,6 +367,52 @@ def test_alert_trigger_fires_on_the_first_alert_at_or_above_its_level_once():
     assert runner.on_alert(HIGH_GAS) == []
     ctx.env.run(until=30)
     assert [tr.t for tr in runner.transitions if tr.state == "triggered"] == [10.0, 20.0]
+
+
+def _alert(zone, level="high", aid="A1"):
+    return {"kind": "gas", "gas": "H2S", "level": level, "zone": zone, "id": aid}
+
+
+def test_dedupe_restarts_per_zone_after_the_window_and_folds_alerts_in_while_running():
+    """``dedupe: {per: zone, window: 100s, max_runs: 3}``: a second alert in the same zone while the
+    response runs (50 s task) is folded in; one in another zone starts a second run at once; the first
+    zone's next alert after its run ended but within 100 s of its start is folded in, after that it
+    starts a third run; a fourth is over max_runs."""
+    w = wf([{"id": "work", "kind": "task", "task": "50s"}], trigger={"alert": "gas"},
+           dedupe={"per": "zone", "window": "100s", "max_runs": 3})
+    ctx = FakeContext()
+    runner = compile_workflows([w], ctx)
+    plan = [(0, "Pump room", "A1"), (10, "Pump room", "A2"), (20, "Hall", "A3"), (80, "Pump room", "A4"),
+            (120, "Pump room", "A5"), (300, "Hall", "A6")]
+    started = []
+    for t, zone, aid in plan:
+        if t > ctx.env.now:
+            ctx.env.run(until=t)
+        started.append(runner.on_alert(_alert(zone, aid=aid)))
+    ctx.env.run(until=1000)
+    assert started == [["w"], [], ["w"], [], ["w"], []]
+    runs = [(i.n, i.key, i.t_start) for i in runner.runs["w"]]
+    assert runs == [(1, "Pump room", 0.0), (2, "Hall", 20.0), (3, "Pump room", 120.0)]
+    folded = [(tr.t, tr.instance) for tr in runner.transitions if tr.state == "deduplicated"]
+    assert [t for t, _ in folded] == [10.0, 80.0, 300.0]
+    # the log names later runs NAME#n, the first as always
+    assert any(e[4].startswith("w#3/work") for e in ctx.events)
+    assert any(e[4].startswith("w/work") for e in ctx.events)
+
+
+def test_without_dedupe_a_workflow_runs_once_and_dedupe_needs_an_alert_trigger():
+    w = wf([{"id": "work", "kind": "task", "task": "5s"}], trigger={"alert": "gas"})
+    ctx = FakeContext()
+    runner = compile_workflows([w], ctx)
+    assert runner.on_alert(_alert("Pump room")) == ["w"]
+    ctx.env.run(until=100)
+    assert runner.on_alert(_alert("Hall")) == []
+    assert not [tr for tr in runner.transitions if tr.state == "deduplicated"]  # the old silent behaviour
+    with pytest.raises(InputError, match="only with an alert trigger"):
+        validate_workflows([wf([{"id": "a", "kind": "all_clear"}], trigger={"at": 5}, dedupe={"per": "zone"})])
+    with pytest.raises(InputError, match="per: site only in a region"):
+        validate_workflows([wf([{"id": "a", "kind": "all_clear"}], trigger={"alert": "gas"},
+                               dedupe={"per": "site"})])
 
 
 def test_inject_and_time_triggers():
@@ -462,14 +580,20 @@ def _mutate(path, value=None, drop=False):
     (_mutate(["steps", 0, "channel"], "pigeon"), "workflows[0].steps[0].channel", "unknown channel"),
     (_mutate(["steps", 3, "count"], 5), "workflows[0].steps[3].count", "exceeds roles.ert"),
     (_mutate(["steps", 4, "id"], "ack"), "workflows[0].steps[4].id", "duplicate step id"),
-    (_mutate(["trigger", "level"], "severe"), "workflows[0].trigger.level", "expected one of"),
+    (_mutate(["trigger", "level"], "severe"), "workflows[0].trigger.level", "unknown alert level 'severe'"),
     (_mutate(["trigger"], {"alert": "gas", "inject": 2}), "workflows[0].trigger", "exactly one"),
-    (_mutate(["steps", 4, "kind"], "muster"), "workflows[0].steps[4].kind", "Input should be"),
+    (_mutate(["steps", 4, "kind"], "muster"), "workflows[0].steps[4].kind", "unknown step kind 'muster'"),
+    (_mutate(["trigger", "level"], 0), "workflows[0].trigger.level", "expected warning, low"),
+    (_mutate(["trigger", "site"], "PlantA"), "workflows[0].trigger.site", "only in a region"),
+    (_mutate(["dedupe"], {"per": "zone", "window": "5min"}), None, None),
 ])
 def test_bad_input_names_the_field(mutation, where, words):
     """Each mistake is an InputError with the full field path and a one-line message."""
     d = copy.deepcopy(CONTRACT_EXAMPLE)
     mutation(d)
+    if where is None:  # a valid variant
+        assert validate_workflows([d])
+        return
     with pytest.raises(InputError) as e:
         validate_workflows([d])
     assert e.value.where == where
