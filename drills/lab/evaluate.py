@@ -99,7 +99,7 @@ def run_lab(spec: LabSpec, *, seed: int | None = None, episodes: int | None = No
         traces, src_ppm = true_traces(batch, site, n_steps)
         odour_all.append(odour_times(src_ppm, level, spec.pre_leak, site.dt))
         parts.append(simulate(cfgs, site.specs, site.zones, site.positions, copies=len(batch), steps=n_steps,
-                              dt=site.dt, rng=rng_ep, true_at=lambda k, tr=traces: tr[k], warmup_steps=0,
+                              dt=site.dt, rng=rng_ep, true_at=lambda k, tr=traces: tr[k], warmup_steps=warm,
                               rearm=None, base_dir=base_dir))
         offs.append(b)
         if progress:
