@@ -100,7 +100,7 @@ class ModelEngine:
 
     def __init__(self, config: Any, specs: Sequence[Any], zones: Sequence[Hashable], positions: Any, *,
                  step: float = 1.0, rearm: Any = "config", base_dir: Path | None = None, **engine_kw: Any):
-        from drills.alerts.policies import AlertEngine, parse_alerts
+        from drills.alerts.policies import AlertEngine, ThresholdConfig, parse_alerts
 
         global threadpool_limits
         from threadpoolctl import threadpool_limits
@@ -115,8 +115,8 @@ class ModelEngine:
         self.threshold = float(cfg.threshold)
         # the zone bookkeeping, alert records, episodes and cameras of the built-in engine, driven by our
         # signals (its own threshold voting is never called)
-        inner = {"policy": "threshold", "rearm": cfg.rearm, "latency": cfg.latency,
-                 "camera_confidence": cfg.camera_confidence, "operator": cfg.operator.model_dump()}
+        inner = ThresholdConfig(rearm=cfg.rearm, latency=cfg.latency, camera_confidence=cfg.camera_confidence,
+                                operator=cfg.operator)
         self._eng = AlertEngine(inner, specs, zones, positions, step=step, rearm=rearm, **engine_kw)
         self._eng.policy = "model"
         self._eng.config = cfg
