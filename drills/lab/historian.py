@@ -90,14 +90,9 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[Any]]]:
 
 def load_tag_map(path: Path) -> dict[str, str]:
     """``TAG: DETECTOR`` lines of a YAML file; errors name the line."""
-    import yaml
+    from drills.lab.labfile import read_yaml
 
-    if not path.is_file():
-        raise InputError(f"no such tag map: {path}", where=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: not valid YAML: {e}", where=str(path)) from None
+    data = read_yaml(path, "tag map")
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected one 'TAG: DETECTOR_ID' per line", where=str(path))
     out = {}

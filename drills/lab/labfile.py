@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from twin.errors import InputError
 from twin.units import parse_duration, parse_quantity
 
-__all__ = ["LabSpec", "WindSector", "load_lab", "parse_lab", "variants"]
+__all__ = ["LabSpec", "WindSector", "load_lab", "parse_lab", "read_yaml", "variants"]
 
 
 class _M(BaseModel):
@@ -172,16 +172,20 @@ def parse_lab(data: Any, path: Path) -> LabSpec:
     return spec
 
 
+def read_yaml(path: Path, what: str) -> Any:
+    """The YAML content of ``path``; errors name the file (``what``: "lab file", "tag map", ...)."""
+    if not path.is_file():
+        raise InputError(f"no such {what}: {path}", where=str(path))
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise InputError(f"{path}: not valid YAML: {e}", where=str(path)) from None
+
+
 def load_lab(path: str | Path) -> LabSpec:
     """Read and validate a lab file."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such lab file: {p}", where=str(p))
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InputError(f"{p}: not valid YAML: {e}", where=str(p)) from None
-    return parse_lab(data, p)
+    return parse_lab(read_yaml(p, "lab file"), p)
 
 
 def variants(spec: LabSpec) -> dict[str, tuple[str, str | None, Any, dict[str, Any]]]:
