@@ -470,7 +470,7 @@ class Scenario(_Model):
     @classmethod
     def _alerts(cls, v: Any) -> Any:
         if isinstance(v, dict) and v.get("policy") not in POLICIES:
-            raise ValueError(f"unknown policy {v.get('policy')!r}; expected one of {', '.join(POLICIES)}")
+            raise ValueError(f"policy: unknown policy {v.get('policy')!r}; expected one of {', '.join(POLICIES)}")
         return v
 
     @field_validator("duration", "replan_interval", "gas_step", "record_every", mode="before")
