@@ -129,6 +129,7 @@ __all__ = [
     "EwmaConfig",
     "FatigueConfig",
     "FusionConfig",
+    "ModelConfig",
     "OperatorFatigue",
     "RateOfRiseConfig",
     "ThresholdConfig",
@@ -347,10 +348,19 @@ class FusionConfig(_PolicyBase):
         return v
 
 
-AlertsConfig = Annotated[ThresholdConfig | CusumConfig | EwmaConfig | RateOfRiseConfig | FusionConfig,
+class ModelConfig(_PolicyBase):
+    """A trained model (``drilltwin alerts train``; :mod:`drills.alerts.learned`): ``path`` to the model
+    file (relative to the scenario file), alert when its probability reaches ``threshold``."""
+
+    policy: Literal["model"] = "model"
+    path: str = Field(description="model file written by drilltwin alerts train (a pickle: trusted files only)")
+    threshold: float = Field(0.5, gt=0, lt=1, description="probability at which a detector signals")
+
+
+AlertsConfig = Annotated[ThresholdConfig | CusumConfig | EwmaConfig | RateOfRiseConfig | FusionConfig | ModelConfig,
                          Field(discriminator="policy")]
 _ADAPTER: TypeAdapter = TypeAdapter(AlertsConfig)
-POLICIES = ("threshold", "rate_of_rise", "cusum", "ewma", "fusion")
+POLICIES = ("threshold", "rate_of_rise", "cusum", "ewma", "fusion", "model")
 
 
 def parse_alerts(data: Any, where: str = "alerts") -> Any:

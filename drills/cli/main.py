@@ -19,6 +19,7 @@ import click
 import typer
 from rich.table import Table
 
+from drills.cli.alerts import alerts_app
 from drills.cli.common import (
     check_seed,
     console,
@@ -333,6 +334,7 @@ def schema() -> None:
 
 
 app.add_typer(sensors_app, name="sensors")
+app.add_typer(alerts_app, name="alerts")
 _register_region(app)
 _register_studio(app)
 

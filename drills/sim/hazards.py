@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -552,10 +553,17 @@ class GasHazards:
         def labels(idx: np.ndarray) -> list[str]:
             return [self.g.zones[zones[z]].space if z >= 0 else "outdoors" for z in idx]
 
-        self.alert_engine = AlertEngine(
+        make = AlertEngine
+        extra: dict[str, Any] = {}
+        if cfg.policy == "model":  # a trained model (drilltwin alerts train), path relative to the scenario
+            from drills.alerts.learned import ModelEngine
+
+            make = ModelEngine
+            extra["base_dir"] = Path(self.sc.path).parent if self.sc.path is not None else Path.cwd()
+        self.alert_engine = make(
             cfg, det.specs, labels(self._sensor_zone), [self.all_sensors[i].position for i in det.ids],
             step=self.dt, camera_names=cams.names, camera_zones=labels(self._camera_zone),
-            camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None)
+            camera_positions=[self.all_sensors[i].position for i in cams.ids] if len(cams.names) else None, **extra)
         self.operator = Operators(cfg.operator)  # everyone's alarm fatigue, one history per person
         self.cues: Any = None  # the people's own cues (agents.cues.Cues), set by the engine
         self.alerts: list[Any] = []
