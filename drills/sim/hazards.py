@@ -567,6 +567,8 @@ class GasHazards:
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
+        # callbacks (event "start"/"end", AlertEpisode) on alert episodes, e.g. a workflow's de-duplication
+        self.on_episode: list = self.alert_engine.episode_hooks
         self.alert_events: list[AlertEvent] = []  # every alert with its kind and gas (the alerts table)
 
     # ---------------------------------------------------------------------------------- the process
