@@ -74,8 +74,8 @@ limits ("< 25 s") are used as typical values; that is conservative for response 
   final reading <= 10 s") to 30 s (MSA ALTAIR 4 operating manual 5.4.1, catalytic, "<= 30 s"); Gastech
   D-Guard2 NDIR methane ``T90 <= 22 s``.
 * T90, ppm (electrochemical) heads: 30 s. SGX Sensortech SGX-4DT H2S/CO cell datasheet, ``t90 < 30 s``.
-* Sampling period: 1 s. No standard or datasheet value found; a modelling choice within the 1-2 s of the
-  research notes (leak_sensors.md section 4).
+* Sampling period: 1 s. No standard or datasheet value found; a modelling choice (fixed heads commonly
+  report every 1-2 s).
 * Full scale, %LEL: 100 %LEL (the 0-100 %LEL range of the Sewerin EX-TEC PM 400 IR and MSA ALTAIR 4
   combustible channels). ppm: H2S 200 ppm (SGX-4DT and MSA ALTAIR 4X bid specification, 0-200 ppm),
   CO 500 ppm (Draeger XS EC CO data sheet 68 09 105, default range 0-500 ppm), CO2 50 000 ppm (SGX

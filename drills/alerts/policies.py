@@ -49,10 +49,9 @@ at matched false-alert rates.
 Default budget: ``false_alerts_per_sensor_day = 0.1``. Reasoning, not a measured figure: a 100-detector
 site then adds about 10 early-warning alerts a day, under a tenth of the EEMUA 191 average-rate
 benchmark of at most about 5 alarms per hour per operator (EEMUA 191 KPI grid as summarised by Strobhar &
-Harvey, Chemical Processing 2011; research notes leak_sensors.md section 6).
+Harvey, Chemical Processing 2011).
 
-Other defaults: CUSUM ``k = 0.5`` (optimal for a shift of one sigma0, Page 1954; the value used in the
-research notes' synthetic demo); EWMA ``lam = 0.1`` (small weights suit small shifts, Lucas & Saccucci
+Other defaults: CUSUM ``k = 0.5`` (optimal for a shift of one sigma0, Page 1954); EWMA ``lam = 0.1`` (small weights suit small shifts, Lucas & Saccucci
 1990; the value itself is our choice); rate-of-rise ``window = 5 min`` (modelling choice: long against
 the 25 s T90 of %LEL heads so that the slope is not noise); fusion ``k = 2`` (2ooN voting, the usual
 F&G confirmation before executive action, ISA-TR84.00.07 practice) and ``window = 2 min`` (modelling

@@ -330,7 +330,21 @@ class GasHazards:
         """Values this run's results depend on (each gas's probit and IDLH) that are not yet checked
         against a primary source (:meth:`twin.gas.Gas.caveats`)."""
         out = [line for key in sorted(self.gases) for line in self.gases[key].gas.caveats()]
-        return out + self._physics_caveats
+        return out + self._physics_caveats + self._alert_caveats()
+
+    def _alert_caveats(self) -> list[str]:
+        """The detector and alert-policy values without a published source that move the alert KPIs."""
+        out = []
+        if any(s.nuisance is not None for s in self.sensors.gas.specs):
+            out.append("detector clean-air nuisance: zero wander, spike rate and size, the share of bump tests "
+                       "done without inhibiting the alarms and vehicle exhaust CO are modelling choices without "
+                       "a published source (docs/alerts.md, 'Clean-air nuisance'); set them per sensor in extra")
+        cfg = self.alert_engine.config
+        base = getattr(cfg, "detector", cfg)
+        if getattr(base, "baseline", None) is not None:
+            out.append(f"alert policy {cfg.policy}: the tracked baseline ({base.baseline:g} s) and the false-alert "
+                       "budget are modelling choices (docs/alerts.md)")
+        return out
 
     def _sampling_caveats(self) -> list[str]:
         """Detectors that sample faster than the gas is stepped: they see the concentration of the last
@@ -577,6 +591,8 @@ class GasHazards:
         self.t_auto_ack: float | None = None
         self.on_alert: list = []  # callbacks (the workflows' triggers)
         self.observers: list = []  # callbacks that only watch (a joint exercise); they change nothing here
+        # callbacks (event "start"/"end", AlertEpisode) on alert episodes, e.g. a workflow's de-duplication
+        self.on_episode: list = self.alert_engine.episode_hooks
         self.alert_events: list[AlertEvent] = []  # every alert with its kind and gas (the alerts table)
 
     # ---------------------------------------------------------------------------------- the process
