@@ -56,3 +56,16 @@ def shipped_run():
         return cache[name, seed]
 
     return get
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run ``drilltwin ARGV`` in this process: (exit code, stdout, stderr), as the console script ends."""
+    from drills.cli.main import main
+
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -10,18 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drills.cli.main import main
-from tests.conftest import MODELS, ROOT, SCENARIOS
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.conftest import MODELS, ROOT, SCENARIOS, cli
 
 
 def _one_clear_line(err: str, *needles: str) -> None:

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from drills.cli.main import main
-from tests.conftest import MODELS
+from tests.conftest import MODELS, cli
 
 HEAD = f"""name: tiny hall
 site: {MODELS / 'rimea9.site.yaml'}
@@ -20,16 +19,6 @@ population:
   - {where: Hall, count: 10}
 alarm: {at: 0s}
 """
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _write(tmp_path, text: str):

@@ -11,9 +11,8 @@ import stat
 import pytest
 
 import drills.sim.engine
-from drills.cli.main import main
 from drills.outputs.results import FORMAT, atomic_dir, check_out, is_results_folder, out_lock
-from tests.conftest import MODELS
+from tests.conftest import MODELS, cli
 from twin.errors import InputError
 
 TINY = f"""name: tiny hall
@@ -23,16 +22,6 @@ population:
   - {{where: Hall, count: 10}}
 alarm: {{at: 0s}}
 """
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture

@@ -247,6 +247,5 @@ def test_shipped_comparison_on_two_workers_equals_serial(tmp_path):
     ex.run_compare(p, 2, None, None, tmp_path / "serial", False, plots=False)
     ex.run_compare(p, 2, 2, None, tmp_path / "dask", False, plots=False)
     serial, dask = _table(tmp_path / "serial"), _table(tmp_path / "dask")
-    arms = ex.load_experiment(p).arms
-    assert len(serial) == 2 * len(arms) and not any(r["error"] for r in serial)
+    assert len(serial) == 2 * len(ex.load_experiment(p).arms) and not any(r["error"] for r in serial)
     assert serial == dask
