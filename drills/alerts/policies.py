@@ -124,6 +124,7 @@ __all__ = [
     "AlertEngine",
     "AlertEpisode",
     "AlertsConfig",
+    "POLICY_CONFIGS",
     "CusumConfig",
     "EwmaConfig",
     "FatigueConfig",
@@ -356,10 +357,15 @@ class ModelConfig(_PolicyBase):
     threshold: float = Field(0.5, gt=0, lt=1, description="probability at which a detector signals")
 
 
+POLICY_CONFIGS: dict[str, type[_PolicyBase]] = {
+    "threshold": ThresholdConfig, "rate_of_rise": RateOfRiseConfig, "cusum": CusumConfig, "ewma": EwmaConfig,
+    "fusion": FusionConfig, "model": ModelConfig}
+"""Each policy name with its configuration model (one place; the schema, the loader and the studio's forms
+read it)."""
 AlertsConfig = Annotated[ThresholdConfig | CusumConfig | EwmaConfig | RateOfRiseConfig | FusionConfig | ModelConfig,
                          Field(discriminator="policy")]
 _ADAPTER: TypeAdapter = TypeAdapter(AlertsConfig)
-POLICIES = ("threshold", "rate_of_rise", "cusum", "ewma", "fusion", "model")
+POLICIES = tuple(POLICY_CONFIGS)
 
 
 def parse_alerts(data: Any, where: str = "alerts") -> Any:

@@ -19,8 +19,7 @@ def allowed_values() -> dict[str, Any]:
     from drills.sim.kpis import KPI_KEYS
     from drills.workflow import engine as wf
 
-    models = {"threshold": pol.ThresholdConfig, "rate_of_rise": pol.RateOfRiseConfig, "cusum": pol.CusumConfig,
-              "ewma": pol.EwmaConfig, "fusion": pol.FusionConfig}
+    models = pol.POLICY_CONFIGS
     policies = {}
     for name in pol.POLICIES:
         schema = models[name].model_json_schema(by_alias=True)

@@ -26,7 +26,7 @@ def _with(alerts):
     ({"policy": "cusum", "hh": 3}, "alerts.hh"),
     ({"policy": "fusion", "detector": {"policy": "cusum", "kk": 1}}, "alerts.detector.kk"),
     ({"policy": "threshold", "k": 0}, "alerts.k"),
-    ({"policy": "cusm"}, "alerts"),
+    ({"policy": "cusm"}, "alerts.policy"),
     ({"policy": "ewma", "false_alerts_per_sensor_day": "lots"}, "alerts.false_alerts_per_sensor_day"),
 ])
 def test_bad_alert_fields_are_refused_at_load_naming_the_field(alerts, where):
