@@ -200,6 +200,15 @@ class Crowd:
         self._ev = np.asarray(vs, dtype=np.int64)
         self._elen = np.asarray(ls, dtype=float)
         self._egate = np.asarray(gs, dtype=np.int64)
+        # the field's static parts: edges into gates with their capacities, and the reversed edges in
+        # compressed-row order (row = head, column = tail), so a refresh fills in weights only
+        self._e_has_gate = np.flatnonzero(self._egate >= 0)
+        self._e_gate = self._egate[self._e_has_gate]
+        self._e_gate_cap = self.gate_cap[self._e_gate]
+        order = np.lexsort((self._eu, self._ev))
+        rows, cols = self._ev[order], self._eu[order]
+        dup = bool(((rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])).any()) if len(rows) > 1 else False
+        self._rev = None if dup else (order, rows, cols)  # parallel edges: the general path below
         self.stair_up_node = {}
         for a, b, attr in nav.edges(data=True):
             if attr["kind"] == "stair":
@@ -471,12 +480,9 @@ class Crowd:
     # ------------------------------------------------------------------------------------ the field
     def _weights(self, protected: bool) -> np.ndarray:
         """Edge weights (m) with queue penalties at gates; ``inf`` into locked or hazardous nodes."""
-        w = self._elen.copy()
-        g = self._egate
-        has = g >= 0
-        pen = np.zeros(len(w))
-        pen[has] = V_REF * self._snap[g[has]] / self.gate_cap[g[has]]
-        w = np.maximum(w, pen)
+        pen = np.zeros(len(self._elen))
+        pen[self._e_has_gate] = V_REF * self._snap[self._e_gate] / self._e_gate_cap
+        w = np.maximum(self._elen, pen)
         bad = self.blocked[self._ev] | self.blocked[self._eu]
         if not protected:
             bad |= self.hazard[self._ev]
@@ -491,9 +497,18 @@ class Crowd:
             return f
         kind, protected = key[0], key[-1]
         w = self._weights(protected)
-        ok = np.isfinite(w)
+        n = self.n_nodes
         # Dijkstra *from* the targets over reversed edges: cost of going from each node to a target
-        mat = csr_matrix((w[ok] + 1e-9, (self._ev[ok], self._eu[ok])), shape=(self.n_nodes, self.n_nodes))
+        if self._rev is not None:  # the compressed rows directly: the matrix the coordinate form gives
+            order, rows, cols = self._rev
+            w = w[order]
+            ok = np.isfinite(w)
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows[ok], minlength=n), out=indptr[1:])
+            mat = csr_matrix((w[ok] + 1e-9, cols[ok], indptr), shape=(n, n))
+        else:
+            ok = np.isfinite(w)
+            mat = csr_matrix((w[ok] + 1e-9, (self._ev[ok], self._eu[ok])), shape=(n, n))
         if kind == "exit":
             src = np.flatnonzero(self.is_exit & ~self.blocked)
             if not protected:
@@ -545,16 +560,18 @@ class Crowd:
             return ("exit", prot)
         return ("node", int(self._target_node[i]), prot)
 
-    def _choose(self, i: int, u: int) -> tuple[int, float, int, int, int] | None:
+    def _choose(self, i: int, u: int, key: tuple | None = None) -> tuple[int, float, int, int, int] | None:
         """Best next edge out of node ``u`` for person ``i``: (v, len, space, kind, gate) or None.
 
         Uses the same queue penalties as the field (the snapshot), so each step strictly descends one
         field and nobody paces between two doors. The answer depends only on the field and the node,
         so it is cached per node until the fields refresh; people standing at a locked door are the
-        exception (they may only step back into their own space).
+        exception (they may only step back into their own space). ``key``: the person's field key,
+        when the caller already has it.
         """
         at_locked = self._blk[u]
-        key = self._field_key(i)
+        if key is None:
+            key = self._field_key(i)
         in_hazard = self._space_hazard_any and self._sh[self._space[i]] and not key[-1]
         if in_hazard:
             at_locked = True  # an exception like a locked door: no cached hop, own space only
@@ -621,7 +638,8 @@ class Crowd:
         s = int(self._space[i])
         cand, dist = self._first_leg_candidates(i, s)
         # the field as a list: indexing a list with an int is several times cheaper than a numpy scalar
-        fl = self._field_list(self._field_key(i))
+        key = self._field_key(i)
+        fl = self._field_list(key)
         blk, hz, gon, backlog, isexit = self._blk, self._hz, self._gon, self.gate_backlog, self._isexit
         prot = self._protected[i]
         best, best_c = -1, _INF
@@ -632,7 +650,7 @@ class Crowd:
             gate = gon[v]
             w = d
             if gate >= 0:
-                hop = self._choose(i, v)
+                hop = self._choose(i, v, key)
                 if hop is not None and hop[2] == s and not isexit[v]:
                     continue  # a door whose best way on leads back into this space is a detour
                 b = backlog[gate]

@@ -29,11 +29,11 @@ protection factor of a pressure-demand SCBA, 10,000 (OSHA 29 CFR 1910.134(d)(3)(
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
-from twin.dispersion import O2_IN_AIR
 from twin.gas import MOLAR_VOLUME_25C, Gas, kgm3_to_ppm, probit_probability
 from twin.graph import SiteGraph
-from twin.toxicity import fed_onset_ppm, fed_rate
+from twin.toxicity import fed_onset_ppm, fed_rate_displacing
 
 from .crowd import INCAPACITATED, SAFE, Crowd
 
@@ -74,6 +74,7 @@ class Exposure:
         self.peak = np.zeros(0)  # ppm
         self.over_idlh = np.zeros(0, dtype=bool)
         self._onset = fed_onset_ppm(gas.key)  # ppm below which the FED does not grow
+        self._load_floor = 0.0  # toxic load below which no probit passes anyone's threshold (see _grow)
         self.fed = np.zeros(0)  # incapacitation dose (1 = the median person collapses)
         self.t_incap = np.zeros(0)  # s: when the FED reached 1 (inf: never)
         self.fatal = np.zeros(0, dtype=bool)  # the lethality probit passed the person's threshold
@@ -104,6 +105,12 @@ class Exposure:
         self.down_outdoors = np.concatenate([self.down_outdoors, np.zeros(m, dtype=bool)])
         self._zone = np.concatenate([self._zone, np.full(m, -1, dtype=np.int64)])
         self._prot = self.crowd.protected[: self.crowd.n].copy()  # fixed when a person is added
+        pr = self.gas.probit
+        if pr is not None and len(self.threshold):
+            # the load whose probit probability equals the lowest threshold (with a margin for round-off):
+            # Phi(a + b ln L - 5) > u  <=>  ln L > (Phi^-1(u) + 5 - a) / b
+            u = float(self.threshold.min())
+            self._load_floor = float(np.exp((ndtri(u) + 5.0 - pr.a) / pr.b)) * (1.0 - 1e-9) if u > 0 else 0.0
         self._cache = None
         self.n = self.crowd.n
 
@@ -157,14 +164,11 @@ class Exposure:
         t_now = self.crowd.now if t is None else t
         # incapacitation dose: the gas's own terms and the hypoxia of the oxygen it displaces (nothing
         # accumulates below the onset: skip the arithmetic there)
-        if len(c) and float(c.max()) >= self._onset:
-            o2 = 100.0 * O2_IN_AIR * (1.0 - np.minimum(c * 1e-6, 1.0))
-            rate = fed_rate(self.gas.key, c, o2)
-        else:
-            rate = None
-        if rate is not None and rate.any():
-            self.fed[idx] += rate * (dt / 60.0)
-            hit = idx[(self.fed[idx] >= 1.0) & ~self._down[idx]]
+        if self._onset <= 0.0 or (len(c) and c.max() >= self._onset):
+            above = np.flatnonzero(c >= self._onset)  # below the onset the dose does not grow
+            who = idx[above]
+            self.fed[who] += fed_rate_displacing(self.gas.key, c[above]) * (dt / 60.0)
+            hit = who[(self.fed[who] >= 1.0) & ~self._down[who]]
             for i in hit:
                 self._fall(int(i), outdoors)
             self.t_incap[hit] = t_now
@@ -173,12 +177,15 @@ class Exposure:
             return
         cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
         self.load[idx] += cc ** pr.n * (dt / 60.0)
+        if self.load[idx].max(initial=0.0) < self._load_floor:
+            return  # below the load at which even the lowest threshold is passed: nobody can die yet
         live = idx[(self.load[idx] > 0) & ~self.fatal[idx]]
         if len(live):
             p = probit_probability(pr.value(self.load[live]))
             dead = live[p > self.threshold[live]]
-            self.fatal[dead] = True
-            self.t_fatal[dead] = t_now
+            if len(dead):
+                self.fatal[dead] = True
+                self.t_fatal[dead] = t_now
             for i in dead:
                 i = int(i)
                 if not self._down[i]:

@@ -13,8 +13,10 @@ Modes:
   --nthreads 1`` processes this script starts (and stops) itself: the same command a cluster of many
   machines runs (README, "From a laptop to a cluster").
 
-Printed: wall time (s), time per run, speed-up against the serial run and against the serial run before
-sharing, and whether every mode's per-run results equal the serial run's. The overhead of Dask is split:
+Printed: wall time (s), time per run, CPU time per run of the serial modes (this process; on a shared
+machine the load-independent before/after of the sharing), speed-up against the serial run and against
+the serial run before sharing, and whether every mode's per-run results equal the serial run's. The
+overhead of Dask is split:
 
 * **in-run slowdown** = mean time of one run inside a worker / mean time of one run serially - 1: the
   runs themselves get slower when two run at once (shared caches and memory bandwidth, turbo, the
@@ -59,14 +61,15 @@ def _experiment(folder: Path, reps: int) -> Path:
 
 @contextlib.contextmanager
 def _unshared():
-    """Serial runs as before per-process sharing: the site loaded and the arm built for every run."""
+    """Serial runs as before per-process sharing: the base parsed once per process (as before), the site
+    loaded and the arm built for every run."""
     from drills.spec.scenario import load_scenario
     from drills.studies import experiment as ex
 
     saved = ex._site_graph, ex._arm_scenario
 
     def arm(base, overrides):
-        sc = load_scenario(base)
+        sc = ex._cached(ex._SCENARIOS, base, lambda: load_scenario(base))
         return sc.evolve(**overrides) if overrides else sc
 
     ex._site_graph, ex._arm_scenario = (lambda sc: None), arm
@@ -125,9 +128,11 @@ def _mode(exp, out: Path, **kw) -> dict:
     from drills.studies.experiment import run_experiment
 
     t = time.perf_counter()
+    cpu = time.process_time()
     rows = run_experiment(exp, out, progress=False, **kw)
     wall = time.perf_counter() - t
-    return {"wall_s": wall, "runs": len(rows), "failed": sum(1 for r in rows if r["error"]),
+    cpu = time.process_time() - cpu  # this process only: the runs' CPU time when serial
+    return {"wall_s": wall, "cpu_s": cpu, "runs": len(rows), "failed": sum(1 for r in rows if r["error"]),
             "run_s_sum": sum(r["run_wall_s"] for r in rows),
             "results": [{k: v for k, v in r.items() if k not in ("run_wall_s", "wall_s")} for r in rows]}
 
@@ -171,6 +176,7 @@ def main() -> None:
         rows.append({
             "mode": mode, "workers": k, "wall_s": round(r["wall_s"], 2), "per_run_s": round(r["wall_s"] / r["runs"], 4),
             "speedup_vs_serial": round(serial["wall_s"] / r["wall_s"], 3),
+            "cpu_per_run_s": round(r["cpu_s"] / r["runs"], 4) if mode.startswith("serial") else None,
             "speedup_vs_before": round(before["wall_s"] / r["wall_s"], 3),
             "in_run_slowdown": round((r["run_s_sum"] / r["runs"]) / (serial["run_s_sum"] / serial["runs"]) - 1, 4),
             "dask_own_overhead_per_run": (round((r["wall_s"] - r["run_s_sum"] / k) / r["runs"] / per_serial, 4)
@@ -179,12 +185,13 @@ def main() -> None:
             **({"address": r["address"]} if "address" in r else {})})
     t = Table(title=f"compare sweep: {args.reps} x demo drill per mode (cpus {os.cpu_count()}, "
                     f"load {os.getloadavg()[0]:.2f})")
-    for c in ("mode", "wall (s)", "per run (s)", "speed-up vs serial", "vs before", "in-run slowdown",
+    for c in ("mode", "wall (s)", "per run (s)", "CPU/run (s)", "speed-up vs serial", "vs before", "in-run slowdown",
               "Dask's own/run", "same results"):
         t.add_column(c, justify="right")
     for r in rows:
         own = r["dask_own_overhead_per_run"]
-        t.add_row(r["mode"], f"{r['wall_s']:.1f}", f"{r['per_run_s']:.3f}", f"{r['speedup_vs_serial']:.2f}",
+        cpu = "" if r["cpu_per_run_s"] is None else f"{r['cpu_per_run_s']:.3f}"
+        t.add_row(r["mode"], f"{r['wall_s']:.1f}", f"{r['per_run_s']:.3f}", cpu, f"{r['speedup_vs_serial']:.2f}",
                   f"{r['speedup_vs_before']:.2f}", f"{r['in_run_slowdown']:.1%}", "" if own is None else f"{own:.1%}",
                   "yes" if r["identical_results"] else "NO")
     con = Console(width=160)

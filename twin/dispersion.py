@@ -514,6 +514,7 @@ class Multizone:
         self.released = 0.0
         """Total mass released indoors so far, kg."""
         self._disp_q = np.zeros(self.n)  # displacement volume flow (m3/s) per source zone in the matrix
+        self._disp_sig: tuple = ()  # the releases (zone, kg) of the step the flows were last checked at
         self._routes: dict[int, list[tuple[int, int]]] = {}  # source zone -> its displacement route
         self.max_mole_fraction = 0.0
         """Largest mole fraction of the released gas in any zone so far (only with ``gas_density``)."""
@@ -1155,7 +1156,8 @@ class Multizone:
         """Advance one time step with the scheme in use (:attr:`active_scheme`)."""
         t0, t1 = self.t, self.t + self._dt
         cont, burst, sig, released = self._source_mass(t0, t1)
-        if self.gas_density is not None:
+        if self.gas_density is not None and sig != self._disp_sig:
+            self._disp_sig = sig  # the releases changed: their volume may change the flows
             self._update_displacement(cont)
         self._prepare()
         if self.outdoor_hook is not None:

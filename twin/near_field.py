@@ -84,6 +84,9 @@ class NearField:
             self.r2 = None
         self.D = float(diffusivity)
         self.u = float(air_speed)
+        # the pairs as plain floats for the scalar path (few pairs: numpy's overhead would dominate)
+        r2s = self.r2.tolist() if self.r2 is not None else [None] * len(pi)
+        self._pairs = list(zip(pi.tolist(), si.tolist(), self.r.tolist(), r2s, strict=True))
 
     def _excess(self, k: np.ndarray, tau: np.ndarray) -> np.ndarray:
         e = k * erfc(_erfc_arg(self.r, tau, self.D)) / self.r
@@ -99,6 +102,8 @@ class NearField:
             return out
         if len(self.pi) <= SMALL:
             return self._small(out, zc, src_rate, src_age, src_stop_age, c_max)
+        src_rate, src_age = np.asarray(src_rate, dtype=float), np.asarray(src_age, dtype=float)
+        src_stop_age = None if src_stop_age is None else np.asarray(src_stop_age, dtype=float)
         si = self.si
         tau = np.asarray(src_age, dtype=float)[si]
         k = np.asarray(src_rate, dtype=float)[si] / (4.0 * np.pi * self.D)
@@ -130,11 +135,13 @@ class NearField:
         four_d = 4.0 * D
         best: dict[int, float] = {}
         add: dict[int, float] = {}
-        r2s = self.r2 if self.r2 is not None else [None] * len(self.pi)
-        for p, s, r, r2 in zip(self.pi.tolist(), self.si.tolist(), self.r.tolist(), list(r2s), strict=True):
-            tau = float(src_age[s])
-            k = float(src_rate[s]) / (4.0 * math.pi * D)
-            stop = math.inf if src_stop_age is None else float(src_stop_age[s])
+        ages = [float(a) for a in src_age]
+        rates = [float(a) for a in src_rate]
+        stops = None if src_stop_age is None else [float(a) for a in src_stop_age]
+        for p, s, r, r2 in self._pairs:
+            tau = ages[s]
+            k = rates[s] / (4.0 * math.pi * D)
+            stop = math.inf if stops is None else stops[s]
             ex = 0.0
             for rr in (r, r2):
                 if rr is None:

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .dispersion import O2_IN_AIR
+
 __all__ = [
     "CO_CT_INCAP",
     "FED_SUSCEPTIBLE",
@@ -41,6 +43,7 @@ __all__ = [
     "fec_irritants",
     "fed_rate",
     "fed_rate_co",
+    "fed_rate_displacing",
     "fed_rate_h2s_knockdown",
     "fed_rate_hcn",
     "fed_rate_hypoxia",
@@ -78,6 +81,8 @@ def fed_rate_hypoxia(o2_pct: np.ndarray | float) -> np.ndarray:
     """FED per minute from low oxygen (Purser): ``1 / exp(8.13 - 0.54 (20.9 - O2))`` below
     :data:`O2_HYPOXIA_ONSET` %, else 0."""
     o2 = np.asarray(o2_pct, dtype=float)
+    if o2.size and float(o2.min()) >= O2_HYPOXIA_ONSET:
+        return np.zeros(o2.shape)  # the usual case: skip the exponential
     return np.where(o2 < O2_HYPOXIA_ONSET, np.exp(-(8.13 - 0.54 * (20.9 - o2))), 0.0)
 
 
@@ -85,8 +90,10 @@ def fed_rate_h2s_knockdown(ppm: np.ndarray | float) -> np.ndarray:
     """Knockdown dose per minute from H2S at ``ppm``: ``1 / t_collapse`` of :data:`H2S_KNOCKDOWN`."""
     c = np.asarray(ppm, dtype=float)
     out = np.zeros(c.shape)
-    for level, minutes in reversed(H2S_KNOCKDOWN):  # low band first, the higher bands overwrite
-        out = np.where(c >= level, 1.0 / minutes, out)
+    prev = 0.0
+    for level, minutes in reversed(H2S_KNOCKDOWN):  # low band first: each band adds its step up
+        out += (c >= level) * (1.0 / minutes - prev)
+        prev = 1.0 / minutes
     return out
 
 
@@ -107,12 +114,14 @@ def incapacitation_sources(gas_key: str) -> tuple[str, ...]:
 def fed_rate(gas_key: str, ppm: np.ndarray, o2_pct: np.ndarray | None = None) -> np.ndarray:
     """Incapacitation dose per minute of ``ppm`` of ``gas_key`` plus the hypoxia term of ``o2_pct`` (%
     oxygen, same shape; None: not counted)."""
-    rate = np.zeros(np.shape(ppm))
+    rate = None
     for s in incapacitation_sources(gas_key):
-        rate = rate + {"co": fed_rate_co, "hcn": fed_rate_hcn, "h2s": fed_rate_h2s_knockdown}[s](ppm)
-    if o2_pct is not None:
-        rate = rate + fed_rate_hypoxia(o2_pct)
-    return rate
+        r = {"co": fed_rate_co, "hcn": fed_rate_hcn, "h2s": fed_rate_h2s_knockdown}[s](ppm)
+        rate = r if rate is None else rate + r
+    if o2_pct is not None and float(np.min(o2_pct, initial=np.inf)) < O2_HYPOXIA_ONSET:
+        r = fed_rate_hypoxia(o2_pct)
+        rate = r if rate is None else rate + r
+    return np.zeros(np.shape(ppm)) if rate is None else rate
 
 
 def fed_onset_ppm(gas_key: str) -> float:
@@ -121,7 +130,20 @@ def fed_onset_ppm(gas_key: str) -> float:
     own = incapacitation_sources(gas_key)
     if "co" in own or "hcn" in own:
         return 0.0
-    hypoxia = (1.0 - O2_HYPOXIA_ONSET / (100.0 * 0.2095)) * 1e6  # the gas fraction that leaves 19.5 % O2
     if "h2s" in own:
-        return min(H2S_KNOCKDOWN[-1][0], hypoxia)
-    return hypoxia
+        return min(H2S_KNOCKDOWN[-1][0], _HYPOXIA_PPM)
+    return _HYPOXIA_PPM
+
+
+_HYPOXIA_PPM = (1.0 - O2_HYPOXIA_ONSET / (100.0 * O2_IN_AIR)) * 1e6
+"""ppm of a released gas that leaves :data:`O2_HYPOXIA_ONSET` % oxygen in the air (O2 = 20.95 % (1 - x))."""
+
+
+def fed_rate_displacing(gas_key: str, ppm: np.ndarray) -> np.ndarray:
+    """:func:`fed_rate` of ``ppm`` of ``gas_key`` with the hypoxia of the oxygen that gas displaces,
+    ``O2 = 20.95 % (1 - x)`` (x = ppm / 1e6; dry air, U.S. Standard Atmosphere 1976)."""
+    c = np.asarray(ppm, dtype=float)
+    o2 = None
+    if c.size and float(c.max()) >= _HYPOXIA_PPM:
+        o2 = 100.0 * O2_IN_AIR * (1.0 - np.minimum(c * 1e-6, 1.0))
+    return fed_rate(gas_key, c, o2)

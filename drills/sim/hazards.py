@@ -275,6 +275,7 @@ class GasHazards:
         self._det_geo: dict[str, Any] = {}
         self._dc_cache: dict[str, tuple[float, np.ndarray]] = {}  # per gas: (t, detector_concentrations)
         self._near_fields: dict[str, NearField] = {}  # per gas: detector x source geometry (twin.near_field)
+        self._rho: dict[str, float] = {}  # pure gas density per gas key, kg/m3
         for k, h in enumerate(self.specs):
             self._add_hazard(k, h)
         if outdoor is not None:
@@ -353,6 +354,7 @@ class GasHazards:
             exp = Exposure(self.crowd, self.g, mz.zone_index, gas, self.model.streams[f"exposure:{gas.key}"])
             st = _GasState(gas, mz, exp, hazard_level_kgm3(gas, self.sc.hazard_level, "hazard_level"),
                            tenability=Tenability(gas, mz.n))
+            self._rho[gas.key] = gas.density()
             self.gases[gas.key] = st
             self._physics_caveats.append(incapacitation_caveat(gas))
         return st
@@ -839,10 +841,10 @@ class GasHazards:
         if hit is not None and hit[0] == t:
             return hit[1]  # ppm and %LEL heads of one gas share one near-field evaluation per step
         states = [st.mz.source_state(sid, t) for sid, _, _ in src]
-        rate = np.array([r for r, _, _ in states])
-        age = np.array([t - a for _, a, _ in states])
-        stop_age = np.array([t - b if b <= t else np.inf for _, _, b in states])
-        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=st.gas.density())
+        rate = [r for r, _, _ in states]
+        age = [t - a for _, a, _ in states]
+        stop_age = [t - b if b <= t else np.inf for _, _, b in states]
+        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=self._rho[gas_key])
         self._dc_cache[gas_key] = (t, out)
         return out
 

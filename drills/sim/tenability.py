@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from twin.dispersion import Multizone
+from twin.dispersion import O2_IN_AIR, Multizone
 from twin.gas import Gas, kgm3_to_ppm
-from twin.toxicity import FED_SUSCEPTIBLE, fed_onset_ppm, fed_rate
+from twin.toxicity import FED_SUSCEPTIBLE, fed_onset_ppm, fed_rate_displacing
 
 __all__ = ["LEL_LEVELS", "Tenability"]
 
@@ -39,7 +39,8 @@ class Tenability:
         self.gas = gas
         self.fed = np.zeros(n_zones)
         self.aset = np.full(n_zones, np.inf)  # absolute s
-        self.min_o2 = 100.0 * 0.2095
+        self._open = np.ones(n_zones, dtype=bool)  # zones whose ASET is not reached yet
+        self.min_o2 = 100.0 * O2_IN_AIR
         self.max_fraction = 0.0
         self.lel_pct_peak = 0.0
         self.t_above = {lv: 0.0 for lv in LEL_LEVELS}
@@ -57,13 +58,15 @@ class Tenability:
             return
         top = min(top_ppm * 1e-6, 1.0)
         self.max_fraction = max(self.max_fraction, top)
-        self.min_o2 = min(self.min_o2, 100.0 * 0.2095 * (1.0 - top))
+        self.min_o2 = min(self.min_o2, 100.0 * O2_IN_AIR * (1.0 - top))
         if top_ppm >= self._onset:
-            ppm = mz.c * self._to_ppm
-            o2 = 100.0 * 0.2095 * (1.0 - np.minimum(ppm * 1e-6, 1.0))
-            self.fed += fed_rate(self.gas.key, ppm, o2) * (dt / 60.0)
-            new = (self.fed >= 1.0) & ~np.isfinite(self.aset)
-            self.aset[new] = t
+            # only zones above the onset whose ASET is not yet known: nothing else changes an ASET
+            z = np.flatnonzero((mz.c >= self._onset / self._to_ppm) & self._open)
+            if len(z):
+                self.fed[z] += fed_rate_displacing(self.gas.key, mz.c[z] * self._to_ppm) * (dt / 60.0)
+                hit = z[self.fed[z] >= 1.0]
+                self.aset[hit] = t
+                self._open[hit] = False
         if self._lel_ppm is not None:
             peak = top_ppm / self._lel_ppm * 100.0
             self.lel_pct_peak = max(self.lel_pct_peak, peak)

@@ -202,3 +202,31 @@ def test_no_pacing_between_doors_in_a_congested_office():
     assert m.crowd.state_counts()["safe"] == len(people)
     assert np.mean(list(hops.values())) < 10
     assert max(hops.values()) <= 25
+
+
+def test_route_field_from_compressed_rows_equals_the_coordinate_form():
+    # The cost-to-go field is built from the reversed edges in compressed-row order, filled in place on
+    # each refresh; it must equal the field from scipy's coordinate form bit for bit (a locked door and
+    # queue penalties included), or routes and event logs would change.
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    site = corridor_site(40.0)
+    site.spaces["R"] = Space("R", "Room", "G", box(10, 2, 20, 10), 0.0, 3.0)
+    site.doors["RC"] = Door("RC", "RC", (15.0, 2.0, 1.0), 1.0, ("R", "C"), storey="G")
+    m = DrillModel(build_graph(site), seed=1, log_trajectories=False)
+    c = m.crowd
+    assert c._rev is not None
+    c.gate_backlog = [3 * (k + 1) for k in range(len(c.gate_backlog))]
+    c._invalidate()
+    c.block("W")
+    for key in (("exit", False), ("node", int(c.door_node["RC"]), False)):
+        got = c._field(key)
+        w = c._weights(False)
+        ok = np.isfinite(w)
+        mat = csr_matrix((w[ok] + 1e-9, (c._ev[ok], c._eu[ok])), shape=(c.n_nodes, c.n_nodes))
+        src = np.flatnonzero(c.is_exit & ~c.blocked) if key[0] == "exit" else np.array([key[1]])
+        want = dijkstra(mat, directed=True, indices=src, min_only=True)
+        assert np.array_equal(got, want)
+        assert np.isfinite(got).sum() >= 3
+    m.release()
