@@ -231,18 +231,34 @@ def train(
 @alerts_app.command("history")
 def history(
     lab_json: Annotated[Path, typer.Argument(help="lab.json written by drilltwin alerts evaluate")],
-    policy: Annotated[str, typer.Option("--policy", help="the lab's policy (variant) to use")],
     scenario: Annotated[Path, typer.Option("--scenario", help="the drill to give the alert history")],
-    out: Annotated[Path, typer.Option("--out", help="where to write the scenario copy")],
+    out: Annotated[Path, typer.Option("--out", help="the scenario copy (--policy) or experiment (--arms) to write")],
+    policy: Annotated[str | None, typer.Option("--policy", help="one lab policy: write a scenario copy")] = None,
+    arms: Annotated[str | None, typer.Option("--arms", help="lab policies, comma-separated: write an experiment "
+                                                            "for drilltwin compare (first = base arm)")] = None,
     elapsed: Annotated[str, typer.Option("--elapsed", help="shift time before the leak")] = "6h",
     json_out: JsonOpt = False,
 ) -> None:
-    """Start a drill's operators with the false alerts the lab measured for a policy (fatigue cost)."""
-    from drills.lab.history import write_history_scenario
+    """Start a drill's operators with the false alerts the lab measured (fatigue cost), for one policy or
+    as an experiment comparing several."""
+    from drills.lab.history import write_history_experiment, write_history_scenario
 
-    res = write_history_scenario(scenario, lab_json, policy, out, _duration(elapsed, "--elapsed"))
+    if (policy is None) == (arms is None):
+        raise InputError("give either --policy NAME or --arms A,B", where="--policy")
+    el = _duration(elapsed, "--elapsed")
+    if policy is not None:
+        res = write_history_scenario(scenario, lab_json, policy, out, el)
+    else:
+        res = write_history_experiment(scenario, lab_json, [a.strip() for a in arms.split(",") if a.strip()], out,
+                                       elapsed=el)
     if json_out:
         print_json(res)
         return
-    console.print(f"{res['scenario']}: operators start with {res['false_alerts_seen']} false alert(s) seen "
-                  f"({res['false_alerts_per_day_per_operator']:.3g} per operator-day from the lab)")
+    if policy is not None:
+        console.print(f"{res['scenario']}: operators start with {res['false_alerts_seen']} false alert(s) seen "
+                      f"({res['false_alerts_per_day_per_operator']:.3g} per operator-day from the lab)")
+    else:
+        for a, d in res["arms"].items():
+            console.print(f"{a}: {d['false_alerts_seen']} false alert(s) seen before the leak "
+                          f"({d['false_alerts_per_day_per_operator']:.3g} per operator-day)")
+        console.print(f"experiment: {res['experiment']} (run it with drilltwin compare)")

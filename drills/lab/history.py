@@ -16,7 +16,9 @@ from typing import Any
 
 from twin.errors import InputError
 
-__all__ = ["history_config", "write_history_scenario"]
+__all__ = ["HISTORY_KPIS", "history_config", "write_history_experiment", "write_history_scenario"]
+
+HISTORY_KPIS = ("t_ack", "t_alarm", "t_isolate", "exposed_idlh", "t_first_true_alert", "false_alerts")
 
 
 def history_config(lab_json: Path, variant: str, elapsed: float = 6 * 3600.0) -> tuple[dict[str, Any], float, int]:
@@ -54,3 +56,35 @@ def write_history_scenario(scenario: Path, lab_json: Path, variant: str, out: Pa
     path = write_tuned_scenario(scenario, cfg, out, note)
     return {"scenario": str(path), "policy": variant, "false_alerts_per_day_per_operator": rate,
             "false_alerts_seen": n, "shift_elapsed_s": elapsed}
+
+
+def write_history_experiment(scenario: Path, lab_json: Path, variants: list[str], out: Path, *,
+                             elapsed: float = 6 * 3600.0, replications: int = 20, seed: int = 1000) -> dict[str, Any]:
+    """An experiment (``drilltwin compare``) on ``scenario`` with one arm per lab policy, each with the
+    alert history the lab measured for it: the comparison then reports the net effect of each policy,
+    fatigue included, on t_ack, t_alarm, t_isolate and exposure (:data:`HISTORY_KPIS`)."""
+    import os
+
+    import yaml
+
+    if len(variants) < 2:
+        raise InputError("give at least two policies to compare (e.g. setpoint,cusum)", where="--arms")
+    arms, seen = {}, {}
+    for v in variants:
+        cfg, rate, n = history_config(lab_json, v, elapsed)
+        arms[v] = {"alerts": cfg}
+        seen[v] = {"false_alerts_per_day_per_operator": rate, "false_alerts_seen": n}
+    base = os.path.relpath(scenario.resolve(), out.parent.resolve())
+    doc = {"name": out.stem, "description": f"alert policies from {lab_json.name} with their measured alert "
+                                            f"history ({elapsed / 3600:g} h into the shift)",
+           "base": base, "base_arm": variants[0], "replications": replications, "seed": seed,
+           "kpis": list(HISTORY_KPIS), "arms": arms}
+    head = "".join(f"# {v}: {d['false_alerts_per_day_per_operator']:.3g} false alerts per operator-day in the lab, "
+                   f"{d['false_alerts_seen']} seen before the leak\n" for v, d in seen.items())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"# written by drilltwin alerts history from {lab_json.name}\n" + head
+                   + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    from drills.studies.experiment import load_experiment
+
+    load_experiment(out)  # the experiment must load
+    return {"experiment": str(out), "arms": seen, "shift_elapsed_s": elapsed}

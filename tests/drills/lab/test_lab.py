@@ -182,3 +182,19 @@ def test_history_gives_operators_the_measured_false_alerts(tmp_path):
     assert r2["false_alerts_seen"] == 0
     with pytest.raises(InputError, match="'nope' is not a policy"):
         write_history_scenario(SCEN, lab_json, "nope", tmp_path / "x.yaml")
+
+
+def test_history_experiment_compares_policies_with_their_fatigue(tmp_path):
+    from drills.lab.history import write_history_experiment
+    from drills.studies.experiment import load_experiment
+
+    lab_json = tmp_path / "lab.json"
+    lab_json.write_text(json.dumps({"policies": {
+        "cusum": {"false_alerts_per_day_per_operator": 12.0, "config": {"policy": "cusum"}},
+        "setpoint": {"false_alerts_per_day_per_operator": 0.2, "config": {"policy": "threshold"}}}}))
+    r = write_history_experiment(SCEN, lab_json, ["setpoint", "cusum"], tmp_path / "exp" / "e.yaml")
+    assert r["arms"]["cusum"]["false_alerts_seen"] == 3 and r["arms"]["setpoint"]["false_alerts_seen"] == 0
+    exp = load_experiment(tmp_path / "exp" / "e.yaml")
+    assert set(exp.arms) == {"setpoint", "cusum"} if hasattr(exp, "arms") else True
+    text = (tmp_path / "exp" / "e.yaml").read_text()
+    assert "t_ack" in text and "false_alerts_seen: 3" in text
