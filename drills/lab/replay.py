@@ -127,13 +127,30 @@ def _f(x: float) -> float | None:
 
 
 def write_injects(result: dict[str, Any], path: Path) -> Path:
-    """The replayed alerts as a scenario ``injects:`` list (``kind: message``, time from the log's start),
-    to paste into a drill so that its people see the same alert history."""
+    """The replayed alerts as a scenario ``injects:`` list, time from the log's start: each alert an
+    ``alert`` inject (zone: the detector's space, level, policy, detector) that the drill delivers as its
+    own alert layer would, so its workflows and operators react to the same alert history. An alert of a
+    detector in the open names no space: it becomes a ``message`` inject (said in the file's header)."""
     import yaml
 
-    inj = [{"id": f"R{i + 1}", "time": f"{a['t_s']:g}s", "kind": "message", "target": a["zone"],
-            "message": f"replayed {a['level']} from {a['policy']} at {a['detector']} ({a['time']})"}
-           for i, a in enumerate(result["alerts"])]
-    path.write_text("# alerts replayed from a historian log (drilltwin alerts replay --injects)\n"
-                    + yaml.safe_dump({"injects": inj}, sort_keys=False), encoding="utf-8")
+    from drills.lab.site import OUTDOORS
+
+    inj: list[dict[str, Any]] = []
+    outdoor = 0
+    for i, a in enumerate(result["alerts"]):
+        src = f"replayed {a['level']} from {a['policy']} at {a['detector']} ({a['time']})"
+        row: dict[str, Any] = {"id": f"R{i + 1}", "time": f"{a['t_s']:g}s"}
+        if a["zone"] == OUTDOORS:
+            outdoor += 1
+            row.update(kind="message", message=src)
+        else:
+            row.update(kind="alert", zone=a["zone"], level=a["level"], policy=a["policy"], message=src)
+            if a["detector"]:
+                row["detector"] = a["detector"]
+        inj.append(row)
+    head = "# alerts replayed from a historian log (drilltwin alerts replay --injects)\n"
+    if outdoor:
+        head += (f"# {outdoor} alert(s) of detectors in the open name no space: written as message injects, "
+                 "which no workflow trigger sees\n")
+    path.write_text(head + yaml.safe_dump({"injects": inj}, sort_keys=False), encoding="utf-8")
     return path

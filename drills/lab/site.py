@@ -17,7 +17,10 @@ import numpy as np
 
 from twin.errors import InputError
 
-__all__ = ["LabSite", "ReleasePoint", "gas_detectors", "load_lab_site"]
+__all__ = ["OUTDOORS", "LabSite", "ReleasePoint", "gas_detectors", "load_lab_site"]
+
+OUTDOORS = "outdoors"
+"""The zone label of a detector in the open (in no space)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ def load_lab_site(scenario_path: str | Path, gas_name: str | None = None, where:
         names.append(s.name or s.id)
         pos.append(s.position)
         zi = -1
-        label = "outdoors"
+        label = OUTDOORS
         if s.space is not None and s.space in g.space_zones:
             z = g.zone_at(s.space, s.position[0], s.position[1])
             zi = mz.zone_index[z]

@@ -243,11 +243,14 @@ def _build(sc: Scenario, seed: int | None, graph: SiteGraph | None, log_trajecto
         env.process(_alarm())
     hazards = None
     has_gas = bool(sc.hazards) or any(inj.kind == "leak" for inj in sc.injects)
+    # an ``alert`` inject is delivered by the alert layer, so it needs one even on a site without detectors
+    alert_injects = any(inj.kind == "alert" or (inj.kind == "contingency" and (inj.then or {}).get("kind") == "alert")
+                        for inj in sc.injects)
     # in a joint exercise a site with no leak of its own still breathes the regional outdoor air
     regional_gas = outdoor is not None and bool(outdoor.gases)
     # detectors and the alert policy also run leak-free when alerts are configured: that is how
     # false-alert rates are measured, never assumed
-    if has_gas or regional_gas or sc.alerts is not None or sc.sensors:
+    if has_gas or regional_gas or sc.alerts is not None or sc.sensors or alert_injects:
         from drills.sim.hazards import GasHazards, scenario_sensors
 
         hazards = GasHazards(sc, graph, model, log, extra_sensors=scenario_sensors(sc.sensors, graph),
@@ -373,6 +376,11 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
             raise InputError(f"door {inj.target!r} joins no walkable space", where=f"{f}.target")
     elif inj.kind == "alarm":
         spaces = resolve_spaces(g, inj.target, f"{f}.target") if inj.target else None
+    elif inj.kind == "alert":
+        zone = resolve_spaces(g, inj.zone, f"{f}.zone")
+        if len(zone) != 1:
+            raise InputError(f"{inj.zone!r} names {len(zone)} spaces; an alert names one space", where=f"{f}.zone")
+        zone = zone[0]
     env = model.env
 
     def proc():
@@ -388,6 +396,9 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
             log.append((env.now, "alarm", -1, inj.target or "", f"{n} people alerted (inject {inj.id})"))
         elif inj.kind == "evacuate":
             crowd.evacuate(np.arange(crowd.n))
+        elif inj.kind == "alert":  # delivered as the alert layer delivers a policy's alert
+            a = hazards.inject_alert(str(inj.id), inj.level, zone, inj.policy, inj.detector)
+            detail = detail or f"{a.id} {a.level} in {zone}"
         elif inj.kind == "sensor_fail":
             sensor_array.fail(inj.target, mode, **params)
         elif inj.kind == "sensor_restore":
@@ -408,7 +419,7 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
                     yield req
                     member = pool.take()
                     log.append((env.now, "unavailable", member, "", f"{role} out of service"))
-        log.append((env.now, f"inject:{inj.kind}", -1, inj.target or "", f"id={inj.id} {detail}".strip()))
+        log.append((env.now, f"inject:{inj.kind}", -1, inj.target or inj.zone or "", f"id={inj.id} {detail}".strip()))
         if run is not None and run.workflows is not None:
             run.workflows.on_inject(inj.id)
 

@@ -1051,6 +1051,26 @@ class GasHazards:
         yield self.env.timeout(lat)
         self._deliver(a, false)
 
+    def inject_alert(self, ident: str, level: Any, space: str, policy: str, detector: str | None) -> Any:
+        """An alert from an ``alert`` inject (a replayed historian alert, a controller's call): no detector
+        or policy raised it here, but from now on it is every policy alert's equal: scored against the gas
+        in ``space`` (a walkable space id) now, logged, in the alerts table, counted in the KPIs and handed
+        to the workflows' triggers (or the control-room operator). Delivered at once (the inject's time is
+        the console time: no policy ``latency`` on top). ``level`` is any level of :mod:`drills.alerts.levels`
+        (the alert carries its rank and the rank's word); its location is the space's centroid (m) and its
+        confidence 1 (the console shows no evidence ranking for it); ``detector`` one sensor name or several
+        separated by commas (the alert's contributing sensors; a modelled gas detector among them gives the
+        alert its gas)."""
+        from drills.alerts.levels import level_rank
+        from drills.alerts.policies import Alert, level_name
+
+        rank = level_rank(level)
+        c = self.g.site.spaces[space].footprint.centroid
+        a = Alert(f"inject-{ident}", float(self.env.now), level_name(rank), rank, space, (float(c.x), float(c.y)),
+                  1.0, policy, tuple(d.strip() for d in detector.split(",") if d.strip()) if detector else ())
+        self._deliver(a, not self._gas_in(space))
+        return a
+
     def _deliver(self, a, false: bool) -> None:
         """Log an alert and hand it to the operator and the workflows."""
         self.alerts.append(a)

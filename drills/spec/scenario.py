@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from agents.cues import CuesConfig
+from drills.alerts.levels import ALLOWED_LEVELS, check_level
 from drills.alerts.policies import POLICIES, AlertsConfig
 from drills.spec import limits as L
 from drills.workflow.engine import WORKFLOW_FIELD, error_path
@@ -48,7 +49,7 @@ DEFAULT_SPEED = {"dist": "normal", "mean": 1.34, "sd": 0.26, "min": 0.5, "max": 
 DEFAULT_PREMOVEMENT = {"dist": "lognormal", "median": "60s", "sigma": 0.5}
 ROLES = ("occupant", "warden", "operator", "responder", "supervisor")
 INJECT_KINDS = ("block", "unblock", "alarm", "evacuate", "sensor_fail", "sensor_restore", "isolate", "message",
-                "wind_shift", "leak", "responder_unavailable", "contingency")
+                "wind_shift", "leak", "responder_unavailable", "contingency", "alert")
 CONTINGENCY_KPIS = ("t_detect", "t_alert", "t_ack", "t_alarm", "t_isolate", "t_headcount")
 
 
@@ -156,6 +157,10 @@ class Inject(_Model):
     unless: str | None = Field(default=None, description="contingency: a KPI (t_alarm, t_ack, ...) that must have "
                                                          "happened by `time`, else `then` fires")
     then: dict[str, Any] | None = Field(default=None, description="contingency: the inject fired at the deadline")
+    zone: str | None = Field(default=None, description="alert: the space the alert names (a space reference)")
+    level: Any = Field(default=None, description="alert: warning, low, alarm, high or a set-point number 1, 2, ...")
+    policy: str = Field(default="replay", description="alert: the policy named as its source (text)")
+    detector: str | None = Field(default=None, description="alert: the detector named as its source, if any")
 
     @model_validator(mode="after")
     def _kind_fields(self):
@@ -168,7 +173,17 @@ class Inject(_Model):
                 raise ValueError(f"a contingency needs unless: one of {', '.join(CONTINGENCY_KPIS)}")
             if not self.then or self.then.get("kind") in (None, "contingency"):
                 raise ValueError("a contingency needs then: {kind: ..., ...} (an inject, not another contingency)")
+        if self.kind == "alert":
+            if not self.zone:
+                raise ValueError("zone: an alert needs zone: the space it names")
+            if self.level is None:
+                raise ValueError(f"level: an alert needs level: {ALLOWED_LEVELS}")
         return self
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, v):
+        return check_level(v)
 
     @field_validator("time", mode="before")
     @classmethod
