@@ -85,7 +85,41 @@ def test_cli_json_shape_and_injects(tmp_path, capsys):
     import yaml
 
     inj = yaml.safe_load((tmp_path / "inj.yaml").read_text())["injects"]
-    assert len(inj) == len(out["alerts"]) and inj[0]["kind"] == "message"
+    assert len(inj) == len(out["alerts"]) and inj[0]["kind"] == "alert"
+    first = out["alerts"][0]
+    assert inj[0]["level"] == first["level"] and inj[0]["policy"] == first["policy"]
+    assert inj[0]["detector"] == first["detector"] and inj[0]["zone"] == first["zone"]
+
+
+def test_replayed_injects_start_a_drills_workflow(tmp_path):
+    """The injects written from a replayed log load into a scenario and its alert-triggered workflow
+    starts at the first replayed alert's time (leak-free drill: no detector of its own sees the ramp)."""
+    import yaml
+
+    from drills.lab.replay import write_injects
+    from drills.sim.engine import run_scenario
+    from drills.spec.scenario import load_scenario
+
+    log = _ramp_log(tmp_path / "log.csv", n=2100)
+    (tmp_path / "tags.yaml").write_text("TAG_A: GD-101\nTAG_B: GD-102\n")
+    res = replay_log(SCEN, log, tmp_path / "tags.yaml")
+    write_injects(res, tmp_path / "inj.yaml")
+    injects = yaml.safe_load((tmp_path / "inj.yaml").read_text())["injects"]
+    t_first = res["alerts"][0]["t_s"]
+    sc = yaml.safe_load(SCEN.read_text())
+    sc.update(site=str((SCEN.parent / sc["site"]).resolve()), hazards=[], injects=injects,
+              duration=f"{t_first + 60:g}s", alerts={"policy": "threshold"},
+              population=[{"where": "Control Room", "count": 2, "role": "operator"}],
+              workflows=[{"name": "replayed", "trigger": {"alert": "gas", "level": "warning"},
+                          "roles": {"operator": 1},
+                          "steps": [{"id": "push", "kind": "notify", "role": "operator", "channel": "app_push"}]}])
+    p = tmp_path / "drill.yaml"
+    p.write_text(yaml.safe_dump(sc))
+    run = run_scenario(load_scenario(p))
+    fired = [e for e in run.events if e[1] == "workflow:triggered"]
+    assert fired and fired[0][0] == pytest.approx(t_first)
+    replayed = [a for a in run.extra["alerts"] if a.id.startswith("inject-R")]
+    assert replayed and replayed[0].sensors == ("GD-101",) and replayed[0].policy == "fusion"
 
 
 # --- bad input -----------------------------------------------------------------------------------------
