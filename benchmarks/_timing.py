@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -61,3 +64,17 @@ def reference_module(rev: str, relpath: str, name: str):
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def report_targets(con: Any, script: str, rows: list, targets: list[tuple[str, float, float]],
+                   fmt: Callable[[float], str] = "{:.2f}".format) -> Path:
+    """Print each target ``(name, value, limit)`` as PASS when ``value <= limit``, and write the rows, the
+    targets and the load average to the JSON file beside ``script`` (its ``__file__``)."""
+    for name, v, lim in targets:
+        con.print(f"{name}: {fmt(v)}  {'PASS' if v <= lim else 'FAIL'}")
+    out = Path(script).with_suffix(".json")
+    out.write_text(json.dumps({"rows": rows, "load": os.getloadavg()[0],
+                               "targets": [{"name": n, "value": v, "limit": lim} for n, v, lim in targets]},
+                              indent=2))
+    con.print(f"wrote {out}")
+    return out

@@ -10,7 +10,6 @@ Run: ``.venv/bin/python benchmarks/drill_speed.py`` (prints a table, writes benc
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -41,6 +40,7 @@ def _run(scenario_path: Path, people_scale: int | None, with_gas: bool = True, e
 
 
 def main() -> None:
+    from _timing import report_targets
     from rich.console import Console
     from rich.table import Table
 
@@ -75,12 +75,7 @@ def main() -> None:
     con.print(t)
     targets = [("demo run total < 2 s", rows[0]["run_total_s"], 2.0),
                ("10,000-person run total < 10 s", rows[1]["run_total_s"], 10.0)]
-    for name, v, lim in targets:
-        con.print(f"{name}: {v:.2f} s  {'PASS' if v < lim else 'FAIL'}")
-    out = Path(__file__).with_suffix(".json")
-    out.write_text(json.dumps({"rows": rows, "targets": [{"name": n, "value": v, "limit": lim} for n, v, lim in targets]},
-                              indent=2))
-    con.print(f"wrote {out}")
+    report_targets(con, __file__, rows, targets, lambda v: f"{v:.2f} s")
 
 
 if __name__ == "__main__":

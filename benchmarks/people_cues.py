@@ -14,13 +14,13 @@ Run: ``.venv/bin/python benchmarks/people_cues.py`` (prints a table, writes benc
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _timing import report_targets  # noqa: E402
 from drill_speed import ROOT, _run  # noqa: E402  (the same scaling of the same demo)
 
 OFF = {"odour": False, "irritation": False, "others_leaving": False}
@@ -62,13 +62,7 @@ def main() -> None:
                   ", ".join(f"{k} {v}" for k, v in sorted(r["aware_by"].items())))
     con.print(t)
     targets = [(f"{r['case']}: cues < 5 % of the simulation", r["cues_share"], 0.05) for r in rows]
-    for name, v, lim in targets:
-        con.print(f"{name}: {100 * v:.1f} %  {'PASS' if v < lim else 'FAIL'}")
-    out = Path(__file__).with_suffix(".json")
-    out.write_text(json.dumps({"rows": rows, "load": os.getloadavg()[0],
-                               "targets": [{"name": n, "value": v, "limit": lim} for n, v, lim in targets]},
-                              indent=2))
-    con.print(f"wrote {out}")
+    report_targets(con, __file__, rows, targets, lambda v: f"{100 * v:.1f} %")
 
 
 if __name__ == "__main__":

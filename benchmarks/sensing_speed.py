@@ -27,6 +27,10 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _timing import report_targets  # noqa: E402
+
 DEMO = ROOT / "scenarios" / "plant_h2s_leak.yaml"
 
 # Runs one case in whatever drilltwin is importable and prints {"wall": s, "sensors": s}. The same
@@ -107,13 +111,7 @@ def main() -> None:
     demo, big, pre = (r["after"]["wall"] for r in rows)
     targets = [("demo replication < 0.3 s", demo, 0.3), ("10,000-person drill < 2 s", big, 2.0),
                ("8 h before the leak <= 2x the demo", pre / demo, 2.0)]
-    for name, v, lim in targets:
-        con.print(f"{name}: {v:.2f}  {'PASS' if v <= lim else 'FAIL'}")
-    out = Path(__file__).with_suffix(".json")
-    out.write_text(json.dumps({"rows": rows, "load": os.getloadavg()[0],
-                               "targets": [{"name": n, "value": v, "limit": lim} for n, v, lim in targets]},
-                              indent=2))
-    con.print(f"wrote {out}")
+    report_targets(con, __file__, rows, targets)
 
 
 if __name__ == "__main__":
