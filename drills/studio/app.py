@@ -239,18 +239,27 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
             raise HTTPError(422, f"cannot edit this text: {type(e).__name__}: {e}", errors=[]) from None
         return JSONResponse({"text": new, **await run_in_threadpool(check, new, p, rel)}, headers=_HEADERS)
 
+    async def on_scenario(text: str, p, rel: str, what: str, fn):
+        """``fn(scenario)`` in a worker thread for a page that needs a scenario file: the text validated by
+        the project's loaders first; bad input (or another kind of file) is a 422 naming the field."""
+        def work():
+            kind, sc = validate_text(text, p, rel)
+            if kind != "scenario":
+                raise InputError(f"{what} works on scenario files only", source=rel)
+            return fn(sc)
+
+        try:
+            return await run_in_threadpool(work)
+        except InputError as e:
+            raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
+
     async def site(request: Request) -> Response:
         from drills.studio.site import site_plan
 
         rel = request.query_params.get("path", "")
         p = target(rel)
-        try:
-            kind, sc = await run_in_threadpool(validate_text, p.read_text(encoding="utf-8"), p, rel)
-            if kind != "scenario":
-                raise InputError("the site view needs a scenario file", source=rel)
-            plan = await run_in_threadpool(site_plan, sc.site_path())
-        except InputError as e:
-            raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
+        plan = await on_scenario(p.read_text(encoding="utf-8"), p, rel, "the site view",
+                                 lambda sc: site_plan(sc.site_path()))
         return JSONResponse(plan, headers=_HEADERS)
 
     async def preview(request: Request) -> Response:
@@ -263,13 +272,8 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         text = data.get("text")
         if not isinstance(text, str):
             text = p.read_text(encoding="utf-8")
-        try:
-            kind, sc = await run_in_threadpool(validate_text, text, p, rel)
-            if kind != "scenario":
-                raise InputError("the preview needs a scenario file", source=rel)
-            out = await run_in_threadpool(preview_alerts, sc, data.get("alerts", sc.alerts))
-        except InputError as e:
-            raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
+        out = await on_scenario(text, p, rel, "the preview",
+                                lambda sc: preview_alerts(sc, data.get("alerts", sc.alerts)))
         return JSONResponse(out, headers=_HEADERS)
 
     async def coverage(request: Request) -> Response:
@@ -281,13 +285,8 @@ def create_app(root: str | os.PathLike, db_url: str | None = None) -> Starlette:
         p = target(rel)
         text = p.read_text(encoding="utf-8")
         key = sha256(f"{rel}\n{text}".encode())[:20]
-        try:
-            kind, sc = await run_in_threadpool(validate_text, text, p, rel)
-            if kind != "scenario":
-                raise InputError("coverage maps need a scenario file", source=rel)
-            res = await run_in_threadpool(site_coverage, sc, store.root / ".studio" / "coverage" / key)
-        except InputError as e:
-            raise HTTPError(422, str(e), errors=[_err_json(e)]) from None
+        res = await on_scenario(text, p, rel, "coverage maps",
+                                lambda sc: site_coverage(sc, store.root / ".studio" / "coverage" / key))
         res["maps"] = [f"/api/coverage/{key}/{m}" for m in res["maps"]]
         return JSONResponse(json.loads(json.dumps(res, default=str)), headers=_HEADERS)
 
