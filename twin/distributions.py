@@ -58,6 +58,13 @@ class Distribution:
         """Read a plain quantity or a ``{dist: ...}`` mapping; raise ``ValueError`` naming ``field_name``."""
         if isinstance(spec, Distribution):
             return spec
+        if isinstance(spec, dict) and "dist" not in spec and {"kind", "params"} <= spec.keys():
+            # the dumped form of a parsed distribution (pydantic's model_dump), read back as it was
+            if spec["kind"] not in _PARAMS or not isinstance(spec["params"], dict):
+                raise ValueError(f"{field_name}.kind: expected one of {', '.join(_PARAMS)}, got {spec['kind']!r}")
+            d = cls(spec["kind"], dict(spec["params"]), str(spec.get("dimension", dimension)))
+            d._check(field_name)
+            return d
         if not isinstance(spec, dict):
             return cls.fixed(parse_quantity(spec, dimension, field_name), dimension)
         spec = dict(spec)
