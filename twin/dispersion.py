@@ -1391,6 +1391,30 @@ class Multizone:
         with np.errstate(divide="ignore"):
             return float(np.min(np.where(kd > 0, 2.0 * self.volume / kd, np.inf)))
 
+    def checkpoint(self) -> tuple:
+        """The stepping state now, for :meth:`restore` (a caller that steps ahead speculatively, e.g.
+        :class:`drills.sim.hazards.GasHazards` reading a block of gas steps at once, and then needs the
+        state of an earlier step). Covers what :meth:`step` and :meth:`set_outdoor` change; not door,
+        ventilation, flow or source edits (callers must not make them between the two calls)."""
+        blk = self._blk
+        ext_c = None if self._ext_c is None else self._ext_c.copy()
+        loss = np.array(getattr(self, "_loss", ()))
+        return (self.__dict__.copy(), dict(self._outdoor), ext_c, dict(self._pending), list(self.near_pure), loss,
+                blk, None if blk is None else blk.done)
+
+    def restore(self, cp: tuple) -> None:
+        """Put the model back in the state of :meth:`checkpoint` ``cp``: stepping on from here gives
+        exactly the steps taken after that checkpoint (the same operations on the same values)."""
+        state, outdoor, ext_c, pending, near_pure, loss, blk, done = cp
+        self.__dict__.clear()
+        self.__dict__.update(state)
+        self._outdoor, self._ext_c, self._pending, self.near_pure, self._loss = \
+            dict(outdoor), None if ext_c is None else ext_c.copy(), dict(pending), list(near_pure), loss.copy()
+        if "_loss" not in state:
+            del self._loss
+        if blk is not None:
+            blk.done = done
+
     def advance(self, t_end: float) -> None:
         """Step until time ``t_end`` (s). A remainder shorter than ``dt`` is taken as one shorter step
         (two extra factorisations: call at multiples of ``dt`` to avoid them)."""
