@@ -134,6 +134,7 @@ __all__ = [
     "DetectorSpec",
     "Exceedance",
     "FaultRecord",
+    "GasBlock",
     "MODES",
     "Nuisance",
     "default_nuisance",
@@ -321,6 +322,30 @@ class CleanBlock:
     ys: np.ndarray
     kk: np.ndarray
     ws: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+@dataclass(frozen=True)
+class GasBlock:
+    """Rows a :class:`DetectorArray` would show for given inputs (:meth:`DetectorArray.gas_block`): call
+    ``times`` (s), the inputs ``values``, ``readings`` and ``over`` (rows x detectors), the lag state ``ys``
+    after each call, the sample index ``kk``, the nuisance wander ``ws``, the alarm levels ``active``
+    (rows x set points x detectors) and ``level`` (the highest active level per row, what :meth:`levels`
+    returns then), and ``stop``: the first row in which a detector reaches a level for the first time (an
+    :class:`Exceedance`, made by the ordinary :meth:`DetectorArray.update`), or the number of rows."""
+
+    times: np.ndarray
+    values: np.ndarray
+    readings: np.ndarray
+    over: np.ndarray
+    ys: np.ndarray
+    kk: np.ndarray
+    ws: np.ndarray | None
+    active: np.ndarray
+    level: np.ndarray
+    stop: int
 
     def __len__(self) -> int:
         return len(self.times)
@@ -1014,6 +1039,91 @@ class DetectorArray(_Named):
                 k = int(hit[0])
                 times, val, over, ys, kk = times[:k], val[:k], over[:k], ys[:k], kk[:k]
         return CleanBlock(dt, times, val, over, ys, kk, ws)
+
+    def gas_block(self, times: np.ndarray, values: np.ndarray) -> GasBlock | None:
+        """What ``update(times[k], values[k])`` for every row k in turn would show, computed at once without
+        changing the array (``values``: rows x detectors, the true concentration in each unit). ``None`` when
+        that cannot be done exactly: sampling not exactly at every call, or calls not evenly spaced. Alarm
+        levels are followed row by row (hysteresis, latching); the block's ``stop`` is the first row that
+        records an :class:`Exceedance`. Commit the rows used with :meth:`commit_gas`."""
+        n, m = len(self.names), len(times)
+        if n == 0 or m == 0 or not self._uniform:
+            return None
+        steps = np.diff(np.concatenate([[self._t], times]))
+        dt = float(steps[0])
+        if dt <= 0 or not np.all(steps == dt) or self._period[0] != dt:
+            return None
+        tol = 1e-9 * np.maximum(1.0, np.abs(times))
+        kk = np.floor((times + tol - self._origin[0]) / self._period[0])
+        if kk[0] != self._k[0] or not np.array_equal(self._origin[0] + kk * self._period[0], times):
+            return None  # samples not exactly at the call times
+        a = self._cache_a if dt == self._cache_dt else np.exp(-dt * self._inv_tau)
+        values = np.asarray(values, dtype=np.float64)
+        ys = np.empty((m, n))
+        y, u = self._y, self._u
+        inst = self._instant
+        for k in range(m):  # the lag with the input held over each call, as _advance computes it
+            y = (y - u) * a + u
+            u = values[k]
+            if inst.size:
+                y[inst] = u[inst]
+            ys[k] = y
+        z = self._noise_rows(m)
+        nu, ws = self._nuis.peek(times) if self._nuis is not None else (None, None)
+        val, over = self._shown(ys, times[:, None], z, nu)
+        nl = self._sp.shape[0]
+        active = np.zeros((m, nl, n), dtype=bool)
+        level = np.zeros((m, n), dtype=np.int8)
+        stop = m
+        if nl:
+            rows = np.arange(m)[:, None]
+            for j in range(nl):
+                # the relay of _levels: on at its set point, held while at or above the clearing value
+                # (or latched), off otherwise; vectorised as "the last set row comes after the last clear row"
+                on = val >= self._sp[j]
+                hold = (val >= self._sp_off[j]) | self._latching
+                last_on = np.maximum.accumulate(np.where(on, rows, -1), axis=0)
+                last_off = np.maximum.accumulate(np.where(~on & ~hold, rows, -1), axis=0)
+                act = (last_on > last_off) | ((last_off < 0) & self._active[j])
+                active[:, j] = act
+                level[act] = j + 1
+                rising = act & ~self._ever[j]
+                if self._n_faulted:
+                    rising &= self._mode != INHIBITED
+                hit = np.flatnonzero(rising.any(axis=1))
+                if hit.size:
+                    stop = min(stop, int(hit[0]))
+        return GasBlock(times, values, val, over, ys, kk, ws, active, level, stop)
+
+    def commit_gas(self, block: GasBlock, k: int) -> None:
+        """Leave the array as ``update(block.times[i], block.values[i])`` for the rows ``i < k`` would
+        (``k`` at most ``block.stop``: no first crossing in those rows)."""
+        if k <= 0:
+            return
+        if k > block.stop:
+            raise ValueError(f"row {k} is past the block's first exceedance (row {block.stop})")
+        j = k - 1
+        dt = float(block.times[0] - self._t)
+        self._y = block.ys[j].copy()
+        self._u = block.values[j].copy()
+        self._t = self._t_call = float(block.times[j])
+        self._k[:] = block.kk[j] + 1
+        if dt != self._cache_dt:
+            self._cache_a = np.exp(-dt * self._inv_tau)
+            self._cache_dt = dt
+        self._zcur += k
+        if self._nuis is not None:
+            self._nuis.commit(block.times, block.ws, j)
+        self.reading[:] = block.readings[j]
+        self.sample_time[:] = block.times[j]
+        self.over_range[:] = block.over[j]
+        self.fresh[:] = True
+        if self._n_faulted:
+            self.fresh[self._mode == DEAD] = False
+        if self._sp.shape[0]:
+            self._active[:] = block.active[j]
+            self._level[:] = block.level[j]
+        self.new_exceedances = []
 
     def clean_readings(self, dt: float, steps: int) -> np.ndarray:
         """Readings (steps x detectors) of ``update(time + k dt, 0)`` for k = 1..steps, in blocks where

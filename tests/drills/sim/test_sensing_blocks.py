@@ -15,7 +15,7 @@ from drills.sim.engine import run_scenario
 from drills.sim.hazards import GasHazards
 from drills.spec.scenario import scenario_from_dict
 from tests.conftest import ROOT
-from twin.sensors import CameraArray, CameraSpec, DetectorArray, DetectorSpec
+from twin.sensors import CameraArray, CameraSpec, DetectorArray, DetectorSpec, Nuisance
 
 
 def _drill(alerts: dict) -> object:
@@ -118,3 +118,48 @@ def test_nuisance_is_the_same_read_in_blocks_or_step_by_step():
     blk = DetectorArray([spec, replace(spec, name="M")], np.random.default_rng(21)).clean_readings(1.0, 9000)
     assert (ref > 10.0).any()  # spikes and test gas did show
     assert np.array_equal(ref, blk)
+
+
+@pytest.mark.parametrize("fault", [None, "dead", "stuck", "inhibited"])
+def test_detector_gas_block_matches_updates(fault):
+    """Gas rising through the set points, holding, falling back below the clearing values: a block of
+    rows (committed up to its first exceedance, that row then by update()) equals update() row by row,
+    readings, lag, levels and exceedances bit for bit. With a latching head, a head without lag, nuisance
+    and drift."""
+    specs = [DetectorSpec("A", "ppm", gas="H2S", setpoints=(5.0, 10.0), noise=0.5, t90=20.0),
+             DetectorSpec("B", "%LEL", gas="CH4", setpoints=(20.0, 40.0), drift=0.01, age=100.0, latching=True),
+             DetectorSpec("C", "ppm", gas="CO", setpoints=(30.0,), noise=0.3, t90=0.0),
+             DetectorSpec("D", "ppm", gas="H2S", setpoints=(5.0, 10.0), noise=0.5, t90=30.0,
+                          nuisance=Nuisance(wander=0.2, spike_rate=2.0))]
+    rng_in = np.random.default_rng(5)
+    t_all = np.arange(1.0, 901.0)
+    shape = np.clip(np.minimum((t_all - 100) / 200, (700 - t_all) / 150), 0, 1)[:, None]
+    values = shape * np.array([25.0, 60.0, 50.0, 15.0]) + rng_in.uniform(0, 0.5, (len(t_all), 4))
+    ref = DetectorArray(specs, np.random.default_rng(3))
+    blk = DetectorArray(specs, np.random.default_rng(3))
+    if fault:
+        for a in (ref, blk):
+            a.fail("D", fault) if fault != "stuck" else a.fail("D", fault, value=7.0)
+    for a in (ref, blk):  # the first call covers the samples at 0 and 1 s: not a block
+        a.update(t_all[0], values[0])
+    k, longest, cuts = 1, 0, 0
+    while k < len(t_all):
+        b = blk.gas_block(t_all[k:k + 120], values[k:k + 120])
+        assert b is not None
+        j = b.stop
+        for i in range(j):
+            assert np.array_equal(ref.update(t_all[k + i], values[k + i]), b.readings[i])
+            assert ref.levels().tolist() == [int(x) if not (fault == "inhibited" and n == 3) else 0
+                                            for n, x in enumerate(b.level[i])]
+        blk.commit_gas(b, j)
+        longest = max(longest, j)
+        k += j
+        if k < len(t_all):  # the row with a first crossing: by update(), as the hazards do
+            cuts += 1
+            assert np.array_equal(ref.update(t_all[k], values[k]), blk.update(t_all[k], values[k]))
+            k += 1
+        assert np.array_equal(ref.reading, blk.reading) and np.array_equal(ref._y, blk._y)
+        assert ref.levels().tolist() == blk.levels().tolist()
+    assert ref.exceedances == blk.exceedances and len(ref.exceedances) >= 5
+    assert cuts >= 3 and longest >= 100
+    assert np.array_equal(ref.update(1000.0, 1.0), blk.update(1000.0, 1.0))  # the streams go on alike
