@@ -17,6 +17,7 @@ Everything random comes from the run's named streams (``sensors``, ``exposure``)
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -59,6 +60,10 @@ REFERENCE_AIR_SPEED = 1.0
 no weather: a modest indoor draught (the criterion grows as the air speed falls)."""
 CLEAN_BLOCK = 2048
 """Gas steps of clean air read at once (bounds the memory of a block: steps x detectors floats)."""
+GAS_BLOCK = 512
+"""Most gas steps read at once while gas is present (see GasHazards._gas_block)."""
+GAS_BLOCK_START = 16
+"""Gas steps of the first block, and of the block after one cut short (it doubles while blocks run whole)."""
 
 CAMERA_VISIBLE_PPM = 50.0
 """A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
@@ -249,6 +254,8 @@ class GasHazards:
 
     clean_blocks = True
     """Read clean air in blocks of steps (False: step by step, the reference the tests compare with)."""
+    gas_blocks = True
+    """Read the steps with gas in blocks (:meth:`_gas_block`; False: step by step, the tests' reference)."""
 
     def __init__(self, sc: Scenario, graph: SiteGraph, model: DrillModel, log: list | None = None,
                  extra_sensors: list | None = None, outdoor: OutdoorCoupling | None = None):
@@ -274,6 +281,7 @@ class GasHazards:
         self._near_sources: dict[str, list[tuple[str, int, tuple[float, float, float]]]] = {}
         self._det_geo: dict[str, Any] = {}
         self._dc_cache: dict[str, tuple[float, np.ndarray]] = {}  # per gas: (t, detector_concentrations)
+        self._near_masks: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self._near_fields: dict[str, NearField] = {}  # per gas: detector x source geometry (twin.near_field)
         self._rho: dict[str, float] = {}  # pure gas density per gas key, kg/m3
         for k, h in enumerate(self.specs):
@@ -309,6 +317,11 @@ class GasHazards:
         self._other_cams = np.flatnonzero(self._camera_kind != "gas")
         self._no_fault = np.zeros(len(self.sensors.gas.names), dtype=bool)
         self.flagged: set[str] = set()
+        self._block_ok: bool | None = None
+        zones = sorted(self.zone_index, key=self.zone_index.get)
+        self._space_ids = sorted({graph.zones[z].space for z in zones}, key=str)
+        space_pos = {sid: k for k, sid in enumerate(self._space_ids)}
+        self._zone_space = np.array([space_pos[graph.zones[z].space] for z in zones], dtype=np.int64)
         self.records_sensors: list[tuple[float, str, float, str]] = []
         self.records_zones: list[tuple[float, str, float]] = []
         self._setup_alerts()
@@ -604,7 +617,15 @@ class GasHazards:
         if self.t_sensing + self.dt <= self.t_start:
             yield from self._clean_air(self.t_start)
         yield env.timeout(max(self.t_start - env.now, 0.0))
+        size = GAS_BLOCK_START
         while True:
+            if self.gas_blocks and self._blockable():
+                took, m = yield from self._gas_block(size)
+                # a block cut early by what happened in it is followed by a shorter one (what stopped it
+                # may go on, e.g. an alert zone still changing); an uncut one by a longer one
+                size = min(2 * size, GAS_BLOCK) if took == m else max(GAS_BLOCK_START, min(2 * took, GAS_BLOCK))
+                if m:
+                    continue
             yield env.timeout(self.dt)
             self.step(env.now)
 
@@ -729,6 +750,177 @@ class GasHazards:
             self._record(t)
             self._next_record += self.sc.record_every
 
+    # ---------------------------------------------------------------------------------- gas blocks
+    def _blockable(self) -> bool:
+        """Can the coming gas steps be read in a block? Not in a joint exercise (the region's field and
+        people in the open are stepped with the sites), not with an outdoor release (its boundary hook),
+        and not for a gas still quiet."""
+        if self._block_ok is None:
+            self._block_ok = (self.outdoor is None and bool(self.gases)
+                              and all(st.boundary is None and not st.quiet for st in self.gases.values())
+                              and all(hasattr(o, a) for o, a in ((self.alert_engine, "scan_block"),
+                                                                  (Exposure, "block"), (Tenability, "update_block"))))
+        return self._block_ok
+
+    def _gas_block(self, limit: int):
+        """Take up to ``limit`` gas steps at once, before the next event of any other process: the
+        multizone steps them (from a checkpoint), then exposure, cues, hazard zones, detectors, cameras and
+        the alert policy are evaluated over all the rows at once, each saying at which row it first does
+        something another process must see (an alert, an episode, a collapse, someone noticing the gas, a
+        zone turning hazardous, a first set point crossing, a camera alarm). The rows before the first such
+        row are committed as one (the same state the step-by-step calls would leave, see the tests), the
+        clock moves to the last of them, and that row is then taken by :meth:`step` as usual.
+        Returns (rows committed, rows looked at); (0, 0) when no block was possible."""
+        env, dt = self.env, self.dt
+        clock = time.perf_counter
+        base = self._t_last
+        if env.now != base:
+            return 0, 0
+        horizon = env.peek()
+        times_l: list[float] = []
+        t = base
+        for _ in range(limit):
+            t = t + dt  # as the clock adds each step's timeout
+            if t >= horizon - 1e-9:
+                break  # a step at another event's time waits for it, as the step-by-step process would
+            times_l.append(t)
+        m = len(times_l)
+        if m < 2:
+            return 0, 0
+        times = np.array(times_l)
+        dts = np.diff(np.concatenate([[base], times]))
+        c0 = clock()
+        cps = {key: st.mz.checkpoint() for key, st in self.gases.items()}
+        rows = {key: np.empty((m, st.mz.n)) for key, st in self.gases.items()}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for k, tk in enumerate(times_l):
+                for key, st in self.gases.items():
+                    st.mz.advance(tk)
+                    rows[key][k] = st.mz.c
+        c1 = clock()
+        self.timing["dispersion"] += c1 - c0
+
+        def give_up():
+            for key, st in self.gases.items():
+                st.mz.restore(cps[key])
+            return 0, 0
+
+        if caught:  # a zone near pure gas warns: let the step-by-step path warn at its own step
+            return give_up()
+        stop = m
+        commits = []
+        for key, st in self.gases.items():
+            j, idx, ppm, commit = st.exposure.block(times, dts, rows[key])
+            stop = min(stop, j)
+            commits.append(commit)
+            if self.cues is not None and len(idx):
+                stop = min(stop, self.cues.first_notice(key, idx, ppm))
+        # spaces turning hazardous (or safe again) re-route people: such a row is taken step by step
+        hz = np.zeros((m, len(self._zone_space)), dtype=bool)
+        for st in self.gases.values():
+            hz |= rows[st.gas.key] > st.level
+        if hz.any() or self.flagged:
+            sp = self._space_rows(hz)
+            now = np.array([s in self.flagged for s in self._space_ids])
+            diff = np.flatnonzero((sp != now).any(axis=1))
+            if diff.size:
+                stop = min(stop, int(diff[0]))
+        c2 = clock()
+        self.timing["exposure"] += c2 - c1
+        det, cams = self.sensors.gas, self.sensors.cameras
+        nd, nc = len(det.names), len(cams.names)
+        blk = cblk = None
+        if nd:
+            values = self._true_rows(rows, times, np.zeros((m, nd)))
+            blk = det.gas_block(times, values)
+            if blk is None:
+                self.timing["sensors"] += clock() - c2
+                return give_up()
+            stop = min(stop, blk.stop)
+        if nc:
+            visible = self._camera_rows(rows, m)
+            cblk = cams.clean_block(dt, m, visible)
+            if cblk is None:
+                self.timing["sensors"] += clock() - c2
+                return give_up()
+            rise = cblk[0] & ~np.vstack([cams.detecting[None, :], cblk[0][:-1]])
+            hit = np.flatnonzero(rise.any(axis=1))
+            if hit.size:
+                stop = min(stop, int(hit[0]))
+        if nd and stop > 0:
+            bad = det.fault | det.inhibited
+            fresh = ~det.fault
+            levels = blk.level if not det._n_faulted else np.where(det.inhibited, 0, blk.level).astype(np.int8)
+            j, commit_alerts = self.alert_engine.scan_block(times[:stop], blk.readings[:stop], bad, fresh,
+                                                            levels[:stop], nc > 0)
+            stop = min(stop, j)
+        else:
+            commit_alerts = None
+        if stop == 0:
+            self.timing["sensors"] += clock() - c2
+            return give_up()
+        # commit rows [0, stop)
+        if stop < m:
+            for key, st in self.gases.items():
+                st.mz.restore(cps[key])
+                for tk in times_l[:stop]:
+                    st.mz.advance(tk)
+        c3 = clock()
+        self.timing["dispersion"] += c3 - c2 if stop < m else 0.0
+        for commit in commits:
+            commit(stop)
+        for key, st in self.gases.items():
+            st.tenability.update_block(times[:stop], dts[:stop], rows[key][:stop], st.mz.volume)
+        c4 = clock()
+        self.timing["exposure"] += c4 - c3
+        if blk is not None:
+            det.commit_gas(blk, stop)
+            commit_alerts(stop)
+        if cblk is not None:
+            cams.commit_clean(times, cblk[0], visible[stop - 1], stop - 1)
+        for k in range(stop):
+            tk = times_l[k]
+            if tk + 1e-9 >= self._next_record:
+                if nd:
+                    self._record_row(tk, blk.readings[k])
+                for st in self.gases.values():
+                    self._record_zones(tk, st, rows[st.gas.key][k])
+                self._next_record += self.sc.record_every
+        self._t_last = times_l[stop - 1]
+        self.timing["sensors"] += clock() - c4
+        t_end = times_l[stop - 1]
+        if env.now + (t_end - env.now) == t_end:
+            yield env.timeout(t_end - env.now)
+        else:  # the one delay would round differently from the steps' own: take them one by one
+            for tk in times_l[:stop]:
+                yield env.timeout(dt)
+        if stop < m:  # the row where something happens, step by step
+            yield env.timeout(dt)
+            self.step(env.now)
+            return stop + 1, m
+        return stop, m
+
+    def _space_rows(self, hz: np.ndarray) -> np.ndarray:
+        """Rows of zones above the hazard level (steps x zones) to rows of hazardous spaces (steps x
+        spaces, in ``self._space_ids`` order)."""
+        out = np.zeros((len(hz), len(self._space_ids)), dtype=bool)
+        for zi in np.flatnonzero(hz.any(axis=0)):
+            out[:, self._zone_space[zi]] |= hz[:, zi]
+        return out
+
+    def _camera_rows(self, rows: dict[str, np.ndarray], m: int) -> np.ndarray:
+        """What each camera has in view at each of ``m`` rows of zone states (see :meth:`_camera_scene`;
+        people do not move within a block, so only the gas part changes)."""
+        vis = np.zeros((m, len(self.sensors.cameras.names)), dtype=bool)
+        vis |= self._camera_scene(gas=False)
+        gas_cam = self._gas_cams
+        if gas_cam.size:
+            zi = self._camera_zone[gas_cam]
+            for key, st in self.gases.items():
+                vis[:, gas_cam] |= kgm3_to_ppm(rows[key][:, zi], st.gas) > CAMERA_VISIBLE_PPM
+        return vis
+
     def _wake(self, st: _GasState, t: float) -> None:
         """Gas from another site has reached the openings above the wake level: start this gas's multizone
         one step back. Its air was clean up to a trace below that level (no source indoors, so no zone
@@ -800,45 +992,65 @@ class GasHazards:
         out = np.zeros(len(self.sensors.gas.names))
         if self.outdoor is not None:
             self._outdoor_reads(out)
+        return self._true_rows({k: st.mz.c for k, st in self.gases.items()}, self.env.now, out)
+
+    def _true_rows(self, zone_c: dict[str, np.ndarray], t: Any, out: np.ndarray) -> np.ndarray:
+        """The true concentration at every detector (its unit) added into ``out`` for the zone state of
+        each gas ``zone_c`` at ``t``: one state (zones,) at a time ``t``, or rows (steps x zones) at the
+        times ``t`` (then ``out`` is steps x detectors)."""
         for key, det, zi, lel in self._sensor_reads:
             st = self.gases.get(key)
             if st is None:
                 continue
-            ppm = kgm3_to_ppm(self.local_concentration(key, st.mz.c, zi, det), st.gas)
+            ppm = kgm3_to_ppm(self.local_concentration(key, zone_c[key], zi, det, t), st.gas)
             # %LEL as twin.gas.kgm3_to_lel computes it (the same operations, so the same bits)
-            out[det] = ppm if lel is None else ppm / lel * 100.0
+            out[..., det] = ppm if lel is None else ppm / lel * 100.0
         for key, det, zi, f in self._cross_reads:  # other gases a head responds to (cross-sensitivity)
             st = self.gases.get(key)
             if st is not None:
-                out[det] += f * kgm3_to_ppm(self.local_concentration(key, st.mz.c, zi, det), st.gas)
+                out[..., det] += f * kgm3_to_ppm(self.local_concentration(key, zone_c[key], zi, det, t), st.gas)
         return out
 
     def local_concentration(self, gas_key: str, zone_c: np.ndarray, zones: np.ndarray,
-                            detectors: np.ndarray) -> np.ndarray:
+                            detectors: np.ndarray, t: float | None = None) -> np.ndarray:
         """The concentration (kg/m3) of ``gas_key`` at the inlet of each of ``detectors`` (indices into
         the gas detector array), whose zones are ``zones`` (indices into ``zone_c``, the multizone's
-        concentration per zone, kg/m3): the zone's well-mixed mean, and for the detectors of that gas near
-        a release in their own zone the near-field value of :meth:`detector_concentrations` (transport
-        delay and gradient from the source). Heads of another gas that only cross-respond to this one read
-        the zone mean. The one place the zone state becomes what detectors breathe."""
-        out = zone_c[zones]
+        concentration per zone, kg/m3, at ``t``: now by default): the zone's well-mixed mean, and for the
+        detectors of that gas near a release in their own zone the near-field value of
+        :meth:`detector_concentrations` (transport delay and gradient from the source). Heads of another
+        gas that only cross-respond to this one read the zone mean. The one place the zone state becomes
+        what detectors breathe. ``zone_c`` may be rows of zone states (steps x zones) at the times ``t``."""
+        out = zone_c[..., zones]
         if not self._near_sources.get(gas_key):
             return out
         geo = self._det_geometry(gas_key)
         if geo is None:
             return out
-        near = np.isin(detectors, geo[0])
+        key = (gas_key, id(detectors))
+        near = self._near_masks.get(key)
+        if near is None or near[0] is not detectors:
+            near = self._near_masks[key] = (detectors, np.isin(detectors, geo[0]))
+        near = near[1]
         if near.any():
             out = out.copy()
-            out[near] = self.detector_concentrations(gas_key, self.gases[gas_key])[detectors[near]]
+            st = self.gases[gas_key]
+            if zone_c.ndim == 1:
+                out[near] = self.detector_concentrations(gas_key, st, zone_c, t)[detectors[near]]
+            else:
+                for k in range(len(zone_c)):
+                    out[k, near] = self.detector_concentrations(gas_key, st, zone_c[k], float(t[k]),
+                                                                cache=False)[detectors[near]]
         return out
 
-    def detector_concentrations(self, gas_key: str, st: _GasState) -> np.ndarray:
+    def detector_concentrations(self, gas_key: str, st: _GasState, zone_c: np.ndarray | None = None,
+                                t: float | None = None, cache: bool = True) -> np.ndarray:
         """The concentration (kg/m3) of ``gas_key`` at the input of every gas detector (in the order of
-        ``self.sensors.gas``; 0 for detectors of other gases or in the open): the zone means of the
-        multizone, and near a release in its own zone the local value of :class:`twin.near_field.NearField`
-        (transport delay and gradient from the source), so that a detector's position
-        in its room matters. The one place the zone state becomes what detectors breathe."""
+        ``self.sensors.gas``; 0 for detectors of other gases or in the open) for the zone state ``zone_c``
+        at ``t`` (default: the multizone's now): the zone means, and near a release in its own zone the
+        local value of :class:`twin.near_field.NearField` (transport delay and gradient from the source),
+        so that a detector's position in its room matters. The one place the zone state becomes what
+        detectors breathe."""
+        zone_c = st.mz.c if zone_c is None else zone_c
         geo = self._det_geometry(gas_key)
         if geo is None:
             return np.zeros(len(self.sensors.gas.names))
@@ -846,22 +1058,24 @@ class GasHazards:
         out = np.zeros(len(self.sensors.gas.names))
         src = self._near_sources.get(gas_key, [])
         if not src:
-            out[idx] = st.mz.c[zone]
+            out[idx] = zone_c[zone]
             return out
         nf = self._near_fields.get(gas_key)
         if nf is None:
             nf = self._near_fields[gas_key] = NearField(pos, zone, np.array([p for _, _, p in src]),
                                                         np.array([z for _, z, _ in src]), floor_z=floor)
-        t = self.env.now
-        hit = self._dc_cache.get(gas_key)
-        if hit is not None and hit[0] == t:
-            return hit[1]  # ppm and %LEL heads of one gas share one near-field evaluation per step
+        t = self.env.now if t is None else t
+        if cache:
+            hit = self._dc_cache.get(gas_key)
+            if hit is not None and hit[0] == t:
+                return hit[1]  # ppm and %LEL heads of one gas share one near-field evaluation per step
         states = [st.mz.source_state(sid, t) for sid, _, _ in src]
         rate = [r for r, _, _ in states]
         age = [t - a for _, a, _ in states]
         stop_age = [t - b if b <= t else np.inf for _, _, b in states]
-        out[idx] = nf(st.mz.c, rate, age, stop_age, c_max=self._rho[gas_key])
-        self._dc_cache[gas_key] = (t, out)
+        out[idx] = nf(zone_c, rate, age, stop_age, c_max=self._rho[gas_key])
+        if cache:
+            self._dc_cache[gas_key] = (t, out)
         return out
 
     def _det_geometry(self, gas_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -997,14 +1211,14 @@ class GasHazards:
                              f"{a.name} sees {self._camera_kind[a.camera]}"))
         return self.alert_engine.update_cameras(t, cams.new_alarms)
 
-    def _camera_scene(self) -> np.ndarray:
+    def _camera_scene(self, gas: bool = True) -> np.ndarray:
         """What each camera has in view now, by what it is set to detect (``extra.detects``): ``gas`` (a
         plume above CAMERA_VISIBLE_PPM in its zone), ``people`` (anyone in its space), ``person_down``
         (someone collapsed there) or ``no_ppe`` (someone without breathing apparatus in gassed air)."""
         cams = self.sensors.cameras
         visible = np.zeros(len(cams.names), dtype=bool)
         gas_cam = self._gas_cams
-        if gas_cam.size:
+        if gas and gas_cam.size:
             zi = self._camera_zone[gas_cam]
             for st in self.gases.values():
                 visible[gas_cam] |= kgm3_to_ppm(st.mz.c[zi], st.gas) > CAMERA_VISIBLE_PPM
@@ -1148,9 +1362,12 @@ class GasHazards:
         if len(det.names):
             self._record_row(t, det.reading)
         for st in self.gases.values():
-            ppm = kgm3_to_ppm(st.mz.c, st.gas)
-            for zi in np.flatnonzero(ppm > 1e-3):
-                self.records_zones.append((t, f"{st.gas.key}:{st.mz.zones[zi]}", float(ppm[zi])))
+            self._record_zones(t, st, st.mz.c)
+
+    def _record_zones(self, t: float, st: _GasState, c: np.ndarray) -> None:
+        ppm = kgm3_to_ppm(c, st.gas)
+        for zi in np.flatnonzero(ppm > 1e-3):
+            self.records_zones.append((t, f"{st.gas.key}:{st.mz.zones[zi]}", float(ppm[zi])))
 
     # ---------------------------------------------------------------------------------- commands
     def isolate(self, hazard_id: str) -> None:
