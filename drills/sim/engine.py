@@ -488,6 +488,7 @@ def finish_run(run: Run, wall: float) -> RunResult:
     if run.hazards is not None:
         res.extra["timeseries"] = (run.hazards.records_sensors, run.hazards.records_zones)
         res.extra["timing"].update(run.hazards.timing)
+        res.extra["gas_blocks"] = dict(run.hazards.block_stats)
     res.extra["operators"] = run.hazards.operator if run.hazards is not None else None  # alarm fatigue
     res.extra["caveats"] = (run.hazards.caveats if run.hazards is not None else []) + people_caveats(run) + \
         (run.workflows.caveats if run.workflows is not None else [])

@@ -336,6 +336,8 @@ class GasHazards:
         self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
         self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
         self.timing = {"dispersion": 0.0, "exposure": 0.0, "sensors": 0.0}
+        self.block_stats = {"blocks": 0, "rows": 0, "cut": 0, "steps": 0}
+        """Gas blocks taken, gas steps committed in them, blocks cut short, and gas steps taken one by one."""
         """Wall seconds spent per subsystem (for benchmarks/drill_speed.py)."""
 
     @property
@@ -708,6 +710,7 @@ class GasHazards:
         dispersion and exposure only)."""
         step_dt = t - self._t_last
         self._t_last = t
+        self.block_stats["steps"] += 1
         clock = time.perf_counter
         hazardous: set[str] = set()
         for st in self.gases.values():
@@ -895,7 +898,10 @@ class GasHazards:
         else:  # the one delay would round differently from the steps' own: take them one by one
             for tk in times_l[:stop]:
                 yield env.timeout(dt)
+        self.block_stats["blocks"] += 1
+        self.block_stats["rows"] += stop
         if stop < m:  # the row where something happens, step by step
+            self.block_stats["cut"] += 1
             yield env.timeout(dt)
             self.step(env.now)
             return stop + 1, m
