@@ -32,7 +32,8 @@ def _drill(name: str, edit=None) -> object:
 def _harsh(d: dict) -> None:
     """A big release among people, a second gas, a chatty camera, a latching head and an isolation."""
     d["duration"] = "25min"
-    d["hazards"] = [dict(d["hazards"][0], rate="0.6 kg/s"),
+    d["people"]["premovement"] = {"dist": "lognormal", "median": "4min", "sigma": 0.5}  # slow to leave
+    d["hazards"] = [dict(d["hazards"][0], rate="1.5 kg/s"),
                     {"id": "L2", "kind": "gas_leak", "gas": "CO", "source": "V-101", "rate": "0.2 kg/s",
                      "start": "7min"}]
     d["alerts"] = {"policy": "threshold", "rearm": "2min"}
