@@ -400,8 +400,10 @@ def _inject(model: DrillModel, g: SiteGraph, inj, k: int, log, hazards=None, run
             a = hazards.inject_alert(str(inj.id), inj.level, zone, inj.policy, inj.detector)
             detail = detail or f"{a.id} {a.level} in {zone}"
         elif inj.kind == "sensor_fail":
+            hazards.sync()  # detectors read ahead are brought up to now before the fault
             sensor_array.fail(inj.target, mode, **params)
         elif inj.kind == "sensor_restore":
+            hazards.sync()
             sensor_array.restore(inj.target)
         elif inj.kind == "isolate":
             hazards.isolate(hid)

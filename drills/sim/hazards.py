@@ -64,6 +64,8 @@ GAS_BLOCK = 512
 """Most gas steps read at once while gas is present (see GasHazards._gas_block)."""
 GAS_BLOCK_START = 16
 """Gas steps of the first block, and of the block after one cut short (it doubles while blocks run whole)."""
+AHEAD_START = 16
+"""Gas steps the detectors are first read ahead (GasHazards._sense_ahead); it doubles while used whole."""
 
 CAMERA_VISIBLE_PPM = 50.0
 """A camera sees a plume in its zone above this many ppm (an assumption for optical gas imaging of a
@@ -249,6 +251,26 @@ class _GasState:
     tenability: Tenability | None = None
 
 
+@dataclass
+class _Ahead:
+    """Detector and policy rows read ahead (:meth:`GasHazards._sense_ahead`): the step times, the
+    predicted zone states per gas, the detectors' block, the policy's commit, the first row that must be
+    taken by ``_sense`` (``stop``) and the rows used so far."""
+
+    times: list[float]
+    rows: dict[str, np.ndarray]
+    blk: Any
+    commit: Any
+    stop: int
+    used: int = 0
+
+    def matches(self, t: float, gases: dict[str, _GasState]) -> bool:
+        """Is the step at ``t`` the next predicted one, with the predicted zone state?"""
+        i = self.used
+        return i < len(self.times) and self.times[i] == t and all(
+            np.array_equal(st.mz.c, self.rows[key][i]) for key, st in gases.items())
+
+
 class GasHazards:
     """All gas hazards of one run. Build with the run's graph and model, then :meth:`start`."""
 
@@ -336,8 +358,12 @@ class GasHazards:
         self._next_open_air = self.t_start  # joint exercise: next exposure update of people in the open
         self._outdoor_det: list | None = None  # joint exercise: detectors in the open (see _outdoor_reads)
         self.timing = {"dispersion": 0.0, "exposure": 0.0, "sensors": 0.0}
-        self.block_stats = {"blocks": 0, "rows": 0, "cut": 0, "steps": 0}
-        """Gas blocks taken, gas steps committed in them, blocks cut short, and gas steps taken one by one."""
+        self.block_stats = {"blocks": 0, "rows": 0, "cut": 0, "steps": 0, "ahead": 0, "ahead_rows": 0}
+        """Gas blocks taken, gas steps committed in them, blocks cut short, gas steps taken one by one, and
+        of those the look-aheads made and the steps whose sensing they gave (:meth:`_sense_ahead`)."""
+        self._ahead: _Ahead | None = None
+        self._ahead_size = AHEAD_START
+        self._ahead_off = False
         """Wall seconds spent per subsystem (for benchmarks/drill_speed.py)."""
 
     @property
@@ -636,6 +662,7 @@ class GasHazards:
         step due then runs, and ``gas_step`` need not divide the time from the first release (without it
         a 1 kg/s release over a 1 h drill released 3,598 kg at a 2 s step). Dispersion and exposure
         only: nothing can react to a reading taken as the drill ends."""
+        self.sync()
         if self.specs and t_end > self._t_last + 1e-9 and t_end > self.t_start:
             self.step(t_end, sense=False)
 
@@ -705,9 +732,9 @@ class GasHazards:
             for a in new:
                 self._alert(a)
 
-    def step(self, t: float, sense: bool = True) -> None:
+    def step(self, t: float, sense: bool = True, ahead: bool = True) -> None:
         """Advance the gas to ``t`` and let detectors, people and routes react (``sense=False``: the
-        dispersion and exposure only)."""
+        dispersion and exposure only; ``ahead=False``: no reading ahead, see :meth:`_sense_ahead`)."""
         step_dt = t - self._t_last
         self._t_last = t
         self.block_stats["steps"] += 1
@@ -738,7 +765,10 @@ class GasHazards:
         if self.outdoor is not None:
             self._regional_step(t)
         t3 = clock()
-        self._sense(t)
+        if ahead and self.gas_blocks and not self._ahead_off and self._blockable():
+            self._sense_ahead(t)
+        else:
+            self._sense(t)
         self.timing["sensors"] += clock() - t3
         if hazardous != self.flagged:
             gone = self.flagged - hazardous
@@ -779,6 +809,7 @@ class GasHazards:
         base = self._t_last
         if env.now != base:
             return 0, 0
+        self.sync()
         horizon = env.peek()
         times_l: list[float] = []
         t = base
@@ -903,9 +934,105 @@ class GasHazards:
         if stop < m:  # the row where something happens, step by step
             self.block_stats["cut"] += 1
             yield env.timeout(dt)
-            self.step(env.now)
+            self.step(env.now, ahead=False)
             return stop + 1, m
         return stop, m
+
+    # ------------------------------------------------------------------------------ sensing ahead
+    def _sense_ahead(self, t: float) -> None:
+        """:meth:`_sense` for a gas step taken one by one (other processes have events between the steps,
+        e.g. people walking and being counted), with the detectors and the alert policy read ahead: their
+        rows for the coming steps are computed at once from the multizone stepped ahead on a checkpoint
+        (:class:`_Ahead`), and each step then only checks that the zone state is the one predicted (an
+        isolation or anything else that changed the gas ends the prediction there) and that no camera
+        alarms. The detectors and the policy are brought up to date (:meth:`sync`) when a row does
+        something (an alert, a first crossing, a camera alarm), before anything else changes them (a
+        sensor fault inject) and at the end; until then they lag behind, which nothing reads."""
+        a = self._ahead
+        if a is not None and not a.matches(t, self.gases):
+            self.sync()
+            a = None
+        if a is None:
+            a = self._ahead = self._look_ahead(t)
+            if a is None:
+                self._sense(t)
+                return
+        cams = self.sensors.cameras
+        cblk = None
+        if len(cams.names):  # the cameras see the people and the gas of now: one row, as update() would
+            visible = self._camera_scene()
+            cblk = cams.clean_block(self.dt, 1, visible)
+            if cblk is None:  # cameras not scanning at every gas step: no reading ahead in this run
+                self._ahead_off = True
+                self.sync()
+                self._sense(t)
+                return
+            if (cblk[0][0] & ~cams.detecting).any():
+                cblk = None  # a camera alarms: that row goes by _sense
+        if a.used >= a.stop or (len(cams.names) and cblk is None):
+            self.sync()
+            self._sense(t)
+            return
+        if cblk is not None:
+            cams.commit_clean(np.array([t]), cblk[0], visible, 0)
+        a.used += 1
+
+    def _look_ahead(self, t: float) -> _Ahead | None:
+        """Detector and policy rows for the steps from ``t`` (the multizone has just been advanced to it)
+        over the next :attr:`_ahead_size` steps, or ``None`` when they cannot be read ahead."""
+        det = self.sensors.gas
+        if not len(det.names) or t > self.sc.duration:
+            return None
+        size = self._ahead_size
+        times_l = [t]
+        while len(times_l) < size and times_l[-1] + self.dt <= self.sc.duration + 1e-9:
+            times_l.append(times_l[-1] + self.dt)
+        m = len(times_l)
+        if m < 2:
+            return None
+        rows = {key: np.empty((m, st.mz.n)) for key, st in self.gases.items()}
+        for key, st in self.gases.items():
+            rows[key][0] = st.mz.c
+        cps = {key: st.mz.checkpoint() for key, st in self.gases.items()}
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("ignore")  # the steps ahead are not taken: their warnings come when they are
+            for k, tk in enumerate(times_l[1:], start=1):
+                for key, st in self.gases.items():
+                    st.mz.advance(tk)
+                    rows[key][k] = st.mz.c
+        for key, st in self.gases.items():
+            st.mz.restore(cps[key])
+        times = np.array(times_l)
+        blk = det.gas_block(times, self._true_rows(rows, times, np.zeros((m, len(det.names)))))
+        if blk is None:
+            return None
+        stop = blk.stop
+        commit = None
+        if stop > 0:
+            levels = blk.level if not det._n_faulted else np.where(det.inhibited, 0, blk.level).astype(np.int8)
+            j, commit = self.alert_engine.scan_block(times[:stop], blk.readings[:stop], det.fault | det.inhibited,
+                                                     ~det.fault, levels[:stop], len(self.sensors.cameras.names) > 0)
+            stop = min(stop, j)
+        if stop == 0:
+            self._ahead_size = AHEAD_START
+            return None
+        self.block_stats["ahead"] += 1
+        return _Ahead(times_l, rows, blk, commit, stop)
+
+    def sync(self) -> None:
+        """Bring the detectors and the alert policy up to the last step taken (see :meth:`_sense_ahead`);
+        call before changing them from outside (a sensor fault) and before reading them."""
+        a = self._ahead
+        if a is None:
+            return
+        self._ahead = None
+        if a.used:
+            self.sensors.gas.commit_gas(a.blk, a.used)
+            a.commit(a.used)
+            self.block_stats["ahead_rows"] += a.used
+        # rows read ahead and used whole: read more ahead next time; cut early: fewer
+        self._ahead_size = min(2 * self._ahead_size, GAS_BLOCK) if a.used >= len(a.times) else \
+            max(AHEAD_START, min(2 * a.used, GAS_BLOCK))
 
     def _space_rows(self, hz: np.ndarray) -> np.ndarray:
         """Rows of zones above the hazard level (steps x zones) to rows of hazardous spaces (steps x
@@ -1366,7 +1493,8 @@ class GasHazards:
     def _record(self, t: float) -> None:
         det = self.sensors.gas
         if len(det.names):
-            self._record_row(t, det.reading)
+            a = self._ahead
+            self._record_row(t, det.reading if a is None or a.used == 0 else a.blk.readings[a.used - 1])
         for st in self.gases.values():
             self._record_zones(t, st, st.mz.c)
 
