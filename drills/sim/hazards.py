@@ -809,7 +809,6 @@ class GasHazards:
         base = self._t_last
         if env.now != base:
             return 0, 0
-        self.sync()
         horizon = env.peek()
         times_l: list[float] = []
         t = base
@@ -821,6 +820,7 @@ class GasHazards:
         m = len(times_l)
         if m < 2:
             return 0, 0
+        self.sync()  # detectors read ahead (steps taken one by one before) brought up to now
         times = np.array(times_l)
         dts = np.diff(np.concatenate([[base], times]))
         c0 = clock()
