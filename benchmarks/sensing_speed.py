@@ -3,16 +3,18 @@ operation before the leak, each against a reference measured in the same run.
 
 References (same process run, same machine load):
 
-* **step by step**: clean air sensed every gas step (``GasHazards.clean_blocks = False``), the
-  reference the tests compare the blocks with (identical results);
-* **before** (optional, ``--before DIR``): the same cases run with the code of another checkout
-  (``git archive <commit> | tar -x -C DIR``), in a subprocess, so a before/after ratio of the whole
-  drill is measured in one run.
+* **step by step**: every gas step sensed and stepped one by one, in clean air and with gas
+  (``GasHazards.clean_blocks = False``, ``GasHazards.gas_blocks = False``), the reference the tests compare
+  the blocks with (identical results);
+* **before** (optional, ``--before DIR`` or ``--before-rev REV``): the same cases run with the code of
+  another checkout (``--before-rev abdd8f6``, the last commit before gas blocks, is extracted with
+  ``git archive`` into a temporary folder), in a subprocess, so a before/after ratio of the whole drill
+  is measured in one run.
 
 Targets (issue "Comparisons at interactive speed"): one demo replication < 0.3 s, the 10,000-person
 drill < 2 s, 8 h of normal operation before the leak at most 2x the drill without it.
 
-Run: ``.venv/bin/python benchmarks/sensing_speed.py [--before /tmp/old] [--repeat 3]`` (prints a table,
+Run: ``.venv/bin/python benchmarks/sensing_speed.py [--before-rev abdd8f6] [--repeat 3]`` (prints a table,
 writes benchmarks/sensing_speed.json).
 """
 
@@ -48,6 +50,7 @@ CASE = textwrap.dedent('''
     try:
         from drills.sim.hazards import GasHazards
         GasHazards.clean_blocks = blocks
+        GasHazards.gas_blocks = blocks  # (an attribute older versions ignore)
     except ImportError:
         pass
     d = yaml.safe_load(path.read_text())
@@ -88,8 +91,14 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", type=Path, help="a checkout of an older version to compare with")
+    ap.add_argument("--before-rev", help="a git revision to compare with (checked out into a temporary folder)")
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs per case")
     args = ap.parse_args()
+    if args.before_rev and args.before is None:
+        import tempfile
+        args.before = Path(tempfile.mkdtemp(prefix="drilltwin-before-"))
+        arc = subprocess.run(["git", "-C", str(ROOT), "archive", args.before_rev], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(args.before)], input=arc.stdout, check=True)
     rows = []
     for case, label in (("demo", "demo drill"), ("10k", "10,000 people"), ("8h", "demo + 8 h before the leak")):
         row = {"case": label}
