@@ -28,6 +28,8 @@ protection factor of a pressure-demand SCBA, 10,000 (OSHA 29 CFR 1910.134(d)(3)(
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.special import ndtri
 
@@ -137,11 +139,90 @@ class Exposure:
         ppm = np.zeros(self.n)
         if len(idx) == 0:
             return ppm
-        c = kgm3_to_ppm(np.maximum(c_zone[z], 0.0), self.gas)
-        c[prot] /= self.pf
+        c = self._ppm(c_zone[z], prot)
         ppm[idx] = c
         self._breathe(idx, c, dt, outdoors=False, t=t)
         return ppm
+
+    def block(self, times: np.ndarray, dts: np.ndarray, c_rows: np.ndarray
+              ) -> tuple[int, np.ndarray, np.ndarray, Callable[[int], None]]:
+        """Look ahead over ``m`` gas steps without changing anything: row ``i`` is the step of ``dts[i]`` s
+        ending at ``times[i]`` (s) at zone concentrations ``c_rows[i]`` (kg/m3), the crowd standing still
+        (no event between the rows). Returns ``(j, idx, ppm_rows, commit)``:
+
+        * ``j``: the first row at which :meth:`update` would incapacitate someone (FED 1) or give someone a
+          lethal dose (``m``: none); it may stop early where nothing happens, never late;
+        * ``idx``: the people breathing zone air (person indices) and ``ppm_rows`` (m, len(idx)): the ppm
+          :meth:`update` would return for them at each row (0 in rows with no gas anywhere);
+        * ``commit(k)`` (``k <= j``): applies rows ``[0, k)`` exactly as ``k`` calls of :meth:`update`
+          would (peak, IDLH flags, FED, toxic load; the same operations in the same order, the sums row
+          after row)."""
+        self._grow()
+        c_rows = np.asarray(c_rows, dtype=float)
+        dts = np.asarray(dts, dtype=float)
+        m = len(c_rows)
+        if self.n == 0:
+            return m, np.zeros(0, dtype=np.int64), np.zeros((m, 0)), _no_commit(m)
+        idx, z, prot = self._breathers()
+        ppm = np.zeros((m, len(idx)))
+        rows = np.flatnonzero(c_rows.any(axis=1))  # update() returns before breathing in the others
+        if len(idx) == 0 or not len(rows):
+            return m, idx, ppm, _no_commit(m)
+        c = ppm[rows] = self._ppm(c_rows[rows][:, z], prot)
+        dtm = (dts[rows] / 60.0)[:, None]
+        stop = len(rows)  # first breathing row at which somebody collapses or dies
+        fed = None
+        above = c >= self._onset  # per row, the FED grows only there (the skip of _breathe is the same test)
+        if above.any():
+            inc = np.zeros(c.shape)
+            inc[above] = fed_rate_displacing(self.gas.key, c[above]) * np.broadcast_to(dtm, c.shape)[above]
+            fed = np.cumsum(np.vstack([self.fed[idx][None, :], inc]), axis=0)[1:]
+            hit = ((fed >= 1.0) & above & ~self._down[idx]).any(axis=1)
+            if hit.any():
+                stop = int(np.argmax(hit))
+        load = None
+        pr = self.gas.probit
+        if pr is not None:
+            load = np.cumsum(np.vstack([self.load[idx][None, :], self._load_step(c, dtm)]), axis=0)[1:]
+            cand = np.flatnonzero(load[:stop].max(axis=1) >= self._load_floor)  # below it nobody can die
+            live = ~self.fatal[idx]
+            if len(cand) and live.any():
+                lc = load[cand][:, live]
+                p = probit_probability(pr.value(lc))
+                # a margin of 1e-12 for round-off: stopping early only costs the look-ahead
+                dies = ((p > self.threshold[idx[live]] - 1e-12) & (lc > 0)).any(axis=1)
+                if dies.any():
+                    stop = min(stop, int(cand[np.argmax(dies)]))
+        j = int(rows[stop]) if stop < len(rows) else m
+
+        def commit(k: int) -> None:
+            if not 0 <= k <= j:
+                raise ValueError(f"commit({k}) outside the block's safe rows [0, {j}]")
+            r = int(np.searchsorted(rows, k))  # breathing rows before row k
+            if r == 0:
+                return
+            np.maximum.at(self.peak, idx, c[:r].max(axis=0))
+            if self.gas.idlh is not None:
+                self.over_idlh[idx] |= (c[:r] > self.gas.idlh).any(axis=0)
+            if fed is not None:
+                self.fed[idx] = fed[r - 1]
+            if load is not None:
+                self.load[idx] = load[r - 1]
+
+        return j, idx, ppm, commit
+
+    def _ppm(self, c: np.ndarray, prot: np.ndarray) -> np.ndarray:
+        """ppm breathed from zone concentrations ``c`` (kg/m3; people along the last axis, ``prot``: who
+        wears breathing apparatus)."""
+        ppm = kgm3_to_ppm(np.maximum(c, 0.0), self.gas)
+        ppm[..., prot] /= self.pf
+        return ppm
+
+    def _load_step(self, c: np.ndarray, minutes: float | np.ndarray) -> np.ndarray:
+        """Toxic load added by ``minutes`` at ``c`` ppm (the probit's unit^n min)."""
+        pr = self.gas.probit
+        cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
+        return cc ** pr.n * minutes
 
     def breathe_outdoors(self, who: np.ndarray, c: np.ndarray, dt: float, t: float | None = None) -> np.ndarray:
         """People ``who`` (outside every building) breathe outdoor concentrations ``c`` (kg/m3) for ``dt``
@@ -175,8 +256,7 @@ class Exposure:
         pr = self.gas.probit
         if pr is None:
             return
-        cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
-        self.load[idx] += cc ** pr.n * (dt / 60.0)
+        self.load[idx] += self._load_step(c, dt / 60.0)
         if self.load[idx].max(initial=0.0) < self._load_floor:
             return  # below the load at which even the lowest threshold is passed: nobody can die yet
         live = idx[(self.load[idx] > 0) & ~self.fatal[idx]]
@@ -248,3 +328,11 @@ class Exposure:
         idx = np.flatnonzero(zone >= 0)
         self._cache = (idx, zone[idx], self._prot[idx])
         return self._cache
+
+
+def _no_commit(j: int) -> Callable[[int], None]:
+    """The commit of a block that changes nothing (no gas, or nobody breathing it)."""
+    def commit(k: int) -> None:
+        if not 0 <= k <= j:
+            raise ValueError(f"commit({k}) outside the block's safe rows [0, {j}]")
+    return commit
