@@ -114,7 +114,7 @@ class Tenability:
             for lv in LEL_LEVELS:
                 sel = dts[peak >= lv]
                 if len(sel):  # a sum taken step after step, as update() adds them
-                    self.t_above[lv] = np.cumsum(np.concatenate([[self.t_above[lv]], sel]))[-1]
+                    self.t_above[lv] = float(np.cumsum(np.concatenate([[self.t_above[lv]], sel]))[-1])
             for i in np.flatnonzero(peak >= 100.0):
                 self._cloud(c_rows[i], volume)
 
