@@ -155,45 +155,66 @@ class Exposure:
         * ``idx``: the people breathing zone air (person indices) and ``ppm_rows`` (m, len(idx)): the ppm
           :meth:`update` would return for them at each row (0 in rows with no gas anywhere);
         * ``commit(k)`` (``k <= j``): applies rows ``[0, k)`` exactly as ``k`` calls of :meth:`update`
-          would (peak, IDLH flags, FED, toxic load; the same operations in the same order, the sums row
-          after row)."""
+          would (peak, IDLH flags, FED, toxic load: the same operations, the sums taken row after row).
+
+        People breathing the same zone with the same protection breathe the same ppm: the physics is
+        evaluated once per such group and row, the running sums per person only where some dose grows.
+        """
         self._grow()
         c_rows = np.asarray(c_rows, dtype=float)
-        dts = np.asarray(dts, dtype=float)
         m = len(c_rows)
         if self.n == 0:
             return m, np.zeros(0, dtype=np.int64), np.zeros((m, 0)), _no_commit(m)
         idx, z, prot = self._breathers()
-        ppm = np.zeros((m, len(idx)))
         rows = np.flatnonzero(c_rows.any(axis=1))  # update() returns before breathing in the others
         if len(idx) == 0 or not len(rows):
-            return m, idx, ppm, _no_commit(m)
-        c = ppm[rows] = self._ppm(c_rows[rows][:, z], prot)
-        dtm = (dts[rows] / 60.0)[:, None]
+            return m, idx, np.zeros((m, len(idx))), _no_commit(m)
+        groups, gid = np.unique(z * 2 + prot, return_inverse=True)
+        c = self._ppm(c_rows[rows][:, groups // 2], (groups % 2).astype(bool))  # (rows, groups)
+        if len(rows) == m:
+            ppm = c[:, gid]
+        else:
+            ppm = np.zeros((m, len(idx)))
+            ppm[rows] = c[:, gid]
+        dtm = (np.asarray(dts, dtype=float)[rows] / 60.0)[:, None]
         stop = len(rows)  # first breathing row at which somebody collapses or dies
-        fed = None
-        above = c >= self._onset  # per row, the FED grows only there (the skip of _breathe is the same test)
+        fed = fed_who = None
+        above = c >= self._onset  # the FED grows only there (the skip in _breathe is the same test)
         if above.any():
             inc = np.zeros(c.shape)
             inc[above] = fed_rate_displacing(self.gas.key, c[above]) * np.broadcast_to(dtm, c.shape)[above]
-            fed = np.cumsum(np.vstack([self.fed[idx][None, :], inc]), axis=0)[1:]
-            hit = ((fed >= 1.0) & above & ~self._down[idx]).any(axis=1)
-            if hit.any():
+            fed_who = np.flatnonzero(above.any(axis=0)[gid])  # positions in idx of people dosed at all
+            g = gid[fed_who]
+            fed = _running(self.fed[idx[fed_who]], inc, g)
+            # the FED only grows: who collapses in the block is at or above 1 in its last row
+            up = np.flatnonzero((fed[-1] >= 1.0) & ~self._down[idx[fed_who]])
+            if len(up):
+                hit = ((fed[:, up] >= 1.0) & above[:, g[up]]).any(axis=1)
                 stop = int(np.argmax(hit))
-        load = None
+        load = load_who = None
         pr = self.gas.probit
         if pr is not None:
-            load = np.cumsum(np.vstack([self.load[idx][None, :], self._load_step(c, dtm)]), axis=0)[1:]
-            cand = np.flatnonzero(load[:stop].max(axis=1) >= self._load_floor)  # below it nobody can die
-            live = ~self.fatal[idx]
-            if len(cand) and live.any():
-                lc = load[cand][:, live]
-                p = probit_probability(pr.value(lc))
-                # a margin of 1e-12 for round-off: stopping early only costs the look-ahead
-                dies = ((p > self.threshold[idx[live]] - 1e-12) & (lc > 0)).any(axis=1)
-                if dies.any():
-                    stop = min(stop, int(cand[np.argmax(dies)]))
+            if pr.b <= 0:
+                stop = 0  # a probit falling with the load: not supported here, step by step
+            grows = (c > 0).any(axis=0)
+            load_who = np.flatnonzero(grows[gid])
+            load = _running(self.load[idx[load_who]], self._load_step(c, dtm), gid[load_who])
+            # the probit passes a person's threshold u exactly when the load passes the load L*(u) of
+            # probit u (both grow with the load): compared with a margin for round-off, so the look-ahead
+            # stops at the row of a death or just before, never after; the load only grows, so who
+            # dies in the block is past L* in its last row
+            who = idx[load_who]
+            lstar = np.where(self.fatal[who], np.inf, self._lethal_load(who))
+            up = np.flatnonzero(load[-1] >= lstar)
+            if len(up):
+                stop = min(stop, int(np.argmax((load[:, up] >= lstar[up]).any(axis=1))))
+            rest = np.setdiff1d(idx, who)  # loads that stay as they are: had anyone passed, stop now
+            rest = rest[~self.fatal[rest] & (self.load[rest] > 0)]
+            if len(rest) and (self.load[rest] >= self._lethal_load(rest)).any():
+                stop = 0
         j = int(rows[stop]) if stop < len(rows) else m
+        top = np.maximum.accumulate(c, axis=0)
+        idlh = None if self.gas.idlh is None else np.logical_or.accumulate(c > self.gas.idlh, axis=0)
 
         def commit(k: int) -> None:
             if not 0 <= k <= j:
@@ -201,15 +222,21 @@ class Exposure:
             r = int(np.searchsorted(rows, k))  # breathing rows before row k
             if r == 0:
                 return
-            np.maximum.at(self.peak, idx, c[:r].max(axis=0))
-            if self.gas.idlh is not None:
-                self.over_idlh[idx] |= (c[:r] > self.gas.idlh).any(axis=0)
+            self.peak[idx] = np.maximum(self.peak[idx], top[r - 1][gid])
+            if idlh is not None:
+                self.over_idlh[idx] |= idlh[r - 1][gid]
             if fed is not None:
-                self.fed[idx] = fed[r - 1]
+                self.fed[idx[fed_who]] = fed[r - 1]
             if load is not None:
-                self.load[idx] = load[r - 1]
+                self.load[idx[load_who]] = load[r - 1]
 
         return j, idx, ppm, commit
+
+    def _lethal_load(self, who: np.ndarray) -> np.ndarray:
+        """The toxic load at which the lethality probit passes each person's threshold, less a margin
+        of 1e-9 for round-off (Phi(a + b ln L - 5) > u  <=>  ln L > (Phi^-1(u) + 5 - a) / b)."""
+        pr = self.gas.probit
+        return np.exp((ndtri(self.threshold[who]) + 5.0 - pr.a) / pr.b) * (1.0 - 1e-9)
 
     def _ppm(self, c: np.ndarray, prot: np.ndarray) -> np.ndarray:
         """ppm breathed from zone concentrations ``c`` (kg/m3; people along the last axis, ``prot``: who
@@ -328,6 +355,17 @@ class Exposure:
         idx = np.flatnonzero(zone >= 0)
         self._cache = (idx, zone[idx], self._prot[idx])
         return self._cache
+
+
+def _running(start: np.ndarray, inc: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Running sums ``start + inc[0, cols] + ... + inc[i, cols]`` for each row ``i`` (rows, len(cols)),
+    added row after row as the per-step code adds them (so the same to the bit; a loop of whole-row
+    additions is also faster than np.cumsum along the first axis)."""
+    out = np.empty((len(inc), len(cols)))
+    acc = start
+    for i in range(len(inc)):
+        acc = np.add(acc, inc[i].take(cols), out=out[i])
+    return out
 
 
 def _no_commit(j: int) -> Callable[[int], None]:
