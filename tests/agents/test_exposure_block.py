@@ -50,7 +50,7 @@ def _rows(rng: np.random.Generator, gas_key: str, m: int, nz: int, top_ppm: floa
     k = np.arange(m)[:, None]
     ppm = np.clip(k - arrive[None, :], 0, None) * rate[None, :] * rng.uniform(0.9, 1.1, (m, nz))
     ppm[rng.random(m) < 0.1] = 0.0  # the gas stops for a step (clean air)
-    return ppm_to_kgm3(ppm, get_gas(gas_key))
+    return ppm_to_kgm3(np.minimum(ppm, 1e6), get_gas(gas_key))  # at most pure gas
 
 
 def _drive(ref: Exposure, blk: Exposure, times, dts, c_rows) -> tuple[int, int]:
@@ -80,11 +80,13 @@ def _same(a: Exposure, b: Exposure, ma: DrillModel, mb: DrillModel) -> None:
     assert np.array_equal(ma.crowd.state, mb.crowd.state)
 
 
-@pytest.mark.parametrize("gas_key,top_ppm", [("H2S", 2500.0), ("NH3", 60000.0), ("CO", 50000.0), ("Cl2", 800.0)])
+@pytest.mark.parametrize("gas_key,top_ppm", [("H2S", 2500.0), ("NH3", 60000.0), ("CO", 50000.0), ("Cl2", 800.0),
+                                           ("CH4", 1_500_000.0)])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_block_equals_step_by_step(gas_key, top_ppm, seed):
     """Rising gas over a moving crowd (people leave the corridor between the blocks, so some breathe no
-    zone), with incapacitations (FED) and deaths (probit) on the way."""
+    zone), with incapacitations (FED: CO, the H2S knockdown, hypoxia of the displaced oxygen) and deaths
+    (probit) on the way."""
     (m1, ref), (m2, blk) = _pair(seed, gas_key)
     rng = np.random.default_rng(100 + seed)
     t = 0.0
@@ -105,7 +107,8 @@ def test_block_equals_step_by_step(gas_key, top_ppm, seed):
         total += m
         _same(ref, blk, m1, m2)
     down = ref.t_incap < np.inf
-    assert down.sum() >= 3 and ref.fatal.sum() >= 1  # the stops were exercised
+    assert down.sum() >= 3  # the stops were exercised: collapses, and deaths where the gas has a probit
+    assert ref.fatal.sum() >= 1 if ref.gas.probit is not None else not ref.fatal.any()
     assert (m1.crowd.state == INCAPACITATED).sum() == down.sum()
     assert (m1.crowd.state == SAFE).any()  # some people left the building: they breathe no zone
     assert ref._prot.any()
