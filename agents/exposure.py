@@ -199,10 +199,10 @@ class Exposure:
             grows = (c > 0).any(axis=0)
             load_who = np.flatnonzero(grows[gid])
             load = _running(self.load[idx[load_who]], self._load_step(c, dtm), gid[load_who])
-            # the probit passes a person's threshold u exactly when the load passes the load L*(u) of
-            # probit u (both grow with the load): compared with a margin for round-off, so the look-ahead
-            # stops at the row of a death or just before, never after; the load only grows, so who
-            # dies in the block is past L* in its last row
+            # the probit passes a person's threshold u when the load passes the load L*(u) of probit u
+            # (both grow with the load; L* has margins for round-off, so the look-ahead stops at the row
+            # of a death or before, never after); the load only grows, so who dies in the block is
+            # past L* in its last row
             who = idx[load_who]
             lstar = np.where(self.fatal[who], np.inf, self._lethal_load(who))
             up = np.flatnonzero(load[-1] >= lstar)
@@ -233,10 +233,13 @@ class Exposure:
         return j, idx, ppm, commit
 
     def _lethal_load(self, who: np.ndarray) -> np.ndarray:
-        """The toxic load at which the lethality probit passes each person's threshold, less a margin
-        of 1e-9 for round-off (Phi(a + b ln L - 5) > u  <=>  ln L > (Phi^-1(u) + 5 - a) / b)."""
+        """The toxic load at which the lethality probit passes each person's threshold u, with margins
+        for round-off: Phi(a + b ln L - 5) > u  <=>  ln L > (Phi^-1(u) + 5 - a) / b, taken at u - 1e-12
+        (far above the absolute error of Phi, which matters where u is close to 1) and less 1e-9 of the
+        load (the error of ln and exp). 0 where u is within 1e-12 of 0: any load may kill."""
         pr = self.gas.probit
-        return np.exp((ndtri(self.threshold[who]) + 5.0 - pr.a) / pr.b) * (1.0 - 1e-9)
+        u = np.maximum(self.threshold[who] - 1e-12, 0.0)
+        return np.exp((ndtri(u) + 5.0 - pr.a) / pr.b) * (1.0 - 1e-9)
 
     def _ppm(self, c: np.ndarray, prot: np.ndarray) -> np.ndarray:
         """ppm breathed from zone concentrations ``c`` (kg/m3; people along the last axis, ``prot``: who
