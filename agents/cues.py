@@ -31,7 +31,8 @@ Others leaving
 Everything here is vectorised over people and driven by events: the gas cues cost one comparison of
 the step's concentrations with the lowest level anyone acts on (nothing more while the air is clean),
 the social cue runs once per person who sets off. Random draws come from the run's ``cues`` stream,
-made once per person when the person is first seen.
+made once per person when the person is first seen. :meth:`Cues.first_notice` looks ahead over many gas
+steps for the first at which anyone would notice the gas.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ term (ammonia, chlorine: ISO 13571 gives no incapacitating concentration for the
 the only collapse criterion, which is late for collapse; the drills say so in the caveats.
 People wearing breathing apparatus (``protected``) breathe the zone concentration divided by the assigned
 protection factor of a pressure-demand SCBA, 10,000 (OSHA 29 CFR 1910.134(d)(3)(i)(A), Table 1).
+
+While nobody moves, many gas steps can be looked ahead at once (:meth:`Exposure.block`): it names the
+first step at which someone would collapse or receive a lethal dose and commits the steps before it
+exactly as the step-by-step calls would have (the same operations; the sums taken step after step).
 """
 
 from __future__ import annotations

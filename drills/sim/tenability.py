@@ -12,6 +12,9 @@ negative when a place became untenable before everyone had left it).
 **Flammable gases**: %LEL after NFPA 497 (the registry's LEL, :mod:`twin.gas`), the time any zone spent at
 or above 10, 25 and 50 %LEL (detector alarm and ESD levels), and the flammable cloud: the zones at or
 above the LEL (and below the UEL), their volume and places, at the moment that volume peaked.
+
+Many gas steps can be accounted at once (:meth:`Tenability.update_block`), with the same result as one
+:meth:`Tenability.update` per step.
 """
 
 from __future__ import annotations

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import ndtri
 
 from agents.crowd import INCAPACITATED, SAFE, Person
 from agents.cues import Cues
 from agents.exposure import Exposure
 from agents.model import DrillModel
 from tests.agents.test_crowd import corridor_site
-from twin.gas import get_gas, ppm_to_kgm3
+from twin.gas import get_gas, ppm_to_kgm3, probit_probability
 from twin.graph import build_graph
 
 NZ = 8
@@ -143,6 +144,23 @@ def test_clean_air_block():
     assert j == 50 and not ppm.any()
     commit(50)
     assert not blk.load.any() and not blk.peak.any()
+
+
+@pytest.mark.parametrize("gas_key", ["H2S", "NH3", "CO", "Cl2"])
+def test_lethal_load_is_never_past_a_death(gas_key):
+    """The look-ahead stops where a load reaches the person's lethal load L*; at L* the probit must not
+    yet have passed the threshold, for thresholds anywhere in [0, 1) including within 1e-15 of either
+    end (where the probability function's absolute round-off matters)."""
+    (_, ex), _ = _pair(1, gas_key, n=1)
+    ex._grow()
+    u = np.concatenate([np.random.default_rng(0).random(20_000), 1.0 - np.logspace(-15, -1, 300),
+                        np.logspace(-15, -1, 300), [0.0]])
+    ex.threshold = u
+    lstar = ex._lethal_load(np.arange(len(u)))
+    pr = ex.gas.probit
+    assert not (probit_probability(pr.value(lstar)) > u).any()
+    mid = (u > 1e-6) & (u < 1.0 - 1e-6)  # and tight there: the stops are not needlessly early
+    assert np.all(lstar[mid] > (1.0 - 1e-6) * np.exp((ndtri(u[mid]) + 5.0 - pr.a) / pr.b))
 
 
 # ---------------------------------------------------------------------------------------- cues
