@@ -366,8 +366,11 @@ class Exposure:
 
 def _running(start: np.ndarray, inc: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Running sums ``start + inc[0, cols] + ... + inc[i, cols]`` for each row ``i`` (rows, len(cols)),
-    added row after row as the per-step code adds them (so the same to the bit; a loop of whole-row
-    additions is also faster than np.cumsum along the first axis)."""
+    added row after row as the per-step code adds them, so the same to the bit: np.cumsum along the
+    first axis for a few columns, else a loop of whole-row additions (faster there: np.cumsum walks
+    each column across the rows)."""
+    if len(cols) < 100:
+        return np.cumsum(np.vstack([start[None, :], inc[:, cols]]), axis=0)[1:]
     out = np.empty((len(inc), len(cols)))
     acc = start
     for i in range(len(inc)):

@@ -88,7 +88,17 @@ def test_block_equals_step_by_step(gas_key, top_ppm, seed):
     """Rising gas over a moving crowd (people leave the corridor between the blocks, so some breathe no
     zone), with incapacitations (FED: CO, the H2S knockdown, hypoxia of the displaced oxygen) and deaths
     (probit) on the way."""
-    (m1, ref), (m2, blk) = _pair(seed, gas_key)
+    _check(gas_key, top_ppm, seed, 60)
+
+
+@pytest.mark.parametrize("gas_key,top_ppm", [("H2S", 2500.0), ("CO", 50000.0)])
+def test_block_equals_step_by_step_in_a_large_crowd(gas_key, top_ppm):
+    """The same with enough people that the running sums take their other path (row by row)."""
+    _check(gas_key, top_ppm, 4, 240)
+
+
+def _check(gas_key: str, top_ppm: float, seed: int, n: int) -> None:
+    (m1, ref), (m2, blk) = _pair(seed, gas_key, n)
     rng = np.random.default_rng(100 + seed)
     t = 0.0
     blocked = total = 0
