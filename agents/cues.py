@@ -31,7 +31,8 @@ Others leaving
 Everything here is vectorised over people and driven by events: the gas cues cost one comparison of
 the step's concentrations with the lowest level anyone acts on (nothing more while the air is clean),
 the social cue runs once per person who sets off. Random draws come from the run's ``cues`` stream,
-made once per person when the person is first seen.
+made once per person when the person is first seen. :meth:`Cues.first_notice` looks ahead over many gas
+steps for the first at which anyone would notice the gas.
 """
 
 from __future__ import annotations
@@ -199,9 +200,7 @@ class Cues:
             self._grow()
         hit = self._gas.get(gas_key)
         if hit is None:
-            act, irr, lost = self.levels(gas_key)
-            low = float(min(act.min(initial=np.inf), irr.min(initial=np.inf)))
-            hit = self._gas[gas_key] = ((act, irr, lost), low)
+            hit = self._gas[gas_key] = self._levels_low(gas_key)
         (act, irr, lost), low = hit
         if not np.isfinite(low) or ppm.max() < low:
             return 0  # the usual step: nobody breathes anything they could notice
@@ -220,6 +219,40 @@ class Cues:
         smelled = (c >= act[cand]) & (c < lost) & ~irritated
         n = self._notice(cand[irritated], f"irritation {gas_key}")
         return n + self._notice(cand[smelled], f"odour {gas_key}")
+
+    def _levels_low(self, gas_key: str) -> tuple[tuple[np.ndarray, np.ndarray, float], float]:
+        """:meth:`levels` and the lowest level anyone acts on (ppm)."""
+        act, irr, lost = self.levels(gas_key)
+        return (act, irr, lost), float(min(act.min(initial=np.inf), irr.min(initial=np.inf)))
+
+    def first_notice(self, gas_key: str, idx: np.ndarray, ppm_rows: np.ndarray) -> int:
+        """The first of ``m`` gas steps at which :meth:`breathe` could make anyone aware (or learn that
+        someone is no longer unaware), when step ``i`` gives people ``idx`` the ppm ``ppm_rows[i]`` and
+        everyone else none; ``m`` if none. Changes nothing (0 while people are not drawn yet: the caller
+        then goes step by step)."""
+        ppm_rows = np.asarray(ppm_rows, dtype=float)
+        m = len(ppm_rows)
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.n < self.crowd.n:
+            return 0  # breathe() would draw the new people's levels first
+        if not len(idx) or not m:
+            return m
+        hit = self._gas.get(gas_key)
+        (act, irr, lost), low = hit if hit is not None else self._levels_low(gas_key)
+        if not np.isfinite(low):
+            return m  # nobody notices this gas at any concentration
+        if not low > 0.0:
+            return 0  # people breathing nothing would be candidates too: go step by step
+        watch = idx[~self._aware[idx]]
+        if not len(watch):
+            return m
+        c = ppm_rows[:, ~self._aware[idx]]
+        # breathe() looks at people at or above the lowest level: those no longer unaware are flagged
+        # (a change), the unaware act on irritation or on the odour below the level where smell is lost
+        known = self.crowd.state[watch] != self._unaware
+        acts = (c >= low) & (known | (c >= irr[watch]) | ((c >= act[watch]) & (c < lost)))
+        rows = acts.any(axis=1)
+        return int(np.argmax(rows)) if rows.any() else m
 
     def _notice(self, people: np.ndarray, cue: str) -> int:
         if not len(people):

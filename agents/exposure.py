@@ -24,9 +24,15 @@ term (ammonia, chlorine: ISO 13571 gives no incapacitating concentration for the
 the only collapse criterion, which is late for collapse; the drills say so in the caveats.
 People wearing breathing apparatus (``protected``) breathe the zone concentration divided by the assigned
 protection factor of a pressure-demand SCBA, 10,000 (OSHA 29 CFR 1910.134(d)(3)(i)(A), Table 1).
+
+While nobody moves, many gas steps can be looked ahead at once (:meth:`Exposure.block`): it names the
+first step at which someone would collapse or receive a lethal dose and commits the steps before it
+exactly as the step-by-step calls would have (the same operations; the sums taken step after step).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtri
@@ -137,11 +143,120 @@ class Exposure:
         ppm = np.zeros(self.n)
         if len(idx) == 0:
             return ppm
-        c = kgm3_to_ppm(np.maximum(c_zone[z], 0.0), self.gas)
-        c[prot] /= self.pf
+        c = self._ppm(c_zone[z], prot)
         ppm[idx] = c
         self._breathe(idx, c, dt, outdoors=False, t=t)
         return ppm
+
+    def block(self, times: np.ndarray, dts: np.ndarray, c_rows: np.ndarray
+              ) -> tuple[int, np.ndarray, np.ndarray, Callable[[int], None]]:
+        """Look ahead over ``m`` gas steps without changing anything: row ``i`` is the step of ``dts[i]`` s
+        ending at ``times[i]`` (s) at zone concentrations ``c_rows[i]`` (kg/m3), the crowd standing still
+        (no event between the rows). Returns ``(j, idx, ppm_rows, commit)``:
+
+        * ``j``: the first row at which :meth:`update` would incapacitate someone (FED 1) or give someone a
+          lethal dose (``m``: none); it may stop early where nothing happens, never late;
+        * ``idx``: the people breathing zone air (person indices) and ``ppm_rows`` (m, len(idx)): the ppm
+          :meth:`update` would return for them at each row (0 in rows with no gas anywhere);
+        * ``commit(k)`` (``k <= j``): applies rows ``[0, k)`` exactly as ``k`` calls of :meth:`update`
+          would (peak, IDLH flags, FED, toxic load: the same operations, the sums taken row after row).
+
+        People breathing the same zone with the same protection breathe the same ppm: the physics is
+        evaluated once per such group and row, the running sums per person only where some dose grows.
+        """
+        self._grow()
+        c_rows = np.asarray(c_rows, dtype=float)
+        m = len(c_rows)
+        if self.n == 0:
+            return m, np.zeros(0, dtype=np.int64), np.zeros((m, 0)), _no_commit(m)
+        idx, z, prot = self._breathers()
+        rows = np.flatnonzero(c_rows.any(axis=1))  # update() returns before breathing in the others
+        if len(idx) == 0 or not len(rows):
+            return m, idx, np.zeros((m, len(idx))), _no_commit(m)
+        groups, gid = np.unique(z * 2 + prot, return_inverse=True)
+        c = self._ppm(c_rows[rows][:, groups // 2], (groups % 2).astype(bool))  # (rows, groups)
+        if len(rows) == m:
+            ppm = c[:, gid]
+        else:
+            ppm = np.zeros((m, len(idx)))
+            ppm[rows] = c[:, gid]
+        dtm = (np.asarray(dts, dtype=float)[rows] / 60.0)[:, None]
+        stop = len(rows)  # first breathing row at which somebody collapses or dies
+        fed = fed_who = None
+        above = c >= self._onset  # the FED grows only there (the skip in _breathe is the same test)
+        if above.any():
+            inc = np.zeros(c.shape)
+            inc[above] = fed_rate_displacing(self.gas.key, c[above]) * np.broadcast_to(dtm, c.shape)[above]
+            fed_who = np.flatnonzero(above.any(axis=0)[gid])  # positions in idx of people dosed at all
+            g = gid[fed_who]
+            fed = _running(self.fed[idx[fed_who]], inc, g)
+            # the FED only grows: who collapses in the block is at or above 1 in its last row
+            up = np.flatnonzero((fed[-1] >= 1.0) & ~self._down[idx[fed_who]])
+            if len(up):
+                hit = ((fed[:, up] >= 1.0) & above[:, g[up]]).any(axis=1)
+                stop = int(np.argmax(hit))
+        load = load_who = None
+        pr = self.gas.probit
+        if pr is not None:
+            if pr.b <= 0:
+                stop = 0  # a probit falling with the load: not supported here, step by step
+            grows = (c > 0).any(axis=0)
+            load_who = np.flatnonzero(grows[gid])
+            load = _running(self.load[idx[load_who]], self._load_step(c, dtm), gid[load_who])
+            # the probit passes a person's threshold u when the load passes the load L*(u) of probit u
+            # (both grow with the load; L* has margins for round-off, so the look-ahead stops at the row
+            # of a death or before, never after); the load only grows, so who dies in the block is
+            # past L* in its last row
+            who = idx[load_who]
+            lstar = np.where(self.fatal[who], np.inf, self._lethal_load(who))
+            up = np.flatnonzero(load[-1] >= lstar)
+            if len(up):
+                stop = min(stop, int(np.argmax((load[:, up] >= lstar[up]).any(axis=1))))
+            rest = np.setdiff1d(idx, who)  # loads that stay as they are: had anyone passed, stop now
+            rest = rest[~self.fatal[rest] & (self.load[rest] > 0)]
+            if len(rest) and (self.load[rest] >= self._lethal_load(rest)).any():
+                stop = 0
+        j = int(rows[stop]) if stop < len(rows) else m
+        top = np.maximum.accumulate(c, axis=0)
+        idlh = None if self.gas.idlh is None else np.logical_or.accumulate(c > self.gas.idlh, axis=0)
+
+        def commit(k: int) -> None:
+            if not 0 <= k <= j:
+                raise ValueError(f"commit({k}) outside the block's safe rows [0, {j}]")
+            r = int(np.searchsorted(rows, k))  # breathing rows before row k
+            if r == 0:
+                return
+            self.peak[idx] = np.maximum(self.peak[idx], top[r - 1][gid])
+            if idlh is not None:
+                self.over_idlh[idx] |= idlh[r - 1][gid]
+            if fed is not None:
+                self.fed[idx[fed_who]] = fed[r - 1]
+            if load is not None:
+                self.load[idx[load_who]] = load[r - 1]
+
+        return j, idx, ppm, commit
+
+    def _lethal_load(self, who: np.ndarray) -> np.ndarray:
+        """The toxic load at which the lethality probit passes each person's threshold u, with margins
+        for round-off: Phi(a + b ln L - 5) > u  <=>  ln L > (Phi^-1(u) + 5 - a) / b, taken at u - 1e-12
+        (far above the absolute error of Phi, which matters where u is close to 1) and less 1e-9 of the
+        load (the error of ln and exp). 0 where u is within 1e-12 of 0: any load may kill."""
+        pr = self.gas.probit
+        u = np.maximum(self.threshold[who] - 1e-12, 0.0)
+        return np.exp((ndtri(u) + 5.0 - pr.a) / pr.b) * (1.0 - 1e-9)
+
+    def _ppm(self, c: np.ndarray, prot: np.ndarray) -> np.ndarray:
+        """ppm breathed from zone concentrations ``c`` (kg/m3; people along the last axis, ``prot``: who
+        wears breathing apparatus)."""
+        ppm = kgm3_to_ppm(np.maximum(c, 0.0), self.gas)
+        ppm[..., prot] /= self.pf
+        return ppm
+
+    def _load_step(self, c: np.ndarray, minutes: float | np.ndarray) -> np.ndarray:
+        """Toxic load added by ``minutes`` at ``c`` ppm (the probit's unit^n min)."""
+        pr = self.gas.probit
+        cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
+        return cc ** pr.n * minutes
 
     def breathe_outdoors(self, who: np.ndarray, c: np.ndarray, dt: float, t: float | None = None) -> np.ndarray:
         """People ``who`` (outside every building) breathe outdoor concentrations ``c`` (kg/m3) for ``dt``
@@ -175,8 +290,7 @@ class Exposure:
         pr = self.gas.probit
         if pr is None:
             return
-        cc = c if pr.unit == "ppm" else c * self.gas.molar_mass * 1000.0 / MOLAR_VOLUME_25C
-        self.load[idx] += cc ** pr.n * (dt / 60.0)
+        self.load[idx] += self._load_step(c, dt / 60.0)
         if self.load[idx].max(initial=0.0) < self._load_floor:
             return  # below the load at which even the lowest threshold is passed: nobody can die yet
         live = idx[(self.load[idx] > 0) & ~self.fatal[idx]]
@@ -248,3 +362,25 @@ class Exposure:
         idx = np.flatnonzero(zone >= 0)
         self._cache = (idx, zone[idx], self._prot[idx])
         return self._cache
+
+
+def _running(start: np.ndarray, inc: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Running sums ``start + inc[0, cols] + ... + inc[i, cols]`` for each row ``i`` (rows, len(cols)),
+    added row after row as the per-step code adds them, so the same to the bit: np.cumsum along the
+    first axis for a few columns, else a loop of whole-row additions (faster there: np.cumsum walks
+    each column across the rows)."""
+    if len(cols) < 100:
+        return np.cumsum(np.vstack([start[None, :], inc[:, cols]]), axis=0)[1:]
+    out = np.empty((len(inc), len(cols)))
+    acc = start
+    for i in range(len(inc)):
+        acc = np.add(acc, inc[i].take(cols), out=out[i])
+    return out
+
+
+def _no_commit(j: int) -> Callable[[int], None]:
+    """The commit of a block that changes nothing (no gas, or nobody breathing it)."""
+    def commit(k: int) -> None:
+        if not 0 <= k <= j:
+            raise ValueError(f"commit({k}) outside the block's safe rows [0, {j}]")
+    return commit
