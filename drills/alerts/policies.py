@@ -104,6 +104,7 @@ random numbers, from the Generator passed in.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections.abc import Hashable, Sequence
@@ -713,6 +714,12 @@ class AlertEpisode:
                 "alerts": list(self.alerts)}
 
 
+def _no_commit(k: int) -> None:
+    """The commit of a block that stops at its first row: nothing to apply."""
+    if k:
+        raise ValueError(f"commit({k}): the block stops at row 0")
+
+
 def _noisy_or(c: np.ndarray) -> float:
     return float(1.0 - np.prod(1.0 - np.clip(c, 0.0, 1.0)))
 
@@ -952,6 +959,189 @@ class AlertEngine:
                 return j, new
             j += 1
         return m - 1, []
+
+    # -- blocks of rows (the gas-block orchestrator of GasHazards) --------------------------------------------
+    def scan_block(self, times: np.ndarray, readings: np.ndarray, fault_flags: ArrayLike, fresh: ArrayLike,
+                   levels: np.ndarray | None, cameras: bool) -> tuple[int, Any]:
+        """Look ahead over a block of rows without changing the engine.
+
+        Row ``i`` stands for ``update(times[i], readings[i], fault_flags=fault_flags, levels=levels[i],
+        fresh=fresh)`` followed, when ``cameras``, by ``update_cameras(times[i], [])``. ``times`` (m,) s
+        ascending; ``readings`` (m, n) in each detector's unit; ``fault_flags`` and ``fresh`` (n,) hold for
+        the whole block; ``levels`` (m, n) the detectors' own alarm levels or ``None`` (reading >= first
+        set point). Returns ``(j, commit)``: ``j`` the first row at which those calls would raise an alert,
+        turn a zone on or off (gas or camera) or start or end an episode (``m`` if none; a row that turns
+        out to change nothing may stop a block too), and ``commit(k)`` (``k <= j``) leaves the engine as the
+        calls for rows ``[0, k)`` would (bit for bit; the threshold policy's vote cache is cleared).
+        Configurations not handled here give ``j = 0``: fusion over the whole site and the learned model.
+        """
+        times = np.asarray(times, dtype=float)
+        m = len(times)
+        n = len(self.specs)
+        cfg = self.config
+        if m == 0 or isinstance(cfg, ModelConfig) or (isinstance(cfg, FusionConfig) and cfg.group != "zone"):
+            return 0, _no_commit
+        R = np.asarray(readings, dtype=float)
+        if R.shape != (m, n):
+            raise ValueError(f"readings has shape {R.shape}, expected ({m}, {n})")
+        bad = np.asarray(fault_flags, dtype=bool)
+        upd = np.asarray(fresh, dtype=bool) & ~bad
+        open_gas = self._open["gas"]
+        prev = self._prev_on["gas"]
+        if any(not prev[z] for z in open_gas):  # an episode the first row would close
+            return 0, _no_commit
+        if cameras and (self._any_on["camera"] or self._open["camera"]):  # camera zones go quiet at row 0
+            return 0, _no_commit
+        thr = isinstance(self.base, ThresholdConfig)
+        if thr:
+            rank, since = self._threshold_rows(times, R, upd, bad)
+            srows = None
+        else:
+            srows = self._stat_rows(R, upd)
+            rank = (srows[0] & ~bad).astype(np.int64)
+            since = None
+        sig = rank > 0
+        # last signal time per detector after each row (the per-step assignment: times ascend)
+        lsig = np.where(sig, times[:, None], -np.inf)
+        lsig[0] = np.maximum(lsig[0], self._last_sig)
+        np.maximum.accumulate(lsig, axis=0, out=lsig)
+        if isinstance(cfg, FusionConfig):
+            w = cfg.window + 1e-9
+            cnt = self._zone_count((times[:, None] - lsig) <= w, self.zc)
+            if cfg.cameras and len(self.cam_names):
+                cnt = cnt + self._zone_count((times[:, None] - self._cam_last) <= w, self.cam_zc)
+            zrank = (cnt >= cfg.k).astype(np.int64)
+        else:
+            zrank = self._zone_max(rank)
+        if getattr(cfg, "escalate", False) and not thr:
+            lv = np.asarray(levels, dtype=np.int64) if levels is not None else (R >= self.first_sp).astype(np.int64)
+            if lv.shape != (m, n):
+                raise ValueError(f"levels has shape {lv.shape}, expected ({m}, {n})")
+            zrank = np.maximum(zrank, self._zone_max(np.where(bad, 0, lv)))
+        on = zrank > 0
+        stop = (on[0] != prev).any(keepdims=True)
+        stop = np.concatenate([stop, (on[1:] != on[:-1]).any(axis=1)]) | (zrank > self._raised["gas"]).any(axis=1)
+        j = int(np.argmax(stop)) if stop.any() else m
+
+        def commit(k: int) -> None:
+            if not 0 <= k <= j:
+                raise ValueError(f"commit({k}): rows up to {j} only")
+            if k == 0:
+                return
+            i = k - 1
+            t = float(times[i])
+            if thr:
+                self.on_since[...] = since[i]
+                self._pending = not np.isnan(self.on_since).all()
+                self._vote_key = None
+            else:
+                self._stat_commit(srows, k, upd)
+            # fusion bookkeeping: each detector's last signal time and its margin then
+            hit = sig[:k]
+            dets = np.flatnonzero(hit.any(axis=0))
+            if dets.size:
+                rows = i - np.argmax(hit[::-1, dets], axis=0)
+                if thr:
+                    marg = R[rows, dets] / self.sp[rank[rows, dets] - 1, dets]
+                else:
+                    marg = srows[1][rows, dets]
+                self._last_margin[dets] = marg
+                self._last_sig[dets] = lsig[i, dets]
+            for src in ("gas", "camera") if cameras else ("gas",):
+                raised, last_on, prev_on = self._raised[src], self._last_on[src], self._prev_on[src]
+                if self.rearm is not None:  # quiet zones re-arm; the latest row decides (times ascend)
+                    raised[~prev_on & (t - last_on >= self.rearm - 1e-9)] = 0
+                last_on[prev_on] = t  # zones on stay on through the block
+            self.t = t
+
+        return j, commit
+
+    def _zone_count(self, x: np.ndarray, zc: np.ndarray) -> np.ndarray:
+        """(m, nz) counts of True per zone in each row of ``x`` (m, len(zc)): exact integers as floats, as
+        ``np.bincount`` with weights gives them."""
+        onehot = np.zeros((len(zc), self.nz))
+        onehot[np.arange(len(zc)), zc] = 1.0
+        return x.astype(float) @ onehot
+
+    def _zone_max(self, x: np.ndarray) -> np.ndarray:
+        """(m, nz) largest of the non-negative ``x`` (m, n) over each zone's detectors (0 for none)."""
+        out = np.zeros((x.shape[0], self.nz), dtype=np.int64)
+        if x.shape[1]:
+            order = np.argsort(self.zc, kind="stable")
+            present, starts = np.unique(self.zc[order], return_index=True)
+            out[:, present] = np.maximum.reduceat(x[:, order], starts, axis=1)
+        return out
+
+    def _threshold_rows(self, times: np.ndarray, R: np.ndarray, upd: np.ndarray,
+                        bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_threshold` over the rows of ``R`` (m, n) at once, leaving the engine as it is: the
+        voting rank of each detector per row (m, n) and the delay-on timers after each row (m, nl, n)."""
+        cfg = self.base
+        nl, n = self.sp.shape
+        m = len(times)
+        if nl == 0:
+            return np.zeros((m, n), dtype=np.int64), np.zeros((m, 0, n))
+        Rl = R[:, None, :]
+        above = (Rl >= self.sp) & upd
+        below = ((Rl < self.sp_off) & upd) | bad
+        # The relay of each (level, detector): after row i its timer is nan when row i is below; else the
+        # time of the first row above after the last row below, or the timer it had before the block when
+        # no row so far was below and it was running (a running timer does not restart).
+        idx = np.arange(m)[:, None, None]
+        lastb = np.maximum.accumulate(np.where(below, idx, -1), axis=0)
+        nxt = np.empty((m + 1, nl, n), dtype=np.int64)
+        nxt[m] = m
+        nxt[:m] = np.minimum.accumulate(np.where(above, idx, m)[::-1], axis=0)[::-1]
+        first = np.take_along_axis(nxt, lastb + 1, axis=0)
+        since = np.where(first <= idx, times[np.minimum(first, m - 1)], np.nan)
+        since = np.where((lastb < 0) & ~np.isnan(self.on_since), self.on_since, since)
+        with np.errstate(invalid="ignore"):
+            qual = (times[:, None, None] - since) >= cfg.delay_on - 1e-9
+        healthy = self._zone_size if not bad.any() else \
+            np.bincount(self.zc, weights=(~bad).astype(float), minlength=self.nz)
+        k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))
+        rank = np.zeros((m, n), dtype=np.int64)
+        for lev in range(nl):
+            cnt = self._zone_count(qual[:, lev], self.zc)
+            zone_ok = (cnt >= k_eff) & (cnt > 0)
+            rank = np.where(qual[:, lev] & zone_ok[:, self.zc], lev + 1, rank)
+        return rank, since
+
+    def _stat_rows(self, R: np.ndarray, upd: np.ndarray) -> tuple:
+        """The baseline and statistic stepped over the rows of ``R`` on copies (the engine is left as it
+        is): signal (m, n), margin (m, n), and per row the baseline and statistic state for the commit."""
+        base = copy.copy(self.baseline)
+        st = copy.copy(self.stat)
+        for name, v in vars(st).items():
+            if isinstance(v, np.ndarray) and name != "thr":
+                setattr(st, name, v.copy())
+        m = R.shape[0]
+        sig = np.empty(R.shape, dtype=bool)
+        marg = np.empty(R.shape)
+        zs = np.empty(R.shape)
+        bs: list = [None] * m
+        states: list = [None] * m
+        field_ = "s" if isinstance(st, _Cusum) else "zs" if isinstance(st, _Ewma) else None
+        for i in range(m):
+            z = base.z(R[i], upd)
+            sig[i] = st.step(z, upd)[0]
+            marg[i] = st.margin[0]
+            zs[i] = z
+            bs[i] = base.b  # replaced, never written in place, by the next step
+            if field_ is not None:
+                states[i] = (getattr(st, field_), st.margin)
+        return sig, marg, zs, bs, states, field_
+
+    def _stat_commit(self, srows: tuple, k: int, upd: np.ndarray) -> None:
+        _, _, zs, bs, states, field_ = srows
+        self.baseline.b = bs[k - 1]
+        if field_ is not None:
+            val, marg = states[k - 1]
+            setattr(self.stat, field_, val)
+            self.stat.margin = marg
+        else:  # the rate window's ring buffer: replay the rows (the same operations on the same residuals)
+            for i in range(k):
+                self.stat.step(zs[i], upd)
 
     def _threshold(self, t: float, r: np.ndarray, upd: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-detector voting rank (delay-on applied) and margin; zone voting happens here too."""
