@@ -995,10 +995,9 @@ class AlertEngine:
         thr = isinstance(self.base, ThresholdConfig)
         if thr:
             rank, since = self._threshold_rows(times, R, upd, bad)
-            srows = None
         else:
-            srows = self._stat_rows(R, upd)
-            rank = (srows[0] & ~bad).astype(np.int64)
+            raw, margin_at, stat_commit = self._stat_rows(R, upd)
+            rank = (raw & ~bad).astype(np.int64)
             since = None
         sig = rank > 0
         # last signal time per detector after each row (the per-step assignment: times ascend)
@@ -1035,7 +1034,7 @@ class AlertEngine:
                 self._pending = not np.isnan(self.on_since).all()
                 self._vote_key = None
             else:
-                self._stat_commit(srows, k, upd)
+                stat_commit(k)
             # fusion bookkeeping: each detector's last signal time and its margin then
             hit = sig[:k]
             dets = np.flatnonzero(hit.any(axis=0))
@@ -1044,7 +1043,7 @@ class AlertEngine:
                 if thr:
                     marg = R[rows, dets] / self.sp[rank[rows, dets] - 1, dets]
                 else:
-                    marg = srows[1][rows, dets]
+                    marg = margin_at(rows, dets)
                 self._last_margin[dets] = marg
                 self._last_sig[dets] = lsig[i, dets]
             for src in ("gas", "camera") if cameras else ("gas",):
@@ -1108,10 +1107,18 @@ class AlertEngine:
         return rank, since
 
     def _stat_rows(self, R: np.ndarray, upd: np.ndarray) -> tuple:
-        """The baseline and statistic stepped over the rows of ``R`` on copies (the engine is left as it
-        is): signal (m, n), margin (m, n), and per row the baseline and statistic state for the commit."""
+        """The baseline and statistic stepped over the rows of ``R`` (m, n) without changing the engine.
+
+        Returns the raw signal (m, n), ``margin_at(rows, dets)`` (the statistic's margin there) and
+        ``commit(k)`` (baseline and statistic as after rows ``[0, k)``). CUSUM and EWMA run inline with the
+        same float operations as :meth:`_Cusum.step`, :meth:`_Ewma.step` and :meth:`_Baseline.z` (the
+        baseline is left as it is where it does not move, instead of adding 0); other statistics step
+        copies of themselves and the commit replays the rows on the engine's own (or adopts the copy)."""
+        st = self.stat
+        if isinstance(st, _Cusum | _Ewma):
+            return self._recurrence_rows(R, upd)
         base = copy.copy(self.baseline)
-        st = copy.copy(self.stat)
+        st = copy.copy(st)
         for name, v in vars(st).items():
             if isinstance(v, np.ndarray) and name != "thr":
                 setattr(st, name, v.copy())
@@ -1119,29 +1126,76 @@ class AlertEngine:
         sig = np.empty(R.shape, dtype=bool)
         marg = np.empty(R.shape)
         zs = np.empty(R.shape)
-        bs: list = [None] * m
-        states: list = [None] * m
-        field_ = "s" if isinstance(st, _Cusum) else "zs" if isinstance(st, _Ewma) else None
         for i in range(m):
-            z = base.z(R[i], upd)
-            sig[i] = st.step(z, upd)[0]
+            zs[i] = base.z(R[i], upd)
+            sig[i] = st.step(zs[i], upd)[0]
             marg[i] = st.margin[0]
-            zs[i] = z
-            bs[i] = base.b  # replaced, never written in place, by the next step
-            if field_ is not None:
-                states[i] = (getattr(st, field_), st.margin)
-        return sig, marg, zs, bs, states, field_
 
-    def _stat_commit(self, srows: tuple, k: int, upd: np.ndarray) -> None:
-        _, _, zs, bs, states, field_ = srows
-        self.baseline.b = bs[k - 1]
-        if field_ is not None:
-            val, marg = states[k - 1]
-            setattr(self.stat, field_, val)
-            self.stat.margin = marg
-        else:  # the rate window's ring buffer: replay the rows (the same operations on the same residuals)
+        def commit(k: int) -> None:
+            if k == m:  # the copies are the state after every row
+                self.baseline.b = base.b
+                for name, v in vars(st).items():
+                    setattr(self.stat, name, v)
+                return
             for i in range(k):
+                self.baseline.z(R[i], upd)
                 self.stat.step(zs[i], upd)
+
+        return sig, (lambda rows, dets: marg[rows, dets]), commit
+
+    def _recurrence_rows(self, R: np.ndarray, upd: np.ndarray) -> tuple:
+        """:meth:`_stat_rows` for CUSUM and EWMA: a few in-place array operations per row."""
+        st, base = self.stat, self.baseline
+        cus = isinstance(st, _Cusum)
+        m, n = R.shape
+        thr = st.thr[0]
+        alpha, s0 = base.alpha, base.sigma0
+        full = bool(upd.all())
+        hold = ~upd
+        s = (st.s if cus else st.zs)[0]
+        NEW = np.empty((m, n))  # the statistic of each row before the restart (the margin is NEW / thr)
+        b = base.b
+        B = np.empty((m, n)) if alpha is not None else None  # the baseline after each row
+        kl = st.k if cus else st.lam
+        # operators rather than ufuncs with out=: on a few dozen detectors the call overhead dominates
+        Z = (R - b) / s0 if alpha is None else None
+        for i in range(m):
+            if alpha is None:
+                z = Z[i]
+            else:
+                e = R[i] - b
+                z = e / s0
+                g = z < BASELINE_GUARD
+                if not full:
+                    g &= upd
+                bi = B[i]
+                bi[:] = b
+                np.add(b, alpha * e, out=bi, where=g)  # b + (alpha e or 0)
+                b = bi
+            if cus:
+                new = s + (z - kl)
+                np.maximum(new, 0.0, out=new)
+            else:
+                new = s + kl * (z - s)
+            if not full:
+                np.copyto(new, s, where=hold)
+            NEW[i] = new
+            new[new > thr] = 0.0  # restart
+            s = new
+        sig = NEW > thr
+
+        def commit(k: int) -> None:
+            if B is not None:
+                self.baseline.b = B[k - 1].copy()
+            last = NEW[k - 1][None, :]
+            after = np.where(last > st.thr, 0.0, last)
+            if cus:
+                st.s = after
+            else:
+                st.zs = after
+            st.margin = last / st.thr
+
+        return sig, (lambda rows, dets: NEW[rows, dets] / thr[dets]), commit
 
     def _threshold(self, t: float, r: np.ndarray, upd: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-detector voting rank (delay-on applied) and margin; zone voting happens here too."""
