@@ -714,12 +714,6 @@ class AlertEpisode:
                 "alerts": list(self.alerts)}
 
 
-def _no_commit(k: int) -> None:
-    """The commit of a block that stops at its first row: nothing to apply."""
-    if k:
-        raise ValueError(f"commit({k}): the block stops at row 0")
-
-
 def _noisy_or(c: np.ndarray) -> float:
     return float(1.0 - np.prod(1.0 - np.clip(c, 0.0, 1.0)))
 
@@ -788,6 +782,9 @@ class AlertEngine:
         self.episode_hooks: list = []  # callables (event "start"/"end", AlertEpisode)
         self.alerts: list[Alert] = []
         self.t = -np.inf
+        # zone tables of scan_block, made on first use
+        self._onehots: dict = {}
+        self._zone_runs: tuple | None = None
 
     def _code(self, z: Hashable) -> int:
         if z not in self._zone_code:
@@ -961,6 +958,9 @@ class AlertEngine:
         return m - 1, []
 
     # -- blocks of rows (the gas-block orchestrator of GasHazards) --------------------------------------------
+    SCAN_FIRST = 16  # rows looked at first; each further part of a block is 4 times longer (a stop found
+    # early then costs little look-ahead, a long quiet block few passes)
+
     def scan_block(self, times: np.ndarray, readings: np.ndarray, fault_flags: ArrayLike, fresh: ArrayLike,
                    levels: np.ndarray | None, cameras: bool) -> tuple[int, Any]:
         """Look ahead over a block of rows without changing the engine.
@@ -971,56 +971,64 @@ class AlertEngine:
         the whole block; ``levels`` (m, n) the detectors' own alarm levels or ``None`` (reading >= first
         set point). Returns ``(j, commit)``: ``j`` the first row at which those calls would raise an alert,
         turn a zone on or off (gas or camera) or start or end an episode (``m`` if none; a row that turns
-        out to change nothing may stop a block too), and ``commit(k)`` (``k <= j``) leaves the engine as the
-        calls for rows ``[0, k)`` would (bit for bit; the threshold policy's vote cache is cleared).
-        Configurations not handled here give ``j = 0``: fusion over the whole site and the learned model.
+        out to change nothing may stop a block too), and ``commit(k)`` (``k <= j``, called once) leaves
+        the engine as the calls for rows ``[0, k)`` would (bit for bit; the threshold policy's vote cache
+        is cleared). The learned model (``policy: model``) is not handled here: ``j = 0``.
         """
         times = np.asarray(times, dtype=float)
         m = len(times)
         n = len(self.specs)
         cfg = self.config
-        if m == 0 or isinstance(cfg, ModelConfig) or (isinstance(cfg, FusionConfig) and cfg.group != "zone"):
-            return 0, _no_commit
+        if m == 0 or isinstance(cfg, ModelConfig):
+            return 0, self._no_commit
         R = np.asarray(readings, dtype=float)
         if R.shape != (m, n):
             raise ValueError(f"readings has shape {R.shape}, expected ({m}, {n})")
+        if levels is not None:
+            levels = np.asarray(levels)
+            if levels.shape != (m, n):
+                raise ValueError(f"levels has shape {levels.shape}, expected ({m}, {n})")
         bad = np.asarray(fault_flags, dtype=bool)
         upd = np.asarray(fresh, dtype=bool) & ~bad
-        open_gas = self._open["gas"]
-        prev = self._prev_on["gas"]
-        if any(not prev[z] for z in open_gas):  # an episode the first row would close
-            return 0, _no_commit
+        prev, raised = self._prev_on["gas"], self._raised["gas"]
+        if any(not prev[z] for z in self._open["gas"]):  # an episode the first row would close
+            return 0, self._no_commit
         if cameras and (self._any_on["camera"] or self._open["camera"]):  # camera zones go quiet at row 0
-            return 0, _no_commit
+            return 0, self._no_commit
         thr = isinstance(self.base, ThresholdConfig)
-        if thr:
-            rank, since = self._threshold_rows(times, R, upd, bad)
-        else:
-            raw, margin_at, stat_commit = self._stat_rows(R, upd)
-            rank = (raw & ~bad).astype(np.int64)
-            since = None
-        sig = rank > 0
-        # last signal time per detector after each row (the per-step assignment: times ascend)
-        lsig = np.where(sig, times[:, None], -np.inf)
-        lsig[0] = np.maximum(lsig[0], self._last_sig)
-        np.maximum.accumulate(lsig, axis=0, out=lsig)
-        if isinstance(cfg, FusionConfig):
-            w = cfg.window + 1e-9
-            cnt = self._zone_count((times[:, None] - lsig) <= w, self.zc)
-            if cfg.cameras and len(self.cam_names):
-                cnt = cnt + self._zone_count((times[:, None] - self._cam_last) <= w, self.cam_zc)
-            zrank = (cnt >= cfg.k).astype(np.int64)
-        else:
-            zrank = self._zone_max(rank)
-        if getattr(cfg, "escalate", False) and not thr:
-            lv = np.asarray(levels, dtype=np.int64) if levels is not None else (R >= self.first_sp).astype(np.int64)
-            if lv.shape != (m, n):
-                raise ValueError(f"levels has shape {lv.shape}, expected ({m}, {n})")
-            zrank = np.maximum(zrank, self._zone_max(np.where(bad, 0, lv)))
-        on = zrank > 0
-        stop = (on[0] != prev).any(keepdims=True)
-        stop = np.concatenate([stop, (on[1:] != on[:-1]).any(axis=1)]) | (zrank > self._raised["gas"]).any(axis=1)
-        j = int(np.argmax(stop)) if stop.any() else m
+        timers = self.on_since if thr else None
+        if not thr:
+            stat_rows, margin_at, stat_commit = self._stat_stepper(upd)
+        ranks: list[np.ndarray] = []
+        sinces: list[np.ndarray] = []
+        lsigs: list[np.ndarray] = []
+        last = self._last_sig
+        j, pos, size = m, 0, self.SCAN_FIRST
+        while pos < m:
+            c = min(m, pos + size)
+            tp, Rp = times[pos:c], R[pos:c]
+            if thr:
+                rank, since = self._threshold_rows(tp, Rp, upd, bad, timers)
+                timers = since[-1]
+                sinces.append(since)
+            else:
+                rank = (stat_rows(Rp) & ~bad).astype(np.int64)
+            ranks.append(rank)
+            # last signal time per detector after each row (the per-step assignment: times ascend)
+            lsig = np.where(rank > 0, tp[:, None], -np.inf)
+            lsig[0] = np.maximum(lsig[0], last)
+            np.maximum.accumulate(lsig, axis=0, out=lsig)
+            last = lsig[-1]
+            lsigs.append(lsig)
+            zrank = self._zone_rows(tp, Rp, rank, lsig, bad, None if levels is None else levels[pos:c])
+            on = zrank > 0
+            # rows before a stop have every zone as it was, so comparing with the state is comparing with
+            # the row before
+            stop = (on != prev).any(axis=1) | (zrank > raised).any(axis=1)
+            if stop.any():
+                j = pos + int(np.argmax(stop))
+                break
+            pos, size = c, size * 4
 
         def commit(k: int) -> None:
             if not 0 <= k <= j:
@@ -1029,14 +1037,15 @@ class AlertEngine:
                 return
             i = k - 1
             t = float(times[i])
+            rank = np.concatenate(ranks)[:k]
             if thr:
-                self.on_since[...] = since[i]
+                self.on_since[...] = np.concatenate(sinces)[i]
                 self._pending = not np.isnan(self.on_since).all()
                 self._vote_key = None
             else:
                 stat_commit(k)
             # fusion bookkeeping: each detector's last signal time and its margin then
-            hit = sig[:k]
+            hit = rank > 0
             dets = np.flatnonzero(hit.any(axis=0))
             if dets.size:
                 rows = i - np.argmax(hit[::-1, dets], axis=0)
@@ -1045,36 +1054,78 @@ class AlertEngine:
                 else:
                     marg = margin_at(rows, dets)
                 self._last_margin[dets] = marg
-                self._last_sig[dets] = lsig[i, dets]
+                self._last_sig[dets] = times[rows]
             for src in ("gas", "camera") if cameras else ("gas",):
-                raised, last_on, prev_on = self._raised[src], self._last_on[src], self._prev_on[src]
+                rsd, last_on, prev_on = self._raised[src], self._last_on[src], self._prev_on[src]
                 if self.rearm is not None:  # quiet zones re-arm; the latest row decides (times ascend)
-                    raised[~prev_on & (t - last_on >= self.rearm - 1e-9)] = 0
+                    rsd[~prev_on & (t - last_on >= self.rearm - 1e-9)] = 0
                 last_on[prev_on] = t  # zones on stay on through the block
             self.t = t
 
         return j, commit
 
-    def _zone_count(self, x: np.ndarray, zc: np.ndarray) -> np.ndarray:
-        """(m, nz) counts of True per zone in each row of ``x`` (m, len(zc)): exact integers as floats, as
-        ``np.bincount`` with weights gives them."""
-        onehot = np.zeros((len(zc), self.nz))
-        onehot[np.arange(len(zc)), zc] = 1.0
+    @staticmethod
+    def _no_commit(k: int) -> None:
+        """The commit of a block that stops at its first row: nothing to apply."""
+        if k:
+            raise ValueError(f"commit({k}): the block stops at row 0")
+
+    def _zone_rows(self, times: np.ndarray, R: np.ndarray, rank: np.ndarray, lsig: np.ndarray, bad: np.ndarray,
+                   levels: np.ndarray | None) -> np.ndarray:
+        """:meth:`_conclude`'s zone ranks (m, nz) for rows of detector ranks ``rank`` (m, n), the last
+        signal times after each row ``lsig`` (m, n) and the detectors' levels (m, n) or None."""
+        cfg = self.config
+        if isinstance(cfg, FusionConfig):
+            w = cfg.window + 1e-9
+            recent = (times[:, None] - lsig) <= w
+            site = cfg.group != "zone"
+            cnt = self._zone_count(recent, site=site)
+            if cfg.cameras and len(self.cam_names):
+                cam_recent = (times[:, None] - self._cam_last) <= w
+                cnt = cnt + self._zone_count(cam_recent, cams=True, site=site)
+            if not site:
+                zrank = (cnt >= cfg.k).astype(np.int64)
+            else:  # the zone of the strongest recently signalling detector, when the site has k of them
+                zrank = np.zeros((len(times), self.nz), dtype=np.int64)
+                rows = np.flatnonzero((cnt[:, 0] >= cfg.k) & recent.any(axis=1))
+                if rows.size:
+                    wv = np.where(recent[rows], (R[rows] - self.mu0) / self.sigma0, -np.inf)
+                    zrank[rows, self.zc[np.argmax(wv, axis=1)]] = 1
+        else:
+            zrank = self._zone_max(rank)
+        if getattr(cfg, "escalate", False) and not isinstance(self.base, ThresholdConfig):
+            lv = np.asarray(levels, dtype=np.int64) if levels is not None else (R >= self.first_sp).astype(np.int64)
+            zrank = np.maximum(zrank, self._zone_max(np.where(bad, 0, lv)))
+        return zrank
+
+    def _zone_count(self, x: np.ndarray, cams: bool = False, site: bool = False) -> np.ndarray:
+        """(m, nz) counts of True per zone (``site``: all in zone 0) in each row of ``x`` (m, detectors or
+        ``cams``): exact integers as floats, as ``np.bincount`` with weights gives them."""
+        onehot = self._onehots.get((cams, site))
+        if onehot is None:
+            zc = self.cam_zc if cams else self.zc
+            onehot = np.zeros((len(zc), self.nz))
+            onehot[np.arange(len(zc)), 0 if site else zc] = 1.0
+            self._onehots[(cams, site)] = onehot
         return x.astype(float) @ onehot
 
     def _zone_max(self, x: np.ndarray) -> np.ndarray:
         """(m, nz) largest of the non-negative ``x`` (m, n) over each zone's detectors (0 for none)."""
         out = np.zeros((x.shape[0], self.nz), dtype=np.int64)
         if x.shape[1]:
-            order = np.argsort(self.zc, kind="stable")
-            present, starts = np.unique(self.zc[order], return_index=True)
+            if self._zone_runs is None:  # detectors sorted by zone, and where each zone's run starts
+                order = np.argsort(self.zc, kind="stable")
+                present, starts = np.unique(self.zc[order], return_index=True)
+                self._zone_runs = (order, present, starts)
+            order, present, starts = self._zone_runs
             out[:, present] = np.maximum.reduceat(x[:, order], starts, axis=1)
         return out
 
-    def _threshold_rows(self, times: np.ndarray, R: np.ndarray, upd: np.ndarray,
-                        bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_threshold` over the rows of ``R`` (m, n) at once, leaving the engine as it is: the
-        voting rank of each detector per row (m, n) and the delay-on timers after each row (m, nl, n)."""
+    def _threshold_rows(self, times: np.ndarray, R: np.ndarray, upd: np.ndarray, bad: np.ndarray,
+                        timers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_threshold` over the rows of ``R`` (m, n) at once from delay-on ``timers`` (nl, n),
+        leaving the engine as it is: the voting rank of each detector per row (m, n) and the timers after
+        each row (m, nl, n)."""
         cfg = self.base
         nl, n = self.sp.shape
         m = len(times)
@@ -1091,9 +1142,9 @@ class AlertEngine:
         nxt = np.empty((m + 1, nl, n), dtype=np.int64)
         nxt[m] = m
         nxt[:m] = np.minimum.accumulate(np.where(above, idx, m)[::-1], axis=0)[::-1]
-        first = np.take_along_axis(nxt, lastb + 1, axis=0)
+        first = nxt.reshape(m + 1, -1)[lastb.reshape(m, -1) + 1, np.arange(nl * n)].reshape(m, nl, n)
         since = np.where(first <= idx, times[np.minimum(first, m - 1)], np.nan)
-        since = np.where((lastb < 0) & ~np.isnan(self.on_since), self.on_since, since)
+        since = np.where((lastb < 0) & ~np.isnan(timers), timers, since)
         with np.errstate(invalid="ignore"):
             qual = (times[:, None, None] - since) >= cfg.delay_on - 1e-9
         healthy = self._zone_size if not bad.any() else \
@@ -1101,93 +1152,110 @@ class AlertEngine:
         k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))
         rank = np.zeros((m, n), dtype=np.int64)
         for lev in range(nl):
-            cnt = self._zone_count(qual[:, lev], self.zc)
+            cnt = self._zone_count(qual[:, lev])
             zone_ok = (cnt >= k_eff) & (cnt > 0)
             rank = np.where(qual[:, lev] & zone_ok[:, self.zc], lev + 1, rank)
         return rank, since
 
-    def _stat_rows(self, R: np.ndarray, upd: np.ndarray) -> tuple:
-        """The baseline and statistic stepped over the rows of ``R`` (m, n) without changing the engine.
+    def _stat_stepper(self, upd: np.ndarray) -> tuple:
+        """The baseline and statistic stepped over successive parts of a block without changing the engine.
 
-        Returns the raw signal (m, n), ``margin_at(rows, dets)`` (the statistic's margin there) and
-        ``commit(k)`` (baseline and statistic as after rows ``[0, k)``). CUSUM and EWMA run inline with the
-        same float operations as :meth:`_Cusum.step`, :meth:`_Ewma.step` and :meth:`_Baseline.z` (the
-        baseline is left as it is where it does not move, instead of adding 0); other statistics step
-        copies of themselves and the commit replays the rows on the engine's own (or adopts the copy)."""
-        st = self.stat
-        if isinstance(st, _Cusum | _Ewma):
-            return self._recurrence_rows(R, upd)
+        Returns ``rows(R)`` (the raw signals (m, n) of the next rows ``R``), ``margin_at(rows, dets)`` (the
+        statistic's margin there, rows counted from the block's start) and ``commit(k)`` (the engine's
+        baseline and statistic as after the block's rows ``[0, k)``). CUSUM and EWMA run inline with the
+        same float operations as :meth:`_Cusum.step`, :meth:`_Ewma.step` and :meth:`_Baseline.z` (a
+        baseline that does not move is left as it is instead of adding 0); other statistics step copies
+        of themselves, and the commit adopts the copy or replays the rows on the engine's own."""
+        if isinstance(self.stat, _Cusum | _Ewma):
+            return self._recurrence_stepper(upd)
         base = copy.copy(self.baseline)
-        st = copy.copy(st)
+        st = copy.copy(self.stat)
         for name, v in vars(st).items():
             if isinstance(v, np.ndarray) and name != "thr":
                 setattr(st, name, v.copy())
-        m = R.shape[0]
-        sig = np.empty(R.shape, dtype=bool)
-        marg = np.empty(R.shape)
-        zs = np.empty(R.shape)
-        for i in range(m):
-            zs[i] = base.z(R[i], upd)
-            sig[i] = st.step(zs[i], upd)[0]
-            marg[i] = st.margin[0]
+        zs: list[np.ndarray] = []
+        margs: list[np.ndarray] = []
+        Rs: list[np.ndarray] = []
+
+        def rows(R: np.ndarray) -> np.ndarray:
+            sig = np.empty(R.shape, dtype=bool)
+            marg = np.empty(R.shape)
+            z = np.empty(R.shape)
+            for i in range(R.shape[0]):
+                z[i] = base.z(R[i], upd)
+                sig[i] = st.step(z[i], upd)[0]
+                marg[i] = st.margin[0]
+            zs.append(z)
+            margs.append(marg)
+            Rs.append(R)
+            return sig
 
         def commit(k: int) -> None:
-            if k == m:  # the copies are the state after every row
+            if k == sum(len(z) for z in zs):  # the copies are the state after every row
                 self.baseline.b = base.b
                 for name, v in vars(st).items():
                     setattr(self.stat, name, v)
                 return
+            R, Z = np.concatenate(Rs), np.concatenate(zs)
             for i in range(k):
                 self.baseline.z(R[i], upd)
-                self.stat.step(zs[i], upd)
+                self.stat.step(Z[i], upd)
 
-        return sig, (lambda rows, dets: marg[rows, dets]), commit
+        return rows, (lambda r, d: np.concatenate(margs)[r, d]), commit
 
-    def _recurrence_rows(self, R: np.ndarray, upd: np.ndarray) -> tuple:
-        """:meth:`_stat_rows` for CUSUM and EWMA: a few in-place array operations per row."""
+    def _recurrence_stepper(self, upd: np.ndarray) -> tuple:
+        """:meth:`_stat_stepper` for CUSUM and EWMA: a few array operations per row."""
         st, base = self.stat, self.baseline
         cus = isinstance(st, _Cusum)
-        m, n = R.shape
         thr = st.thr[0]
         alpha, s0 = base.alpha, base.sigma0
         full = bool(upd.all())
         hold = ~upd
-        s = (st.s if cus else st.zs)[0]
-        NEW = np.empty((m, n))  # the statistic of each row before the restart (the margin is NEW / thr)
-        b = base.b
-        B = np.empty((m, n)) if alpha is not None else None  # the baseline after each row
         kl = st.k if cus else st.lam
-        # operators rather than ufuncs with out=: on a few dozen detectors the call overhead dominates
-        Z = (R - b) / s0 if alpha is None else None
-        for i in range(m):
-            if alpha is None:
-                z = Z[i]
-            else:
-                e = R[i] - b
-                z = e / s0
-                g = z < BASELINE_GUARD
+        news: list[np.ndarray] = []  # the statistic of each row before the restart (margin: NEW / thr)
+        bs: list[np.ndarray] = []  # the baseline after each row (tracked baseline only)
+        state = {"b": base.b, "s": (st.s if cus else st.zs)[0]}
+
+        def rows(R: np.ndarray) -> np.ndarray:
+            m, n = R.shape
+            b, s = state["b"], state["s"]
+            NEW = np.empty((m, n))
+            B = np.empty((m, n)) if alpha is not None else None
+            # operators rather than ufuncs with out=: on a few dozen detectors the call overhead dominates
+            Z = (R - b) / s0 if alpha is None else None
+            for i in range(m):
+                if alpha is None:
+                    z = Z[i]
+                else:
+                    e = R[i] - b
+                    z = e / s0
+                    g = z < BASELINE_GUARD
+                    if not full:
+                        g &= upd
+                    bi = B[i]
+                    bi[:] = b
+                    np.add(b, alpha * e, out=bi, where=g)  # b + (alpha e or 0)
+                    b = bi
+                if cus:
+                    new = s + (z - kl)
+                    np.maximum(new, 0.0, out=new)
+                else:
+                    new = s + kl * (z - s)
                 if not full:
-                    g &= upd
-                bi = B[i]
-                bi[:] = b
-                np.add(b, alpha * e, out=bi, where=g)  # b + (alpha e or 0)
-                b = bi
-            if cus:
-                new = s + (z - kl)
-                np.maximum(new, 0.0, out=new)
-            else:
-                new = s + kl * (z - s)
-            if not full:
-                np.copyto(new, s, where=hold)
-            NEW[i] = new
-            new[new > thr] = 0.0  # restart
-            s = new
-        sig = NEW > thr
+                    np.copyto(new, s, where=hold)
+                NEW[i] = new
+                new[new > thr] = 0.0  # restart
+                s = new
+            state["b"], state["s"] = b, s
+            news.append(NEW)
+            if B is not None:
+                bs.append(B)
+            return NEW > thr
 
         def commit(k: int) -> None:
-            if B is not None:
-                self.baseline.b = B[k - 1].copy()
-            last = NEW[k - 1][None, :]
+            if bs:
+                self.baseline.b = np.concatenate(bs)[k - 1].copy()
+            last = np.concatenate(news)[k - 1][None, :]
             after = np.where(last > st.thr, 0.0, last)
             if cus:
                 st.s = after
@@ -1195,7 +1263,7 @@ class AlertEngine:
                 st.zs = after
             st.margin = last / st.thr
 
-        return sig, (lambda rows, dets: NEW[rows, dets] / thr[dets]), commit
+        return rows, (lambda r, d: np.concatenate(news)[r, d] / thr[d]), commit
 
     def _threshold(self, t: float, r: np.ndarray, upd: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-detector voting rank (delay-on applied) and margin; zone voting happens here too."""

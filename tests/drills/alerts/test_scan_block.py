@@ -36,6 +36,8 @@ CONFIGS = {
                      "detector": {"policy": "cusum", "h": 5.0, **CAL}},
     "fusion_ewma_noescalate": {"policy": "fusion", "k": 1, "window": "20s", "escalate": False, "rearm": None,
                                "cameras": False, "detector": {"policy": "ewma", "L": 3.0, **CAL}},
+    "fusion_site": {"policy": "fusion", "k": 2, "window": "30s", "group": "site", "rearm": "60s",
+                    "detector": {"policy": "cusum", "h": 5.0, **CAL}},
     "fusion_threshold": {"policy": "fusion", "k": 2, "window": "15s", "rearm": "40s",
                          "detector": {"policy": "threshold", "delay_on": "2s"}},
 }
@@ -205,8 +207,13 @@ def test_blocks_are_long_while_a_zone_stays_on(name, level):
     assert eng.t == times[j - 1] and len(eng.alerts) == n_alerts
 
 
-def test_unsupported_configurations_stop_at_the_first_row():
-    eng = _engine({"policy": "fusion", "group": "site", "detector": {"policy": "cusum", "h": 5.0, **CAL}})
+def test_learned_model_stops_at_the_first_row():
+    """The learned model's engine (drills.alerts.learned.ModelEngine) drives an inner engine whose config is
+    the model's: its blocks are not handled, every row goes through the model per step."""
+    from drills.alerts.policies import parse_alerts
+
+    eng = _engine({"policy": "threshold"})
+    eng.config = parse_alerts({"policy": "model", "path": "model.joblib"})  # as ModelEngine sets it
     j, commit = eng.scan_block(np.arange(1.0, 11.0), np.zeros((10, len(ZONES))), np.zeros(len(ZONES), bool),
                                np.ones(len(ZONES), bool), None, True)
     assert j == 0
