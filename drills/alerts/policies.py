@@ -418,8 +418,12 @@ class _Cusum(_Stat):
         self.k = k
         self.s = np.zeros(self.shape)
 
+    def advance(self, s: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The statistic after standardized readings ``z`` from ``s``, before a restart (a new array)."""
+        return np.maximum(s + (z - self.k), 0.0)
+
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        new = np.maximum(self.s + (z - self.k), 0.0)
+        new = self.advance(self.s, z)
         if mask is not None and not mask.all():
             new = np.where(mask, new, self.s)
         sig = new > self.thr
@@ -435,8 +439,12 @@ class _Ewma(_Stat):
         self.lam = lam
         self.zs = np.zeros(self.shape)
 
+    def advance(self, s: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The statistic after standardized readings ``z`` from ``s``, before a restart (a new array)."""
+        return s + self.lam * (z - s)
+
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        new = self.zs + self.lam * (z - self.zs)
+        new = self.advance(self.zs, z)
         if mask is not None and not mask.all():
             new = np.where(mask, new, self.zs)
         sig = new > self.thr
@@ -559,14 +567,26 @@ class _Baseline:
     def z(self, r: np.ndarray, upd: np.ndarray | None) -> np.ndarray:
         """Standardised residuals of readings ``r`` (any leading shape); advances the baseline where
         ``upd`` (None: everywhere)."""
-        e = r - self.b
-        z = e / self.sigma0
-        if self.alpha is not None:
-            step = np.where(z < BASELINE_GUARD, self.alpha * e, 0.0)
-            if upd is not None:
-                step = np.where(upd, step, 0.0)
-            self.b = self.b + step
+        z, self.b = self.follow(self.b, r, upd)
         return z
+
+    def follow(self, b: np.ndarray, r: np.ndarray, upd: np.ndarray | None,
+               out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(z, b')``: the standardised residuals of readings ``r`` against the baseline ``b`` and the
+        baseline after them (``b`` itself when it is fixed; else ``out`` or a new array, holding ``b`` where
+        it does not move: guarded, or not ``upd``)."""
+        e = r - b
+        z = e / self.sigma0
+        if self.alpha is None:
+            return z, b
+        g = z < BASELINE_GUARD
+        if upd is not None:
+            g &= upd
+        if out is None:
+            out = np.empty(np.broadcast_shapes(np.shape(b), e.shape))
+        out[...] = b
+        np.add(b, self.alpha * e, out=out, where=g)
+        return z, out
 
 
 def calibrate(cfg: Any, spec: DetectorSpec, dt: float = 1.0) -> Calibration:
@@ -1208,10 +1228,10 @@ class AlertEngine:
         st, base = self.stat, self.baseline
         cus = isinstance(st, _Cusum)
         thr = st.thr[0]
-        alpha, s0 = base.alpha, base.sigma0
+        alpha, follow, advance = base.alpha, base.follow, st.advance
         full = bool(upd.all())
         hold = ~upd
-        kl = st.k if cus else st.lam
+        mask = None if full else upd
         news: list[np.ndarray] = []  # the statistic of each row before the restart (margin: NEW / thr)
         bs: list[np.ndarray] = []  # the baseline after each row (tracked baseline only)
         state = {"b": base.b, "s": (st.s if cus else st.zs)[0]}
@@ -1221,26 +1241,14 @@ class AlertEngine:
             b, s = state["b"], state["s"]
             NEW = np.empty((m, n))
             B = np.empty((m, n)) if alpha is not None else None
-            # operators rather than ufuncs with out=: on a few dozen detectors the call overhead dominates
-            Z = (R - b) / s0 if alpha is None else None
+            if alpha is None:
+                Z = follow(b, R, None)[0]
             for i in range(m):
                 if alpha is None:
                     z = Z[i]
                 else:
-                    e = R[i] - b
-                    z = e / s0
-                    g = z < BASELINE_GUARD
-                    if not full:
-                        g &= upd
-                    bi = B[i]
-                    bi[:] = b
-                    np.add(b, alpha * e, out=bi, where=g)  # b + (alpha e or 0)
-                    b = bi
-                if cus:
-                    new = s + (z - kl)
-                    np.maximum(new, 0.0, out=new)
-                else:
-                    new = s + kl * (z - s)
+                    z, b = follow(b, R[i], mask, B[i])
+                new = advance(s, z)
                 if not full:
                     np.copyto(new, s, where=hold)
                 NEW[i] = new
