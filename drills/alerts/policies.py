@@ -1151,6 +1151,8 @@ class AlertEngine:
         m = len(times)
         if nl == 0:
             return np.zeros((m, n), dtype=np.int64), np.zeros((m, 0, n))
+        if not (R >= self.sp[0]).any() and np.isnan(timers).all():  # nothing over a set point, no timer
+            return np.zeros((m, n), dtype=np.int64), np.full((m, nl, n), np.nan)
         Rl = R[:, None, :]
         above = (Rl >= self.sp) & upd
         below = ((Rl < self.sp_off) & upd) | bad
@@ -1182,10 +1184,10 @@ class AlertEngine:
 
         Returns ``rows(R)`` (the raw signals (m, n) of the next rows ``R``), ``margin_at(rows, dets)`` (the
         statistic's margin there, rows counted from the block's start) and ``commit(k)`` (the engine's
-        baseline and statistic as after the block's rows ``[0, k)``). CUSUM and EWMA run inline with the
-        same float operations as :meth:`_Cusum.step`, :meth:`_Ewma.step` and :meth:`_Baseline.z` (a
-        baseline that does not move is left as it is instead of adding 0); other statistics step copies
-        of themselves, and the commit adopts the copy or replays the rows on the engine's own."""
+        baseline and statistic as after the block's rows ``[0, k)``). CUSUM and EWMA run on arrays of their
+        own through the steps :meth:`_Baseline.follow` and ``advance`` that their per-step calls use, and
+        keep each row's statistic; other statistics step copies of themselves, and the commit adopts the
+        copy or replays the rows on the engine's own."""
         if isinstance(self.stat, _Cusum | _Ewma):
             return self._recurrence_stepper(upd)
         base = copy.copy(self.baseline)
