@@ -32,6 +32,7 @@ CONFIGS = {
     "cusum_fixed_baseline": {"policy": "cusum", "h": 4.0, "baseline": None, "escalate": False, **CAL},
     "ewma": {"policy": "ewma", "L": 3.0, "rearm": None, **CAL},
     "rate_of_rise": {"policy": "rate_of_rise", "window": "30s", "rate": ["1 %LEL/min"], "rearm": "90s", **CAL},
+    "rate_of_rise_calibrated": {"policy": "rate_of_rise", "window": "60s", **CAL},
     "fusion_cusum": {"policy": "fusion", "k": 2, "window": "30s", "rearm": "60s",
                      "detector": {"policy": "cusum", "h": 5.0, **CAL}},
     "fusion_ewma_noescalate": {"policy": "fusion", "k": 1, "window": "20s", "escalate": False, "rearm": None,
@@ -196,7 +197,8 @@ def _steady(name: str, level: float, rows: int, seed: int = 0):
 
 
 @pytest.mark.parametrize("name,level", [("threshold", 15.0), ("threshold_k2_delay", 18.0),
-                                        ("fusion_cusum", 15.0), ("cusum", 15.0), ("ewma", 25.0)])
+                                        ("fusion_cusum", 15.0), ("fusion_site", 15.0), ("cusum", 15.0),
+                                        ("ewma", 25.0), ("rate_of_rise_calibrated", 15.0)])
 def test_blocks_are_long_while_a_zone_stays_on(name, level):
     eng, times, R = _steady(name, level, 300)
     bad = np.zeros(R.shape[1], dtype=bool)
