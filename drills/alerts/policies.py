@@ -1156,17 +1156,22 @@ class AlertEngine:
         Rl = R[:, None, :]
         above = (Rl >= self.sp) & upd
         below = ((Rl < self.sp_off) & upd) | bad
-        # The relay of each (level, detector): after row i its timer is nan when row i is below; else the
-        # time of the first row above after the last row below, or the timer it had before the block when
-        # no row so far was below and it was running (a running timer does not restart).
-        idx = np.arange(m)[:, None, None]
-        lastb = np.maximum.accumulate(np.where(below, idx, -1), axis=0)
-        nxt = np.empty((m + 1, nl, n), dtype=np.int64)
-        nxt[m] = m
-        nxt[:m] = np.minimum.accumulate(np.where(above, idx, m)[::-1], axis=0)[::-1]
-        first = nxt.reshape(m + 1, -1)[lastb.reshape(m, -1) + 1, np.arange(nl * n)].reshape(m, nl, n)
-        since = np.where(first <= idx, times[np.minimum(first, m - 1)], np.nan)
-        since = np.where((lastb < 0) & ~np.isnan(timers), timers, since)
+        # Each (level, detector) timer is a set/reset latch: set by a reading over the set point, reset
+        # (nan) by one below set point - hysteresis or a fault (the reset applies after the set, as in
+        # _threshold). Its last event after each row: 0 none, 2 running before the block, 2 i + 4 set at
+        # row i, 2 i + 5 reset at row i; it runs when that is even and positive. A set while it runs
+        # does not restart it, so its time is the latest set that found it idle (or the time it had).
+        code = np.arange(4, 2 * m + 4, 2, dtype=np.int32)[:, None, None]
+        code = np.where(below, code + 1, np.where(above, code, 0))
+        running0 = ~np.isnan(timers)
+        code[0] = np.maximum(code[0], np.where(running0, 2, 0))
+        np.maximum.accumulate(code, axis=0, out=code)
+        running = (code & 1 == 0) & (code > 0)
+        was = np.concatenate([running0[None], running[:-1]])
+        started = np.where(above & ~below & ~was, times[:, None, None], -np.inf)
+        started[0] = np.maximum(started[0], np.where(running0, timers, -np.inf))
+        np.maximum.accumulate(started, axis=0, out=started)
+        since = np.where(running, started, np.nan)
         with np.errstate(invalid="ignore"):
             qual = (times[:, None, None] - since) >= cfg.delay_on - 1e-9
         healthy = self._zone_size if not bad.any() else \
