@@ -1050,9 +1050,14 @@ class AlertEngine:
                 break
             pos, size = c, size * 4
 
+        done = []
+
         def commit(k: int) -> None:
             if not 0 <= k <= j:
                 raise ValueError(f"commit({k}): rows up to {j} only")
+            if done:
+                raise RuntimeError("a block is committed once")
+            done.append(k)
             if k == 0:
                 return
             i = k - 1

@@ -217,6 +217,8 @@ def test_blocks_are_long_while_a_zone_stays_on(name, level):
     n_alerts = len(eng.alerts)
     commit(j)
     assert eng.t == times[j - 1] and len(eng.alerts) == n_alerts
+    with pytest.raises(RuntimeError):
+        commit(j)
 
 
 def test_learned_model_stops_at_the_first_row():
