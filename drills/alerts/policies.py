@@ -1171,7 +1171,7 @@ class AlertEngine:
         running0 = ~np.isnan(timers)
         code[0] = np.maximum(code[0], np.where(running0, 2, 0))
         np.maximum.accumulate(code, axis=0, out=code)
-        running = (code & 1 == 0) & (code > 0)
+        running = ((code & 1) == 0) & (code > 0)
         was = np.concatenate([running0[None], running[:-1]])
         started = np.where(above & ~below & ~was, times[:, None, None], -np.inf)
         started[0] = np.maximum(started[0], np.where(running0, timers, -np.inf))
