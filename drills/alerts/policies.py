@@ -1161,17 +1161,12 @@ class AlertEngine:
         Rl = R[:, None, :]
         above = (Rl >= self.sp) & upd
         below = ((Rl < self.sp_off) & upd) | bad
-        # Each (level, detector) timer is a set/reset latch: set by a reading over the set point, reset
-        # (nan) by one below set point - hysteresis or a fault (the reset applies after the set, as in
-        # _threshold). Its last event after each row: 0 none, 2 running before the block, 2 i + 4 set at
-        # row i, 2 i + 5 reset at row i; it runs when that is even and positive. A set while it runs
-        # does not restart it, so its time is the latest set that found it idle (or the time it had).
-        code = np.arange(4, 2 * m + 4, 2, dtype=np.int32)[:, None, None]
-        code = np.where(below, code + 1, np.where(above, code, 0))
+        # Each (level, detector) timer is a latch: set by a reading over the set point, reset (nan) by one
+        # below set point - hysteresis or a fault (the reset applies after the set, as in _threshold). A
+        # set while it runs does not restart it, so its time is the latest set that found it idle (or the
+        # time it had before the block).
         running0 = ~np.isnan(timers)
-        code[0] = np.maximum(code[0], np.where(running0, 2, 0))
-        np.maximum.accumulate(code, axis=0, out=code)
-        running = ((code & 1) == 0) & (code > 0)
+        running = self._latch(above, below, running0, reset_wins=True)
         was = np.concatenate([running0[None], running[:-1]])
         started = np.where(above & ~below & ~was, times[:, None, None], -np.inf)
         started[0] = np.maximum(started[0], np.where(running0, timers, -np.inf))
@@ -1189,6 +1184,22 @@ class AlertEngine:
             rank = np.where(qual[:, lev] & zone_ok[:, self.zc], lev + 1, rank)
         return rank, since
 
+    @staticmethod
+    def _latch(set_: np.ndarray, reset: np.ndarray, init: np.ndarray, reset_wins: bool) -> np.ndarray:
+        """Whether a set/reset latch is set after each row (axis 0) of ``set_`` and ``reset`` (bool), from
+        ``init`` before the first; a row with both sets it unless ``reset_wins``."""
+        m = set_.shape[0]
+        # the latch's last event after each row: 0 none, 2 set before the block, 2 i + 4 set at row i,
+        # 2 i + 5 reset at row i (a running maximum); it is set when that is even and positive
+        code = np.arange(4, 2 * m + 4, 2, dtype=np.int32).reshape((m,) + (1,) * (set_.ndim - 1))
+        if reset_wins:
+            code = np.where(reset, code + 1, np.where(set_, code, 0))
+        else:
+            code = np.where(set_, code, np.where(reset, code + 1, 0))
+        code[0] = np.maximum(code[0], np.where(init, 2, 0))
+        np.maximum.accumulate(code, axis=0, out=code)
+        return ((code & 1) == 0) & (code > 0)
+
     def _stat_stepper(self, upd: np.ndarray) -> tuple:
         """The baseline and statistic stepped over successive parts of a block without changing the engine.
 
@@ -1200,6 +1211,8 @@ class AlertEngine:
         copy or replays the rows on the engine's own."""
         if isinstance(self.stat, _Cusum | _Ewma):
             return self._recurrence_stepper(upd)
+        if isinstance(self.stat, _Rate) and self.stat.uniform and upd.all():
+            return self._rate_stepper()
         base = copy.copy(self.baseline)
         st = copy.copy(self.stat)
         for name, v in vars(st).items():
@@ -1234,6 +1247,65 @@ class AlertEngine:
                 self.stat.step(Z[i], upd)
 
         return rows, (lambda r, d: np.concatenate(margs)[r, d]), commit
+
+    def _baseline_rows(self, b: np.ndarray, R: np.ndarray, mask: np.ndarray | None) -> tuple:
+        """Residuals (m, n) of the rows ``R`` against the baseline from ``b``, and the baseline after each
+        row (m, n) (``None`` for a fixed baseline)."""
+        base = self.baseline
+        if base.alpha is None:
+            return base.follow(b, R, None)[0], None
+        Z, B = np.empty(R.shape), np.empty(R.shape)
+        follow = base.follow
+        for i in range(R.shape[0]):
+            Z[i], b = follow(b, R[i], mask, B[i])
+        return Z, B
+
+    def _rate_stepper(self) -> tuple:
+        """:meth:`_stat_stepper` for the rate of rise while every detector samples every row (one ring
+        position for all): the window sums are running sums over the rows (``np.cumsum`` adds row after
+        row, as :meth:`_Rate.step` does), the signal's hysteresis a latch."""
+        st = self.stat
+        N, half_n = st.N, st.N // 2
+        pos0 = int(st.pos[0])
+        thr, half = st.thr[0], (0.5 * st.thr)[0]
+        # the samples by age: row q is the one taken at step pos0 - N + q, then the block's rows
+        hist = [np.roll(st.buf, -(pos0 % N), axis=0)]
+        state = {"b": self.baseline.b, "s_new": st.s_new, "s_old": st.s_old, "on": st.on[0]}
+        parts: dict[str, list] = {"Z": [], "B": [], "s_new": [], "s_old": [], "rho": [], "on": []}
+
+        def rows(R: np.ndarray) -> np.ndarray:
+            m = R.shape[0]
+            Z, B = self._baseline_rows(state["b"], R, None)
+            H = np.concatenate([np.concatenate(hist)[-N:], Z])
+            moving, leaving = H[N - half_n: N - half_n + m], H[:m]
+            s_new = np.cumsum(np.concatenate([state["s_new"][None], Z - moving]), axis=0)[1:]
+            s_old = np.cumsum(np.concatenate([state["s_old"][None], moving - leaving]), axis=0)[1:]
+            rho = (s_new - s_old) * st.scale
+            on = self._latch(rho > thr, ~(rho > half), state["on"], reset_wins=False)
+            hist.append(Z)
+            if B is not None:
+                state["b"] = B[-1]
+                parts["B"].append(B)
+            state["s_new"], state["s_old"], state["on"] = s_new[-1], s_old[-1], on[-1]
+            for key, v in (("Z", Z), ("s_new", s_new), ("s_old", s_old), ("rho", rho), ("on", on)):
+                parts[key].append(v)
+            return on
+
+        def commit(k: int) -> None:
+            i = k - 1
+            if parts["B"]:
+                self.baseline.b = np.concatenate(parts["B"])[i].copy()
+            Z = np.concatenate(parts["Z"])
+            lo = max(0, k - N)  # the last N samples are the window
+            st.buf[(pos0 + np.arange(lo, k)) % N] = Z[lo:k]
+            st.pos += k
+            st.s_new[...] = np.concatenate(parts["s_new"])[i]
+            st.s_old[...] = np.concatenate(parts["s_old"])[i]
+            st.rho[...] = np.concatenate(parts["rho"])[i]
+            st.on = np.concatenate(parts["on"])[i][None, :].copy()
+            st.margin = st.rho / st.thr
+
+        return rows, (lambda r, d: np.concatenate(parts["rho"])[r, d] / thr[d]), commit
 
     def _recurrence_stepper(self, upd: np.ndarray) -> tuple:
         """:meth:`_stat_stepper` for CUSUM and EWMA: a few array operations per row."""
