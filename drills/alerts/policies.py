@@ -104,6 +104,7 @@ random numbers, from the Generator passed in.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections.abc import Hashable, Sequence
@@ -417,8 +418,12 @@ class _Cusum(_Stat):
         self.k = k
         self.s = np.zeros(self.shape)
 
+    def advance(self, s: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The statistic after standardized readings ``z`` from ``s``, before a restart (a new array)."""
+        return np.maximum(s + (z - self.k), 0.0)
+
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        new = np.maximum(self.s + (z - self.k), 0.0)
+        new = self.advance(self.s, z)
         if mask is not None and not mask.all():
             new = np.where(mask, new, self.s)
         sig = new > self.thr
@@ -434,8 +439,12 @@ class _Ewma(_Stat):
         self.lam = lam
         self.zs = np.zeros(self.shape)
 
+    def advance(self, s: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """The statistic after standardized readings ``z`` from ``s``, before a restart (a new array)."""
+        return s + self.lam * (z - s)
+
     def step(self, z: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        new = self.zs + self.lam * (z - self.zs)
+        new = self.advance(self.zs, z)
         if mask is not None and not mask.all():
             new = np.where(mask, new, self.zs)
         sig = new > self.thr
@@ -558,14 +567,26 @@ class _Baseline:
     def z(self, r: np.ndarray, upd: np.ndarray | None) -> np.ndarray:
         """Standardised residuals of readings ``r`` (any leading shape); advances the baseline where
         ``upd`` (None: everywhere)."""
-        e = r - self.b
-        z = e / self.sigma0
-        if self.alpha is not None:
-            step = np.where(z < BASELINE_GUARD, self.alpha * e, 0.0)
-            if upd is not None:
-                step = np.where(upd, step, 0.0)
-            self.b = self.b + step
+        z, self.b = self.follow(self.b, r, upd)
         return z
+
+    def follow(self, b: np.ndarray, r: np.ndarray, upd: np.ndarray | None,
+               out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(z, b')``: the standardised residuals of readings ``r`` against the baseline ``b`` and the
+        baseline after them (``b`` itself when it is fixed; else ``out`` or a new array, holding ``b`` where
+        it does not move: guarded, or not ``upd``)."""
+        e = r - b
+        z = e / self.sigma0
+        if self.alpha is None:
+            return z, b
+        g = z < BASELINE_GUARD
+        if upd is not None:
+            g &= upd
+        if out is None:
+            out = np.empty(np.broadcast_shapes(np.shape(b), e.shape))
+        out[...] = b
+        np.add(b, self.alpha * e, out=out, where=g)
+        return z, out
 
 
 def calibrate(cfg: Any, spec: DetectorSpec, dt: float = 1.0) -> Calibration:
@@ -781,6 +802,9 @@ class AlertEngine:
         self.episode_hooks: list = []  # callables (event "start"/"end", AlertEpisode)
         self.alerts: list[Alert] = []
         self.t = -np.inf
+        # zone tables of scan_block, made on first use
+        self._onehots: dict = {}
+        self._zone_runs: tuple | None = None
 
     def _code(self, z: Hashable) -> int:
         if z not in self._zone_code:
@@ -952,6 +976,386 @@ class AlertEngine:
                 return j, new
             j += 1
         return m - 1, []
+
+    # -- blocks of rows (the gas-block orchestrator of GasHazards) --------------------------------------------
+    SCAN_FIRST = 16  # rows looked at first; each further part of a block is 4 times longer (a stop found
+    # early then costs little look-ahead, a long quiet block few passes)
+
+    def scan_block(self, times: np.ndarray, readings: np.ndarray, fault_flags: ArrayLike, fresh: ArrayLike,
+                   levels: np.ndarray | None, cameras: bool) -> tuple[int, Any]:
+        """Look ahead over a block of rows without changing the engine.
+
+        Row ``i`` stands for ``update(times[i], readings[i], fault_flags=fault_flags, levels=levels[i],
+        fresh=fresh)`` followed, when ``cameras``, by ``update_cameras(times[i], [])``. ``times`` (m,) s
+        ascending; ``readings`` (m, n) in each detector's unit; ``fault_flags`` and ``fresh`` (n,) hold for
+        the whole block; ``levels`` (m, n) the detectors' own alarm levels or ``None`` (reading >= first
+        set point). Returns ``(j, commit)``: ``j`` the first row at which those calls would raise an alert,
+        turn a zone on or off (gas or camera) or start or end an episode (``m`` if none; a row that turns
+        out to change nothing may stop a block too), and ``commit(k)`` (``k <= j``, called once) leaves
+        the engine as the calls for rows ``[0, k)`` would (bit for bit; the threshold policy's vote cache
+        is cleared). The learned model (``policy: model``) is not handled here: ``j = 0``.
+        """
+        times = np.asarray(times, dtype=float)
+        m = len(times)
+        n = len(self.specs)
+        cfg = self.config
+        if m == 0 or isinstance(cfg, ModelConfig):
+            return 0, self._no_commit
+        R = np.asarray(readings, dtype=float)
+        if R.shape != (m, n):
+            raise ValueError(f"readings has shape {R.shape}, expected ({m}, {n})")
+        if levels is not None:
+            levels = np.asarray(levels)
+            if levels.shape != (m, n):
+                raise ValueError(f"levels has shape {levels.shape}, expected ({m}, {n})")
+        bad = np.asarray(fault_flags, dtype=bool)
+        upd = np.asarray(fresh, dtype=bool) & ~bad
+        prev, raised = self._prev_on["gas"], self._raised["gas"]
+        if any(not prev[z] for z in self._open["gas"]):  # an episode the first row would close
+            return 0, self._no_commit
+        if cameras and (self._any_on["camera"] or self._open["camera"]):  # camera zones go quiet at row 0
+            return 0, self._no_commit
+        thr = isinstance(self.base, ThresholdConfig)
+        timers = self.on_since if thr else None
+        if not thr:
+            stat_rows, margin_at, stat_commit = self._stat_stepper(upd)
+        ranks: list[np.ndarray] = []
+        sinces: list[np.ndarray] = []
+        lsigs: list[np.ndarray] = []
+        last = self._last_sig
+        j, pos, size = m, 0, self.SCAN_FIRST
+        while pos < m:
+            c = min(m, pos + size)
+            tp, Rp = times[pos:c], R[pos:c]
+            if thr:
+                rank, since = self._threshold_rows(tp, Rp, upd, bad, timers)
+                timers = since[-1]
+                sinces.append(since)
+            else:
+                rank = (stat_rows(Rp) & ~bad).astype(np.int64)
+            ranks.append(rank)
+            # last signal time per detector after each row (the per-step assignment: times ascend)
+            lsig = np.where(rank > 0, tp[:, None], -np.inf)
+            lsig[0] = np.maximum(lsig[0], last)
+            np.maximum.accumulate(lsig, axis=0, out=lsig)
+            last = lsig[-1]
+            lsigs.append(lsig)
+            zrank = self._zone_rows(tp, Rp, rank, lsig, bad, None if levels is None else levels[pos:c])
+            on = zrank > 0
+            # rows before a stop have every zone as it was, so comparing with the state is comparing with
+            # the row before
+            stop = (on != prev).any(axis=1) | (zrank > raised).any(axis=1)
+            if stop.any():
+                j = pos + int(np.argmax(stop))
+                break
+            pos, size = c, size * 4
+
+        done = []
+
+        def commit(k: int) -> None:
+            if not 0 <= k <= j:
+                raise ValueError(f"commit({k}): rows up to {j} only")
+            if done:
+                raise RuntimeError("a block is committed once")
+            done.append(k)
+            if k == 0:
+                return
+            i = k - 1
+            t = float(times[i])
+            rank = np.concatenate(ranks)[:k]
+            if thr:
+                self.on_since[...] = np.concatenate(sinces)[i]
+                self._pending = not np.isnan(self.on_since).all()
+                self._vote_key = None
+            else:
+                stat_commit(k)
+            # fusion bookkeeping: each detector's last signal time and its margin then
+            hit = rank > 0
+            dets = np.flatnonzero(hit.any(axis=0))
+            if dets.size:
+                rows = i - np.argmax(hit[::-1, dets], axis=0)
+                if thr:
+                    marg = R[rows, dets] / self.sp[rank[rows, dets] - 1, dets]
+                else:
+                    marg = margin_at(rows, dets)
+                self._last_margin[dets] = marg
+                self._last_sig[dets] = times[rows]
+            for src in ("gas", "camera") if cameras else ("gas",):
+                rsd, last_on, prev_on = self._raised[src], self._last_on[src], self._prev_on[src]
+                if self.rearm is not None:  # quiet zones re-arm; the latest row decides (times ascend)
+                    rsd[~prev_on & (t - last_on >= self.rearm - 1e-9)] = 0
+                last_on[prev_on] = t  # zones on stay on through the block
+            self.t = t
+
+        return j, commit
+
+    @staticmethod
+    def _no_commit(k: int) -> None:
+        """The commit of a block that stops at its first row: nothing to apply."""
+        if k:
+            raise ValueError(f"commit({k}): the block stops at row 0")
+
+    def _zone_rows(self, times: np.ndarray, R: np.ndarray, rank: np.ndarray, lsig: np.ndarray, bad: np.ndarray,
+                   levels: np.ndarray | None) -> np.ndarray:
+        """:meth:`_conclude`'s zone ranks (m, nz) for rows of detector ranks ``rank`` (m, n), the last
+        signal times after each row ``lsig`` (m, n) and the detectors' levels (m, n) or None."""
+        cfg = self.config
+        if isinstance(cfg, FusionConfig):
+            w = cfg.window + 1e-9
+            recent = (times[:, None] - lsig) <= w
+            site = cfg.group != "zone"
+            cnt = self._zone_count(recent, site=site)
+            if cfg.cameras and len(self.cam_names):
+                cam_recent = (times[:, None] - self._cam_last) <= w
+                cnt = cnt + self._zone_count(cam_recent, cams=True, site=site)
+            if not site:
+                zrank = (cnt >= cfg.k).astype(np.int64)
+            else:  # the zone of the strongest recently signalling detector, when the site has k of them
+                zrank = np.zeros((len(times), self.nz), dtype=np.int64)
+                rows = np.flatnonzero((cnt[:, 0] >= cfg.k) & recent.any(axis=1))
+                if rows.size:
+                    wv = np.where(recent[rows], (R[rows] - self.mu0) / self.sigma0, -np.inf)
+                    zrank[rows, self.zc[np.argmax(wv, axis=1)]] = 1
+        else:
+            zrank = self._zone_max(rank)
+        if getattr(cfg, "escalate", False) and not isinstance(self.base, ThresholdConfig):
+            lv = np.asarray(levels, dtype=np.int64) if levels is not None else (R >= self.first_sp).astype(np.int64)
+            zrank = np.maximum(zrank, self._zone_max(np.where(bad, 0, lv)))
+        return zrank
+
+    def _zone_count(self, x: np.ndarray, cams: bool = False, site: bool = False) -> np.ndarray:
+        """(m, nz) counts of True per zone (``site``: all in zone 0) in each row of ``x`` (m, detectors or
+        ``cams``): exact integers as floats, as ``np.bincount`` with weights gives them."""
+        onehot = self._onehots.get((cams, site))
+        if onehot is None:
+            zc = self.cam_zc if cams else self.zc
+            onehot = np.zeros((len(zc), self.nz))
+            onehot[np.arange(len(zc)), 0 if site else zc] = 1.0
+            self._onehots[(cams, site)] = onehot
+        return x.astype(float) @ onehot
+
+    def _zone_max(self, x: np.ndarray) -> np.ndarray:
+        """(m, nz) largest of the non-negative ``x`` (m, n) over each zone's detectors (0 for none)."""
+        out = np.zeros((x.shape[0], self.nz), dtype=np.int64)
+        if x.shape[1]:
+            if self._zone_runs is None:  # detectors sorted by zone, and where each zone's run starts
+                order = np.argsort(self.zc, kind="stable")
+                present, starts = np.unique(self.zc[order], return_index=True)
+                self._zone_runs = (order, present, starts)
+            order, present, starts = self._zone_runs
+            out[:, present] = np.maximum.reduceat(x[:, order], starts, axis=1)
+        return out
+
+    def _threshold_rows(self, times: np.ndarray, R: np.ndarray, upd: np.ndarray, bad: np.ndarray,
+                        timers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_threshold` over the rows of ``R`` (m, n) at once from delay-on ``timers`` (nl, n),
+        leaving the engine as it is: the voting rank of each detector per row (m, n) and the timers after
+        each row (m, nl, n)."""
+        cfg = self.base
+        nl, n = self.sp.shape
+        m = len(times)
+        if nl == 0:
+            return np.zeros((m, n), dtype=np.int64), np.zeros((m, 0, n))
+        if not (R >= self.sp[0]).any() and np.isnan(timers).all():  # nothing over a set point, no timer
+            return np.zeros((m, n), dtype=np.int64), np.full((m, nl, n), np.nan)
+        Rl = R[:, None, :]
+        above = (Rl >= self.sp) & upd
+        below = ((Rl < self.sp_off) & upd) | bad
+        # Each (level, detector) timer is a latch: set by a reading over the set point, reset (nan) by one
+        # below set point - hysteresis or a fault (the reset applies after the set, as in _threshold). A
+        # set while it runs does not restart it, so its time is the latest set that found it idle (or the
+        # time it had before the block).
+        running0 = ~np.isnan(timers)
+        running = self._latch(above, below, running0, reset_wins=True)
+        was = np.concatenate([running0[None], running[:-1]])
+        started = np.where(above & ~below & ~was, times[:, None, None], -np.inf)
+        started[0] = np.maximum(started[0], np.where(running0, timers, -np.inf))
+        np.maximum.accumulate(started, axis=0, out=started)
+        since = np.where(running, started, np.nan)
+        with np.errstate(invalid="ignore"):
+            qual = (times[:, None, None] - since) >= cfg.delay_on - 1e-9
+        healthy = self._zone_size if not bad.any() else \
+            np.bincount(self.zc, weights=(~bad).astype(float), minlength=self.nz)
+        k_eff = np.minimum(cfg.k, np.maximum(healthy, 1.0))
+        rank = np.zeros((m, n), dtype=np.int64)
+        for lev in range(nl):
+            cnt = self._zone_count(qual[:, lev])
+            zone_ok = (cnt >= k_eff) & (cnt > 0)
+            rank = np.where(qual[:, lev] & zone_ok[:, self.zc], lev + 1, rank)
+        return rank, since
+
+    @staticmethod
+    def _latch(set_: np.ndarray, reset: np.ndarray, init: np.ndarray, reset_wins: bool) -> np.ndarray:
+        """Whether a set/reset latch is set after each row (axis 0) of ``set_`` and ``reset`` (bool), from
+        ``init`` before the first; a row with both sets it unless ``reset_wins``."""
+        m = set_.shape[0]
+        # the latch's last event after each row: 0 none, 2 set before the block, 2 i + 4 set at row i,
+        # 2 i + 5 reset at row i (a running maximum); it is set when that is even and positive
+        code = np.arange(4, 2 * m + 4, 2, dtype=np.int32).reshape((m,) + (1,) * (set_.ndim - 1))
+        if reset_wins:
+            code = np.where(reset, code + 1, np.where(set_, code, 0))
+        else:
+            code = np.where(set_, code, np.where(reset, code + 1, 0))
+        code[0] = np.maximum(code[0], np.where(init, 2, 0))
+        np.maximum.accumulate(code, axis=0, out=code)
+        return ((code & 1) == 0) & (code > 0)
+
+    def _stat_stepper(self, upd: np.ndarray) -> tuple:
+        """The baseline and statistic stepped over successive parts of a block without changing the engine.
+
+        Returns ``rows(R)`` (the raw signals (m, n) of the next rows ``R``), ``margin_at(rows, dets)`` (the
+        statistic's margin there, rows counted from the block's start) and ``commit(k)`` (the engine's
+        baseline and statistic as after the block's rows ``[0, k)``). CUSUM and EWMA run on arrays of their
+        own through the steps :meth:`_Baseline.follow` and ``advance`` that their per-step calls use, and
+        keep each row's statistic; other statistics step copies of themselves, and the commit adopts the
+        copy or replays the rows on the engine's own."""
+        if isinstance(self.stat, _Cusum | _Ewma):
+            return self._recurrence_stepper(upd)
+        if isinstance(self.stat, _Rate) and self.stat.uniform and upd.all():
+            return self._rate_stepper()
+        base = copy.copy(self.baseline)
+        st = copy.copy(self.stat)
+        for name, v in vars(st).items():
+            if isinstance(v, np.ndarray) and name != "thr":
+                setattr(st, name, v.copy())
+        zs: list[np.ndarray] = []
+        margs: list[np.ndarray] = []
+        Rs: list[np.ndarray] = []
+
+        def rows(R: np.ndarray) -> np.ndarray:
+            sig = np.empty(R.shape, dtype=bool)
+            marg = np.empty(R.shape)
+            z = np.empty(R.shape)
+            for i in range(R.shape[0]):
+                z[i] = base.z(R[i], upd)
+                sig[i] = st.step(z[i], upd)[0]
+                marg[i] = st.margin[0]
+            zs.append(z)
+            margs.append(marg)
+            Rs.append(R)
+            return sig
+
+        def commit(k: int) -> None:
+            if k == sum(len(z) for z in zs):  # the copies are the state after every row
+                self.baseline.b = base.b
+                for name, v in vars(st).items():
+                    setattr(self.stat, name, v)
+                return
+            R, Z = np.concatenate(Rs), np.concatenate(zs)
+            for i in range(k):
+                self.baseline.z(R[i], upd)
+                self.stat.step(Z[i], upd)
+
+        return rows, (lambda r, d: np.concatenate(margs)[r, d]), commit
+
+    def _baseline_rows(self, b: np.ndarray, R: np.ndarray, mask: np.ndarray | None) -> tuple:
+        """Residuals (m, n) of the rows ``R`` against the baseline from ``b``, and the baseline after each
+        row (m, n) (``None`` for a fixed baseline)."""
+        base = self.baseline
+        if base.alpha is None:
+            return base.follow(b, R, None)[0], None
+        Z, B = np.empty(R.shape), np.empty(R.shape)
+        follow = base.follow
+        for i in range(R.shape[0]):
+            Z[i], b = follow(b, R[i], mask, B[i])
+        return Z, B
+
+    def _rate_stepper(self) -> tuple:
+        """:meth:`_stat_stepper` for the rate of rise while every detector samples every row (one ring
+        position for all): the window sums are running sums over the rows (``np.cumsum`` adds row after
+        row, as :meth:`_Rate.step` does), the signal's hysteresis a latch."""
+        st = self.stat
+        N, half_n = st.N, st.N // 2
+        pos0 = int(st.pos[0])
+        thr, half = st.thr[0], (0.5 * st.thr)[0]
+        # the samples by age: row q is the one taken at step pos0 - N + q, then the block's rows
+        hist = [np.roll(st.buf, -(pos0 % N), axis=0)]
+        state = {"b": self.baseline.b, "s_new": st.s_new, "s_old": st.s_old, "on": st.on[0]}
+        parts: dict[str, list] = {"Z": [], "B": [], "s_new": [], "s_old": [], "rho": [], "on": []}
+
+        def rows(R: np.ndarray) -> np.ndarray:
+            m = R.shape[0]
+            Z, B = self._baseline_rows(state["b"], R, None)
+            H = np.concatenate([np.concatenate(hist)[-N:], Z])
+            moving, leaving = H[N - half_n: N - half_n + m], H[:m]
+            s_new = np.cumsum(np.concatenate([state["s_new"][None], Z - moving]), axis=0)[1:]
+            s_old = np.cumsum(np.concatenate([state["s_old"][None], moving - leaving]), axis=0)[1:]
+            rho = (s_new - s_old) * st.scale
+            on = self._latch(rho > thr, ~(rho > half), state["on"], reset_wins=False)
+            hist.append(Z)
+            if B is not None:
+                state["b"] = B[-1]
+                parts["B"].append(B)
+            state["s_new"], state["s_old"], state["on"] = s_new[-1], s_old[-1], on[-1]
+            for key, v in (("Z", Z), ("s_new", s_new), ("s_old", s_old), ("rho", rho), ("on", on)):
+                parts[key].append(v)
+            return on
+
+        def commit(k: int) -> None:
+            i = k - 1
+            if parts["B"]:
+                self.baseline.b = np.concatenate(parts["B"])[i].copy()
+            Z = np.concatenate(parts["Z"])
+            lo = max(0, k - N)  # the last N samples are the window
+            st.buf[(pos0 + np.arange(lo, k)) % N] = Z[lo:k]
+            st.pos += k
+            st.s_new[...] = np.concatenate(parts["s_new"])[i]
+            st.s_old[...] = np.concatenate(parts["s_old"])[i]
+            st.rho[...] = np.concatenate(parts["rho"])[i]
+            st.on = np.concatenate(parts["on"])[i][None, :].copy()
+            st.margin = st.rho / st.thr
+
+        return rows, (lambda r, d: np.concatenate(parts["rho"])[r, d] / thr[d]), commit
+
+    def _recurrence_stepper(self, upd: np.ndarray) -> tuple:
+        """:meth:`_stat_stepper` for CUSUM and EWMA: a few array operations per row."""
+        st, base = self.stat, self.baseline
+        cus = isinstance(st, _Cusum)
+        thr = st.thr[0]
+        alpha, follow, advance = base.alpha, base.follow, st.advance
+        full = bool(upd.all())
+        hold = ~upd
+        mask = None if full else upd
+        news: list[np.ndarray] = []  # the statistic of each row before the restart (margin: NEW / thr)
+        bs: list[np.ndarray] = []  # the baseline after each row (tracked baseline only)
+        state = {"b": base.b, "s": (st.s if cus else st.zs)[0]}
+
+        def rows(R: np.ndarray) -> np.ndarray:
+            m, n = R.shape
+            b, s = state["b"], state["s"]
+            NEW = np.empty((m, n))
+            B = np.empty((m, n)) if alpha is not None else None
+            if alpha is None:
+                Z = follow(b, R, None)[0]
+            for i in range(m):
+                if alpha is None:
+                    z = Z[i]
+                else:
+                    z, b = follow(b, R[i], mask, B[i])
+                new = advance(s, z)
+                if not full:
+                    np.copyto(new, s, where=hold)
+                NEW[i] = new
+                new[new > thr] = 0.0  # restart
+                s = new
+            state["b"], state["s"] = b, s
+            news.append(NEW)
+            if B is not None:
+                bs.append(B)
+            return NEW > thr
+
+        def commit(k: int) -> None:
+            if bs:
+                self.baseline.b = np.concatenate(bs)[k - 1].copy()
+            last = np.concatenate(news)[k - 1][None, :]
+            after = np.where(last > st.thr, 0.0, last)
+            if cus:
+                st.s = after
+            else:
+                st.zs = after
+            st.margin = last / st.thr
+
+        return rows, (lambda r, d: np.concatenate(news)[r, d] / thr[d]), commit
 
     def _threshold(self, t: float, r: np.ndarray, upd: np.ndarray, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-detector voting rank (delay-on applied) and margin; zone voting happens here too."""
