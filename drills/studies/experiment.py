@@ -48,6 +48,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -335,8 +336,9 @@ def _fp_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 class DaskSession:
-    """A Dask client opened on first use and closed once: a LocalCluster of ``workers`` single-threaded
-    processes (``local``: they share this machine's files), or the cluster at ``scheduler``.
+    """A Dask client, opened once (in the background after :meth:`start`, else on first use) and closed
+    once: a LocalCluster of ``workers`` single-threaded processes (``local``: they share this machine's
+    files), or the cluster at ``scheduler``.
 
     On opening, every worker is sent a first task that imports what a drill run needs (and matplotlib when
     ``plots``), so the workers load their code while this process plans the experiment.
@@ -346,6 +348,8 @@ class DaskSession:
         self.workers, self.scheduler, self.plots = workers, scheduler, plots
         self._client = self._cluster = None
         self._warm: list[Any] = []
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     @property
     def opened(self) -> bool:
@@ -355,16 +359,46 @@ class DaskSession:
     def local(self) -> bool:
         return self._cluster is not None
 
+    def start(self) -> DaskSession:
+        """Start opening the client in a background thread: the cluster's processes start while this
+        process reads the experiment and plans its calibrations. Errors surface at :attr:`client`."""
+        if self._client is None and self._thread is None:
+            self._thread = threading.Thread(target=self._open_in_background, name="drilltwin-dask", daemon=True)
+            self._thread.start()
+        return self
+
+    def _open_in_background(self) -> None:
+        try:
+            self._open()
+        except BaseException as e:  # noqa: BLE001 - raised in the caller's thread by .client
+            self._error = e
+
+    def _open(self) -> None:
+        self._client, self._cluster = _open_client(self.workers, self.scheduler)
+        for w in self._client.scheduler_info().get("workers", {}):
+            self._warm.append(self._client.submit(_warm_worker, self.plots, workers=[w], allow_other_workers=False,
+                                                  pure=False, priority=100))
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            err, self._error = self._error, None
+            if err is not None:
+                raise err
+
     @property
     def client(self) -> Any:
+        self._join()
         if self._client is None:
-            self._client, self._cluster = _open_client(self.workers, self.scheduler)
-            for w in self._client.scheduler_info().get("workers", {}):
-                self._warm.append(self._client.submit(_warm_worker, self.plots, workers=[w], allow_other_workers=False,
-                                                      pure=False, priority=100))
+            self._open()
         return self._client
 
     def close(self) -> None:
+        try:
+            self._join()
+        except BaseException:  # noqa: BLE001 - closing after a failed start: nothing was opened
+            pass
         if self._client is not None:
             self._warm.clear()
             self._client.close()
@@ -391,6 +425,8 @@ def _warm_worker(plots: bool) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot  # noqa: F401
 
+        import drills.outputs.compare_report  # noqa: F401
+
 
 def _plan_calibrations(exp: Experiment) -> tuple[dict[str, Any], dict[str, dict[str, tuple]]]:
     """The alert calibrations the arms need (:mod:`drills.alerts.calcache`): those at hand (this process's
@@ -414,13 +450,13 @@ def _plan_calibrations(exp: Experiment) -> tuple[dict[str, Any], dict[str, dict[
     return calcache.known(), missing
 
 
-def _submit_calibrations(client: Any, exp: Experiment, payloads: list[dict[str, Any]]) -> dict[str, tuple]:
-    """Give every payload the calibrations its arm needs: those at hand as values, the missing ones as
-    futures of tasks computing each once on a worker, ahead of the runs (Dask hands a run its results).
-    Return ``{digest: (args, future)}`` of the computed ones."""
+def _submit_calibrations(client: Any, payloads: list[dict[str, Any]], at_hand: dict[str, Any],
+                         missing: dict[str, dict[str, tuple]]) -> dict[str, tuple]:
+    """Give every payload the calibrations its arm needs (:func:`_plan_calibrations`): those at hand as
+    values, the missing ones as futures of tasks computing each once on a worker, ahead of the runs (Dask
+    hands a run its results). Return ``{digest: (args, future)}`` of the computed ones."""
     from drills.alerts import calcache
 
-    at_hand, missing = _plan_calibrations(exp)
     futs: dict[str, tuple] = {}
     for need in missing.values():
         for d, args in need.items():
@@ -486,8 +522,10 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
                 own = session is None
                 dask = DaskSession(workers, scheduler) if own else session
                 try:
+                    # planned while the cluster starts (DaskSession.start)
+                    plan = ({}, {}) if exp.extra.get("region") else _plan_calibrations(exp)
                     client = dask.client
-                    cals = {} if exp.extra.get("region") else _submit_calibrations(client, exp, payloads)
+                    cals = _submit_calibrations(client, payloads, *plan)
                     futures = [client.submit(run_batch, pl, pure=False) for pl in payloads]
                     for fut in as_completed(futures):
                         record(fut.result())
@@ -820,8 +858,13 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     from drills.outputs.results import check_out, out_lock
 
     check_out(out, resumable="experiment.json")  # never append to a folder of something else
-    dask = DaskSession(workers, scheduler, plots=plots) if workers or scheduler else None
+    dask = None
+    if workers or scheduler:
+        dask = DaskSession(workers, scheduler, plots=plots)
     with out_lock(out), (dask or contextlib.nullcontext()):
+        reps = exp.replications if n is None else int(n)
+        if dask is not None and len(_read_done(out / "runs.jsonl")) < reps * len(exp.arms):
+            dask.start()  # workers start while the experiment is planned (nothing to start on a finished one)
         rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress, session=dask)
         payload = summarize(exp, rows)
         payload["out"] = str(out)

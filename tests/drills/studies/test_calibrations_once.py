@@ -57,8 +57,8 @@ def test_cold_cache_on_two_workers_equals_serial_and_fills_the_cache(empty_cache
     payloads = []
     real = ex._submit_calibrations
 
-    def spy(client, e, pls):
-        futs = real(client, e, pls)
+    def spy(client, pls, at_hand, missing):
+        futs = real(client, pls, at_hand, missing)
         payloads.extend(pls)
         return futs
 
