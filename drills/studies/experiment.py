@@ -433,6 +433,7 @@ def _plan_calibrations(exp: Experiment) -> tuple[dict[str, Any], dict[str, dict[
     memory or the disk cache) and, per arm, the arguments of those still to compute. Each arm's run is built
     (not run) once here, dry; an arm that fails to build is left to its runs, which report the error."""
     from drills.alerts import calcache
+    from drills.alerts.policies import parse_alerts
     from drills.sim.engine import build_run
 
     base = str(exp.base.resolve())
@@ -441,7 +442,8 @@ def _plan_calibrations(exp: Experiment) -> tuple[dict[str, Any], dict[str, dict[
         with calcache.probing() as miss:
             try:
                 sc = _arm_scenario(base, ov)
-                build_run(sc, exp.seed_of(a, 0), graph=_site_graph(sc), log_trajectories=False)
+                if parse_alerts(sc.alerts).policy != "threshold":  # set points learn nothing: no need to build
+                    build_run(sc, exp.seed_of(a, 0), graph=_site_graph(sc), log_trajectories=False)
             except Exception:  # noqa: BLE001 - the arm's runs report it, naming the field
                 pass
             finally:
