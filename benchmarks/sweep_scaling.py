@@ -8,7 +8,9 @@ Modes:
   before workers kept them (the reference for the sharing);
 * **serial**: what ``drilltwin compare`` does without ``--workers``: the base scenario, each arm and the
   site graph are built once per process and shared by the replications;
-* **dask x1, dask x2**: ``--workers 1`` and ``--workers 2`` (the scaling curve from 1 to 2 workers);
+* **dask x1 .. dask xN**: ``--workers 1`` up to ``--workers N`` (``--workers``, default 2): the scaling
+  curve, printed as its own table with the speed-up against one worker and the parallel efficiency
+  (speed-up / workers), all measured in this run;
 * **cluster x2**: ``--scheduler tcp://127.0.0.1:PORT`` against ``dask scheduler`` and two ``dask worker
   --nthreads 1`` processes this script starts (and stops) itself: the same command a cluster of many
   machines runs (README, "From a laptop to a cluster").
@@ -157,8 +159,8 @@ def main() -> None:
         with _unshared():
             res["serial, nothing shared (before)"] = _mode(exp, tmp / "before")
         res["serial"] = _mode(exp, tmp / "serial")
-        res["dask x1"] = _mode(exp, tmp / "dask1", workers=1)
-        res[f"dask x{w}"] = _mode(exp, tmp / f"dask{w}", workers=w)
+        for k in range(1, w + 1):  # the scaling curve
+            res[f"dask x{k}"] = _mode(exp, tmp / f"dask{k}", workers=k)
         if not args.no_cluster:
             try:
                 with process_cluster(w, tmp) as address:
@@ -168,8 +170,8 @@ def main() -> None:
                 Console().print(f"cluster mode failed: {type(e).__name__}: {e}")
     serial, before = res["serial"], res["serial, nothing shared (before)"]
     per_serial = serial["wall_s"] / serial["runs"]
-    workers_of = {"serial, nothing shared (before)": 1, "serial": 1, "dask x1": 1, f"dask x{w}": w,
-                  f"cluster x{w} (--scheduler)": w}
+    workers_of = {"serial, nothing shared (before)": 1, "serial": 1, f"cluster x{w} (--scheduler)": w,
+                  **{f"dask x{k}": k for k in range(1, w + 1)}}
     rows = []
     for mode, r in res.items():
         k = workers_of[mode]
@@ -196,10 +198,23 @@ def main() -> None:
                   "yes" if r["identical_results"] else "NO")
     con = Console(width=160)
     con.print(t)
+    one = res["dask x1"]["wall_s"]
+    curve = [{"workers": k, "wall_s": round(res[f"dask x{k}"]["wall_s"], 2),
+              "runs_per_s": round(res[f"dask x{k}"]["runs"] / res[f"dask x{k}"]["wall_s"], 3),
+              "speedup_vs_1_worker": round(one / res[f"dask x{k}"]["wall_s"], 3),
+              "efficiency": round(one / res[f"dask x{k}"]["wall_s"] / k, 3),
+              "speedup_vs_serial": round(serial["wall_s"] / res[f"dask x{k}"]["wall_s"], 3)} for k in range(1, w + 1)]
+    c = Table(title=f"scaling curve: {args.reps} runs on 1..{w} Dask workers (one LocalCluster each, this run)")
+    for col in ("workers", "wall (s)", "runs/s", "speed-up vs 1 worker", "efficiency", "speed-up vs serial"):
+        c.add_column(col, justify="right")
+    for r in curve:
+        c.add_row(str(r["workers"]), f"{r['wall_s']:.1f}", f"{r['runs_per_s']:.2f}", f"{r['speedup_vs_1_worker']:.2f}",
+                  f"{r['efficiency']:.0%}", f"{r['speedup_vs_serial']:.2f}")
+    con.print(c)
     con.print(f"target: dask x{w} speed-up vs serial >= 1.7 on {w} otherwise idle cores")
     (ROOT / "benchmarks" / "sweep_scaling.json").write_text(json.dumps(
-        {"reps": args.reps, "workers": w, "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "modes": rows},
-        indent=2) + "\n")
+        {"reps": args.reps, "workers": w, "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "modes": rows,
+         "curve": curve}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -605,6 +605,13 @@ def calibrate(cfg: Any, spec: DetectorSpec, dt: float = 1.0) -> Calibration:
 @functools.lru_cache(maxsize=256)
 def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float | None, sensor_days: float, margin: float,
                seed: int, match_setpoint: float | None = None) -> Calibration:
+    from drills.alerts.calcache import cached  # once per process and machine: see that module
+
+    return cached(_calibrate_stream, (stat, spec, dt, budget, sensor_days, margin, seed, match_setpoint))
+
+
+def _calibrate_stream(stat: tuple, spec: DetectorSpec, dt: float, budget: float | None, sensor_days: float,
+                      margin: float, seed: int, match_setpoint: float | None) -> Calibration:
     rng = np.random.default_rng(seed)
     copies = CALIBRATION_COPIES
     steps = max(int(math.ceil(sensor_days * 86400.0 / (copies * dt))), 10)

@@ -42,11 +42,13 @@ output folder without redoing finished runs. A failing run is recorded with its 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -65,7 +67,7 @@ from twin.errors import InputError
 from twin.yamlio import read_yaml
 
 __all__ = ["Experiment", "load_experiment", "run_compare", "run_experiment", "summarize", "run_batch",
-           "DEFAULT_KPIS", "NUMERIC_KPIS"]
+           "DaskSession", "DEFAULT_KPIS", "NUMERIC_KPIS"]
 
 DEFAULT_KPIS = ("t_alert", "t_alarm", "t_evacuated", "t_mustered", "t_isolate", "exposed_idlh", "false_alerts")
 DEFAULT_REPLICATIONS = 20
@@ -248,12 +250,15 @@ def _row(experiment: str, arm: str, rep: int, seed: int, kpis: dict[str, Any] | 
 def run_batch(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Run one batch of replications of one arm; a picklable payload in, plain rows out.
 
-    ``payload``: ``{"experiment", "base" (scenario path), "arm", "overrides", "runs": [[rep, seed], ...]}``.
-    An exception inside a run becomes that row's ``error``; the batch goes on.
+    ``payload``: ``{"experiment", "base" (scenario path), "arm", "overrides", "runs": [[rep, seed], ...]}``
+    and optionally ``"calibrations"`` (:func:`drills.alerts.calcache.known` of the process that planned the
+    experiment). An exception inside a run becomes that row's ``error``; the batch goes on.
     """
+    from drills.alerts.calcache import preload
     from drills.sim.engine import run_scenario
     from drills.spec.region import is_region_file
 
+    preload(payload.get("calibrations"))  # computed once by the experiment, not again in each worker
     if is_region_file(payload["base"]):  # a regional experiment: whole joint exercises per replication
         from drills.studies.region_experiment import run_region_batch
 
@@ -330,11 +335,149 @@ def _fp_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(changed) or "settings differ"
 
 
+class DaskSession:
+    """A Dask client, opened once (in the background after :meth:`start`, else on first use) and closed
+    once: a LocalCluster of ``workers`` single-threaded processes (``local``: they share this machine's
+    files), or the cluster at ``scheduler``.
+
+    On opening, every worker is sent a first task that imports what a drill run needs (and matplotlib when
+    ``plots``), so the workers load their code while this process plans the experiment.
+    """
+
+    def __init__(self, workers: int | None, scheduler: str | None, *, plots: bool = False):
+        self.workers, self.scheduler, self.plots = workers, scheduler, plots
+        self._client = self._cluster = None
+        self._warm: list[Any] = []
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._client is not None
+
+    @property
+    def local(self) -> bool:
+        return self._cluster is not None
+
+    def start(self) -> DaskSession:
+        """Start opening the client in a background thread: the cluster's processes start while this
+        process reads the experiment and plans its calibrations. Errors surface at :attr:`client`."""
+        if self._client is None and self._thread is None:
+            self._thread = threading.Thread(target=self._open_in_background, name="drilltwin-dask", daemon=True)
+            self._thread.start()
+        return self
+
+    def _open_in_background(self) -> None:
+        try:
+            self._open()
+        except BaseException as e:  # noqa: BLE001 - raised in the caller's thread by .client
+            self._error = e
+
+    def _open(self) -> None:
+        self._client, self._cluster = _open_client(self.workers, self.scheduler)
+        for w in self._client.scheduler_info().get("workers", {}):
+            self._warm.append(self._client.submit(_warm_worker, self.plots, workers=[w], allow_other_workers=False,
+                                                  pure=False, priority=100))
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            err, self._error = self._error, None
+            if err is not None:
+                raise err
+
+    @property
+    def client(self) -> Any:
+        self._join()
+        if self._client is None:
+            self._open()
+        return self._client
+
+    def close(self) -> None:
+        try:
+            self._join()
+        except BaseException:  # noqa: BLE001 - closing after a failed start: nothing was opened
+            pass
+        if self._client is not None:
+            self._warm.clear()
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+            self._client = self._cluster = None
+
+    def __enter__(self) -> DaskSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _warm_worker(plots: bool) -> None:
+    """Import what a run (and the plots) need, on a worker that has just started."""
+    import drills.alerts.policies  # noqa: F401
+    import drills.sim.engine  # noqa: F401
+    import drills.sim.hazards  # noqa: F401
+
+    if plots:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+
+        import drills.outputs.compare_report  # noqa: F401
+
+
+def _plan_calibrations(exp: Experiment) -> tuple[dict[str, Any], dict[str, dict[str, tuple]]]:
+    """The alert calibrations the arms need (:mod:`drills.alerts.calcache`): those at hand (this process's
+    memory or the disk cache) and, per arm, the arguments of those still to compute. Each arm's run is built
+    (not run) once here, dry; an arm that fails to build is left to its runs, which report the error."""
+    from drills.alerts import calcache
+    from drills.alerts.policies import parse_alerts
+    from drills.sim.engine import build_run
+
+    base = str(exp.base.resolve())
+    missing: dict[str, dict[str, tuple]] = {}
+    for a, ov in exp.arms.items():
+        with calcache.probing() as miss:
+            try:
+                sc = _arm_scenario(base, ov)
+                if parse_alerts(sc.alerts).policy != "threshold":  # set points learn nothing: no need to build
+                    build_run(sc, exp.seed_of(a, 0), graph=_site_graph(sc), log_trajectories=False)
+            except Exception:  # noqa: BLE001 - the arm's runs report it, naming the field
+                pass
+            finally:
+                release_mesa_ids()
+        missing[a] = dict(miss)
+    return calcache.known(), missing
+
+
+def _submit_calibrations(client: Any, payloads: list[dict[str, Any]], at_hand: dict[str, Any],
+                         missing: dict[str, dict[str, tuple]]) -> dict[str, tuple]:
+    """Give every payload the calibrations its arm needs (:func:`_plan_calibrations`): those at hand as
+    values, the missing ones as futures of tasks computing each once on a worker, ahead of the runs (Dask
+    hands a run its results). Return ``{digest: (args, future)}`` of the computed ones."""
+    from drills.alerts import calcache
+
+    futs: dict[str, tuple] = {}
+    for need in missing.values():
+        for d, args in need.items():
+            if d not in futs:
+                futs[d] = (args, client.submit(calcache.compute, args, pure=False, priority=10))
+    for pl in payloads:
+        pl["calibrations"] = {**at_hand, **{d: futs[d][1] for d in missing.get(pl["arm"], {})}}
+    return futs
+
+
 def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers: int | None = None,
                    scheduler: str | None = None, progress: bool = False, batch: int | None = None,
-                   on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                   on_row: Callable[[dict[str, Any]], None] | None = None,
+                   session: DaskSession | None = None) -> list[dict[str, Any]]:
     """Run every (arm, replication) not yet in ``out/runs.jsonl``, appending rows as they finish;
-    return all rows sorted by arm order and replication."""
+    return all rows sorted by arm order and replication.
+
+    On Dask (``workers``, ``scheduler`` or an open ``session``, which is then left open) the calibrations
+    of the arms' alert policies are computed once for the experiment, never once per worker."""
     reps = exp.replications if n is None else n
     out.mkdir(parents=True, exist_ok=True)
     meta = out / "experiment.json"
@@ -350,7 +493,7 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
     runs_file = out / "runs.jsonl"
     done = _read_done(runs_file)
     todo = [(a, i) for a in exp.arms for i in range(reps) if (a, i) not in done]
-    use_dask = bool(workers) or bool(scheduler)
+    use_dask = bool(workers) or bool(scheduler) or session is not None
     payloads = []
     for a, reps_a in _batches(todo, batch, use_dask, int(workers or 2)):
         payloads.append({"experiment": exp.name, "base": str(exp.base.resolve()), "arm": a,
@@ -376,15 +519,23 @@ def run_experiment(exp: Experiment, out: Path, *, n: int | None = None, workers:
             else:
                 from distributed import as_completed
 
-                client, cluster = _open_client(workers, scheduler)
+                from drills.alerts.calcache import adopt
+
+                own = session is None
+                dask = DaskSession(workers, scheduler) if own else session
                 try:
+                    # planned while the cluster starts (DaskSession.start)
+                    plan = ({}, {}) if exp.extra.get("region") else _plan_calibrations(exp)
+                    client = dask.client
+                    cals = _submit_calibrations(client, payloads, *plan)
                     futures = [client.submit(run_batch, pl, pure=False) for pl in payloads]
                     for fut in as_completed(futures):
                         record(fut.result())
+                    for args, fut in cals.values():  # this machine's cache learns what remote workers computed
+                        adopt(args, fut.result())
                 finally:
-                    client.close()
-                    if cluster is not None:
-                        cluster.close()
+                    if own:
+                        dask.close()
         finally:
             if bar is not None:
                 bar.stop()
@@ -709,17 +860,42 @@ def run_compare(path: Path, n: int | None = None, workers: int | None = None, sc
     from drills.outputs.results import check_out, out_lock
 
     check_out(out, resumable="experiment.json")  # never append to a folder of something else
-    with out_lock(out):
-        rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress)
+    dask = None
+    if workers or scheduler:
+        dask = DaskSession(workers, scheduler, plots=plots)
+    with out_lock(out), (dask or contextlib.nullcontext()):
+        reps = exp.replications if n is None else int(n)
+        if dask is not None and len(_read_done(out / "runs.jsonl")) < reps * len(exp.arms):
+            dask.start()  # workers start while the experiment is planned (nothing to start on a finished one)
+        rows = run_experiment(exp, out, n=n, workers=workers, scheduler=scheduler, progress=progress, session=dask)
         payload = summarize(exp, rows)
         payload["out"] = str(out)
         payload["table"] = table_rows(payload)
         _write_tables(out, rows)
         if plots:
-            payload["plots"] = _write_plots(out, exp, rows, payload)
-        _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
-        if plots:
-            from drills.outputs.compare_report import write_compare_report
-
-            payload["report"] = str(write_compare_report(out))
+            _write_figures(out, exp, rows, payload, dask.client if dask is not None and dask.local else None)
+        else:
+            _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
     return payload
+
+
+def _write_figures(out: Path, exp: Experiment, rows: list[dict[str, Any]], payload: dict[str, Any],
+                   client: Any = None) -> None:
+    """Write the plots, ``compare.json`` (with the plots' paths) and the HTML report; sets ``payload``'s
+    ``plots`` and ``report``. With the ``client`` of a local cluster (its workers share this machine's
+    files) the plots and the report, which reads only compare.json and the run table, are drawn at once on
+    two workers (the same files as drawn here: only the wall time differs)."""
+    from drills.outputs.compare_report import write_compare_report
+
+    if client is None:
+        payload["plots"] = _write_plots(out, exp, rows, payload)
+        _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+        payload["report"] = str(write_compare_report(out))
+        return
+    full = out.resolve()
+    _atomic_write(out / "compare.json", json.dumps(payload, indent=2))  # what the report reads
+    report = client.submit(write_compare_report, full, pure=False)
+    plots = client.submit(_write_plots, full, exp, rows, payload, pure=False)
+    payload["plots"] = [str(out / Path(p).relative_to(full)) for p in plots.result()]
+    _atomic_write(out / "compare.json", json.dumps(payload, indent=2))
+    payload["report"] = str(out / Path(report.result()).relative_to(full))
