@@ -136,6 +136,26 @@ class ModelEngine:
             raise AttributeError(name)
         return getattr(self._eng, name)
 
+    def scan_clean(self, times: np.ndarray, readings: np.ndarray, fault_flags: np.ndarray, fresh: np.ndarray,
+                   cameras_last: bool = True) -> tuple[int, list]:
+        """:meth:`AlertEngine.scan_clean` for the model: its window and stride need every row, so the rows
+        go through :meth:`update` one by one (the inner engine's scan would run threshold voting)."""
+        zero = np.zeros(len(self._eng.specs), dtype=np.int8)
+        m = len(times)
+        for j in range(m):
+            t = float(times[j])
+            new = self.update(t, readings[j], fault_flags=fault_flags, levels=zero, fresh=fresh)
+            if cameras_last or j < m - 1:
+                new += self._eng.update_cameras(t, [])
+            if new:
+                return j, new
+        return m - 1, []
+
+    def scan_block(self, times: np.ndarray, *args: Any, **kw: Any) -> tuple[int, Any]:
+        """No look-ahead for the model (its features need each row in turn): every gas step goes one by
+        one (row 0 stops the block)."""
+        return 0, lambda k: None
+
     def update(self, t: float, readings: Any, fault_flags: Any = None, levels: Any = None, fresh: Any = None) -> list:
         r = np.asarray(readings, dtype=float)
         if self.k == 0:

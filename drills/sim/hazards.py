@@ -787,12 +787,11 @@ class GasHazards:
     def _blockable(self) -> bool:
         """Can the coming gas steps be read in a block? Not in a joint exercise (the region's field and
         people in the open are stepped with the sites), not with an outdoor release (its boundary hook),
-        and not for a gas still quiet."""
+        not for a gas still quiet, and not with a learned policy (its features need every row in turn)."""
         if self._block_ok is None:
             self._block_ok = (self.outdoor is None and bool(self.gases)
-                              and all(st.boundary is None and not st.quiet for st in self.gases.values())
-                              and all(hasattr(o, a) for o, a in ((self.alert_engine, "scan_block"),
-                                                                  (Exposure, "block"), (Tenability, "update_block"))))
+                              and getattr(self.alert_engine.config, "policy", None) != "model"
+                              and all(st.boundary is None and not st.quiet for st in self.gases.values()))
         return self._block_ok
 
     def _gas_block(self, limit: int):
