@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_SWITCH", "folder", "cached", "known", "preload", "probing", "compute", "adopt", "code_version",
+__all__ = ["ENV_SWITCH", "register", "folder", "cached", "known", "preload", "probing", "compute", "adopt", "code_version",
            "clear_memory"]
 
 ENV_SWITCH = "DRILLTWIN_CALIBRATION_CACHE"
@@ -56,20 +56,37 @@ def folder() -> Path | None:
     return cache_dir() / "calibration"
 
 
+_SOURCE: dict[str, Any] = {}  # what drills.alerts.policies registers (see register)
+
+
+def register(calibrate: Callable[..., Any], calibration: type, code: tuple, constants: Any) -> None:
+    """Called by :mod:`drills.alerts.policies` as it is imported: its cached ``_calibrate``, the
+    ``Calibration`` class, the functions and classes whose source decides a calibration's numbers, and the
+    constants that do. (This module is below the policies: it never imports them.)"""
+    _SOURCE.update(calibrate=calibrate, cls=calibration, code=tuple(code), constants=constants)
+    code_version.cache_clear()
+
+
+def _src(name: str) -> Any:
+    if not _SOURCE:
+        import importlib
+
+        importlib.import_module("drills.alerts.policies")  # registers itself (see register)
+    return _SOURCE[name]
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Digest of the source that decides a calibration's numbers, and of numpy's version."""
+    """Digest of the source that decides a calibration's numbers (as registered by the policies, and
+    the detector stream of :mod:`twin.sensors`), and of numpy's version."""
     import numpy as np
 
-    from drills.alerts import policies as p
     from twin import sensors
 
     h = hashlib.sha256(f"format{_FORMAT} numpy{np.__version__}".encode())
-    for obj in (p._calibrate_stream, p._pick_threshold, p._Baseline, p._Stat, p._Cusum, p._Ewma, p._Rate,
-                p._make_stat, p.Calibration, sensors):
+    for obj in (*_src("code"), sensors):
         h.update(inspect.getsource(obj).encode())
-    h.update(repr((p.CALIBRATION_COPIES, p.BASELINE_GUARD,
-                   sorted((k, v.tolist()) for k, v in p._GRIDS.items()))).encode())
+    h.update(repr(_src("constants")).encode())
     return h.hexdigest()[:16]
 
 
@@ -146,9 +163,7 @@ def cached(compute: Callable[..., Any], args: tuple) -> Any:
     path = None if where is None else where / f"{d}.json"
     cls = None
     if path is not None:
-        from drills.alerts.policies import Calibration
-
-        cls = Calibration
+        cls = _src("cls")
         fields = tuple(f.name for f in dataclasses.fields(cls))
         value = _read(path, key, fields)
         if value is not None:
@@ -178,16 +193,13 @@ def preload(entries: Mapping[str, Any] | None) -> None:
 
 def clear_memory() -> None:
     """Forget this process's calibrations (the disk cache stays): for tests and benchmarks."""
-    from drills.alerts.policies import _calibrate
-
     _MEMO.clear()
-    _calibrate.cache_clear()
+    if _SOURCE:
+        _SOURCE["calibrate"].cache_clear()
 
 
 def _stand_in() -> Any:
-    from drills.alerts.policies import Calibration
-
-    return Calibration(mu0=0.0, sigma0=1.0, threshold=1.0, rate_per_day=0.0, sensor_days=0.0)
+    return _src("cls")(mu0=0.0, sigma0=1.0, threshold=1.0, rate_per_day=0.0, sensor_days=0.0)
 
 
 @contextmanager
@@ -196,8 +208,7 @@ def probing() -> Iterator[dict[str, tuple]]:
     are collected in the yielded ``{digest: args}`` and a stand-in is returned, so a *dry* build of a run
     (thrown away afterwards) tells which calibrations it needs, to be computed elsewhere (:func:`compute`,
     e.g. on Dask workers in parallel). Stand-ins are kept nowhere; not for use from several threads."""
-    from drills.alerts.policies import _calibrate
-
+    _calibrate = _src("calibrate")
     global _PROBE
     _calibrate.cache_clear()  # so every call of the block reaches cached() and is seen
     _PROBE = {}
@@ -212,10 +223,8 @@ def compute(args: tuple) -> Any:
     """The calibration of ``_calibrate(*args)`` (the arguments :func:`probing` collected), through the
     caches of this process (a Dask worker's task); None when it fails, so the runs that need it meet the
     error themselves and report it, naming the field."""
-    from drills.alerts.policies import _calibrate
-
     try:
-        return _calibrate(*args)
+        return _src("calibrate")(*args)
     except Exception:  # noqa: BLE001 - reported by every run that needs it
         return None
 

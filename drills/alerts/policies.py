@@ -115,6 +115,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from drills.alerts import calcache
 from agents.operators import FatigueConfig, OperatorFatigue
 from twin.errors import InputError
 from twin.sensors import CameraAlarm, DetectorArray, DetectorSpec, resolve_spec
@@ -605,9 +606,8 @@ def calibrate(cfg: Any, spec: DetectorSpec, dt: float = 1.0) -> Calibration:
 @functools.lru_cache(maxsize=256)
 def _calibrate(stat: tuple, spec: DetectorSpec, dt: float, budget: float | None, sensor_days: float, margin: float,
                seed: int, match_setpoint: float | None = None) -> Calibration:
-    from drills.alerts.calcache import cached  # once per process and machine: see that module
-
-    return cached(_calibrate_stream, (stat, spec, dt, budget, sensor_days, margin, seed, match_setpoint))
+    # once per process and machine: see drills.alerts.calcache
+    return calcache.cached(_calibrate_stream, (stat, spec, dt, budget, sensor_days, margin, seed, match_setpoint))
 
 
 def _calibrate_stream(stat: tuple, spec: DetectorSpec, dt: float, budget: float | None, sensor_days: float,
@@ -1563,3 +1563,8 @@ def false_alert_rate(config: Any, specs: Sequence[DetectorSpec], sensor_days: fl
         k += j + 1
     days = steps * step / 86400.0
     return count / (len(all_specs) * days)
+
+
+calcache.register(_calibrate, Calibration,
+                  (_calibrate_stream, _pick_threshold, _Baseline, _Stat, _Cusum, _Ewma, _Rate, _make_stat, Calibration),
+                  (CALIBRATION_COPIES, BASELINE_GUARD, sorted((k, v.tolist()) for k, v in _GRIDS.items())))
