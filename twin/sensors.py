@@ -1103,27 +1103,12 @@ class DetectorArray(_Named):
         if k > block.stop:
             raise ValueError(f"row {k} is past the block's first exceedance (row {block.stop})")
         j = k - 1
-        dt = float(block.times[0] - self._t)
-        self._y = block.ys[j].copy()
+        self._commit_rows(block, j, float(block.times[0] - self._t))
         self._u = block.values[j].copy()
-        self._t = self._t_call = float(block.times[j])
-        self._k[:] = block.kk[j] + 1
-        if dt != self._cache_dt:
-            self._cache_a = np.exp(-dt * self._inv_tau)
-            self._cache_dt = dt
-        self._zcur += k
-        if self._nuis is not None:
-            self._nuis.commit(block.times, block.ws, j)
-        self.reading[:] = block.readings[j]
-        self.sample_time[:] = block.times[j]
-        self.over_range[:] = block.over[j]
-        self.fresh[:] = True
-        if self._n_faulted:
-            self.fresh[self._mode == DEAD] = False
+        self._t_call = self._t
         if self._sp.shape[0]:
             self._active[:] = block.active[j]
             self._level[:] = block.level[j]
-        self.new_exceedances = []
 
     def clean_readings(self, dt: float, steps: int) -> np.ndarray:
         """Readings (steps x detectors) of ``update(time + k dt, 0)`` for k = 1..steps, in blocks where
@@ -1143,12 +1128,17 @@ class DetectorArray(_Named):
 
     def commit_clean(self, block: CleanBlock, j: int) -> None:
         """Leave the array as ``update(t, 0)`` at the block's times up to row ``j`` (inclusive) would."""
-        self._y[:] = block.ys[j]
+        self._commit_rows(block, j, block.dt)
+
+    def _commit_rows(self, block: CleanBlock | GasBlock, j: int, dt: float) -> None:
+        """The state after the rows ``0..j`` of a block taken at steps of ``dt`` s: lag, clock, sample
+        index, the noise and nuisance draws used, and what row ``j`` shows."""
+        self._y = block.ys[j].copy()
         self._t = float(block.times[j])
         self._k[:] = block.kk[j] + 1
-        if block.dt != self._cache_dt:
-            self._cache_a = np.exp(-block.dt * self._inv_tau)
-            self._cache_dt = block.dt
+        if dt != self._cache_dt:
+            self._cache_a = np.exp(-dt * self._inv_tau)
+            self._cache_dt = dt
         self._zcur += j + 1
         if self._nuis is not None:
             self._nuis.commit(block.times, block.ws, j)
