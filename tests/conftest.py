@@ -69,3 +69,16 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
         code = int(e.code or 0)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+@pytest.fixture
+def calibration_cache(tmp_path, monkeypatch):
+    """An empty alert-calibration cache folder of this test (drills/alerts/calcache.py), nothing remembered
+    in the process before or after it; yields the folder the calibrations go to."""
+    from drills.alerts import calcache
+
+    monkeypatch.setenv("DRILLTWIN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(calcache.ENV_SWITCH, raising=False)
+    calcache.clear_memory()
+    yield tmp_path / "cache" / "calibration"
+    calcache.clear_memory()

@@ -115,8 +115,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from drills.alerts import calcache
 from agents.operators import FatigueConfig, OperatorFatigue
+from drills.alerts import calcache
 from twin.errors import InputError
 from twin.sensors import CameraAlarm, DetectorArray, DetectorSpec, resolve_spec
 from twin.units import parse_bounded, parse_concentration, parse_duration

@@ -926,7 +926,7 @@ class GasHazards:
         if env.now + (t_end - env.now) == t_end:
             yield env.timeout(t_end - env.now)
         else:  # the one delay would round differently from the steps' own: take them one by one
-            for tk in times_l[:stop]:
+            for _ in range(stop):
                 yield env.timeout(dt)
         self.block_stats["blocks"] += 1
         self.block_stats["rows"] += stop

@@ -26,13 +26,9 @@ def _cfg(**kw):
 
 
 @pytest.fixture
-def cache(tmp_path, monkeypatch):
+def cache(calibration_cache):
     """An empty cache folder of this test, nothing remembered in the process."""
-    monkeypatch.setenv("DRILLTWIN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(calcache.ENV_SWITCH, raising=False)
-    calcache.clear_memory()
-    yield tmp_path / "cache" / "calibration"
-    calcache.clear_memory()
+    return calibration_cache
 
 
 @pytest.fixture

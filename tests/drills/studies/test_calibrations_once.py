@@ -17,12 +17,8 @@ SHIPPED = ROOT / "scenarios" / "experiments" / "ai_vs_threshold.yaml"
 
 
 @pytest.fixture
-def empty_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DRILLTWIN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(calcache.ENV_SWITCH, raising=False)
-    calcache.clear_memory()
-    yield tmp_path / "cache" / "calibration"
-    calcache.clear_memory()
+def empty_cache(calibration_cache):
+    return calibration_cache
 
 
 def _table(out: Path) -> list[dict]:
