@@ -825,12 +825,7 @@ class GasHazards:
         c0 = clock()
         cps = {key: st.mz.checkpoint() for key, st in self.gases.items()}
         rows = {key: np.empty((m, st.mz.n)) for key, st in self.gases.items()}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for k, tk in enumerate(times_l):
-                for key, st in self.gases.items():
-                    st.mz.advance(tk)
-                    rows[key][k] = st.mz.c
+        caught = self._step_rows(times_l, rows, 0)
         c1 = clock()
         self.timing["dispersion"] += c1 - c0
 
@@ -881,15 +876,9 @@ class GasHazards:
             hit = np.flatnonzero(rise.any(axis=1))
             if hit.size:
                 stop = min(stop, int(hit[0]))
+        commit_alerts = None
         if nd and stop > 0:
-            bad = det.fault | det.inhibited
-            fresh = ~det.fault
-            levels = blk.level if not det._n_faulted else np.where(det.inhibited, 0, blk.level).astype(np.int8)
-            j, commit_alerts = self.alert_engine.scan_block(times[:stop], blk.readings[:stop], bad, fresh,
-                                                            levels[:stop], nc > 0)
-            stop = min(stop, j)
-        else:
-            commit_alerts = None
+            stop, commit_alerts = self._scan_policy(times, blk, stop)
         if stop == 0:
             self.timing["sensors"] += clock() - c2
             return give_up()
@@ -993,12 +982,7 @@ class GasHazards:
         for key, st in self.gases.items():
             rows[key][0] = st.mz.c
         cps = {key: st.mz.checkpoint() for key, st in self.gases.items()}
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("ignore")  # the steps ahead are not taken: their warnings come when they are
-            for k, tk in enumerate(times_l[1:], start=1):
-                for key, st in self.gases.items():
-                    st.mz.advance(tk)
-                    rows[key][k] = st.mz.c
+        self._step_rows(times_l, rows, 1)  # the steps ahead are not taken: their warnings come when they are
         for key, st in self.gases.items():
             st.mz.restore(cps[key])
         times = np.array(times_l)
@@ -1008,10 +992,7 @@ class GasHazards:
         stop = blk.stop
         commit = None
         if stop > 0:
-            levels = blk.level if not det._n_faulted else np.where(det.inhibited, 0, blk.level).astype(np.int8)
-            j, commit = self.alert_engine.scan_block(times[:stop], blk.readings[:stop], det.fault | det.inhibited,
-                                                     ~det.fault, levels[:stop], len(self.sensors.cameras.names) > 0)
-            stop = min(stop, j)
+            stop, commit = self._scan_policy(times, blk, stop)
         if stop == 0:
             self._ahead_size = AHEAD_START
             return None
@@ -1032,6 +1013,28 @@ class GasHazards:
         # rows read ahead and used whole: read more ahead next time; cut early: fewer
         self._ahead_size = min(2 * self._ahead_size, GAS_BLOCK) if a.used >= len(a.times) else \
             max(AHEAD_START, min(2 * a.used, GAS_BLOCK))
+
+    def _step_rows(self, times: list[float], rows: dict[str, np.ndarray], first: int) -> list:
+        """Advance every gas's multizone to each of ``times[first:]`` in turn, keeping the zone state of
+        each step in the matching row of ``rows`` (per gas); returns the warnings the steps raised
+        (caught, not shown: the caller decides whether these steps count)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for k in range(first, len(times)):
+                for key, st in self.gases.items():
+                    st.mz.advance(times[k])
+                    rows[key][k] = st.mz.c
+        return caught
+
+    def _scan_policy(self, times: np.ndarray, blk: Any, stop: int) -> tuple[int, Any]:
+        """The alert policy over the first ``stop`` rows of a detector block (its levels with inhibited
+        heads at 0, as :meth:`DetectorArray.levels` gives them): the first row that changes anything, at
+        most ``stop``, and the policy's commit."""
+        det = self.sensors.gas
+        levels = blk.level if not det._n_faulted else np.where(det.inhibited, 0, blk.level).astype(np.int8)
+        j, commit = self.alert_engine.scan_block(times[:stop], blk.readings[:stop], det.fault | det.inhibited,
+                                                 ~det.fault, levels[:stop], len(self.sensors.cameras.names) > 0)
+        return min(stop, j), commit
 
     def _space_rows(self, hz: np.ndarray) -> np.ndarray:
         """Rows of zones above the hazard level (steps x zones) to rows of hazardous spaces (steps x
